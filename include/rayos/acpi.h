@@ -1,0 +1,57 @@
+/* ACPI tables: found once at boot (RSDP from the boot loader or the BIOS areas, then
+ * XSDT/RSDT), every table checksummed.  Tables are mapped and stay valid. */
+#ifndef RAYOS_ACPI_H
+#define RAYOS_ACPI_H
+
+#include <rayos/types.h>
+
+struct acpi_table_header {
+    char signature[4];
+    uint32_t length;
+    uint8_t revision;
+    uint8_t checksum;
+    char oem_id[6];
+    char oem_table_id[8];
+    uint32_t oem_revision;
+    uint32_t creator_id;
+    uint32_t creator_revision;
+} __packed;
+
+/* The index-th table (0-based) with this signature, or NULL. */
+const struct acpi_table_header *acpi_find_table(const char *signature, unsigned index);
+/* Iterates over all valid tables: index 0, 1, ... until NULL. */
+const struct acpi_table_header *acpi_table_at(unsigned index);
+/* Physical address of a table, for listings. */
+phys_addr_t acpi_table_phys(const struct acpi_table_header *table);
+
+/* Interrupt controllers from the MADT. */
+struct acpi_ioapic {
+    uint8_t id;
+    phys_addr_t address;
+    uint32_t gsi_base;
+};
+struct acpi_irq_override {
+    uint8_t isa_irq;
+    uint32_t gsi;
+    uint16_t flags; /* MPS INTI flags: polarity bits 0-1, trigger bits 2-3 */
+};
+struct acpi_madt_info {
+    phys_addr_t lapic_address;
+    bool has_8259;
+    unsigned cpu_count;
+    unsigned ioapic_count;
+    struct acpi_ioapic ioapics[8];
+    unsigned override_count;
+    struct acpi_irq_override overrides[16];
+};
+const struct acpi_madt_info *acpi_madt(void); /* NULL without a valid MADT */
+
+/* ECAM windows from the MCFG. */
+struct acpi_mcfg_window {
+    phys_addr_t base;
+    uint16_t segment;
+    uint8_t start_bus, end_bus;
+};
+unsigned acpi_mcfg_windows(const struct acpi_mcfg_window **windows);
+
+#endif

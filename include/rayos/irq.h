@@ -1,0 +1,40 @@
+/* Interrupts for drivers: legacy lines (ISA IRQs and PCI INTx GSIs) and MSI/MSI-X vectors. */
+#ifndef RAYOS_IRQ_H
+#define RAYOS_IRQ_H
+
+#include <rayos/types.h>
+
+typedef void (*irq_handler_t)(void *context);
+
+enum irq_trigger { IRQ_EDGE_HIGH, IRQ_LEVEL_LOW };
+
+/* Claims global system interrupt gsi (an ISA IRQ number is translated through the MADT's
+ * overrides by irq_claim_isa).  Lines may be shared: every handler on a line is called.
+ * Returns an irq handle >= 0 or a negative error. */
+int irq_claim_isa(unsigned isa_irq, irq_handler_t handler, void *context, const char *name);
+int irq_claim_gsi(unsigned gsi, enum irq_trigger trigger, irq_handler_t handler, void *context,
+                  const char *name);
+
+/* An MSI message: what the device writes where to raise the vector. */
+struct msi_message {
+    uint64_t address;
+    uint32_t data;
+};
+/* Allocates a vector for MSI or one MSI-X table entry; fills *message for the device. */
+int irq_alloc_msi(irq_handler_t handler, void *context, const char *name,
+                  struct msi_message *message);
+
+void irq_release(int irq);
+
+/* Counts, for the shell and tests. */
+uint64_t irq_count(int irq);
+
+/* Interrupt enable state of the current CPU. */
+void irq_disable(void);
+void irq_enable(void);
+bool irq_enabled(void);
+
+/* Waits for the next interrupt (with interrupts enabled), the idle primitive of polling loops. */
+void cpu_wait_for_interrupt(void);
+
+#endif

@@ -1,0 +1,55 @@
+# Host builds of portable code: unit tests (cmocka, ASan+UBSan), tools (optimised, plus an
+# ASan+UBSan twin for tests) and libFuzzer targets (clang).  Fragments declare them:
+#   UNIT_TESTS   += NAME      NAME_SRCS := tests/unit/NAME.c lib/foo.c ...
+#   HOST_TOOLS   += NAME      NAME_SRCS := tools/NAME/main.c ...   -> build/NAME, build/NAME-asan
+#   FUZZ_TARGETS += NAME      NAME_SRCS := tests/fuzz/NAME.c ...   -> build/fuzz/NAME
+# The host shim (tests/host_shim/shim.c) supplies heap, log, locks and time to all of them.
+
+SHIM_SRCS := tests/host_shim/shim.c
+
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $<"
+	@$(HOSTCC) $(HOST_CFLAGS) $(SANITIZE) -MMD -MP -c $< -o $@
+$(BUILD)/tool/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $<"
+	@$(HOSTCC) $(TOOL_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/fuzz-obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CLANG   $<"
+	@$(CLANG) $(HOST_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+
+define unit_test_rule
+$(BUILD)/tests/unit/$(1): $(patsubst %.c,$(BUILD)/host/%.o,$($(1)_SRCS) $(SHIM_SRCS))
+	@mkdir -p $$(@D)
+	@echo "  LINK    $$@"
+	@$(HOSTCC) $(SANITIZE) -o $$@ $$^ -lcmocka
+ALL_DEPFILES += $(patsubst %.c,$(BUILD)/host/%.d,$($(1)_SRCS))
+endef
+
+define host_tool_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/tool/%.o,$($(1)_SRCS) $(SHIM_SRCS))
+	@echo "  LINK    $$@"
+	@$(HOSTCC) -o $$@ $$^
+$(BUILD)/$(1)-asan: $(patsubst %.c,$(BUILD)/host/%.o,$($(1)_SRCS) $(SHIM_SRCS))
+	@echo "  LINK    $$@"
+	@$(HOSTCC) $(SANITIZE) -o $$@ $$^
+ALL_DEPFILES += $(patsubst %.c,$(BUILD)/tool/%.d,$($(1)_SRCS)) $(patsubst %.c,$(BUILD)/host/%.d,$($(1)_SRCS))
+endef
+
+define fuzz_rule
+$(BUILD)/fuzz/$(1): $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$($(1)_SRCS) $(SHIM_SRCS))
+	@mkdir -p $$(@D)
+	@echo "  LINK    $$@"
+	@$(CLANG) -fsanitize=fuzzer,address,undefined -o $$@ $$^
+endef
+
+UNIT_BINS  = $(addprefix $(BUILD)/tests/unit/,$(UNIT_TESTS))
+TOOL_BINS  = $(addprefix $(BUILD)/,$(HOST_TOOLS)) $(addsuffix -asan,$(addprefix $(BUILD)/,$(HOST_TOOLS)))
+FUZZ_BINS  = $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+
+unit-tests: deps $(UNIT_BINS)
+host-tools: deps $(TOOL_BINS)
+fuzz: deps $(FUZZ_BINS)
+.PHONY: unit-tests host-tools fuzz

@@ -1,0 +1,51 @@
+# The kernel: every .c and .S under the kernel's directories is part of it.  Portable code
+# (lib/, drivers/, fs/) must therefore build freestanding as well as on the host.
+
+KERNEL_DIRS := arch/$(ARCH) kernel mm lib drivers fs
+KERNEL_SRCS := $(sort $(shell find $(KERNEL_DIRS) -name '*.c' -o -name '*.S' 2>/dev/null)) \
+               $(KERNEL_GENERATED_SRCS)
+KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(basename $(KERNEL_SRCS)))
+KERNEL_LDS  := arch/$(ARCH)/kernel.ld
+KERNEL_ELF  := $(BUILD)/rayos.elf
+
+kernel: deps $(KERNEL_ELF)
+
+$(BUILD)/kernel/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/kernel/%.o: $(BUILD)/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(KERNEL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/kernel/%.o: %.S
+	@mkdir -p $(@D)
+	@echo "  AS      $<"
+	@$(CC) $(KERNEL_ASFLAGS) -MMD -MP -c $< -o $@
+
+# Two links: the first finds where every function landed, the second embeds that symbol table
+# (placed after .text, so no function moves) for panic backtraces.
+$(BUILD)/rayos.pass1.elf: $(KERNEL_OBJS) $(KERNEL_LDS) $(BUILD)/kernel/ksyms-empty.o
+	@echo "  LD      $@"
+	@$(LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(KERNEL_OBJS) $(BUILD)/kernel/ksyms-empty.o
+
+$(BUILD)/kernel/ksyms-empty.S: mk/ksyms.sh
+	@mkdir -p $(@D)
+	@sh mk/ksyms.sh /dev/null > $@
+
+$(BUILD)/kernel/ksyms.S: $(BUILD)/rayos.pass1.elf mk/ksyms.sh
+	@sh mk/ksyms.sh $< > $@
+
+$(BUILD)/kernel/ksyms.o $(BUILD)/kernel/ksyms-empty.o: %.o: %.S
+	@$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
+
+$(KERNEL_ELF): $(BUILD)/rayos.pass1.elf $(BUILD)/kernel/ksyms.o
+	@echo "  LD      $@"
+	@$(LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o
+	@cmp -s <(nm $< | grep -i ' t ' | sort) <(nm $@ | grep -i ' t ' | sort) || \
+		{ echo "ksyms: functions moved between links"; rm -f $@; exit 1; }
+
+ALL_DEPFILES += $(KERNEL_OBJS:.o=.d)
+.PHONY: kernel

@@ -1,0 +1,43 @@
+# Booting RayOS in QEMU.  Knobs: MACHINE=q35|pc  MEM=256M  ACCEL=kvm|tcg  QEMU_EXTRA="..."
+# KVM only when the CPU really has hardware virtualisation: /dev/kvm alone is not enough
+# (without vmx/svm it is far slower than TCG).
+
+MACHINE    ?= q35
+MEM        ?= 256M
+ACCEL      ?= $(shell if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then echo kvm; else echo tcg; fi)
+QEMU       ?= qemu-system-x86_64
+QEMU_EXTRA ?=
+RUN_DISK   ?= $(DEFAULT_DISK)
+CMDLINE    ?=
+
+QEMU_BASE = $(QEMU) -machine $(MACHINE) -accel $(ACCEL) -m $(MEM) -display none -no-reboot \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04
+QEMU_DISK_ARGS = $(if $(RUN_DISK),-drive file=$(RUN_DISK),format=raw,if=none,id=rootdisk \
+    -device virtio-blk-pci,drive=rootdisk)
+
+# The serial console is the terminal: Ctrl-C goes to RayOS's shell, Ctrl-A X leaves QEMU.
+run: all $(RUN_DISK)
+	@echo "RayOS: $(MACHINE), $(MEM), $(ACCEL).  Ctrl-A X quits QEMU."
+	@$(QEMU_BASE) -chardev stdio,id=console,mux=on,signal=off -serial chardev:console \
+		-mon chardev=console $(QEMU_DISK_ARGS) -kernel $(KERNEL_ELF) \
+		$(if $(CMDLINE),-append "$(CMDLINE)") $(QEMU_EXTRA); \
+		status=$$?; [ $$status -eq 0 ] || [ $$status -eq 1 ] || echo "qemu exited with $$status"
+
+# QEMU halted with its GDB stub; the script loads symbols and connects.
+debug: all
+	@echo "QEMU is waiting for gdb on :1234; in another terminal: gdb -x $(BUILD)/gdbinit"
+	@printf 'file $(KERNEL_ELF)\ntarget remote :1234\n' > $(BUILD)/gdbinit
+	@$(QEMU_BASE) -serial stdio -s -S $(QEMU_DISK_ARGS) -kernel $(KERNEL_ELF) \
+		$(if $(CMDLINE),-append "$(CMDLINE)") $(QEMU_EXTRA)
+
+# A bootable ISO for GRUB (Multiboot 2), BIOS and UEFI.
+ISO := $(BUILD)/rayos.iso
+iso: $(ISO)
+$(ISO): $(KERNEL_ELF) mk/grub.cfg
+	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	@cp $(KERNEL_ELF) $(BUILD)/iso/boot/rayos.elf
+	@cp mk/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	@echo "  ISO     $@"
+	@grub-mkrescue -o $@ $(BUILD)/iso >$(BUILD)/iso.log 2>&1 || { cat $(BUILD)/iso.log; exit 1; }
+
+.PHONY: run debug iso

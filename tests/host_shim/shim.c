@@ -1,0 +1,136 @@
+/* Host implementations of the kernel services that portable code uses (heap, log, locks, time),
+ * so the same sources run in unit tests and host tools (U-Boot's "sandbox" idea). */
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/lock.h>
+#include <rayos/printk.h>
+#include <rayos/time.h>
+#include <asm/io.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Portable code logs through printk; tests and tools keep it quiet unless asked. */
+int host_log_level = LOG_WARNING;
+
+void *kmalloc(size_t size)
+{
+    return malloc(size ? size : 1);
+}
+void *kzalloc(size_t size)
+{
+    return calloc(1, size ? size : 1);
+}
+void *kcalloc(size_t count, size_t size)
+{
+    return calloc(count ? count : 1, size ? size : 1);
+}
+void *krealloc(void *ptr, size_t size)
+{
+    return realloc(ptr, size ? size : 1);
+}
+void kfree(void *ptr)
+{
+    free(ptr);
+}
+char *kstrdup(const char *s)
+{
+    return strdup(s);
+}
+
+void vprintk(int level, const char *fmt, va_list args)
+{
+    if (level > host_log_level)
+        return;
+    vfprintf(stderr, fmt, args);
+    size_t n = strlen(fmt);
+    if (n == 0 || fmt[n - 1] != '\n')
+        fputc('\n', stderr);
+}
+
+void printk(int level, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vprintk(level, fmt, args);
+    va_end(args);
+}
+
+void panic(const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    fprintf(stderr, "panic: ");
+    vfprintf(stderr, fmt, args);
+    fputc('\n', stderr);
+    va_end(args);
+    abort();
+}
+
+const char *error_name(int error)
+{
+    return strerror(error);
+}
+
+irqflags_t spin_lock_irqsave(struct spinlock *lock)
+{
+    if (lock->locked)
+        panic("spinlock %s taken twice", lock->name ? lock->name : "?");
+    lock->locked = 1;
+    return 0;
+}
+void spin_unlock_irqrestore(struct spinlock *lock, irqflags_t flags)
+{
+    (void)flags;
+    lock->locked = 0;
+}
+void mutex_lock(struct mutex *m)
+{
+    if (m->locked)
+        panic("mutex %s taken twice", m->name ? m->name : "?");
+    m->locked = 1;
+}
+bool mutex_trylock(struct mutex *m)
+{
+    if (m->locked)
+        return false;
+    m->locked = 1;
+    return true;
+}
+void mutex_unlock(struct mutex *m)
+{
+    m->locked = 0;
+}
+
+uint64_t time_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+void udelay(uint64_t usec)
+{
+    (void)usec;
+}
+void mdelay(uint64_t msec)
+{
+    (void)msec;
+}
+int64_t time_unix(void)
+{
+    return (int64_t)time(NULL);
+}
+
+__attribute__((weak)) uint32_t host_port_read(uint16_t port, int width)
+{
+    (void)port;
+    return width == 1 ? 0xff : width == 2 ? 0xffff : 0xffffffffu;
+}
+__attribute__((weak)) void host_port_write(uint16_t port, int width, uint32_t value)
+{
+    (void)port;
+    (void)width;
+    (void)value;
+}

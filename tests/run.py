@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Runs every RayOS test suite and ends with one line: "N passed, M failed".
+
+Suites:
+  unit      host unit tests (cmocka, AddressSanitizer + UBSan); each binary prints TAP
+  pytest    host tool tests (tests/host) and QEMU system tests (tests/system)
+  selftest  the in-kernel self-tests: the kernel boots with "selftest", prints TAP and powers
+            off with status 0 only if every case passed
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+TAP_LINE = re.compile(r"^(not ok|ok)\s+(\d+)\s*-?\s*(.*)$")
+
+
+class Tally:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+        self.failures = []
+
+    def record(self, suite, name, ok):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            self.failures.append(f"{suite}: {name}")
+
+
+def parse_tap(text):
+    results = []
+    for line in text.splitlines():
+        m = TAP_LINE.match(line.strip())
+        if m:
+            results.append((m.group(3).strip() or f"case {m.group(2)}", m.group(1) == "ok"))
+    return results
+
+
+def run_unit(tally, binaries):
+    env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
+    for binary in binaries:
+        name = os.path.basename(binary)
+        try:
+            proc = subprocess.run([binary], capture_output=True, text=True, env=env, timeout=300)
+            output, code = proc.stdout + proc.stderr, proc.returncode
+        except subprocess.TimeoutExpired:
+            output, code = "timed out after 300 s", -1
+        results = parse_tap(output)
+        for case, ok in results:
+            tally.record(name, case, ok)
+        if code != 0 and all(ok for _, ok in results):
+            # A crash or sanitizer report after the last TAP line still fails the binary.
+            tally.record(name, f"exit status {code}", False)
+        if code != 0 or not results:
+            sys.stdout.write(f"--- {name} (exit {code}) ---\n{output[-4000:]}\n")
+        print(f"unit   {name}: {sum(ok for _, ok in results)}/{len(results)} passed")
+
+
+def run_selftest(tally, build, kernel):
+    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-m", "256M",
+           "-display", "none", "-no-reboot", "-serial", "stdio",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+           "-kernel", kernel, "-append", "selftest exit_on_panic"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        output, code = proc.stdout, proc.returncode
+    except subprocess.TimeoutExpired as e:
+        output, code = (e.stdout or b"").decode(errors="replace"), -1
+    with open(os.path.join(build, "selftest.log"), "w") as f:
+        f.write(output)
+    results = parse_tap(output)
+    for case, ok in results:
+        tally.record("selftest", case, ok)
+    plan = re.search(r"^1\.\.(\d+)", output, re.M)
+    all_ok = results and all(ok for _, ok in results)
+    if not plan or int(plan.group(1)) != len(results):
+        tally.record("selftest", "TAP plan matches the cases run", False)
+    # QEMU exits 0 after ACPI poweroff; failures leave through isa-debug-exit (odd status).
+    if bool(all_ok) != (code == 0):
+        tally.record("selftest", f"exit status {code} agrees with results", False)
+    if not all_ok or code != 0:
+        sys.stdout.write(output[-4000:] + "\n")
+    print(f"selftest: {sum(ok for _, ok in results)}/{len(results)} passed (qemu exit {code})")
+
+
+def run_pytest(tally, build, dirs):
+    dirs = [d for d in dirs if os.path.isdir(d) and any(
+        f.startswith("test_") and f.endswith(".py") for f in os.listdir(d))]
+    if not dirs:
+        return
+    junit = os.path.join(build, "pytest-junit.xml")
+    workers = os.environ.get("TEST_JOBS", str(max(2, os.cpu_count() or 2)))
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
+           f"--junitxml={junit}", "-o", "junit_family=xunit1", *dirs]
+    proc = subprocess.run(cmd, env=dict(os.environ, RAYOS_BUILD=build))
+    if not os.path.exists(junit):
+        tally.record("pytest", f"pytest did not run (exit {proc.returncode})", False)
+        return
+    before = tally.passed + tally.failed
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        name = f"{case.get('classname')}::{case.get('name')}"
+        if case.find("skipped") is not None:
+            tally.skipped += 1
+            continue
+        bad = case.find("failure") is not None or case.find("error") is not None
+        tally.record("pytest", name, not bad)
+    if proc.returncode not in (0, 1, 5) and tally.passed + tally.failed == before:
+        tally.record("pytest", f"pytest exit status {proc.returncode}", False)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", default="build")
+    parser.add_argument("--kernel")
+    parser.add_argument("--unit", nargs="*", default=[])
+    parser.add_argument("--pytest", nargs="*", default=[])
+    args = parser.parse_args()
+
+    tally = Tally()
+    run_unit(tally, args.unit)
+    if args.kernel:
+        run_selftest(tally, args.build, args.kernel)
+    run_pytest(tally, args.build, args.pytest)
+
+    for failure in tally.failures:
+        print(f"FAILED {failure}")
+    skipped = f", {tally.skipped} skipped" if tally.skipped else ""
+    print(f"{tally.passed} passed, {tally.failed} failed{skipped}")
+    return 1 if tally.failed or tally.passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
