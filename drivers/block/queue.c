@@ -136,6 +136,11 @@ static void dispatch(struct block_device *dev)
     spin_unlock_irqrestore(&queue_lock, flags);
 }
 
+void blk_queue_run(struct block_device *dev)
+{
+    dispatch(dev);
+}
+
 void blk_request_done(struct block_request *req, int status)
 {
     struct block_device *dev = req->device;

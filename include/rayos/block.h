@@ -130,6 +130,8 @@ int blk_submit(struct block_request *req); /* req->device set by the caller */
 void blk_request_done(struct block_request *req, int status);
 /* Polls and checks timeouts once: what waiting loops call. */
 void blk_service(struct block_device *dev);
+/* Starts waiting requests (a driver that answered -EBUSY has room again). */
+void blk_queue_run(struct block_device *dev);
 /* Fails every request not yet started with status (removal, device failure). */
 void blk_queue_abort(struct block_device *dev, int status);
 

@@ -143,6 +143,8 @@ struct virtio_transport_ops {
     int (*setup_interrupts)(struct virtio_device *vdev, unsigned queue_count,
                             void (*handler)(struct virtio_device *vdev, unsigned queue));
     void (*release_interrupts)(struct virtio_device *vdev);
+    /* A reset forgets the device's MSI-X vector numbers: programs them again. */
+    int (*restore_interrupts)(struct virtio_device *vdev);
 };
 
 struct virtio_device {
@@ -151,9 +153,17 @@ struct virtio_device {
     bool msix;
     uint16_t device_id; /* VirtIO device type: 2 = block */
     const char *transport_name;
+    volatile bool needs_reset; /* set by the transport on DEVICE_NEEDS_RESET */
     void *transport;
     void *driver_data;
 };
+
+/* VirtIO over PCI (modern 1.x capabilities, or the legacy I/O-port layout for transitional
+ * devices without them).  Maps what the device offers and fills *out; virtio_pci_release
+ * undoes it (interrupts included). */
+struct pci_device;
+int virtio_pci_setup(struct pci_device *pdev, struct virtio_device **out);
+void virtio_pci_release(struct virtio_device *vdev);
 
 /* The common initialisation: reset, ACKNOWLEDGE, DRIVER, negotiate (wanted & offered, plus
  * VERSION_1 on modern), FEATURES_OK and read back.  Returns negotiated features or an error. */
