@@ -187,7 +187,9 @@ static unsigned build_chain(struct vblk *vb, struct vblk_slot *slot, unsigned *i
 static int vblk_submit(struct block_device *dev, struct block_request *req)
 {
     struct vblk *vb = dev->driver_data;
-    if (req->segment_count + 3 > vb->max_chain)
+    bool ranged = req->op == BLOCK_OP_DISCARD || req->op == BLOCK_OP_WRITE_ZEROES;
+    /* Header and status around the data (or the range) in one chain. */
+    if (req->segment_count + 2 + (ranged ? 1 : 0) > vb->max_chain)
         return -EINVAL;
     if (vb->dead)
         return -EIO;
