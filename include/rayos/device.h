@@ -133,6 +133,9 @@ struct device *device_find_by_name(const char *name);
 /* Calls fn for each registered device in registration order (parents before children);
  * stops at and returns the first non-zero.  fn may unregister the device it is given. */
 int device_for_each(int (*fn)(struct device *dev, void *context), void *context);
+/* Calls fn for each registered child in registration order; same rules as device_for_each. */
+int device_for_each_child(struct device *parent, int (*fn)(struct device *dev, void *context),
+                          void *context);
 /* Depth of the device in the tree (0 for a root), for listings. */
 unsigned device_depth(const struct device *dev);
 const char *device_state_name(enum device_state state);
