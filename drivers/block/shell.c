@@ -8,16 +8,33 @@
 
 int blk_bench_command(struct block_device *dev, int argc, char **argv);
 
+static void print_row(const char *name, const char *size, const char *logical, const char *physical,
+                      const char *read_only, const char *type, const char *driver,
+                      const char *partition_type, const char *label)
+{
+    char line[160];
+    int n = snprintf(line, sizeof(line), "%-8s %7s %7s %7s %2s %-4s %-10s %-22s %s", name, size,
+                     logical, physical, read_only, type, driver, partition_type, label);
+    if (n < 0)
+        return;
+    size_t length = MIN((size_t)n, sizeof(line) - 1);
+    while (length && line[length - 1] == ' ')
+        length--;
+    line[length++] = '\n';
+    shell_write(line, length);
+}
+
 static int list_one(struct block_device *dev, void *context)
 {
     (void)context;
-    char size[16];
+    char size[16], logical[12], physical[12];
     block_format_size(dev->block_count * dev->logical_block_size, size, sizeof(size));
-    shell_printf(
-        "%-8s %7s %7u %7u %2d %-4s %-10s %-22s %s\n", dev->name, size, dev->logical_block_size,
-        dev->physical_block_size, dev->read_only ? 1 : 0,
-        dev->type == BLOCK_TYPE_DISK ? "disk" : "part", dev->driver_name ? dev->driver_name : "-",
-        dev->type == BLOCK_TYPE_PARTITION ? dev->partition_type : "", dev->partition_label);
+    snprintf(logical, sizeof(logical), "%u", dev->logical_block_size);
+    snprintf(physical, sizeof(physical), "%u", dev->physical_block_size);
+    bool part = dev->type == BLOCK_TYPE_PARTITION;
+    print_row(dev->name, size, logical, physical, dev->read_only ? "1" : "0",
+              part ? "part" : "disk", dev->driver_name ? dev->driver_name : "-",
+              part ? dev->partition_type : "", dev->partition_label);
     return 0;
 }
 

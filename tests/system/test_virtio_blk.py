@@ -119,6 +119,6 @@ def test_injected_io_errors_fail_only_that_request(tmp_path):
         assert vm.run("blk read vda 999") == xxd(bad, 999 * 512, 512)
         assert vm.run("blk read vdb 1000") == xxd(good, 1000 * 512, 512)
         assert "Input/output error (-5)" in vm.run("blk read vda 998 4")
-        assert "filled with 0x11" in vm.run("blk write vda 1000 0x11")
+        assert "filled with 0x11" in vm.run("blk write vda 1001 0x11")
         assert vm.poweroff() == 0
-    assert bad.read_bytes()[1000 * 512:1001 * 512] == b"\x11" * 512
+    assert bad.read_bytes()[1001 * 512:1002 * 512] == b"\x11" * 512
