@@ -1,0 +1,18 @@
+# FAT filesystem library, partition tables, the rayfs host tool and their tests.
+FAT_LIB_SRCS := fs/fat/boot.c fs/fat/io.c fs/fat/table.c fs/fat/name.c fs/fat/dir.c \
+                fs/fat/path.c fs/fat/file.c fs/fat/ops.c fs/fat/mkfs.c fs/fat/check.c \
+                lib/utf.c lib/crc32.c
+PARTITION_SRCS := drivers/block/partition.c lib/crc32.c lib/utf.c
+
+HOST_TOOLS += rayfs
+rayfs_SRCS := tools/rayfs/main.c tools/rayfs/image.c $(FAT_LIB_SRCS) drivers/block/partition.c
+
+.PHONY: bench-fat
+bench-fat: $(BUILD)/rayfs
+	@sh tools/rayfs/bench.sh $(BUILD)
+
+# mk/host.mk names its prerequisite lists before the fragments are read (immediate expansion
+# in rule lines), so the targets are attached here as well; harmless once that is fixed.
+host-tools: $(BUILD)/rayfs $(BUILD)/rayfs-asan
+unit-tests: $(FAT_UNIT_BINS)
+fuzz: $(FAT_FUZZ_BINS)
