@@ -419,12 +419,12 @@ static int choose_short_name(const struct fat_short_plan *plan, const struct add
 int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
                 const uint8_t template_entry[32], struct fat_entry_info *out)
 {
-    if (!fat_long_name_valid(name))
-        return -EINVAL;
     uint16_t units[FAT_NAME_MAX];
     int unit_count = utf8_to_utf16(name, units, FAT_NAME_MAX);
     if (unit_count < 0)
         return unit_count;
+    if (!fat_long_name_valid(name))
+        return -EINVAL;
     struct fat_short_plan plan;
     fat_plan_short_name(name, &plan);
     struct add_scan scan = {.plan = &plan, .name = name};

@@ -11,6 +11,11 @@ rayfs_SRCS := tools/rayfs/main.c tools/rayfs/image.c $(FAT_LIB_SRCS) drivers/blo
 bench-fat: $(BUILD)/rayfs
 	@sh tools/rayfs/bench.sh $(BUILD)
 
+FAT_TEST_SUPPORT := tests/unit/ramdisk.c
+UNIT_TESTS += test_fat_volume
+test_fat_volume_SRCS := tests/unit/test_fat_volume.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
+FAT_UNIT_BINS += $(BUILD)/tests/unit/test_fat_volume
+
 # mk/host.mk names its prerequisite lists before the fragments are read (immediate expansion
 # in rule lines), so the targets are attached here as well; harmless once that is fixed.
 host-tools: $(BUILD)/rayfs $(BUILD)/rayfs-asan

@@ -16,6 +16,11 @@
 
 static int runs_append(struct fat_file *file, uint32_t cluster)
 {
+    /* A chain that comes back to a cluster it already holds loops: refuse it here, so a
+     * looping chain never reads as a file of repeated clusters. */
+    for (uint32_t i = 0; i < file->run_count; i++)
+        if (cluster - file->runs[i].cluster < file->runs[i].length)
+            return -EUCLEAN;
     if (file->run_count) {
         struct fat_run *last = &file->runs[file->run_count - 1];
         if (last->cluster + last->length == cluster) {

@@ -28,8 +28,7 @@ bool fat_long_name_valid(const char *name)
         if (c < 0x20 || c == 0x7f || strchr("\"*/:<>?\\|", c))
             return false;
     }
-    uint16_t units[FAT_NAME_MAX];
-    return utf8_to_utf16(name, units, FAT_NAME_MAX) > 0;
+    return true; /* length and UTF-8 validity: fat_dir_add converts and reports them */
 }
 
 uint8_t fat_short_checksum(const uint8_t short_name[11])
