@@ -15,6 +15,12 @@ FAT_TEST_SUPPORT := tests/unit/ramdisk.c
 UNIT_TESTS += test_fat_volume
 test_fat_volume_SRCS := tests/unit/test_fat_volume.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
 FAT_UNIT_BINS += $(BUILD)/tests/unit/test_fat_volume
+UNIT_TESTS += test_fat_name
+test_fat_name_SRCS := tests/unit/test_fat_name.c $(FAT_LIB_SRCS)
+FAT_UNIT_BINS += $(BUILD)/tests/unit/test_fat_name
+UNIT_TESTS += test_partition
+test_partition_SRCS := tests/unit/test_partition.c $(FAT_TEST_SUPPORT) $(PARTITION_SRCS)
+FAT_UNIT_BINS += $(BUILD)/tests/unit/test_partition
 
 # mk/host.mk names its prerequisite lists before the fragments are read (immediate expansion
 # in rule lines), so the targets are attached here as well; harmless once that is fixed.
