@@ -192,16 +192,19 @@ static bool port_comreset(struct ahci_port *port)
     if (!port_wait(port, PX_SSTS, SSTS_DET_MASK, SSTS_DET_UP, READY_TIMEOUT))
         return false;
     port_write(port, PX_SERR, 0xffffffff);
+    /* The device's first D2H FIS (which clears BSY in PxTFD) lands once FIS receive is on. */
+    port_write(port, PX_CMD, port_read(port, PX_CMD) | CMD_FRE);
     return port_wait(port, PX_TFD, ATA_STATUS_BSY | ATA_STATUS_DRQ, 0, READY_TIMEOUT);
 }
 
-/* Stops the engines, resets the link when the device is stuck, clears errors and restarts.
- * Afterwards no command is outstanding. */
-static int port_reset(struct ahci_port *port)
+/* Stops the engines, resets the link when asked or when the device is stuck, clears errors and
+ * restarts.  Afterwards no command is outstanding.  After a failed queued command the device
+ * refuses new ones until its NCQ error log is read or it is reset: error recovery resets. */
+static int port_reset(struct ahci_port *port, bool comreset)
 {
     bool stopped = port_stop(port);
     uint32_t tfd = port_read(port, PX_TFD);
-    if (!stopped || (tfd & (ATA_STATUS_BSY | ATA_STATUS_DRQ))) {
+    if (comreset || !stopped || (tfd & (ATA_STATUS_BSY | ATA_STATUS_DRQ))) {
         if (!port_comreset(port)) {
             pr_err("%s: port %u: device did not come back after COMRESET\n",
                    pci_name(port->host->pdev), port->index);
@@ -269,7 +272,7 @@ static void recover(struct ahci_port *port, uint32_t interrupt_status, struct do
     uint32_t held = port->issued, queued = port->queued;
     bool exclusive = port->exclusive;
     forget_slots(port, held);
-    int reset = port_reset(port);
+    int reset = port_reset(port, true);
     uint32_t again = 0;
     for (unsigned slot = 0; slot < port->depth; slot++) {
         uint32_t bit = 1u << slot;
@@ -429,7 +432,7 @@ static void ahci_timeout(struct block_device *dev)
            port->index, port_read(port, PX_TFD) & 0xff);
     uint32_t held = port->issued;
     forget_slots(port, held);
-    if (port_reset(port) < 0)
+    if (port_reset(port, true) < 0)
         port->dead = true;
     for (unsigned slot = 0; slot < port->depth; slot++)
         if (held & (1u << slot))
@@ -474,7 +477,7 @@ static int exec_polled(struct ahci_port *port, const struct ata_taskfile *tf, ph
     }
     forget_slots(port, 1);
     if (status < 0)
-        port_reset(port);
+        port_reset(port, true);
     port_write(port, PX_IS, 0xffffffff);
     return status;
 }
