@@ -1,0 +1,731 @@
+/* NVMe controllers (class 01:08:02).  An admin queue used by polling at probe time, one I/O
+ * submission/completion queue pair shared by every namespace, PRP lists per command slot,
+ * completion by MSI-X (else MSI, else INTx, else polling).  A controller reporting fatal status
+ * (CSTS.CFS), or one that stops answering, fails its requests with -EIO and is reset once per
+ * timeout; other controllers carry on. */
+#define pr_fmt(fmt) "nvme: " fmt
+#include <rayos/block.h>
+#include <rayos/bytes.h>
+#include <rayos/dma.h>
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/init.h>
+#include <rayos/io.h>
+#include <rayos/lock.h>
+#include <rayos/pci.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+#include <rayos/time.h>
+
+#include "nvme_cmd.h"
+
+/* Controller registers. */
+#define REG_CAP   0x00
+#define REG_VS    0x08
+#define REG_INTMS 0x0c
+#define REG_CC    0x14
+#define REG_CSTS  0x1c
+#define REG_AQA   0x24
+#define REG_ASQ   0x28
+#define REG_ACQ   0x30
+#define DOORBELLS 0x1000
+
+#define CC_EN            (1u << 0)
+#define CC_IOSQES        (6u << 16)
+#define CC_IOCQES        (4u << 20)
+#define CSTS_RDY         (1u << 0)
+#define CSTS_CFS         (1u << 1)
+#define CAP_MQES(cap)    ((uint32_t)((cap)&0xffff) + 1)
+#define CAP_TO(cap)      (((cap) >> 24) & 0xff)
+#define CAP_DSTRD(cap)   (((cap) >> 32) & 0xf)
+#define CAP_CSS_NVM(cap) (((cap) >> 37) & 1)
+#define CAP_MPSMIN(cap)  (((cap) >> 48) & 0xf)
+
+#define PAGE_SIZE        4096u
+#define ADMIN_ENTRIES    16
+#define IO_ENTRIES_MAX   256
+#define MAX_TRANSFER     (1u << 20)
+#define PRP_LIST_ENTRIES (PAGE_SIZE / 8)
+#define NAMESPACES_MAX   16
+#define ADMIN_TIMEOUT    (5 * NSEC_PER_SEC)
+#define REQUEST_TIMEOUT  (10 * NSEC_PER_SEC)
+
+struct nvme_queue {
+    struct nvme_sqe *sq;
+    struct nvme_cqe *cq;
+    phys_addr_t sq_phys, cq_phys;
+    uint32_t entries;
+    uint32_t sq_tail, cq_head;
+    unsigned phase;
+    volatile uint32_t *sq_doorbell, *cq_doorbell;
+};
+
+struct nvme_ctrl;
+
+struct nvme_ns {
+    struct nvme_ctrl *ctrl;
+    uint32_t nsid;
+    struct nvme_namespace_info info;
+    struct block_device *disk;
+    bool refused; /* a submit found no free slot: restart its queue after completions */
+};
+
+struct nvme_slot {
+    struct block_request *req;
+    uint64_t *prp_list;
+    phys_addr_t prp_list_phys;
+};
+
+struct nvme_ctrl {
+    struct pci_device *pdev;
+    volatile uint8_t *regs;
+    unsigned index;
+    uint64_t cap;
+    uint32_t doorbell_stride;
+    uint64_t ready_timeout;
+    struct spinlock lock;
+    struct nvme_queue admin, io;
+    uint16_t admin_command_id;
+    struct nvme_slot *slots;
+    uint16_t *free_slots;
+    unsigned free_count, slot_count;
+    uint32_t max_transfer;
+    struct nvme_controller_info info;
+    struct nvme_ns namespaces[NAMESPACES_MAX];
+    unsigned namespace_count;
+    enum { IRQ_NONE_, IRQ_MSIX, IRQ_MSI, IRQ_INTX } irq_kind;
+    bool dead;
+};
+
+static unsigned controller_count;
+
+static uint32_t reg_read32(struct nvme_ctrl *ctrl, unsigned reg)
+{
+    return mmio_read32(ctrl->regs + reg);
+}
+
+static void reg_write32(struct nvme_ctrl *ctrl, unsigned reg, uint32_t value)
+{
+    mmio_write32(ctrl->regs + reg, value);
+}
+
+static uint64_t reg_read64(struct nvme_ctrl *ctrl, unsigned reg)
+{
+    return reg_read32(ctrl, reg) | (uint64_t)reg_read32(ctrl, reg + 4) << 32;
+}
+
+static void reg_write64(struct nvme_ctrl *ctrl, unsigned reg, uint64_t value)
+{
+    reg_write32(ctrl, reg, (uint32_t)value);
+    reg_write32(ctrl, reg + 4, (uint32_t)(value >> 32));
+}
+
+/* CSTS reads all ones when the device has gone away. */
+static bool controller_failed(struct nvme_ctrl *ctrl)
+{
+    uint32_t csts = reg_read32(ctrl, REG_CSTS);
+    return csts == 0xffffffff || (csts & CSTS_CFS);
+}
+
+static int wait_ready(struct nvme_ctrl *ctrl, bool ready)
+{
+    uint64_t deadline = time_ns() + ctrl->ready_timeout;
+    for (;;) {
+        uint32_t csts = reg_read32(ctrl, REG_CSTS);
+        if (csts == 0xffffffff || (csts & CSTS_CFS)) {
+            pr_err("%s: controller fatal status (CSTS %#x)\n", pci_name(ctrl->pdev), csts);
+            return -EIO;
+        }
+        if (!!(csts & CSTS_RDY) == ready)
+            return 0;
+        if (time_ns() > deadline) {
+            pr_err("%s: controller not %s within %llu ms\n", pci_name(ctrl->pdev),
+                   ready ? "ready" : "disabled",
+                   (unsigned long long)(ctrl->ready_timeout / NSEC_PER_MSEC));
+            return -ETIMEDOUT;
+        }
+        udelay(50);
+    }
+}
+
+static int queue_alloc(struct nvme_ctrl *ctrl, struct nvme_queue *queue, uint16_t qid,
+                       uint32_t entries)
+{
+    queue->entries = entries;
+    queue->sq = dma_alloc(entries * sizeof(struct nvme_sqe), PAGE_SIZE, &queue->sq_phys);
+    queue->cq = dma_alloc(entries * sizeof(struct nvme_cqe), PAGE_SIZE, &queue->cq_phys);
+    queue->sq_doorbell =
+        (volatile uint32_t *)(ctrl->regs + DOORBELLS + (2u * qid) * ctrl->doorbell_stride);
+    queue->cq_doorbell =
+        (volatile uint32_t *)(ctrl->regs + DOORBELLS + (2u * qid + 1) * ctrl->doorbell_stride);
+    return queue->sq && queue->cq ? 0 : -ENOMEM;
+}
+
+static void queue_reset(struct nvme_queue *queue)
+{
+    memset(queue->cq, 0, queue->entries * sizeof(struct nvme_cqe));
+    queue->sq_tail = 0;
+    queue->cq_head = 0;
+    queue->phase = 1;
+}
+
+static void queue_free(struct nvme_queue *queue)
+{
+    if (queue->sq)
+        dma_free(queue->sq, queue->entries * sizeof(struct nvme_sqe));
+    if (queue->cq)
+        dma_free(queue->cq, queue->entries * sizeof(struct nvme_cqe));
+}
+
+static void queue_push(struct nvme_queue *queue, const struct nvme_sqe *sqe)
+{
+    queue->sq[queue->sq_tail] = *sqe;
+    queue->sq_tail = (queue->sq_tail + 1) % queue->entries;
+    wmb();
+    mmio_write32(queue->sq_doorbell, queue->sq_tail);
+}
+
+/* The next completion, or NULL. */
+static const struct nvme_cqe *queue_peek(struct nvme_queue *queue)
+{
+    const volatile struct nvme_cqe *cqe = &queue->cq[queue->cq_head];
+    if ((cqe->status & 1) != queue->phase)
+        return NULL;
+    rmb();
+    return (const struct nvme_cqe *)cqe;
+}
+
+static void queue_pop(struct nvme_queue *queue)
+{
+    queue->cq_head++;
+    if (queue->cq_head == queue->entries) {
+        queue->cq_head = 0;
+        queue->phase ^= 1;
+    }
+}
+
+/* Runs one admin command by polling.  Returns 0, -EIO (error status) or -ETIMEDOUT. */
+static int admin_exec(struct nvme_ctrl *ctrl, struct nvme_sqe *sqe, uint32_t *result)
+{
+    uint16_t id = ctrl->admin_command_id++;
+    sqe->cdw0 = (sqe->cdw0 & 0xffff) | (uint32_t)id << 16;
+    queue_push(&ctrl->admin, sqe);
+    uint64_t deadline = time_ns() + ADMIN_TIMEOUT;
+    for (;;) {
+        const struct nvme_cqe *cqe = queue_peek(&ctrl->admin);
+        if (cqe) {
+            uint16_t command_id = cqe->command_id;
+            unsigned status = nvme_cqe_status(cqe);
+            if (result)
+                *result = cqe->result;
+            queue_pop(&ctrl->admin);
+            mmio_write32(ctrl->admin.cq_doorbell, ctrl->admin.cq_head);
+            if (command_id != id)
+                continue; /* a stale completion */
+            if (status) {
+                pr_err("%s: admin command %#x failed: status %#x\n", pci_name(ctrl->pdev),
+                       sqe->cdw0 & 0xff, status);
+                return -EIO;
+            }
+            return 0;
+        }
+        if (controller_failed(ctrl)) {
+            pr_err("%s: controller fatal status during admin command %#x\n", pci_name(ctrl->pdev),
+                   sqe->cdw0 & 0xff);
+            return -EIO;
+        }
+        if (time_ns() > deadline) {
+            pr_err("%s: admin command %#x timed out\n", pci_name(ctrl->pdev), sqe->cdw0 & 0xff);
+            return -ETIMEDOUT;
+        }
+        udelay(10);
+    }
+}
+
+/* Disable, program the admin queue, enable: the controller is then ready for admin commands. */
+static int controller_enable(struct nvme_ctrl *ctrl)
+{
+    uint32_t cc = reg_read32(ctrl, REG_CC);
+    if (cc & CC_EN) {
+        reg_write32(ctrl, REG_CC, cc & ~CC_EN);
+    }
+    /* A controller in fatal state still has to be disabled to recover; wait for RDY to drop
+     * regardless of CFS. */
+    uint64_t deadline = time_ns() + ctrl->ready_timeout;
+    while (reg_read32(ctrl, REG_CSTS) & CSTS_RDY) {
+        if (reg_read32(ctrl, REG_CSTS) == 0xffffffff || time_ns() > deadline) {
+            pr_err("%s: controller does not disable\n", pci_name(ctrl->pdev));
+            return -ETIMEDOUT;
+        }
+        udelay(50);
+    }
+    queue_reset(&ctrl->admin);
+    reg_write32(ctrl, REG_AQA, (ADMIN_ENTRIES - 1) | (ADMIN_ENTRIES - 1) << 16);
+    reg_write64(ctrl, REG_ASQ, ctrl->admin.sq_phys);
+    reg_write64(ctrl, REG_ACQ, ctrl->admin.cq_phys);
+    reg_write32(ctrl, REG_CC, CC_IOSQES | CC_IOCQES | CC_EN); /* NVM set, 4 KiB pages */
+    return wait_ready(ctrl, true);
+}
+
+static int create_io_queues(struct nvme_ctrl *ctrl)
+{
+    struct nvme_sqe sqe;
+    queue_reset(&ctrl->io);
+    bool interrupts = ctrl->irq_kind != IRQ_NONE_;
+    nvme_build_create_cq(&sqe, 1, ctrl->io.entries, ctrl->io.cq_phys, 0, interrupts, 0);
+    int status = admin_exec(ctrl, &sqe, NULL);
+    if (status < 0)
+        return status;
+    nvme_build_create_sq(&sqe, 1, ctrl->io.entries, ctrl->io.sq_phys, 1, 0);
+    return admin_exec(ctrl, &sqe, NULL);
+}
+
+struct done_batch {
+    unsigned count;
+    struct block_request *reqs[32];
+    int statuses[32];
+};
+
+static void batch_finish(struct nvme_ctrl *ctrl, struct done_batch *batch)
+{
+    for (unsigned i = 0; i < batch->count; i++)
+        blk_request_done(batch->reqs[i], batch->statuses[i]);
+    batch->count = 0;
+    /* Namespaces share the slots: one refused for lack of room may start again now. */
+    for (unsigned i = 0; i < ctrl->namespace_count; i++) {
+        struct nvme_ns *ns = &ctrl->namespaces[i];
+        if (ns->refused && ns->disk) {
+            ns->refused = false;
+            blk_queue_run(ns->disk);
+        }
+    }
+}
+
+static void release_slot(struct nvme_ctrl *ctrl, unsigned index, struct done_batch *batch,
+                         int status)
+{
+    batch->reqs[batch->count] = ctrl->slots[index].req;
+    batch->statuses[batch->count++] = status;
+    ctrl->slots[index].req = NULL;
+    ctrl->free_slots[ctrl->free_count++] = (uint16_t)index;
+}
+
+/* Fails everything in flight (under the lock), in batches. */
+static void fail_all(struct nvme_ctrl *ctrl, int status, irqflags_t *flags)
+{
+    struct done_batch batch = {0};
+    for (unsigned i = 0; i < ctrl->slot_count; i++) {
+        if (!ctrl->slots[i].req)
+            continue;
+        release_slot(ctrl, i, &batch, status);
+        if (batch.count == ARRAY_SIZE(batch.reqs)) {
+            spin_unlock_irqrestore(&ctrl->lock, *flags);
+            batch_finish(ctrl, &batch);
+            *flags = spin_lock_irqsave(&ctrl->lock);
+        }
+    }
+    spin_unlock_irqrestore(&ctrl->lock, *flags);
+    batch_finish(ctrl, &batch);
+    *flags = spin_lock_irqsave(&ctrl->lock);
+}
+
+static void reap(struct nvme_ctrl *ctrl)
+{
+    struct done_batch batch = {0};
+    irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
+    if (ctrl->dead) {
+        spin_unlock_irqrestore(&ctrl->lock, flags);
+        return;
+    }
+    for (;;) {
+        const struct nvme_cqe *cqe;
+        while (batch.count < ARRAY_SIZE(batch.reqs) && (cqe = queue_peek(&ctrl->io)) != NULL) {
+            uint16_t id = cqe->command_id;
+            unsigned status = nvme_cqe_status(cqe);
+            queue_pop(&ctrl->io);
+            if (id >= ctrl->slot_count || !ctrl->slots[id].req) {
+                pr_err("%s: completion for unknown command %u ignored\n", pci_name(ctrl->pdev), id);
+                continue;
+            }
+            struct block_request *req = ctrl->slots[id].req;
+            if (status) {
+                pr_err("%s: %s at block %llu failed: status %#x\n",
+                       req->device ? req->device->name : "?", block_op_name(req->op),
+                       (unsigned long long)req->lba, status);
+            }
+            release_slot(ctrl, id, &batch, status ? -EIO : 0);
+        }
+        bool more = batch.count == ARRAY_SIZE(batch.reqs);
+        mmio_write32(ctrl->io.cq_doorbell, ctrl->io.cq_head);
+        if (!more && batch.count == 0 && ctrl->free_count < ctrl->slot_count &&
+            controller_failed(ctrl)) {
+            pr_err("%s: controller fatal status; failing its requests\n", pci_name(ctrl->pdev));
+            ctrl->dead = true;
+            fail_all(ctrl, -EIO, &flags);
+        }
+        spin_unlock_irqrestore(&ctrl->lock, flags);
+        batch_finish(ctrl, &batch);
+        if (!more)
+            return;
+        flags = spin_lock_irqsave(&ctrl->lock);
+    }
+}
+
+static void nvme_interrupt(void *context)
+{
+    reap(context);
+}
+
+static int build_io(struct nvme_ctrl *ctrl, struct nvme_ns *ns, unsigned index,
+                    struct block_request *req, struct nvme_sqe *sqe)
+{
+    if (req->op == BLOCK_OP_FLUSH) {
+        nvme_build_flush(sqe, ns->nsid, (uint16_t)index);
+        return 0;
+    }
+    uint64_t blocks = blk_request_bytes(req) / ns->info.block_size;
+    int status = nvme_build_rw(sqe, req->op == BLOCK_OP_WRITE, ns->nsid, req->lba, (uint32_t)blocks,
+                               (uint16_t)index);
+    if (status < 0)
+        return status;
+    struct nvme_slot *slot = &ctrl->slots[index];
+    return nvme_build_prp(req->segments, req->segment_count, PAGE_SIZE, slot->prp_list,
+                          slot->prp_list_phys, PRP_LIST_ENTRIES, &sqe->prp1, &sqe->prp2);
+}
+
+static int nvme_submit(struct block_device *dev, struct block_request *req)
+{
+    struct nvme_ns *ns = dev->driver_data;
+    struct nvme_ctrl *ctrl = ns->ctrl;
+    if (req->op != BLOCK_OP_READ && req->op != BLOCK_OP_WRITE && req->op != BLOCK_OP_FLUSH)
+        return -EOPNOTSUPP;
+    irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
+    if (ctrl->dead) {
+        spin_unlock_irqrestore(&ctrl->lock, flags);
+        return -EIO;
+    }
+    if (ctrl->free_count == 0) {
+        ns->refused = true;
+        spin_unlock_irqrestore(&ctrl->lock, flags);
+        return -EBUSY;
+    }
+    unsigned index = ctrl->free_slots[--ctrl->free_count];
+    struct nvme_sqe sqe;
+    int status = build_io(ctrl, ns, index, req, &sqe);
+    if (status < 0) {
+        ctrl->free_slots[ctrl->free_count++] = (uint16_t)index;
+        spin_unlock_irqrestore(&ctrl->lock, flags);
+        pr_err("%s: request at block %llu cannot be described to the controller\n", dev->name,
+               (unsigned long long)req->lba);
+        return status;
+    }
+    ctrl->slots[index].req = req;
+    queue_push(&ctrl->io, &sqe);
+    spin_unlock_irqrestore(&ctrl->lock, flags);
+    return 0;
+}
+
+static void nvme_poll(struct block_device *dev)
+{
+    struct nvme_ns *ns = dev->driver_data;
+    reap(ns->ctrl);
+}
+
+/* Requests are stuck: fail them, then reset the controller and rebuild the queues. */
+static void nvme_timeout(struct block_device *dev)
+{
+    struct nvme_ns *ns = dev->driver_data;
+    struct nvme_ctrl *ctrl = ns->ctrl;
+    irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
+    pr_err("%s: requests timed out (CSTS %#x); resetting the controller\n", dev->name,
+           reg_read32(ctrl, REG_CSTS));
+    reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
+    fail_all(ctrl, -ETIMEDOUT, &flags);
+    if (!ctrl->dead) {
+        int status = controller_enable(ctrl);
+        if (status == 0)
+            status = create_io_queues(ctrl);
+        if (status < 0) {
+            pr_err("%s: controller did not come back: %d\n", pci_name(ctrl->pdev), status);
+            ctrl->dead = true;
+        }
+    }
+    spin_unlock_irqrestore(&ctrl->lock, flags);
+    blk_queue_run(dev);
+}
+
+static const struct block_driver_ops nvme_ops = {
+    .submit = nvme_submit,
+    .poll = nvme_poll,
+    .timeout = nvme_timeout,
+};
+
+static int alloc_slots(struct nvme_ctrl *ctrl, unsigned count)
+{
+    ctrl->slots = kcalloc(count, sizeof(*ctrl->slots));
+    ctrl->free_slots = kcalloc(count, sizeof(*ctrl->free_slots));
+    if (!ctrl->slots || !ctrl->free_slots)
+        return -ENOMEM;
+    ctrl->slot_count = count;
+    for (unsigned i = 0; i < count; i++) {
+        ctrl->slots[i].prp_list = dma_alloc(PAGE_SIZE, PAGE_SIZE, &ctrl->slots[i].prp_list_phys);
+        if (!ctrl->slots[i].prp_list)
+            return -ENOMEM;
+        ctrl->free_slots[i] = (uint16_t)(count - 1 - i);
+    }
+    ctrl->free_count = count;
+    return 0;
+}
+
+static void setup_interrupts(struct nvme_ctrl *ctrl)
+{
+    struct pci_device *pdev = ctrl->pdev;
+    struct pci_msix_vector vector = {nvme_interrupt, ctrl, "nvme"};
+    if (pci_msix_table_size(pdev) >= 1 && pci_enable_msix(pdev, &vector, 1) == 1)
+        ctrl->irq_kind = IRQ_MSIX;
+    else if (pci_enable_msi(pdev, nvme_interrupt, ctrl, "nvme") >= 0)
+        ctrl->irq_kind = IRQ_MSI;
+    else if (pci_intx_irq(pdev, nvme_interrupt, ctrl, "nvme") >= 0)
+        ctrl->irq_kind = IRQ_INTX;
+    else
+        pr_warn("%s: no interrupt; completions are polled\n", pci_name(pdev));
+}
+
+static void release_interrupts(struct nvme_ctrl *ctrl)
+{
+    if (ctrl->irq_kind == IRQ_MSIX)
+        pci_disable_msix(ctrl->pdev);
+    else if (ctrl->irq_kind == IRQ_MSI)
+        pci_disable_msi(ctrl->pdev);
+    else if (ctrl->irq_kind == IRQ_INTX)
+        pci_intx_release(ctrl->pdev);
+    ctrl->irq_kind = IRQ_NONE_;
+}
+
+/* The active namespace IDs (CNS 2 from NVMe 1.1), or 1..n for older controllers. */
+static unsigned list_namespaces(struct nvme_ctrl *ctrl, uint8_t *buffer, phys_addr_t phys,
+                                uint32_t *ids)
+{
+    unsigned count = 0;
+    struct nvme_sqe sqe;
+    if (reg_read32(ctrl, REG_VS) >= 0x10100) {
+        memset(buffer, 0, NVME_IDENTIFY_BYTES);
+        nvme_build_identify(&sqe, NVME_CNS_ACTIVE_NS, 0, phys, 0);
+        if (admin_exec(ctrl, &sqe, NULL) == 0) {
+            for (unsigned i = 0; i < NVME_IDENTIFY_BYTES / 4 && count < NAMESPACES_MAX; i++) {
+                uint32_t nsid = get_le32(buffer + 4 * i);
+                if (nsid == 0)
+                    break;
+                if (nsid <= ctrl->info.namespace_count)
+                    ids[count++] = nsid;
+            }
+            return count;
+        }
+    }
+    for (uint32_t nsid = 1; nsid <= ctrl->info.namespace_count && count < NAMESPACES_MAX; nsid++)
+        ids[count++] = nsid;
+    return count;
+}
+
+static void add_namespace(struct nvme_ctrl *ctrl, uint32_t nsid, uint8_t *buffer, phys_addr_t phys)
+{
+    const char *where = pci_name(ctrl->pdev);
+    struct nvme_sqe sqe;
+    nvme_build_identify(&sqe, NVME_CNS_NAMESPACE, nsid, phys, 0);
+    memset(buffer, 0, NVME_IDENTIFY_BYTES);
+    if (admin_exec(ctrl, &sqe, NULL) < 0)
+        return;
+    struct nvme_ns *ns = &ctrl->namespaces[ctrl->namespace_count];
+    const char *why = "";
+    int status = nvme_parse_namespace(buffer, &ns->info, &why);
+    if (status == -ENODEV)
+        return;
+    if (status < 0) {
+        pr_err("%s: namespace %u: unusable: %s\n", where, nsid, why);
+        return;
+    }
+    struct block_device *disk = block_device_alloc();
+    if (!disk)
+        return;
+    ns->ctrl = ctrl;
+    ns->nsid = nsid;
+    snprintf(disk->name, sizeof(disk->name), "nvme%un%u", ctrl->index, nsid);
+    disk->logical_block_size = ns->info.block_size;
+    disk->physical_block_size = ns->info.block_size;
+    disk->block_count = ns->info.block_count;
+    disk->can_flush = ctrl->info.volatile_write_cache;
+    disk->driver_name = "nvme";
+    disk->limits = (struct block_limits){.max_segments = 1,
+                                         .max_segment_size = ctrl->max_transfer,
+                                         .max_transfer = ctrl->max_transfer,
+                                         .queue_depth = ctrl->slot_count};
+    disk->ops = &nvme_ops;
+    disk->driver_data = ns;
+    disk->timeout_ns = REQUEST_TIMEOUT;
+    ns->disk = disk;
+    ctrl->namespace_count++;
+    if (block_device_register(disk, "nvme") < 0) {
+        ctrl->namespace_count--;
+        block_device_put(disk);
+        ns->disk = NULL;
+        return;
+    }
+    uint64_t mib = ns->info.block_count * ns->info.block_size / (1024 * 1024);
+    pr_info("%s: namespace %u: %llu MiB, %u-byte blocks -> %s\n", where, nsid,
+            (unsigned long long)mib, ns->info.block_size, disk->name);
+    block_device_scan_partitions(disk);
+}
+
+static void ctrl_free(struct nvme_ctrl *ctrl)
+{
+    for (unsigned i = 0; i < ctrl->namespace_count; i++) {
+        struct nvme_ns *ns = &ctrl->namespaces[i];
+        if (ns->disk) {
+            block_device_unregister(ns->disk);
+            block_device_put(ns->disk);
+        }
+    }
+    if (ctrl->regs)
+        reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
+    release_interrupts(ctrl);
+    if (ctrl->slots)
+        for (unsigned i = 0; i < ctrl->slot_count; i++)
+            if (ctrl->slots[i].prp_list)
+                dma_free(ctrl->slots[i].prp_list, PAGE_SIZE);
+    kfree(ctrl->slots);
+    kfree(ctrl->free_slots);
+    queue_free(&ctrl->admin);
+    queue_free(&ctrl->io);
+    kfree(ctrl);
+}
+
+static int identify_controller(struct nvme_ctrl *ctrl, uint8_t *buffer, phys_addr_t phys)
+{
+    struct nvme_sqe sqe;
+    nvme_build_identify(&sqe, NVME_CNS_CONTROLLER, 0, phys, 0);
+    int status = admin_exec(ctrl, &sqe, NULL);
+    if (status < 0)
+        return status;
+    nvme_parse_controller(buffer, &ctrl->info);
+    ctrl->max_transfer = MAX_TRANSFER;
+    if (ctrl->info.mdts) {
+        uint64_t limit = (uint64_t)PAGE_SIZE << MIN(ctrl->info.mdts, 20);
+        ctrl->max_transfer = (uint32_t)MIN((uint64_t)MAX_TRANSFER, limit);
+    }
+    return 0;
+}
+
+static int bring_up(struct nvme_ctrl *ctrl)
+{
+    const char *where = pci_name(ctrl->pdev);
+    ctrl->cap = reg_read64(ctrl, REG_CAP);
+    if (ctrl->cap == UINT64_MAX || !CAP_CSS_NVM(ctrl->cap) || CAP_MPSMIN(ctrl->cap) > 0) {
+        pr_err("%s: unusable capabilities %#llx\n", where, (unsigned long long)ctrl->cap);
+        return -ENODEV;
+    }
+    ctrl->doorbell_stride = 4u << CAP_DSTRD(ctrl->cap);
+    if (DOORBELLS + 4 * ctrl->doorbell_stride > ctrl->pdev->bars[0].size) {
+        pr_err("%s: doorbells lie outside BAR 0\n", where);
+        return -ENODEV;
+    }
+    /* CAP.TO is in 500 ms units; 0 would mean no wait at all, so allow at least 500 ms. */
+    ctrl->ready_timeout = MAX(CAP_TO(ctrl->cap), 1u) * 500 * NSEC_PER_MSEC;
+    uint32_t io_entries = MIN(CAP_MQES(ctrl->cap), (uint32_t)IO_ENTRIES_MAX);
+    if (io_entries < 2) {
+        pr_err("%s: queues of %u entries\n", where, io_entries);
+        return -ENODEV;
+    }
+    int status = queue_alloc(ctrl, &ctrl->admin, 0, ADMIN_ENTRIES);
+    if (status == 0)
+        status = queue_alloc(ctrl, &ctrl->io, 1, io_entries);
+    if (status == 0)
+        status = alloc_slots(ctrl, MIN(io_entries - 1, 128u));
+    if (status < 0)
+        return status;
+    return controller_enable(ctrl);
+}
+
+static int nvme_probe(struct pci_device *pdev, const struct pci_device_id *id)
+{
+    (void)id;
+    struct nvme_ctrl *ctrl = kzalloc(sizeof(*ctrl));
+    if (!ctrl)
+        return -ENOMEM;
+    ctrl->pdev = pdev;
+    ctrl->lock = (struct spinlock)SPINLOCK_INIT("nvme");
+    ctrl->regs = pci_map_bar(pdev, 0);
+    if (!ctrl->regs || pdev->bars[0].size < DOORBELLS + 8) {
+        pr_err("%s: BAR 0 missing or too small\n", pci_name(pdev));
+        ctrl->regs = NULL;
+        ctrl_free(ctrl);
+        return -ENODEV;
+    }
+    pci_enable_bus_master(pdev);
+    phys_addr_t phys;
+    uint8_t *buffer = dma_alloc(NVME_IDENTIFY_BYTES, PAGE_SIZE, &phys);
+    int status = buffer ? bring_up(ctrl) : -ENOMEM;
+    if (status == 0)
+        status = identify_controller(ctrl, buffer, phys);
+    if (status == 0) {
+        setup_interrupts(ctrl);
+        status = create_io_queues(ctrl);
+    }
+    if (status < 0) {
+        pr_err("%s: probe failed: %d\n", pci_name(pdev), status);
+        if (buffer)
+            dma_free(buffer, NVME_IDENTIFY_BYTES);
+        ctrl_free(ctrl);
+        return status;
+    }
+    ctrl->index = controller_count++;
+    uint32_t vs = reg_read32(ctrl, REG_VS);
+    pr_info("%s: nvme%u: %s (serial %s, firmware %s), NVMe %u.%u, queue %u, max transfer %u KiB, "
+            "%s completion\n",
+            pci_name(pdev), ctrl->index, ctrl->info.model, ctrl->info.serial, ctrl->info.firmware,
+            vs >> 16, (vs >> 8) & 0xff, ctrl->io.entries, ctrl->max_transfer / 1024,
+            ctrl->irq_kind == IRQ_MSIX   ? "MSI-X"
+            : ctrl->irq_kind == IRQ_MSI  ? "MSI"
+            : ctrl->irq_kind == IRQ_INTX ? "INTx"
+                                         : "polled");
+    uint32_t ids[NAMESPACES_MAX];
+    unsigned count = list_namespaces(ctrl, buffer, phys, ids);
+    pci_set_drvdata(pdev, ctrl);
+    for (unsigned i = 0; i < count; i++)
+        add_namespace(ctrl, ids[i], buffer, phys);
+    dma_free(buffer, NVME_IDENTIFY_BYTES);
+    if (ctrl->namespace_count == 0)
+        pr_warn("%s: no usable namespace\n", pci_name(pdev));
+    return 0;
+}
+
+static void nvme_remove(struct pci_device *pdev)
+{
+    struct nvme_ctrl *ctrl = pci_get_drvdata(pdev);
+    if (!ctrl)
+        return;
+    pci_set_drvdata(pdev, NULL);
+    irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
+    ctrl->dead = true;
+    reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
+    fail_all(ctrl, -ENODEV, &flags);
+    spin_unlock_irqrestore(&ctrl->lock, flags);
+    ctrl_free(ctrl);
+}
+
+static const struct pci_device_id nvme_ids[] = {
+    {PCI_DEVICE_CLASS(0x010802, 0xffffff)},
+    {0},
+};
+
+static struct pci_driver nvme_driver = {
+    .name = "nvme",
+    .id_table = nvme_ids,
+    .probe = nvme_probe,
+    .remove = nvme_remove,
+};
+
+static int nvme_init(void)
+{
+    return pci_register_driver(&nvme_driver);
+}
+INITCALL(nvme_init, INIT_DRIVER);
