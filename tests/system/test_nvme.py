@@ -1,0 +1,72 @@
+"""NVMe under QEMU: a 512-byte and a 4096-byte LBA namespace on two controllers, data written
+by `blk write` checked byte for byte on the host, FAT partitions made on the host read back."""
+import re
+
+from rayos_qemu import RayOS
+from storage_images import MiB, drive, lsblk_rows, make_fat_image, make_image, xxd
+
+FILE_TEXT = b"NVMe carries this FAT file from the host.\n" * 50
+
+
+def hexdump_bytes(out):
+    return bytes.fromhex("".join(line[10:49] for line in out.splitlines()).replace(" ", ""))
+
+
+def test_512_and_4096_byte_namespaces(tmp_path):
+    small = make_image(tmp_path / "n0.img", 16 * MiB, patches=[(9 * 512 + 8, b"nvme host text")])
+    big = make_image(tmp_path / "n1.img", 16 * MiB, sector_size=4096)
+    with RayOS(machine="q35",
+               drives=[drive(small, "n0"), drive(big, "n1")],
+               devices=["nvme,serial=rayos1,drive=n0",
+                        "nvme,serial=rayos2,drive=n1,logical_block_size=4096,"
+                        "physical_block_size=4096"]) as vm:
+        log = vm.boot_log
+        assert re.search(r"nvme0: QEMU NVMe Ctrl \(serial rayos1.*MSI-X completion", log), log
+        assert "namespace 1: 16 MiB, 512-byte blocks -> nvme0n1" in log, log
+        assert "namespace 1: 16 MiB, 4096-byte blocks -> nvme1n1" in log, log
+        rows = lsblk_rows(vm.run("lsblk"))
+        assert rows["nvme0n1"][1:7] == ["16M", "512", "512", "0", "disk", "nvme"], rows
+        assert rows["nvme1n1"][1:7] == ["16M", "4096", "4096", "0", "disk", "nvme"], rows
+        assert vm.run("blk read nvme0n1 9") == xxd(small, 9 * 512, 512)
+        # Block 3 of the 4 KiB namespace is byte 12288: the pattern says "sector 00000003".
+        assert vm.run("blk read nvme1n1 3") == xxd(big, 3 * 4096, 4096)
+        # Large transfers need PRP lists (more than two pages per command).
+        assert vm.run("blk read nvme1n1 100 40") == xxd(big, 100 * 4096, 40 * 4096)
+        assert "1000 blocks at 50 filled with 0x6e" in vm.run("blk write nvme0n1 50 0x6e 1000")
+        assert "300 blocks at 7 filled with 0x4b" in vm.run("blk write nvme1n1 7 0x4b 300")
+        assert "1 blocks at 4095 filled with 0x99" in vm.run("blk write nvme1n1 4095 0x99")
+        assert "(-22)" in vm.run("blk write nvme1n1 4096 1")
+        assert vm.poweroff() == 0
+    data = small.read_bytes()
+    assert data[50 * 512:1050 * 512] == b"\x6e" * (1000 * 512)
+    assert data[49 * 512:49 * 512 + 16] == b"sector 00000049."
+    assert data[1050 * 512:1050 * 512 + 16] == b"sector 00001050."
+    data = big.read_bytes()
+    assert data[7 * 4096:307 * 4096] == b"\x4b" * (300 * 4096)
+    assert data[6 * 4096:6 * 4096 + 16] == b"sector 00000006."
+    assert data[307 * 4096:307 * 4096 + 16] == b"sector 00000307."
+    assert data[4095 * 4096:] == b"\x99" * 4096
+
+
+def test_fat_partitions_on_512_and_4096_byte_namespaces(tmp_path):
+    disks = {}
+    for name, block in (("f0", 512), ("f1", 4096)):
+        path = tmp_path / f"{name}.img"
+        disks[name] = (path, block, *make_fat_image(path, 64 * MiB, "HELLO.TXT", FILE_TEXT, block))
+    with RayOS(machine="q35",
+               drives=[drive(disks["f0"][0], "f0"), drive(disks["f1"][0], "f1")],
+               devices=["nvme,serial=fat512,drive=f0",
+                        "nvme,serial=fat4k,drive=f1,logical_block_size=4096,"
+                        "physical_block_size=4096"]) as vm:
+        rows = lsblk_rows(vm.run("lsblk"))
+        for disk, (path, block, part_offset, file_offset) in zip(["nvme0n1", "nvme1n1"],
+                                                                disks.values()):
+            assert rows[f"{disk}p1"][5] == "part", rows
+            volume = path.parent / (path.name + ".fat")
+            assert vm.run(f"blk read {disk}p1 0") == xxd(volume, 0, block)
+            assert (file_offset - part_offset) % block == 0
+            file_block = (file_offset - part_offset) // block
+            out = vm.run(f"blk read {disk}p1 {file_block}")
+            assert out == xxd(volume, file_block * block, block)
+            assert hexdump_bytes(out).startswith(FILE_TEXT[:block])
+        assert vm.poweroff() == 0
