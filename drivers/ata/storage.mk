@@ -1,0 +1,14 @@
+# AHCI, IDE and NVMe: host unit tests of the portable command building (the kernel build picks
+# up drivers/ by itself).
+UNIT_TESTS += test_ata
+test_ata_SRCS := tests/unit/test_ata.c drivers/ata/ata.c
+
+UNIT_TESTS += test_ahci_fis
+test_ahci_fis_SRCS := tests/unit/test_ahci_fis.c drivers/ata/ata.c
+
+UNIT_TESTS += test_nvme_prp
+test_nvme_prp_SRCS := tests/unit/test_nvme_prp.c drivers/nvme/nvme_cmd.c
+
+# mk/host.mk expands the unit-tests prerequisites before reading fragments; attach ours here.
+unit-tests: $(BUILD)/tests/unit/test_ata $(BUILD)/tests/unit/test_ahci_fis \
+            $(BUILD)/tests/unit/test_nvme_prp
