@@ -12,6 +12,7 @@
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
+#include <rayos/time.h>
 
 #include "pci_core.h"
 
@@ -204,7 +205,9 @@ static struct pci_device *read_function(struct scan_context *scan, uint8_t bus, 
     }
     if (pdev->header_type <= PCI_HEADER_BRIDGE) {
         read_capabilities(pdev, scan);
+        uint64_t start = time_ns();
         pci_read_bars(pdev);
+        scan->stats->bar_sizing_ns += time_ns() - start;
     }
     return pdev;
 }
