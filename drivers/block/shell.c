@@ -129,11 +129,33 @@ static int blk_write_command(struct block_device *dev, int argc, char **argv)
     return status;
 }
 
+/* blk zero / blk discard DEV LBA COUNT: the device's WRITE_ZEROES or DISCARD. */
+static int blk_range_command(struct block_device *dev, enum block_op op, int argc, char **argv)
+{
+    uint64_t lba, count;
+    if (argc < 5 || !parse_u64(argv[3], &lba) || !parse_u64(argv[4], &count) || count == 0 ||
+        count > UINT32_MAX) {
+        shell_printf("usage: blk %s DEV LBA COUNT\n", argv[1]);
+        return -EINVAL;
+    }
+    struct block_request req = {
+        .op = op, .lba = lba, .block_count = (uint32_t)count, .device = dev};
+    int status = blk_submit_wait(&req);
+    if (status == 0)
+        status = blk_flush(dev);
+    if (status == 0)
+        shell_printf("blk %s: %s: %llu blocks at %llu\n", argv[1], dev->name,
+                     (unsigned long long)count, (unsigned long long)lba);
+    else
+        report(argv[1], dev, status);
+    return status;
+}
+
 static int blk_command(int argc, char **argv)
 {
     if (argc < 3) {
         shell_printf("usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
-                     "blk bench DEV [SECONDS] [--write]\n");
+                     "blk zero|discard DEV LBA COUNT | blk bench DEV [SECONDS] [--write]\n");
         return -EINVAL;
     }
     struct block_device *dev = block_device_find(argv[2]);
@@ -146,6 +168,10 @@ static int blk_command(int argc, char **argv)
         status = blk_read_command(dev, argc, argv);
     else if (strcmp(argv[1], "write") == 0)
         status = blk_write_command(dev, argc, argv);
+    else if (strcmp(argv[1], "zero") == 0)
+        status = blk_range_command(dev, BLOCK_OP_WRITE_ZEROES, argc, argv);
+    else if (strcmp(argv[1], "discard") == 0)
+        status = blk_range_command(dev, BLOCK_OP_DISCARD, argc, argv);
     else if (strcmp(argv[1], "bench") == 0)
         status = blk_bench_command(dev, argc, argv);
     else {
@@ -155,4 +181,4 @@ static int blk_command(int argc, char **argv)
     block_device_put(dev);
     return status;
 }
-SHELL_COMMAND("blk", "read|write|bench DEV ...  block device I/O", blk_command);
+SHELL_COMMAND("blk", "read|write|zero|discard|bench DEV ...  block device I/O", blk_command);

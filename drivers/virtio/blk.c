@@ -418,10 +418,19 @@ static void set_limits(struct vblk *vb, struct block_device *disk)
         segments = MAX(segments, 1u);
         depth = vb->vq.size / (segments + 2);
     }
-    disk->limits = (struct block_limits){.max_segments = segments,
-                                         .max_segment_size = segment_size,
-                                         .max_transfer = MAX_TRANSFER,
-                                         .queue_depth = MAX(depth, 1u)};
+    uint32_t sectors_per_block = disk->logical_block_size / 512;
+    disk->limits = (struct block_limits){
+        .max_segments = segments,
+        .max_segment_size = segment_size,
+        .max_transfer = MAX_TRANSFER,
+        .queue_depth = MAX(depth, 1u),
+        .max_discard_blocks =
+            disk->can_discard ? MAX(config32(vb, CONFIG_MAX_DISCARD) / sectors_per_block, 1u) : 0,
+        .max_write_zeroes_blocks =
+            disk->can_write_zeroes
+                ? MAX(config32(vb, CONFIG_MAX_WRITE_ZEROES) / sectors_per_block, 1u)
+                : 0,
+    };
 }
 
 static int alloc_slots(struct vblk *vb, unsigned count)

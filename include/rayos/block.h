@@ -51,10 +51,12 @@ struct block_request {
 };
 
 struct block_limits {
-    unsigned max_segments;     /* scatter-gather entries per request */
-    uint32_t max_segment_size; /* bytes per entry */
-    uint32_t max_transfer;     /* bytes per request */
-    unsigned queue_depth;      /* requests in flight at once */
+    unsigned max_segments;            /* scatter-gather entries per request */
+    uint32_t max_segment_size;        /* bytes per entry */
+    uint32_t max_transfer;            /* bytes per request */
+    unsigned queue_depth;             /* requests in flight at once */
+    uint32_t max_discard_blocks;      /* per DISCARD request; 0: no limit */
+    uint32_t max_write_zeroes_blocks; /* per WRITE_ZEROES request; 0: no limit */
 };
 
 struct block_driver_ops {

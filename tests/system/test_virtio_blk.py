@@ -73,6 +73,21 @@ def test_modern_and_legacy_disks_together(tmp_path, machine):
     assert data[8190 * 512:8190 * 512 + 16] == b"sector 00008190."
 
 
+def test_write_zeroes_reach_the_device(tmp_path):
+    image = make_image(tmp_path / "zero.img", 4 * MiB)
+    with RayOS(drives=[drive(image, "d0")], devices=["virtio-blk-pci,drive=d0"]) as vm:
+        out = vm.run("blk zero vda 20 3000")
+        assert "blk zero: vda: 3000 blocks at 20" in out, out
+        lines = vm.run("blk read vda 3019").splitlines()
+        assert len(lines) == 32 and lines[0].startswith("00179600: 0000 0000"), lines
+        assert all(line.endswith("  " + "." * 16) for line in lines), lines
+        assert vm.poweroff() == 0
+    data = image.read_bytes()
+    assert data[20 * 512:3020 * 512] == bytes(3000 * 512)
+    assert data[19 * 512:19 * 512 + 16] == b"sector 00000019."
+    assert data[3020 * 512:3020 * 512 + 16] == b"sector 00003020."
+
+
 def test_4k_logical_blocks_use_512_byte_sectors_in_requests(tmp_path):
     image = make_image(tmp_path / "4k.img", 4 * MiB)
     with RayOS(drives=[drive(image, "d0")],
