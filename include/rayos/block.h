@@ -68,6 +68,8 @@ struct block_driver_ops {
     /* Requests have been in flight longer than the timeout: fail every one of them (via
      * blk_request_done) and bring the device back to a working state; optional. */
     void (*timeout)(struct block_device *dev);
+    /* One line about the driver's state for `blk info` (transport, interrupts); optional. */
+    void (*describe)(struct block_device *dev, char *buffer, size_t size);
 };
 
 enum block_device_type { BLOCK_TYPE_DISK, BLOCK_TYPE_PARTITION };
