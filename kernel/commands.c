@@ -1,5 +1,7 @@
 /* The base shell commands: help, dmesg, mem, uptime, date, reboot, poweroff. */
+#include <rayos/heap.h>
 #include <rayos/log.h>
+#include <rayos/printk.h>
 #include <rayos/mm.h>
 #include <rayos/power.h>
 #include <rayos/shell.h>
@@ -88,3 +90,34 @@ static int cmd_poweroff(int argc, char **argv)
     power_off();
 }
 SHELL_COMMAND("poweroff", "flush, sync and power the machine off", cmd_poweroff);
+
+/* Deliberate failures, so the panic paths themselves can be tested (like Linux's sysrq-c). */
+static int cmd_crash(int argc, char **argv)
+{
+    const char *how = argc > 1 ? argv[1] : "";
+    if (strcmp(how, "pagefault") == 0) {
+        volatile uint64_t *bad = (volatile uint64_t *)0xdead0000ULL;
+        return (int)*bad;
+    }
+    if (strcmp(how, "divide") == 0) {
+        volatile int numerator = 100, zero = 0;
+        return numerator / zero;
+    }
+    if (strcmp(how, "panic") == 0)
+        panic("crash command");
+    if (strcmp(how, "overrun") == 0) {
+        char *p = kmalloc(24);
+        memset(p, 'x', 25);
+        kfree(p);
+        return 0;
+    }
+    if (strcmp(how, "double-free") == 0) {
+        char *p = kmalloc(24);
+        kfree(p);
+        kfree(p);
+        return 0;
+    }
+    shell_printf("usage: crash pagefault|divide|panic|overrun|double-free\n");
+    return -1;
+}
+SHELL_COMMAND("crash", "pagefault|divide|panic|overrun|double-free  crash on purpose", cmd_crash);
