@@ -107,7 +107,7 @@ void device_initialize(struct device *dev, struct bus_type *bus, struct device *
 {
     dev->bus = bus;
     dev->parent = parent;
-    strlcpy(dev->name, name ? name : "", sizeof(dev->name));
+    snprintf(dev->name, sizeof(dev->name), "%s", name ? name : "");
     dev->resource_count = 0;
     dev->state = DEVICE_PRESENT;
     dev->probe_error = 0;

@@ -35,7 +35,8 @@ static int id_score(const struct pci_device_id *id, const struct pci_device *pde
     score += id->device != PCI_ANY_ID ? 2000 : 0;
     score += id->subvendor != PCI_ANY_ID ? 200 : 0;
     score += id->subdevice != PCI_ANY_ID ? 400 : 0;
-    score += __builtin_popcount(id->class_mask & 0xffffff);
+    for (uint32_t mask = id->class_mask & 0xffffff; mask; mask &= mask - 1)
+        score++; /* one per class bit compared */
     return score;
 }
 

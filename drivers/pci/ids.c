@@ -63,8 +63,7 @@ const char *pci_ids_subsystem(uint16_t vendor, uint16_t device, uint16_t subvend
     return NULL;
 }
 
-static const char *find_class(unsigned level, uint8_t class_code, uint8_t subclass,
-                              uint8_t prog_if)
+static const char *find_class(unsigned level, uint8_t class_code, uint8_t subclass, uint8_t prog_if)
 {
     for (unsigned i = 0; i < pci_ids_class_count; i++) {
         const struct pci_ids_class *c = &pci_ids_classes[i];

@@ -37,8 +37,7 @@ static void format_vendor_device(struct text_buffer *text, uint16_t vendor, uint
         text_printf(text, "Device %04x:%04x", vendor, device);
 }
 
-static void format_subsystem(struct text_buffer *text, const struct pci_device *pdev,
-                             bool numeric)
+static void format_subsystem(struct text_buffer *text, const struct pci_device *pdev, bool numeric)
 {
     uint16_t subvendor = pdev->subsystem_vendor_id, subdevice = pdev->subsystem_id;
     if (pdev->header_type != PCI_HEADER_NORMAL || subvendor == 0 || subvendor == 0xffff)
@@ -102,9 +101,9 @@ static void format_bars(struct text_buffer *text, struct pci_device *pdev, uint1
         text_printf(text, "\n");
     }
     if (pdev->rom.size) {
-        uint32_t rom = pci_read_config32(pdev, pdev->header_type == PCI_HEADER_BRIDGE
-                                                   ? PCI_BRIDGE_ROM_ADDRESS
-                                                   : PCI_ROM_ADDRESS);
+        uint32_t rom =
+            pci_read_config32(pdev, pdev->header_type == PCI_HEADER_BRIDGE ? PCI_BRIDGE_ROM_ADDRESS
+                                                                           : PCI_ROM_ADDRESS);
         text_printf(text, "\tExpansion ROM at ");
         if (pdev->rom.base)
             text_printf(text, "%llx", (unsigned long long)pdev->rom.base);
@@ -178,8 +177,7 @@ static void format_capability(struct text_buffer *text, struct pci_device *pdev,
         return;
     case PCI_CAP_ID_MSIX:
         text_printf(text, "MSI-X: Enable%c Count=%u Masked%c\n",
-                    flags & PCI_MSIX_FLAGS_ENABLE ? '+' : '-',
-                    (flags & PCI_MSIX_FLAGS_QSIZE) + 1,
+                    flags & PCI_MSIX_FLAGS_ENABLE ? '+' : '-', (flags & PCI_MSIX_FLAGS_QSIZE) + 1,
                     flags & PCI_MSIX_FLAGS_MASKALL ? '+' : '-');
         return;
     case PCI_CAP_ID_EXP:
@@ -250,8 +248,8 @@ static void format_capabilities(struct text_buffer *text, struct pci_device *pde
         if (name)
             text_printf(text, "\tCapabilities: [%03x] %s\n", ext_offsets[i], name);
         else
-            text_printf(text, "\tCapabilities: [%03x] Extended Capability ID %#x\n",
-                        ext_offsets[i], ext_ids[i]);
+            text_printf(text, "\tCapabilities: [%03x] Extended Capability ID %#x\n", ext_offsets[i],
+                        ext_ids[i]);
     }
 }
 
@@ -272,8 +270,8 @@ static void format_flags(struct text_buffer *text, struct pci_device *pdev, uint
     text_printf(text, "\n");
 }
 
-void lspci_format(struct text_buffer *text, struct pci_device *pdev, bool verbose,
-                  bool numeric, bool show_domain)
+void lspci_format(struct text_buffer *text, struct pci_device *pdev, bool verbose, bool numeric,
+                  bool show_domain)
 {
     if (show_domain)
         text_printf(text, "%04x:", pdev->segment);
@@ -342,8 +340,8 @@ static int collect_pci(struct device *dev, void *context)
 
 static uint64_t address_key(const struct pci_device *pdev)
 {
-    return (uint64_t)pdev->segment << 16 | (uint64_t)pdev->bus << 8 |
-           (uint64_t)pdev->slot << 3 | pdev->function;
+    return (uint64_t)pdev->segment << 16 | (uint64_t)pdev->bus << 8 | (uint64_t)pdev->slot << 3 |
+           pdev->function;
 }
 
 void lspci_all(struct text_buffer *text, bool verbose, bool numeric)

@@ -50,8 +50,7 @@ void pci_intx_release(struct pci_device *pdev)
 
 /* ---- MSI ---- */
 
-int pci_enable_msi(struct pci_device *pdev, irq_handler_t handler, void *context,
-                   const char *name)
+int pci_enable_msi(struct pci_device *pdev, irq_handler_t handler, void *context, const char *name)
 {
     unsigned cap = pdev->cap_msi;
     if (!cap)
@@ -144,8 +143,7 @@ static void msix_entry_mask(volatile uint8_t *table, unsigned entry, bool masked
     mmio_write32(control, value);
 }
 
-int pci_enable_msix(struct pci_device *pdev, const struct pci_msix_vector *vectors,
-                    unsigned count)
+int pci_enable_msix(struct pci_device *pdev, const struct pci_msix_vector *vectors, unsigned count)
 {
     int size = pci_msix_table_size(pdev);
     if (size < 0)

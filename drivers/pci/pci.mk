@@ -14,8 +14,8 @@ PCI_CORE_SRCS := drivers/core/device.c drivers/pci/config.c drivers/pci/caps.c \
 UNIT_TESTS += test_device_core
 test_device_core_SRCS := tests/unit/test_device_core.c drivers/core/device.c
 
-#UNIT_TESTS += test_pci_scan
+UNIT_TESTS += test_pci_scan
 test_pci_scan_SRCS := tests/unit/test_pci_scan.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
 
-#UNIT_TESTS += test_pci_lspci
+UNIT_TESTS += test_pci_lspci
 test_pci_lspci_SRCS := tests/unit/test_pci_lspci.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)

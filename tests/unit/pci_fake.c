@@ -15,8 +15,7 @@ uint8_t fake_mmio[65536];
 phys_addr_t fake_mmio_base = 0x800000000ull;
 unsigned fake_irqs_allocated, fake_irqs_released;
 
-static struct fake_function *lookup(uint16_t segment, uint8_t bus, uint8_t slot,
-                                    uint8_t function)
+static struct fake_function *lookup(uint16_t segment, uint8_t bus, uint8_t slot, uint8_t function)
 {
     for (unsigned i = 0; i < MAX_FAKE_FUNCTIONS; i++) {
         struct fake_function *f = &functions[i];
@@ -51,8 +50,8 @@ static int bar_slot(unsigned offset, uint8_t header_type)
     return -1;
 }
 
-static void fake_write(void *context, uint16_t segment, uint8_t bus, uint8_t slot,
-                       uint8_t function, uint16_t offset, unsigned width, uint32_t value)
+static void fake_write(void *context, uint16_t segment, uint8_t bus, uint8_t slot, uint8_t function,
+                       uint16_t offset, unsigned width, uint32_t value)
 {
     struct fake_function *f = lookup(segment, bus, slot, function);
     if (!f)
@@ -181,8 +180,7 @@ void fake_ext_cap(struct fake_function *f, uint16_t offset, uint16_t id, uint16_
     put_le32(&f->config[offset], (uint32_t)next << 20 | 1u << 16 | id);
 }
 
-void fake_bridge(struct fake_function *f, uint8_t primary, uint8_t secondary,
-                 uint8_t subordinate)
+void fake_bridge(struct fake_function *f, uint8_t primary, uint8_t secondary, uint8_t subordinate)
 {
     f->config[0x18] = primary;
     f->config[0x19] = secondary;

@@ -14,14 +14,14 @@ struct fake_function {
     uint16_t segment;
     uint8_t bus, slot, function;
     uint8_t config[4096];
-    uint32_t bar_mask[7]; /* implemented address bits per BAR dword (6 = ROM) */
+    uint32_t bar_mask[7];      /* implemented address bits per BAR dword (6 = ROM) */
     bool sized_with_decode_on; /* a BAR was written while I/O or memory decoding was on */
     unsigned bar_writes;
 };
 
 extern struct pci_config_access fake_access;
-extern unsigned fake_reads;        /* config reads since fake_reset() */
-extern unsigned fake_space_size;   /* 256 (mechanism #1) or 4096 (ECAM) */
+extern unsigned fake_reads;      /* config reads since fake_reset() */
+extern unsigned fake_space_size; /* 256 (mechanism #1) or 4096 (ECAM) */
 
 void fake_reset(void);
 struct fake_function *fake_add(uint8_t bus, uint8_t slot, uint8_t function, uint16_t vendor,
@@ -34,8 +34,7 @@ void fake_rom(struct fake_function *f, uint32_t base, uint32_t size);
 /* Appends a capability (standard list) at offset with the given id; links it after the last. */
 void fake_cap(struct fake_function *f, uint8_t offset, uint8_t id);
 void fake_ext_cap(struct fake_function *f, uint16_t offset, uint16_t id, uint16_t next);
-void fake_bridge(struct fake_function *f, uint8_t primary, uint8_t secondary,
-                 uint8_t subordinate);
+void fake_bridge(struct fake_function *f, uint8_t primary, uint8_t secondary, uint8_t subordinate);
 void fake_put8(struct fake_function *f, unsigned offset, uint8_t value);
 void fake_put16(struct fake_function *f, unsigned offset, uint16_t value);
 void fake_put32(struct fake_function *f, unsigned offset, uint32_t value);

@@ -311,7 +311,7 @@ static int unregister_each(struct device *dev, void *context)
 static void test_for_each_survives_removal(void **state)
 {
     struct toy_device devices[5];
-    char names[5][8];
+    char names[5][16];
     for (int i = 0; i < 5; i++) {
         snprintf(names[i], sizeof(names[i]), "it%d", i);
         toy_device_init(&devices[i], names[i], 50 + i, NULL);
