@@ -45,6 +45,7 @@ const char *partition_type_name(const struct partition *partition);
 struct block_io_slice {
     const struct block_io *parent;
     uint64_t start;
+    uint64_t count; /* the slice's length: the read/write callbacks only get the context */
 };
 void block_io_slice_init(struct block_io_slice *slice, struct block_io *out,
                          const struct block_io *parent, uint64_t start, uint64_t count);

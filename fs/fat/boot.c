@@ -1,0 +1,260 @@
+/* Boot sector validation, volume geometry and mounting. */
+#define pr_fmt(fmt) "fat: " fmt
+
+#include <rayos/bytes.h>
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+
+#include "fat_internal.h"
+
+#define FSINFO_LEAD_SIGNATURE   0x41615252u
+#define FSINFO_STRUCT_SIGNATURE 0x61417272u
+#define FSINFO_TRAIL_SIGNATURE  0xaa550000u
+
+static bool value_is_power_of_two(uint32_t value)
+{
+    return IS_POWER_OF_2(value);
+}
+
+/* Fills the geometry from a boot sector; every field is checked against the others and
+ * against the device.  Returns -EINVAL for "not a FAT volume" and -EUCLEAN for a FAT boot
+ * sector with inconsistent fields. */
+int fat_parse_boot_sector(struct fat_volume *vol, const uint8_t *boot, uint64_t device_blocks,
+                          uint32_t block_size)
+{
+    if (get_le16(boot + 510) != 0xaa55 || (boot[0] != 0xeb && boot[0] != 0xe9))
+        return -EINVAL;
+    uint32_t sector_size = get_le16(boot + 11);
+    uint32_t sectors_per_cluster = boot[13];
+    uint32_t reserved = get_le16(boot + 14);
+    uint32_t fat_count = boot[16];
+    uint32_t root_entries = get_le16(boot + 17);
+    uint32_t total16 = get_le16(boot + 19);
+    uint32_t fat_size16 = get_le16(boot + 22);
+    uint32_t total32 = get_le32(boot + 32);
+    if (sector_size < 512 || sector_size > 4096 || !value_is_power_of_two(sector_size))
+        return -EINVAL;
+    if (sector_size < block_size || sector_size % block_size != 0) {
+        pr_err("sector size %u below the device's block size %u\n", sector_size, block_size);
+        return -EINVAL;
+    }
+    if (!value_is_power_of_two(sectors_per_cluster) || sectors_per_cluster > 128 ||
+        sector_size * sectors_per_cluster > 256 * 1024)
+        return -EUCLEAN;
+    if (reserved == 0 || fat_count == 0 || fat_count > 4)
+        return -EUCLEAN;
+    bool fat32_layout = fat_size16 == 0;
+    uint32_t fat_sectors = fat32_layout ? get_le32(boot + 36) : fat_size16;
+    uint64_t total = total16 ? total16 : total32;
+    if (fat_sectors == 0 || total == 0)
+        return -EUCLEAN;
+    if ((uint64_t)root_entries * FAT_DIR_ENTRY_SIZE % sector_size != 0)
+        return -EUCLEAN;
+    uint32_t root_sectors = root_entries * FAT_DIR_ENTRY_SIZE / sector_size;
+    uint64_t data_start = reserved + (uint64_t)fat_count * fat_sectors + root_sectors;
+    if (data_start >= total)
+        return -EUCLEAN;
+    uint64_t clusters = (total - data_start) / sectors_per_cluster;
+    if (clusters == 0 || clusters > 0x0ffffff5u - 2)
+        return -EUCLEAN;
+    unsigned type = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32;
+    if ((type == 32) != fat32_layout || (type == 32) != (root_entries == 0))
+        return -EUCLEAN;
+    uint64_t fat_capacity = (uint64_t)fat_sectors * sector_size * 8 / type;
+    if (type == 12)
+        fat_capacity = (uint64_t)fat_sectors * sector_size * 2 / 3;
+    if (fat_capacity < clusters + 2)
+        return -EUCLEAN;
+    uint32_t blocks_per_sector = sector_size / block_size;
+    if (total > device_blocks / blocks_per_sector) {
+        pr_err("volume of %llu sectors does not fit the device of %llu blocks\n",
+               (unsigned long long)total, (unsigned long long)device_blocks);
+        return -EUCLEAN;
+    }
+    vol->type = type;
+    vol->sector_size = sector_size;
+    vol->blocks_per_sector = blocks_per_sector;
+    vol->sectors_per_cluster = sectors_per_cluster;
+    vol->cluster_size = sector_size * sectors_per_cluster;
+    vol->reserved_sectors = reserved;
+    vol->fat_count = fat_count;
+    vol->fat_sectors = fat_sectors;
+    vol->root_entries = root_entries;
+    vol->fat_start = reserved;
+    vol->root_start = reserved + (uint64_t)fat_count * fat_sectors;
+    vol->data_start = data_start;
+    vol->total_sectors = total;
+    vol->cluster_count = (uint32_t)clusters;
+    vol->fsinfo_sector = 0;
+    vol->root_cluster = 0;
+    const uint8_t *extended = boot + (type == 32 ? 64 : 36);
+    if (type == 32) {
+        if (get_le16(boot + 42) != 0)
+            return -EUCLEAN; /* an unknown FAT32 version */
+        vol->root_cluster = get_le32(boot + 44);
+        if (!fat_cluster_valid(vol, vol->root_cluster))
+            return -EUCLEAN;
+        uint32_t fsinfo = get_le16(boot + 48);
+        if (fsinfo != 0 && fsinfo != 0xffff) {
+            if (fsinfo >= reserved)
+                return -EUCLEAN;
+            vol->fsinfo_sector = fsinfo;
+        }
+        vol->backup_boot_sector = get_le16(boot + 50);
+    }
+    vol->was_dirty = (extended[1] & 1) != 0;
+    memset(vol->label, 0, sizeof(vol->label));
+    if (extended[2] == 0x29) {
+        vol->volume_id = get_le32(extended + 3);
+        memcpy(vol->label, extended + 7, 11);
+        for (int i = 10; i >= 0 && vol->label[i] == ' '; i--)
+            vol->label[i] = 0;
+    }
+    return 0;
+}
+
+static int read_fsinfo(struct fat_volume *vol)
+{
+    vol->free_count_known = false;
+    vol->next_free = FAT_CLUSTER_FIRST;
+    if (!vol->fsinfo_sector)
+        return 0;
+    uint8_t *data;
+    int err = fat_cache_get(vol, vol->fsinfo_sector, false, &data);
+    if (err)
+        return err;
+    if (get_le32(data) != FSINFO_LEAD_SIGNATURE ||
+        get_le32(data + 484) != FSINFO_STRUCT_SIGNATURE ||
+        get_le32(data + 508) != FSINFO_TRAIL_SIGNATURE) {
+        pr_err("FSInfo sector %u has bad signatures\n", vol->fsinfo_sector);
+        return -EUCLEAN;
+    }
+    uint32_t free_count = get_le32(data + 488);
+    uint32_t next_free = get_le32(data + 492);
+    if (free_count <= vol->cluster_count) {
+        vol->free_count = free_count;
+        vol->free_count_known = true;
+    }
+    if (fat_cluster_valid(vol, next_free))
+        vol->next_free = next_free;
+    return 0;
+}
+
+void fat_free_volume(struct fat_volume *vol)
+{
+    if (!vol)
+        return;
+    fat_cache_release(vol);
+    kfree(vol->boot_sector);
+    kfree(vol);
+}
+
+/* Everything about mounting except the dirty-bit policy; fat_check uses it too. */
+int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume **out)
+{
+    *out = NULL;
+    if (!io || io->block_size < 512 || io->block_size > 4096 || !IS_POWER_OF_2(io->block_size))
+        return -EINVAL;
+    if (io->block_count == 0)
+        return -EINVAL;
+    struct fat_volume *vol = kzalloc(sizeof(*vol));
+    if (!vol)
+        return -ENOMEM;
+    vol->io = io;
+    vol->read_only = read_only || io->read_only;
+    int err = -ENOMEM;
+    uint8_t *first = kmalloc(io->block_size);
+    if (!first)
+        goto fail;
+    err = block_io_read(io, 0, 1, first);
+    if (!err)
+        err = fat_parse_boot_sector(vol, first, io->block_count, io->block_size);
+    kfree(first);
+    if (err)
+        goto fail;
+    err = -ENOMEM;
+    vol->boot_sector = kmalloc(vol->sector_size);
+    if (!vol->boot_sector)
+        goto fail;
+    for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
+        vol->cache[i].data = kmalloc(vol->sector_size);
+        if (!vol->cache[i].data)
+            goto fail;
+    }
+    err = fat_device_read(vol, 0, 1, vol->boot_sector);
+    if (err)
+        goto fail;
+    err = read_fsinfo(vol);
+    if (err)
+        goto fail;
+    uint32_t fat1;
+    err = fat_get_entry(vol, 1, &fat1);
+    if (err)
+        goto fail;
+    if ((vol->type == 16 && !(fat1 & 0x8000)) || (vol->type == 32 && !(fat1 & 0x08000000)))
+        vol->was_dirty = true;
+    *out = vol;
+    return 0;
+fail:
+    fat_free_volume(vol);
+    return err;
+}
+
+int fat_mount(const struct block_io *io, unsigned flags, const struct fat_clock *clock,
+              struct fat_volume **out)
+{
+    struct fat_volume *vol;
+    int err = fat_load_volume(io, (flags & FAT_MOUNT_READ_ONLY) != 0, &vol);
+    if (err)
+        return err;
+    if (clock)
+        vol->clock = *clock;
+    if (vol->was_dirty)
+        pr_warn("volume was not cleanly unmounted; run a check\n");
+    *out = vol;
+    return 0;
+}
+
+int fat_sync(struct fat_volume *vol)
+{
+    for (struct fat_file *file = vol->open_files; file; file = file->next_open) {
+        int err = fat_file_sync(file);
+        if (err)
+            return err;
+    }
+    return fat_volume_sync(vol);
+}
+
+int fat_unmount(struct fat_volume *vol)
+{
+    if (!vol)
+        return -EINVAL;
+    if (vol->open_count)
+        return -EBUSY;
+    int err = fat_mark_clean(vol);
+    if (!err)
+        err = fat_volume_sync(vol);
+    fat_free_volume(vol);
+    return err;
+}
+
+int fat_statfs(struct fat_volume *vol, struct fat_statfs *out)
+{
+    if (!vol->free_count_known) {
+        int err = fat_count_free(vol);
+        if (err)
+            return err;
+    }
+    memset(out, 0, sizeof(*out));
+    out->fat_type = vol->type;
+    out->sector_size = vol->sector_size;
+    out->cluster_size = vol->cluster_size;
+    out->cluster_count = vol->cluster_count;
+    out->free_clusters = vol->free_count;
+    out->volume_id = vol->volume_id;
+    memcpy(out->label, vol->label, sizeof(out->label));
+    out->was_dirty = vol->was_dirty;
+    return 0;
+}

@@ -1,0 +1,287 @@
+/* Read-only consistency check, in the spirit of fsck.fat -n: it reports and never writes. */
+#define pr_fmt(fmt) "fat: " fmt
+
+#include <rayos/bytes.h>
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+
+#include "fat_internal.h"
+
+#define COMPARE_CHUNK_SECTORS 32
+#define REPORT_LIMIT          200
+
+struct checker {
+    struct fat_volume *vol;
+    void (*report)(void *context, const char *message);
+    void *context;
+    struct fat_check_result *result;
+    uint8_t *owned; /* bitmap: cluster belongs to some file or directory */
+    uint32_t *queue;
+    uint32_t queue_length, queue_capacity;
+    unsigned reported;
+};
+
+static void say(struct checker *ck, bool error, const char *fmt, ...) __printf(3, 4);
+static void say(struct checker *ck, bool error, const char *fmt, ...)
+{
+    if (error)
+        ck->result->errors++;
+    else
+        ck->result->warnings++;
+    if (!ck->report || ck->reported++ >= REPORT_LIMIT)
+        return;
+    char line[200];
+    va_list args;
+    va_start(args, fmt);
+    int n = snprintf(line, sizeof(line), "%s: ", error ? "error" : "warning");
+    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, args);
+    va_end(args);
+    ck->report(ck->context, line);
+}
+
+static bool owned_test_and_set(struct checker *ck, uint32_t cluster)
+{
+    uint32_t bit = cluster - FAT_CLUSTER_FIRST;
+    bool was = ck->owned[bit / 8] & (1 << (bit % 8));
+    ck->owned[bit / 8] |= (uint8_t)(1 << (bit % 8));
+    return was;
+}
+
+/* Follows and claims a chain; returns its length, or 0 if the first link is unusable. */
+static uint32_t claim_chain(struct checker *ck, const char *name, uint32_t first, bool *damaged)
+{
+    struct fat_volume *vol = ck->vol;
+    *damaged = false;
+    if (!fat_cluster_valid(vol, first)) {
+        say(ck, true, "%s: first cluster %u is outside the volume", name, first);
+        *damaged = true;
+        return 0;
+    }
+    uint32_t length = 0, c = first;
+    for (;;) {
+        if (owned_test_and_set(ck, c)) {
+            say(ck, true, "%s: cluster %u is cross-linked (already in use)", name, c);
+            *damaged = true;
+            return length;
+        }
+        length++;
+        uint32_t value;
+        if (fat_get_entry(vol, c, &value) != 0) {
+            *damaged = true;
+            return length;
+        }
+        int kind = fat_classify(vol, value);
+        if (kind == FAT_LINK_END)
+            return length;
+        if (kind != FAT_LINK_NEXT) {
+            say(ck, true, "%s: cluster %u links to %s (0x%x)", name, c,
+                kind == FAT_LINK_FREE  ? "a free cluster"
+                : kind == FAT_LINK_BAD ? "a bad cluster"
+                                       : "nowhere",
+                value);
+            *damaged = true;
+            return length;
+        }
+        c = value;
+    }
+}
+
+static int queue_push(struct checker *ck, uint32_t cluster)
+{
+    if (ck->queue_length == ck->queue_capacity) {
+        uint32_t capacity = ck->queue_capacity ? ck->queue_capacity * 2 : 64;
+        uint32_t *queue = krealloc(ck->queue, capacity * sizeof(*queue));
+        if (!queue)
+            return -ENOMEM;
+        ck->queue = queue;
+        ck->queue_capacity = capacity;
+    }
+    ck->queue[ck->queue_length++] = cluster;
+    return 0;
+}
+
+static void check_dots(struct checker *ck, const char *name, uint32_t dir, uint32_t parent)
+{
+    struct fat_volume *vol = ck->vol;
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, dir);
+    for (uint32_t index = 0; index < 2; index++) {
+        uint64_t sector;
+        uint32_t offset;
+        uint8_t *data;
+        if (fat_dir_slot(vol, &cursor, index, &sector, &offset) ||
+            fat_cache_get(vol, sector, false, &data))
+            return;
+        const uint8_t *raw = data + offset;
+        const char *want = index == 0 ? ".          " : "..         ";
+        uint32_t target = index == 0 ? dir : parent == fat_root_cluster(vol) ? 0 : parent;
+        if (memcmp(raw, want, 11) != 0 || !(raw[11] & FAT_ATTR_DIRECTORY))
+            say(ck, true, "%s: missing '%s' entry", name, index ? ".." : ".");
+        else if (fat_entry_cluster(vol, raw) != target)
+            say(ck, true, "%s: '%s' points to cluster %u instead of %u", name, index ? ".." : ".",
+                fat_entry_cluster(vol, raw), target);
+    }
+}
+
+static void check_file(struct checker *ck, const struct fat_entry_info *e, uint32_t cluster)
+{
+    struct fat_volume *vol = ck->vol;
+    uint32_t size = get_le32(e->raw + 28);
+    ck->result->files++;
+    if (cluster == 0) {
+        if (size)
+            say(ck, true, "%s: size %u but no clusters", e->name, size);
+        return;
+    }
+    bool damaged;
+    uint32_t length = claim_chain(ck, e->name, cluster, &damaged);
+    uint64_t needed = DIV_ROUND_UP((uint64_t)size, vol->cluster_size);
+    if (length < needed)
+        say(ck, true, "%s: size %u needs %llu clusters, chain has %u", e->name, size,
+            (unsigned long long)needed, length);
+    else if (length > needed && !damaged)
+        say(ck, false, "%s: chain of %u clusters is longer than size %u needs", e->name, length,
+            size);
+}
+
+static int check_directory(struct checker *ck, uint32_t dir)
+{
+    struct fat_volume *vol = ck->vol;
+    struct fat_entry_info *e = kmalloc(sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, dir);
+    uint32_t position = 0;
+    int err = 0;
+    for (;;) {
+        int r = fat_dir_next(vol, &cursor, &position, e);
+        if (r < 0) {
+            say(ck, true, "directory at cluster %u: unreadable (%d)", dir, r);
+            break;
+        }
+        if (r == 0)
+            break;
+        if (memcmp(e->raw, ".          ", 11) == 0 || memcmp(e->raw, "..         ", 11) == 0)
+            continue;
+        if (e->raw[0] == ' ' || (e->raw[0] < 0x20 && e->raw[0] != 0x05))
+            say(ck, true, "directory at cluster %u: entry %u has an invalid name", dir, e->index);
+        uint32_t cluster = fat_entry_cluster(vol, e->raw);
+        if (!(e->raw[11] & FAT_ATTR_DIRECTORY)) {
+            check_file(ck, e, cluster);
+            continue;
+        }
+        ck->result->directories++;
+        if (cluster == 0 || cluster == fat_root_cluster(vol)) {
+            say(ck, true, "%s: directory without a cluster of its own", e->name);
+            continue;
+        }
+        bool damaged;
+        claim_chain(ck, e->name, cluster, &damaged);
+        if (damaged)
+            continue;
+        check_dots(ck, e->name, cluster, dir == 0 ? fat_root_cluster(vol) : dir);
+        err = queue_push(ck, cluster);
+        if (err)
+            break;
+    }
+    kfree(e);
+    return err;
+}
+
+static void compare_fats(struct checker *ck)
+{
+    struct fat_volume *vol = ck->vol;
+    size_t bytes = (size_t)COMPARE_CHUNK_SECTORS * vol->sector_size;
+    uint8_t *a = kmalloc(bytes), *b = kmalloc(bytes);
+    if (!a || !b)
+        goto out;
+    for (uint32_t copy = 1; copy < vol->fat_count; copy++) {
+        uint32_t differing = 0;
+        for (uint32_t s = 0; s < vol->fat_sectors; s += COMPARE_CHUNK_SECTORS) {
+            uint32_t n = MIN(COMPARE_CHUNK_SECTORS, vol->fat_sectors - s);
+            if (fat_device_read(vol, vol->fat_start + s, n, a) ||
+                fat_device_read(vol, vol->fat_start + (uint64_t)copy * vol->fat_sectors + s, n,
+                                b)) {
+                say(ck, true, "FAT copy %u: unreadable", copy + 1);
+                goto out;
+            }
+            for (uint32_t k = 0; k < n; k++)
+                differing += memcmp(a + (size_t)k * vol->sector_size,
+                                    b + (size_t)k * vol->sector_size, vol->sector_size) != 0;
+        }
+        if (differing)
+            say(ck, true, "FAT copy %u differs from the first in %u sectors", copy + 1, differing);
+    }
+out:
+    kfree(a);
+    kfree(b);
+}
+
+static void count_clusters(struct checker *ck)
+{
+    struct fat_volume *vol = ck->vol;
+    uint32_t free_count = 0, lost = 0, used = 0;
+    for (uint32_t c = FAT_CLUSTER_FIRST; c - FAT_CLUSTER_FIRST < vol->cluster_count; c++) {
+        uint32_t value;
+        if (fat_get_entry(vol, c, &value))
+            return;
+        uint32_t bit = c - FAT_CLUSTER_FIRST;
+        bool owned = ck->owned[bit / 8] & (1 << (bit % 8));
+        if (value == 0) {
+            free_count++;
+            if (owned)
+                say(ck, true, "cluster %u is in use but marked free", c);
+        } else if (fat_classify(vol, value) != FAT_LINK_BAD) {
+            used++;
+            lost += !owned;
+        }
+    }
+    ck->result->free_clusters = free_count;
+    ck->result->used_clusters = used;
+    ck->result->lost_clusters = lost;
+    if (lost)
+        say(ck, false, "%u lost clusters (allocated, but in no file)", lost);
+    if (vol->free_count_known && vol->free_count != free_count)
+        say(ck, false, "FSInfo free count %u, really %u", vol->free_count, free_count);
+}
+
+int fat_check(const struct block_io *io, void (*report)(void *context, const char *message),
+              void *context, struct fat_check_result *result)
+{
+    memset(result, 0, sizeof(*result));
+    struct checker ck = {.report = report, .context = context, .result = result};
+    int err = fat_load_volume(io, true, &ck.vol);
+    if (err) {
+        say(&ck, true, "no valid FAT boot sector (%d)", err);
+        return err;
+    }
+    struct fat_volume *vol = ck.vol;
+    if (vol->was_dirty)
+        say(&ck, false, "the volume is marked dirty (not cleanly unmounted)");
+    ck.owned = kzalloc(vol->cluster_count / 8 + 1);
+    if (!ck.owned) {
+        fat_free_volume(vol);
+        return -ENOMEM;
+    }
+    compare_fats(&ck);
+    uint32_t media;
+    if (fat_get_entry(vol, 0, &media) == 0 && (media & 0xff) != vol->boot_sector[21])
+        say(&ck, true, "FAT[0] 0x%x does not match the media byte 0x%x", media,
+            vol->boot_sector[21]);
+    if (vol->type == 32) {
+        bool damaged;
+        claim_chain(&ck, "root directory", vol->root_cluster, &damaged);
+    }
+    err = queue_push(&ck, 0);
+    for (uint32_t i = 0; !err && i < ck.queue_length; i++)
+        err = check_directory(&ck, ck.queue[i]);
+    if (!err)
+        count_clusters(&ck);
+    kfree(ck.queue);
+    kfree(ck.owned);
+    fat_free_volume(vol);
+    return err;
+}

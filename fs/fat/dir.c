@@ -1,0 +1,506 @@
+/* Directories: slot addressing, listing with long names, lookup, adding and removing entries. */
+#define pr_fmt(fmt) "fat: " fmt
+
+#include <rayos/bytes.h>
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+#include <rayos/utf.h>
+
+#include "fat_internal.h"
+
+#define TAIL_LIMIT     32768
+#define LFN_UNITS_SLOT 13
+
+static const uint8_t lfn_unit_offsets[LFN_UNITS_SLOT] = {1,  3,  5,  7,  9,  14, 16,
+                                                         18, 20, 22, 24, 28, 30};
+
+void fat_cursor_init(const struct fat_volume *vol, struct fat_dir_cursor *cursor,
+                     uint32_t dir_cluster)
+{
+    if (dir_cluster == 0 && vol->type == 32)
+        dir_cluster = vol->root_cluster;
+    cursor->first_cluster = dir_cluster;
+    cursor->cached_index = 0;
+    cursor->cached_cluster = dir_cluster;
+}
+
+/* Where slot index of a directory lives.  -ENOENT past the directory's end; the walk along
+ * the chain is bounded by the specification's directory size limit. */
+int fat_dir_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t index,
+                 uint64_t *sector, uint32_t *offset)
+{
+    if (index >= FAT_DIR_MAX_ENTRIES)
+        return -ENOENT;
+    uint64_t byte = (uint64_t)index * FAT_DIR_ENTRY_SIZE;
+    if (cursor->first_cluster == 0) {
+        if (index >= vol->root_entries)
+            return -ENOENT;
+        *sector = vol->root_start + byte / vol->sector_size;
+        *offset = (uint32_t)(byte % vol->sector_size);
+        return 0;
+    }
+    if (!fat_cluster_valid(vol, cursor->first_cluster))
+        return -EUCLEAN;
+    uint32_t cluster_index = (uint32_t)(byte / vol->cluster_size);
+    if (cluster_index < cursor->cached_index) {
+        cursor->cached_index = 0;
+        cursor->cached_cluster = cursor->first_cluster;
+    }
+    while (cursor->cached_index < cluster_index) {
+        uint32_t next;
+        int r = fat_next_cluster(vol, cursor->cached_cluster, &next);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            return -ENOENT;
+        cursor->cached_cluster = next;
+        cursor->cached_index++;
+    }
+    uint32_t within = (uint32_t)(byte % vol->cluster_size);
+    *sector = fat_cluster_sector(vol, cursor->cached_cluster) + within / vol->sector_size;
+    *offset = within % vol->sector_size;
+    return 0;
+}
+
+static int read_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t index,
+                     uint8_t raw[32], uint64_t *sector, uint32_t *offset)
+{
+    int err = fat_dir_slot(vol, cursor, index, sector, offset);
+    if (err)
+        return err;
+    uint8_t *data;
+    err = fat_cache_get(vol, *sector, false, &data);
+    if (err)
+        return err;
+    memcpy(raw, data + *offset, FAT_DIR_ENTRY_SIZE);
+    return 0;
+}
+
+int fat_write_entry(struct fat_volume *vol, uint64_t sector, uint32_t offset, const uint8_t raw[32])
+{
+    int err = fat_mark_dirty(vol);
+    if (err)
+        return err;
+    uint8_t *data;
+    err = fat_cache_get(vol, sector, false, &data);
+    if (err)
+        return err;
+    memcpy(data + offset, raw, FAT_DIR_ENTRY_SIZE);
+    fat_cache_mark(vol, sector, FAT_PHASE_DIRECTORY);
+    return 0;
+}
+
+uint32_t fat_entry_cluster(const struct fat_volume *vol, const uint8_t *raw)
+{
+    uint32_t cluster = get_le16(raw + 26);
+    if (vol->type == 32)
+        cluster |= (uint32_t)get_le16(raw + 20) << 16;
+    return cluster;
+}
+
+void fat_entry_set_cluster(uint8_t *raw, uint32_t cluster)
+{
+    put_le16(raw + 26, (uint16_t)cluster);
+    put_le16(raw + 20, (uint16_t)(cluster >> 16));
+}
+
+static void decode_date_time(uint16_t date, uint16_t time, struct fat_time *out)
+{
+    out->year = (uint16_t)(1980 + (date >> 9));
+    out->month = (uint8_t)((date >> 5) & 15);
+    out->day = (uint8_t)(date & 31);
+    out->hour = (uint8_t)(time >> 11);
+    out->minute = (uint8_t)((time >> 5) & 63);
+    out->second = (uint8_t)((time & 31) * 2);
+}
+
+void fat_entry_to_stat(const uint8_t *raw, const struct fat_volume *vol, struct fat_stat *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->attributes = raw[11];
+    out->is_directory = (raw[11] & FAT_ATTR_DIRECTORY) != 0;
+    out->size = out->is_directory ? 0 : get_le32(raw + 28);
+    out->first_cluster = fat_entry_cluster(vol, raw);
+    decode_date_time(get_le16(raw + 24), get_le16(raw + 22), &out->modified);
+    decode_date_time(get_le16(raw + 16), get_le16(raw + 14), &out->created);
+    decode_date_time(get_le16(raw + 18), 0, &out->accessed);
+}
+
+struct lfn_state {
+    int expected; /* next sequence number wanted; 0 = run complete; -1 = no run */
+    uint8_t checksum;
+    uint8_t slots;
+    uint32_t start;
+    uint16_t units[FAT_LFN_MAX_SLOTS * LFN_UNITS_SLOT];
+};
+
+static void lfn_take(struct lfn_state *lfn, const uint8_t *raw, uint32_t index)
+{
+    int sequence = raw[0] & 0x1f;
+    if (raw[0] & 0x40) {
+        if (sequence < 1 || sequence > FAT_LFN_MAX_SLOTS || (raw[0] & 0x80)) {
+            lfn->expected = -1;
+            return;
+        }
+        lfn->slots = (uint8_t)sequence;
+        lfn->checksum = raw[13];
+        lfn->start = index;
+    } else if (lfn->expected <= 0 || sequence != lfn->expected || raw[13] != lfn->checksum) {
+        lfn->expected = -1;
+        return;
+    }
+    for (int i = 0; i < LFN_UNITS_SLOT; i++)
+        lfn->units[(sequence - 1) * LFN_UNITS_SLOT + i] = get_le16(raw + lfn_unit_offsets[i]);
+    lfn->expected = sequence - 1;
+}
+
+/* The long name if the run is complete and belongs to this 8.3 entry. */
+static bool lfn_name(const struct lfn_state *lfn, const uint8_t *raw, char *out, size_t size)
+{
+    if (lfn->expected != 0 || lfn->checksum != fat_short_checksum(raw))
+        return false;
+    size_t total = (size_t)lfn->slots * LFN_UNITS_SLOT, length = 0;
+    while (length < total && lfn->units[length] != 0)
+        length++;
+    if (length == 0 || length > FAT_NAME_MAX)
+        return false;
+    return utf16_to_utf8(lfn->units, length, out, size) > 0;
+}
+
+int fat_dir_next(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
+                 struct fat_entry_info *out)
+{
+    struct lfn_state *lfn = kmalloc(sizeof(*lfn));
+    if (!lfn)
+        return -ENOMEM;
+    lfn->expected = -1;
+    int result = 0;
+    for (uint32_t index = *position;; index++) {
+        uint8_t raw[32];
+        uint64_t sector;
+        uint32_t offset;
+        int err = read_slot(vol, cursor, index, raw, &sector, &offset);
+        if (err == -ENOENT || (!err && raw[0] == 0)) {
+            *position = index;
+            result = 0;
+            break;
+        }
+        if (err) {
+            result = err;
+            break;
+        }
+        if (raw[0] == FAT_ENTRY_DELETED) {
+            lfn->expected = -1;
+            continue;
+        }
+        if ((raw[11] & 0x3f) == FAT_ATTR_LONG_NAME) {
+            lfn_take(lfn, raw, index);
+            continue;
+        }
+        if (raw[11] & FAT_ATTR_VOLUME_ID) {
+            lfn->expected = -1;
+            continue;
+        }
+        memcpy(out->raw, raw, sizeof(raw));
+        out->index = index;
+        out->sector = sector;
+        out->offset = offset;
+        if (lfn_name(lfn, raw, out->name, sizeof(out->name))) {
+            out->first_index = lfn->start;
+        } else {
+            out->first_index = index;
+            fat_short_to_string(raw, true, out->name, sizeof(out->name));
+        }
+        *position = index + 1;
+        result = 1;
+        break;
+    }
+    kfree(lfn);
+    return result;
+}
+
+static bool entry_matches(const struct fat_entry_info *e, const char *name)
+{
+    if (fat_name_equal(e->name, name))
+        return true;
+    char short_text[32];
+    fat_short_to_string(e->raw, false, short_text, sizeof(short_text));
+    return fat_name_equal(short_text, name);
+}
+
+int fat_dir_find(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
+                 struct fat_entry_info *out)
+{
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, dir_cluster);
+    uint32_t position = 0;
+    for (;;) {
+        int r = fat_dir_next(vol, &cursor, &position, out);
+        if (r <= 0)
+            return r == 0 ? -ENOENT : r;
+        if (entry_matches(out, name))
+            return 0;
+    }
+}
+
+int fat_dir_is_empty(struct fat_volume *vol, uint32_t dir_cluster)
+{
+    struct fat_entry_info *e = kmalloc(sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, dir_cluster);
+    uint32_t position = 0;
+    int result;
+    for (;;) {
+        result = fat_dir_next(vol, &cursor, &position, e);
+        if (result <= 0)
+            break;
+        if (memcmp(e->raw, ".          ", 11) != 0 && memcmp(e->raw, "..         ", 11) != 0) {
+            result = -ENOTEMPTY;
+            break;
+        }
+    }
+    kfree(e);
+    return result;
+}
+
+struct add_scan {
+    const struct fat_short_plan *plan;
+    const char *name;
+    uint8_t *tails_used; /* bitmap */
+    bool basis_used;
+    bool name_exists;
+};
+
+/* Pass one: the name must not exist; note which ~N tails and whether the bare basis is used. */
+static int scan_names(struct fat_volume *vol, uint32_t dir_cluster, struct add_scan *scan,
+                      struct fat_entry_info *e)
+{
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, dir_cluster);
+    uint32_t position = 0;
+    for (;;) {
+        int r = fat_dir_next(vol, &cursor, &position, e);
+        if (r <= 0)
+            return r;
+        if (entry_matches(e, scan->name)) {
+            scan->name_exists = true;
+            return 0;
+        }
+        if (memcmp(e->raw, scan->plan->basis, 11) == 0)
+            scan->basis_used = true;
+        int n = fat_tail_number(scan->plan->basis, e->raw);
+        if (n > 0 && n < TAIL_LIMIT)
+            scan->tails_used[n / 8] |= (uint8_t)(1 << (n % 8));
+    }
+}
+
+/* Pass two: the first run of count free slots; *end_at_marker says the run starts at or after
+ * the end marker (so the slot after it must read as an end marker too). */
+static int find_free_slots(struct fat_volume *vol, uint32_t dir_cluster, uint32_t count,
+                           uint32_t *first, bool *after_end, uint32_t *slots_total)
+{
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, dir_cluster);
+    uint32_t run_start = 0, run_length = 0;
+    bool past_end = false;
+    for (uint32_t index = 0;; index++) {
+        uint8_t raw[32];
+        uint64_t sector;
+        uint32_t offset;
+        int err = read_slot(vol, &cursor, index, raw, &sector, &offset);
+        if (err == -ENOENT) {
+            *slots_total = index;
+            *first = run_length ? run_start : index;
+            *after_end = past_end || run_length == 0;
+            return 0; /* the run continues into space yet to be allocated */
+        }
+        if (err)
+            return err;
+        if (raw[0] == 0)
+            past_end = true;
+        if (past_end || raw[0] == FAT_ENTRY_DELETED) {
+            if (run_length == 0)
+                run_start = index;
+            run_length++;
+            if (run_length == count) {
+                *first = run_start;
+                *after_end = past_end;
+                *slots_total = 0;
+                return 1;
+            }
+        } else {
+            run_length = 0;
+        }
+    }
+}
+
+static int extend_directory(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slots_needed)
+{
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, dir_cluster);
+    if (cursor.first_cluster == 0)
+        return -ENOSPC; /* the FAT12/16 root cannot grow */
+    uint32_t last = cursor.first_cluster;
+    for (uint32_t steps = 0;; steps++) {
+        uint32_t next;
+        int r = fat_next_cluster(vol, last, &next);
+        if (r < 0)
+            return r;
+        if (r == 0 || steps > FAT_DIR_MAX_ENTRIES)
+            break;
+        last = next;
+    }
+    uint32_t per_cluster = vol->cluster_size / FAT_DIR_ENTRY_SIZE;
+    uint32_t clusters = DIV_ROUND_UP(slots_needed, per_cluster);
+    uint32_t first;
+    int err = fat_allocate(vol, last, clusters, false, &first);
+    if (err)
+        return err;
+    /* Zero the new clusters along their chain (they need not be contiguous). */
+    uint32_t c = first;
+    for (uint32_t i = 0; i < clusters && !err; i++) {
+        err = fat_zero_clusters(vol, c, 1);
+        if (!err && i + 1 < clusters && fat_next_cluster(vol, c, &c) != 1)
+            err = -EUCLEAN;
+    }
+    return err;
+}
+
+static void build_lfn_slot(uint8_t raw[32], const uint16_t *units, size_t unit_count, int sequence,
+                           bool last, uint8_t checksum)
+{
+    memset(raw, 0, 32);
+    raw[0] = (uint8_t)(sequence | (last ? 0x40 : 0));
+    raw[11] = FAT_ATTR_LONG_NAME;
+    raw[13] = checksum;
+    for (int i = 0; i < LFN_UNITS_SLOT; i++) {
+        size_t at = (size_t)(sequence - 1) * LFN_UNITS_SLOT + (size_t)i;
+        uint16_t unit = at < unit_count ? units[at] : at == unit_count ? 0 : 0xffff;
+        put_le16(raw + lfn_unit_offsets[i], unit);
+    }
+}
+
+static int write_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t index,
+                      const uint8_t raw[32], uint64_t *sector_out, uint32_t *offset_out)
+{
+    uint64_t sector;
+    uint32_t offset;
+    int err = fat_dir_slot(vol, cursor, index, &sector, &offset);
+    if (!err)
+        err = fat_write_entry(vol, sector, offset, raw);
+    if (sector_out) {
+        *sector_out = sector;
+        *offset_out = offset;
+    }
+    return err;
+}
+
+static int choose_short_name(const struct fat_short_plan *plan, const struct add_scan *scan,
+                             uint8_t out[11])
+{
+    if (!plan->needs_lfn || (!plan->lossy && !scan->basis_used)) {
+        memcpy(out, plan->basis, 11);
+        return 0;
+    }
+    for (uint32_t n = 1; n < TAIL_LIMIT; n++) {
+        if (!(scan->tails_used[n / 8] & (1 << (n % 8)))) {
+            fat_apply_tail(plan->basis, n, out);
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
+/* Adds an entry called name; template supplies everything but the 8.3 name and case flags. */
+int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
+                const uint8_t template_entry[32], struct fat_entry_info *out)
+{
+    uint16_t units[FAT_NAME_MAX];
+    int unit_count = utf8_to_utf16(name, units, FAT_NAME_MAX);
+    if (unit_count < 0)
+        return unit_count;
+    if (!fat_long_name_valid(name))
+        return -EINVAL;
+    struct fat_short_plan plan;
+    fat_plan_short_name(name, &plan);
+    struct add_scan scan = {.plan = &plan, .name = name};
+    scan.tails_used = kzalloc(TAIL_LIMIT / 8);
+    if (!scan.tails_used)
+        return -ENOMEM;
+    int err = scan_names(vol, dir_cluster, &scan, out);
+    uint8_t short_name[11];
+    if (!err && scan.name_exists)
+        err = -EEXIST;
+    if (!err)
+        err = choose_short_name(&plan, &scan, short_name);
+    kfree(scan.tails_used);
+    if (err)
+        return err;
+    uint32_t lfn_slots = plan.needs_lfn ? DIV_ROUND_UP((uint32_t)unit_count, LFN_UNITS_SLOT) : 0;
+    uint32_t needed = lfn_slots + 1, first = 0, slots_total = 0;
+    bool after_end = false;
+    int found = find_free_slots(vol, dir_cluster, needed, &first, &after_end, &slots_total);
+    if (found < 0)
+        return found;
+    if (!found) {
+        if ((uint64_t)first + needed > FAT_DIR_MAX_ENTRIES)
+            return -ENOSPC;
+        err = extend_directory(vol, dir_cluster, first + needed - slots_total);
+        if (err)
+            return err;
+    }
+    err = fat_mark_dirty(vol);
+    if (err)
+        return err;
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, dir_cluster);
+    uint8_t raw[32];
+    uint8_t checksum = fat_short_checksum(short_name);
+    for (uint32_t i = 0; i < lfn_slots && !err; i++) {
+        int sequence = (int)(lfn_slots - i);
+        build_lfn_slot(raw, units, (size_t)unit_count, sequence, i == 0, checksum);
+        err = write_slot(vol, &cursor, first + i, raw, NULL, NULL);
+    }
+    if (err)
+        return err;
+    memcpy(out->raw, template_entry, 32);
+    memcpy(out->raw, short_name, 11);
+    out->raw[12] = plan.needs_lfn ? 0 : plan.case_flags;
+    out->index = first + lfn_slots;
+    out->first_index = first;
+    fat_copy_string(out->name, name, sizeof(out->name));
+    err = write_slot(vol, &cursor, out->index, out->raw, &out->sector, &out->offset);
+    if (err || !after_end)
+        return err;
+    /* Slots after an end marker are unused but may hold garbage: keep an end marker after us. */
+    uint64_t sector;
+    uint32_t offset;
+    if (read_slot(vol, &cursor, out->index + 1, raw, &sector, &offset) == 0 && raw[0] != 0) {
+        memset(raw, 0, sizeof(raw));
+        err = fat_write_entry(vol, sector, offset, raw);
+    }
+    return err;
+}
+
+int fat_dir_remove(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_entry_info *e)
+{
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, dir_cluster);
+    for (uint32_t index = e->first_index; index <= e->index; index++) {
+        uint8_t raw[32];
+        uint64_t sector;
+        uint32_t offset;
+        int err = read_slot(vol, &cursor, index, raw, &sector, &offset);
+        if (err)
+            return err;
+        raw[0] = FAT_ENTRY_DELETED;
+        err = fat_write_entry(vol, sector, offset, raw);
+        if (err)
+            return err;
+    }
+    return 0;
+}

@@ -1,0 +1,32 @@
+# FAT filesystem library, partition tables, the rayfs host tool and their tests.
+FAT_LIB_SRCS := fs/fat/boot.c fs/fat/io.c fs/fat/table.c fs/fat/name.c fs/fat/dir.c \
+                fs/fat/path.c fs/fat/file.c fs/fat/ops.c fs/fat/mkfs.c fs/fat/check.c \
+                lib/utf.c lib/crc32.c
+PARTITION_SRCS := drivers/block/partition.c lib/crc32.c lib/utf.c
+
+HOST_TOOLS += rayfs
+rayfs_SRCS := tools/rayfs/main.c tools/rayfs/image.c $(FAT_LIB_SRCS) drivers/block/partition.c
+
+.PHONY: bench-fat
+bench-fat: $(BUILD)/rayfs
+	@sh tools/rayfs/bench.sh $(BUILD)
+
+FAT_TEST_SUPPORT := tests/unit/ramdisk.c
+UNIT_TESTS += test_fat_volume
+test_fat_volume_SRCS := tests/unit/test_fat_volume.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
+FAT_UNIT_BINS += $(BUILD)/tests/unit/test_fat_volume
+UNIT_TESTS += test_fat_name
+test_fat_name_SRCS := tests/unit/test_fat_name.c $(FAT_LIB_SRCS)
+FAT_UNIT_BINS += $(BUILD)/tests/unit/test_fat_name
+UNIT_TESTS += test_partition
+test_partition_SRCS := tests/unit/test_partition.c $(FAT_TEST_SUPPORT) $(PARTITION_SRCS)
+FAT_UNIT_BINS += $(BUILD)/tests/unit/test_partition
+UNIT_TESTS += test_fat_model
+test_fat_model_SRCS := tests/unit/test_fat_model.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
+FAT_UNIT_BINS += $(BUILD)/tests/unit/test_fat_model
+
+# mk/host.mk names its prerequisite lists before the fragments are read (immediate expansion
+# in rule lines), so the targets are attached here as well; harmless once that is fixed.
+host-tools: $(BUILD)/rayfs $(BUILD)/rayfs-asan
+unit-tests: $(FAT_UNIT_BINS)
+fuzz: $(FAT_FUZZ_BINS)

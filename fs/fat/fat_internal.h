@@ -1,0 +1,213 @@
+/* Shared internals of the FAT library. */
+#ifndef FS_FAT_INTERNAL_H
+#define FS_FAT_INTERNAL_H
+
+#include <rayos/fat.h>
+#include <rayos/types.h>
+
+#define FAT_CACHE_SLOTS     64
+#define FAT_DIR_ENTRY_SIZE  32
+#define FAT_DIR_MAX_ENTRIES 65536 /* the specification's limit: 2 MiB per directory */
+#define FAT_LFN_MAX_SLOTS   20
+#define FAT_PATH_DEPTH_MAX  256
+#define FAT_ATTR_LONG_NAME  0x0f
+#define FAT_NT_LOWER_BASE   0x08
+#define FAT_NT_LOWER_EXT    0x10
+#define FAT_ENTRY_DELETED   0xe5
+#define FAT_CLUSTER_FIRST   2
+
+/* Write phases of cached metadata: each phase is written and flushed to the device before the
+ * next starts (docs/FAT.md).  New chains, then links from existing chains into them, then
+ * directory sectors that publish them. */
+enum fat_phase {
+    FAT_PHASE_CLEAN = 0,
+    FAT_PHASE_CHAIN = 1,
+    FAT_PHASE_LINK = 2,
+    FAT_PHASE_DIRECTORY = 3,
+};
+
+struct fat_cache_slot {
+    uint64_t sector; /* filesystem sector */
+    uint8_t *data;
+    uint32_t last_use;
+    bool valid;
+    bool is_fat; /* a FAT sector: written to every FAT copy */
+    uint8_t phase;
+};
+
+struct fat_volume {
+    const struct block_io *io;
+    struct fat_clock clock;
+    bool read_only;
+    unsigned type; /* 12, 16, 32 */
+    uint32_t sector_size;
+    uint32_t blocks_per_sector; /* device blocks per filesystem sector */
+    uint32_t sectors_per_cluster;
+    uint32_t cluster_size;
+    uint32_t reserved_sectors;
+    uint32_t fat_count;
+    uint32_t fat_sectors;
+    uint32_t root_entries; /* FAT12/16 fixed root */
+    uint64_t root_start;   /* FAT12/16: first sector of the fixed root */
+    uint32_t root_cluster; /* FAT32 */
+    uint64_t fat_start;
+    uint64_t data_start;
+    uint64_t total_sectors;
+    uint32_t cluster_count; /* valid clusters are 2 .. cluster_count + 1 */
+    uint32_t fsinfo_sector; /* 0 when absent */
+    uint32_t backup_boot_sector;
+    uint32_t free_count;
+    bool free_count_known;
+    uint32_t next_free;
+    uint32_t volume_id;
+    char label[12];
+    bool was_dirty;
+    bool marked_dirty;   /* we set the dirty bits on disk */
+    bool data_unflushed; /* file data written straight to the device since the last flush */
+    uint8_t *boot_sector;
+    uint32_t use_counter;
+    struct fat_cache_slot cache[FAT_CACHE_SLOTS];
+    unsigned open_count;
+    struct fat_file *open_files;
+};
+
+/* Where a directory lives: a cluster chain, or cluster 0 = the FAT12/16 fixed root. */
+struct fat_dir_cursor {
+    uint32_t first_cluster;
+    uint32_t cached_index; /* cluster index within the chain of cached_cluster */
+    uint32_t cached_cluster;
+};
+
+struct fat_entry_info {
+    uint8_t raw[FAT_DIR_ENTRY_SIZE];
+    uint32_t index;       /* slot of the 8.3 entry */
+    uint32_t first_index; /* first slot of its long-name run (== index without one) */
+    uint64_t sector;      /* where the 8.3 entry lives */
+    uint32_t offset;
+    char name[FAT_NAME_UTF8_MAX + 1];
+};
+
+/* One piece of the run map: clusters [cluster, cluster + length) hold file clusters
+ * [file_cluster, file_cluster + length). */
+struct fat_run {
+    uint32_t file_cluster;
+    uint32_t cluster;
+    uint32_t length;
+};
+
+struct fat_file {
+    struct fat_volume *volume;
+    struct fat_file *next_open;
+    unsigned flags;
+    uint64_t entry_sector; /* 8.3 entry location */
+    uint32_t entry_offset;
+    uint32_t parent_cluster;
+    uint32_t first_cluster;
+    uint32_t size;
+    uint64_t position;
+    bool entry_dirty;
+    bool map_complete;
+    struct fat_run *runs;
+    uint32_t run_count;
+    uint32_t run_capacity;
+    uint32_t mapped_clusters; /* clusters covered by runs */
+    uint8_t *bounce;          /* one sector for partial-sector I/O */
+};
+
+struct fat_dir {
+    struct fat_volume *volume;
+    struct fat_dir_cursor cursor;
+    uint32_t position;
+};
+
+/* io.c: device access and the metadata cache */
+int fat_device_read(struct fat_volume *vol, uint64_t sector, uint32_t count, void *buffer);
+int fat_device_write(struct fat_volume *vol, uint64_t sector, uint32_t count, const void *buffer);
+int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t **data);
+void fat_cache_mark(struct fat_volume *vol, uint64_t sector, uint8_t phase);
+void fat_cache_drop_range(struct fat_volume *vol, uint64_t sector, uint64_t count);
+int fat_cache_flush(struct fat_volume *vol);
+void fat_cache_release(struct fat_volume *vol);
+int fat_mark_dirty(struct fat_volume *vol);
+int fat_volume_sync(struct fat_volume *vol);
+int fat_mark_clean(struct fat_volume *vol);
+uint64_t fat_cluster_sector(const struct fat_volume *vol, uint32_t cluster);
+void fat_now(struct fat_volume *vol, uint16_t *date, uint16_t *time);
+
+/* boot.c */
+int fat_parse_boot_sector(struct fat_volume *vol, const uint8_t *boot, uint64_t device_blocks,
+                          uint32_t block_size);
+int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume **out);
+void fat_free_volume(struct fat_volume *vol);
+
+/* table.c: FAT entries, chains and allocation */
+#define FAT_NEXT_CLUSTER 0
+#define FAT_NEXT_END     1
+enum fat_next_kind { FAT_LINK_NEXT, FAT_LINK_END, FAT_LINK_FREE, FAT_LINK_BAD, FAT_LINK_RANGE };
+int fat_get_entry(struct fat_volume *vol, uint32_t cluster, uint32_t *value);
+int fat_set_entry(struct fat_volume *vol, uint32_t cluster, uint32_t value, uint8_t phase);
+int fat_classify(const struct fat_volume *vol, uint32_t value);
+uint32_t fat_end_of_chain(const struct fat_volume *vol);
+bool fat_cluster_valid(const struct fat_volume *vol, uint32_t cluster);
+/* Next cluster of a well-formed chain: 1 with *next, 0 at the end, -EUCLEAN on damage. */
+int fat_next_cluster(struct fat_volume *vol, uint32_t cluster, uint32_t *next);
+int fat_count_free(struct fat_volume *vol);
+int fat_allocate(struct fat_volume *vol, uint32_t after, uint32_t count, bool contiguous,
+                 uint32_t *first);
+int fat_free_chain(struct fat_volume *vol, uint32_t first);
+int fat_zero_clusters(struct fat_volume *vol, uint32_t first, uint32_t count);
+
+/* name.c */
+/* strlcpy without depending on the C library having it (the host's may not). */
+void fat_copy_string(char *dst, const char *src, size_t size);
+bool fat_long_name_valid(const char *name);
+/* Case-insensitive name comparison (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic). */
+bool fat_name_equal(const char *a, const char *b);
+uint8_t fat_short_checksum(const uint8_t short_name[11]);
+void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t size);
+struct fat_short_plan {
+    uint8_t basis[11];
+    uint8_t case_flags;
+    bool lossy;     /* needs a ~N tail */
+    bool needs_lfn; /* the name is not its own 8.3 form */
+    size_t name_length;
+};
+void fat_plan_short_name(const char *name, struct fat_short_plan *plan);
+void fat_apply_tail(const uint8_t basis[11], uint32_t number, uint8_t out[11]);
+int fat_tail_number(const uint8_t basis[11], const uint8_t candidate[11]);
+
+/* dir.c */
+void fat_cursor_init(const struct fat_volume *vol, struct fat_dir_cursor *cursor,
+                     uint32_t dir_cluster);
+int fat_dir_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t index,
+                 uint64_t *sector, uint32_t *offset);
+int fat_dir_next(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
+                 struct fat_entry_info *out);
+int fat_dir_find(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
+                 struct fat_entry_info *out);
+int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
+                const uint8_t template_entry[32], struct fat_entry_info *out);
+int fat_dir_remove(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_entry_info *e);
+int fat_dir_is_empty(struct fat_volume *vol, uint32_t dir_cluster);
+int fat_write_entry(struct fat_volume *vol, uint64_t sector, uint32_t offset,
+                    const uint8_t raw[32]);
+uint32_t fat_entry_cluster(const struct fat_volume *vol, const uint8_t *raw);
+void fat_entry_set_cluster(uint8_t *raw, uint32_t cluster);
+void fat_entry_to_stat(const uint8_t *raw, const struct fat_volume *vol, struct fat_stat *out);
+
+/* path.c */
+/* Resolves path; *parent_cluster gets the containing directory and *last the final component.
+ * With the entry missing, returns -ENOENT but still fills parent and last when the parent
+ * exists (for create). */
+int fat_resolve(struct fat_volume *vol, const char *path, uint32_t *parent_cluster,
+                const char **last, size_t *last_length, struct fat_entry_info *out);
+uint32_t fat_root_cluster(const struct fat_volume *vol);
+
+/* file.c */
+int fat_create_entry(struct fat_volume *vol, uint32_t parent, const char *name, uint8_t attributes,
+                     uint32_t cluster, struct fat_entry_info *out);
+bool fat_entry_is_open(struct fat_volume *vol, uint64_t sector, uint32_t offset);
+int fat_map_cluster(struct fat_file *file, uint32_t file_cluster, uint32_t *cluster,
+                    uint32_t *run_left);
+
+#endif

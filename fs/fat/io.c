@@ -1,0 +1,269 @@
+/* Device access in filesystem sectors and the write-back metadata cache (FAT and directory
+ * sectors).  Dirty sectors are written in phases with a device flush between phases; that
+ * ordering is what keeps the volume consistent across a power cut (docs/FAT.md). */
+#define pr_fmt(fmt) "fat: " fmt
+
+#include <rayos/bytes.h>
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+
+#include "fat_internal.h"
+
+int fat_device_read(struct fat_volume *vol, uint64_t sector, uint32_t count, void *buffer)
+{
+    if (sector > vol->total_sectors || count > vol->total_sectors - sector)
+        return -EIO;
+    return block_io_read(vol->io, sector * vol->blocks_per_sector, count * vol->blocks_per_sector,
+                         buffer);
+}
+
+int fat_device_write(struct fat_volume *vol, uint64_t sector, uint32_t count, const void *buffer)
+{
+    if (vol->read_only)
+        return -EROFS;
+    if (sector > vol->total_sectors || count > vol->total_sectors - sector)
+        return -EIO;
+    return block_io_write(vol->io, sector * vol->blocks_per_sector, count * vol->blocks_per_sector,
+                          buffer);
+}
+
+uint64_t fat_cluster_sector(const struct fat_volume *vol, uint32_t cluster)
+{
+    return vol->data_start + (uint64_t)(cluster - FAT_CLUSTER_FIRST) * vol->sectors_per_cluster;
+}
+
+static int cache_write_slot(struct fat_volume *vol, struct fat_cache_slot *slot)
+{
+    if (!slot->is_fat)
+        return fat_device_write(vol, slot->sector, 1, slot->data);
+    for (uint32_t copy = 0; copy < vol->fat_count; copy++) {
+        int err =
+            fat_device_write(vol, slot->sector + (uint64_t)copy * vol->fat_sectors, 1, slot->data);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+/* Writes every dirty sector, phase by phase, in ascending sector order within a phase, with a
+ * device flush after each phase that wrote something. */
+int fat_cache_flush(struct fat_volume *vol)
+{
+    if (vol->data_unflushed) {
+        /* Data before the metadata that makes it reachable. */
+        int err = block_io_flush(vol->io);
+        if (err)
+            return err;
+        vol->data_unflushed = false;
+    }
+    for (uint8_t phase = FAT_PHASE_CHAIN; phase <= FAT_PHASE_DIRECTORY; phase++) {
+        bool wrote = false;
+        for (;;) {
+            struct fat_cache_slot *lowest = NULL;
+            for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
+                struct fat_cache_slot *slot = &vol->cache[i];
+                if (slot->valid && slot->phase == phase &&
+                    (!lowest || slot->sector < lowest->sector))
+                    lowest = slot;
+            }
+            if (!lowest)
+                break;
+            int err = cache_write_slot(vol, lowest);
+            if (err)
+                return err;
+            lowest->phase = FAT_PHASE_CLEAN;
+            wrote = true;
+        }
+        if (wrote) {
+            int err = block_io_flush(vol->io);
+            if (err)
+                return err;
+        }
+    }
+    return 0;
+}
+
+int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t **data)
+{
+    struct fat_cache_slot *victim = NULL;
+    vol->use_counter++;
+    for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
+        struct fat_cache_slot *slot = &vol->cache[i];
+        if (slot->valid && slot->sector == sector) {
+            slot->last_use = vol->use_counter;
+            *data = slot->data;
+            return 0;
+        }
+        if (!slot->valid) {
+            if (!victim || victim->valid)
+                victim = slot;
+        } else if (!victim || (victim->valid && slot->last_use < victim->last_use)) {
+            victim = slot;
+        }
+    }
+    if (victim->valid && victim->phase != FAT_PHASE_CLEAN) {
+        /* Evicting one dirty sector alone could break the write order: flush them all. */
+        int err = fat_cache_flush(vol);
+        if (err)
+            return err;
+    }
+    victim->valid = false;
+    int err = fat_device_read(vol, sector, 1, victim->data);
+    if (err)
+        return err;
+    victim->valid = true;
+    victim->sector = sector;
+    victim->is_fat = is_fat;
+    victim->phase = FAT_PHASE_CLEAN;
+    victim->last_use = vol->use_counter;
+    *data = victim->data;
+    return 0;
+}
+
+void fat_cache_mark(struct fat_volume *vol, uint64_t sector, uint8_t phase)
+{
+    for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
+        struct fat_cache_slot *slot = &vol->cache[i];
+        if (slot->valid && slot->sector == sector && slot->phase < phase)
+            slot->phase = phase;
+    }
+}
+
+/* Forgets cached sectors of clusters being freed or rewritten directly: their contents no
+ * longer matter and a stale dirty copy must never be written over new data. */
+void fat_cache_drop_range(struct fat_volume *vol, uint64_t sector, uint64_t count)
+{
+    for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
+        struct fat_cache_slot *slot = &vol->cache[i];
+        if (slot->valid && !slot->is_fat && slot->sector >= sector && slot->sector - sector < count)
+            slot->valid = false;
+    }
+}
+
+void fat_cache_release(struct fat_volume *vol)
+{
+    for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
+        kfree(vol->cache[i].data);
+        vol->cache[i].data = NULL;
+        vol->cache[i].valid = false;
+    }
+}
+
+static uint32_t fat1_clean_bit(const struct fat_volume *vol)
+{
+    return vol->type == 32 ? 0x08000000u : vol->type == 16 ? 0x8000u : 0;
+}
+
+static int set_boot_dirty(struct fat_volume *vol, bool dirty)
+{
+    uint32_t offset = vol->type == 32 ? 65 : 37;
+    if (dirty)
+        vol->boot_sector[offset] |= 1;
+    else
+        vol->boot_sector[offset] &= (uint8_t)~1;
+    return fat_device_write(vol, 0, 1, vol->boot_sector);
+}
+
+static int set_fat1_clean(struct fat_volume *vol, bool clean)
+{
+    uint32_t bit = fat1_clean_bit(vol);
+    if (!bit)
+        return 0;
+    uint32_t value;
+    int err = fat_get_entry(vol, 1, &value);
+    if (err)
+        return err;
+    value = clean ? value | bit : value & ~bit;
+    return fat_set_entry(vol, 1, value, FAT_PHASE_CHAIN);
+}
+
+/* FSInfo says "free count unknown" while we are mounted dirty: fsck accepts that, whereas a
+ * count that a power cut left stale would be an error. */
+static int write_fsinfo(struct fat_volume *vol, bool exact)
+{
+    if (!vol->fsinfo_sector)
+        return 0;
+    uint8_t *data;
+    int err = fat_cache_get(vol, vol->fsinfo_sector, false, &data);
+    if (err)
+        return err;
+    uint32_t free_count = exact && vol->free_count_known ? vol->free_count : 0xffffffffu;
+    put_le32(data + 488, free_count);
+    put_le32(data + 492, vol->next_free >= FAT_CLUSTER_FIRST ? vol->next_free : 0xffffffffu);
+    fat_cache_mark(vol, vol->fsinfo_sector, FAT_PHASE_DIRECTORY);
+    return 0;
+}
+
+/* Before the first change: the dirty bits (and an "unknown" FSInfo count) reach the disk. */
+int fat_mark_dirty(struct fat_volume *vol)
+{
+    if (vol->read_only)
+        return -EROFS;
+    if (vol->marked_dirty)
+        return 0;
+    /* The FSInfo count on disk may lie; the exact one is written at unmount. */
+    vol->free_count_known = false;
+    int err = fat_count_free(vol);
+    if (!err)
+        err = set_boot_dirty(vol, true);
+    if (!err)
+        err = set_fat1_clean(vol, false);
+    if (!err)
+        err = write_fsinfo(vol, false);
+    if (!err)
+        err = fat_cache_flush(vol);
+    if (!err)
+        vol->marked_dirty = true;
+    return err;
+}
+
+int fat_volume_sync(struct fat_volume *vol)
+{
+    if (vol->read_only)
+        return 0;
+    int err = fat_cache_flush(vol);
+    if (!err)
+        err = block_io_flush(vol->io);
+    return err;
+}
+
+/* Clean shutdown: everything flushed, then FSInfo and the clean bits, then a final flush. */
+int fat_mark_clean(struct fat_volume *vol)
+{
+    if (vol->read_only || !vol->marked_dirty)
+        return 0;
+    int err = fat_cache_flush(vol);
+    if (!err && !vol->free_count_known)
+        err = fat_count_free(vol);
+    if (!err)
+        err = write_fsinfo(vol, true);
+    if (!err)
+        err = set_fat1_clean(vol, true);
+    if (!err)
+        err = fat_cache_flush(vol);
+    if (!err)
+        err = set_boot_dirty(vol, false);
+    if (!err)
+        err = block_io_flush(vol->io);
+    if (!err)
+        vol->marked_dirty = false;
+    return err;
+}
+
+static uint16_t clamp_field(unsigned value, unsigned low, unsigned high)
+{
+    return (uint16_t)(value < low ? low : value > high ? high : value);
+}
+
+void fat_now(struct fat_volume *vol, uint16_t *date, uint16_t *time)
+{
+    struct fat_time t = {1980, 1, 1, 0, 0, 0};
+    if (vol->clock.now)
+        vol->clock.now(vol->clock.context, &t);
+    unsigned year = clamp_field(t.year, 1980, 2107) - 1980;
+    *date = (uint16_t)(year << 9 | clamp_field(t.month, 1, 12) << 5 | clamp_field(t.day, 1, 31));
+    *time = (uint16_t)(clamp_field(t.hour, 0, 23) << 11 | clamp_field(t.minute, 0, 59) << 5 |
+                       clamp_field(t.second, 0, 59) / 2);
+}

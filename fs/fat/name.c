@@ -1,0 +1,266 @@
+/* Name rules: long-name validity, 8.3 forms, ~N tails and the long-name checksum. */
+#include <rayos/ctype.h>
+#include <rayos/errno.h>
+#include <rayos/string.h>
+#include <rayos/utf.h>
+
+#include "fat_internal.h"
+
+void fat_copy_string(char *dst, const char *src, size_t size)
+{
+    if (size == 0)
+        return;
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+/* Upper-case folding for the scripts FAT volumes commonly hold; others compare exactly. */
+static uint32_t fold_case(uint32_t c)
+{
+    if (c >= 'a' && c <= 'z')
+        return c - 32;
+    if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
+        return c - 32;
+    if (c >= 0x100 && c <= 0x17f && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 &&
+        c != 0x17f) {
+        bool odd_lower = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e);
+        if (odd_lower ? (c & 1) == 0 : (c & 1) == 1)
+            return c - 1;
+        return c;
+    }
+    if (c >= 0x3b1 && c <= 0x3c9 && c != 0x3c2)
+        return c - 32;
+    if (c >= 0x430 && c <= 0x44f)
+        return c - 32;
+    if (c >= 0x450 && c <= 0x45f)
+        return c - 80;
+    return c;
+}
+
+bool fat_name_equal(const char *a, const char *b)
+{
+    size_t a_length = strlen(a), b_length = strlen(b), i = 0, k = 0;
+    while (i < a_length && k < b_length) {
+        int32_t x = utf8_decode(a, a_length, &i), y = utf8_decode(b, b_length, &k);
+        if (x < 0 || y < 0)
+            return false;
+        if (fold_case((uint32_t)x) != fold_case((uint32_t)y))
+            return false;
+    }
+    return i == a_length && k == b_length;
+}
+
+bool fat_long_name_valid(const char *name)
+{
+    size_t length = strlen(name);
+    if (length == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false;
+    /* Windows drops trailing dots and spaces silently; refusing them keeps names exact. */
+    if (name[length - 1] == '.' || name[length - 1] == ' ')
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        uint8_t c = (uint8_t)name[i];
+        if (c < 0x20 || c == 0x7f || strchr("\"*/:<>?\\|", c))
+            return false;
+    }
+    return true; /* length and UTF-8 validity: fat_dir_add converts and reports them */
+}
+
+uint8_t fat_short_checksum(const uint8_t short_name[11])
+{
+    uint8_t sum = 0;
+    for (int i = 0; i < 11; i++)
+        sum = (uint8_t)(((sum & 1) << 7) + (sum >> 1) + short_name[i]);
+    return sum;
+}
+
+static bool short_char_valid(uint8_t c)
+{
+    if (c >= 0x80)
+        return false; /* we never write OEM code-page bytes */
+    if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c && strchr("$%'-_@~`!(){}^#&", c) != NULL;
+}
+
+void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t size)
+{
+    char text[32];
+    size_t n = 0;
+    uint8_t flags = raw[12];
+    for (int part = 0; part < 2; part++) {
+        int start = part ? 8 : 0, end = part ? 11 : 8;
+        int last = end - 1;
+        while (last >= start && raw[last] == ' ')
+            last--;
+        if (part && last >= start)
+            text[n++] = '.';
+        bool lower = apply_case && (flags & (part ? FAT_NT_LOWER_EXT : FAT_NT_LOWER_BASE));
+        for (int i = start; i <= last; i++) {
+            uint8_t c = raw[i];
+            if (i == 0 && c == 0x05)
+                c = FAT_ENTRY_DELETED;
+            if (c >= 0x80) {
+                /* OEM bytes shown as Latin-1: readable, reversible, not code-page exact */
+                n += utf8_encode(c, text + n);
+                continue;
+            }
+            if (c < 0x20)
+                c = '_';
+            text[n++] = (char)(lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
+        }
+    }
+    text[n] = 0;
+    fat_copy_string(out, text, size);
+}
+
+static bool part_case(const char *s, size_t length, bool *lower)
+{
+    bool has_lower = false, has_upper = false;
+    for (size_t i = 0; i < length; i++) {
+        has_lower |= s[i] >= 'a' && s[i] <= 'z';
+        has_upper |= s[i] >= 'A' && s[i] <= 'Z';
+    }
+    *lower = has_lower;
+    return !(has_lower && has_upper);
+}
+
+/* The name is its own 8.3 form: ASCII, one optional dot, 1-8 + 0-3 valid characters, each
+ * part in one case (lower case is kept with the NT flag bits). */
+static bool exact_short(const char *name, struct fat_short_plan *plan)
+{
+    size_t length = strlen(name);
+    const char *dot = strchr(name, '.');
+    size_t base_length = dot ? (size_t)(dot - name) : length;
+    size_t ext_length = dot ? length - base_length - 1 : 0;
+    if (base_length == 0 || base_length > 8 || ext_length > 3 || (dot && ext_length == 0))
+        return false;
+    if (dot && strchr(dot + 1, '.'))
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        if (name + i == dot)
+            continue;
+        if (!short_char_valid((uint8_t)to_upper(name[i])))
+            return false;
+    }
+    bool base_lower, ext_lower;
+    if (!part_case(name, base_length, &base_lower) ||
+        !part_case(dot ? dot + 1 : name + length, ext_length, &ext_lower))
+        return false;
+    memset(plan->basis, ' ', 11);
+    for (size_t i = 0; i < base_length; i++)
+        plan->basis[i] = (uint8_t)to_upper(name[i]);
+    for (size_t i = 0; i < ext_length; i++)
+        plan->basis[8 + i] = (uint8_t)to_upper(dot[1 + i]);
+    plan->case_flags =
+        (uint8_t)((base_lower ? FAT_NT_LOWER_BASE : 0) | (ext_lower ? FAT_NT_LOWER_EXT : 0));
+    if (plan->basis[0] == FAT_ENTRY_DELETED)
+        plan->basis[0] = 0x05;
+    return true;
+}
+
+/* Appends the 8.3 form of name[from, to) to out (up to max characters). */
+static void basis_part(const char *name, size_t from, size_t to, uint8_t *out, size_t max,
+                       bool *lossy)
+{
+    size_t n = 0;
+    for (size_t i = from; i < to; i++) {
+        uint8_t c = (uint8_t)name[i];
+        if (c == ' ' || c == '.') {
+            *lossy = true;
+            continue;
+        }
+        if (c >= 0x80) {
+            /* one '_' per code point: skip the continuation bytes */
+            while (i + 1 < to && ((uint8_t)name[i + 1] & 0xc0) == 0x80)
+                i++;
+            c = '_';
+            *lossy = true;
+        } else {
+            c = (uint8_t)to_upper((char)c);
+            if (!short_char_valid(c)) {
+                c = '_';
+                *lossy = true;
+            }
+        }
+        if (n == max) {
+            *lossy = true;
+            return;
+        }
+        out[n++] = c;
+    }
+}
+
+void fat_plan_short_name(const char *name, struct fat_short_plan *plan)
+{
+    memset(plan, 0, sizeof(*plan));
+    plan->name_length = strlen(name);
+    if (exact_short(name, plan))
+        return;
+    plan->needs_lfn = true;
+    memset(plan->basis, ' ', 11);
+    size_t length = plan->name_length;
+    size_t start = 0;
+    while (start < length && name[start] == '.')
+        start++;
+    if (start)
+        plan->lossy = true;
+    size_t last_dot = length;
+    for (size_t i = start; i < length; i++)
+        if (name[i] == '.')
+            last_dot = i;
+    basis_part(name, start, last_dot, plan->basis, 8, &plan->lossy);
+    if (last_dot < length)
+        basis_part(name, last_dot + 1, length, plan->basis + 8, 3, &plan->lossy);
+    if (plan->basis[0] == ' ') {
+        plan->basis[0] = '_';
+        plan->lossy = true;
+    }
+}
+
+static size_t base_length_of(const uint8_t *short_name)
+{
+    size_t n = 8;
+    while (n > 0 && short_name[n - 1] == ' ')
+        n--;
+    return n;
+}
+
+void fat_apply_tail(const uint8_t basis[11], uint32_t number, uint8_t out[11])
+{
+    char digits[12];
+    int count = snprintf(digits, sizeof(digits), "%u", number);
+    size_t keep = MIN(base_length_of(basis), (size_t)(7 - count));
+    memset(out, ' ', 8);
+    memcpy(out, basis, keep);
+    out[keep] = '~';
+    memcpy(out + keep + 1, digits, (size_t)count);
+    memcpy(out + 8, basis + 8, 3);
+}
+
+/* The N of a candidate "BASIS~N" made from this basis, or -1. */
+int fat_tail_number(const uint8_t basis[11], const uint8_t candidate[11])
+{
+    if (memcmp(basis + 8, candidate + 8, 3) != 0)
+        return -1;
+    size_t length = base_length_of(candidate);
+    size_t tilde = 0;
+    while (tilde < length && candidate[tilde] != '~')
+        tilde++;
+    if (tilde == length || tilde + 1 == length)
+        return -1;
+    int number = 0;
+    size_t digits = length - tilde - 1;
+    if (digits > 6)
+        return -1;
+    for (size_t i = tilde + 1; i < length; i++) {
+        if (candidate[i] < '0' || candidate[i] > '9')
+            return -1;
+        number = number * 10 + (candidate[i] - '0');
+    }
+    if (number < 1 || tilde != MIN(base_length_of(basis), 7 - digits) ||
+        memcmp(candidate, basis, tilde) != 0)
+        return -1;
+    return number;
+}

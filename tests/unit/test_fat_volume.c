@@ -1,0 +1,599 @@
+/* FAT library: mounting and validation, names, directories, files, run map, check. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <rayos/bytes.h>
+#include <rayos/errno.h>
+#include <rayos/fat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ramdisk.h"
+
+static struct ramdisk disk;
+static struct fat_volume *vol;
+
+static void format(uint64_t bytes, unsigned type, uint32_t sector_size, uint32_t cluster)
+{
+    ramdisk_init(&disk, 512, bytes);
+    struct fat_mkfs_options options = {.fat_type = type,
+                                       .sector_size = sector_size,
+                                       .cluster_size = cluster,
+                                       .volume_id = 0x1234abcd};
+    assert_int_equal(fat_mkfs(&disk.io, &options), 0);
+}
+
+static void mount_volume(void)
+{
+    assert_int_equal(fat_mount(&disk.io, 0, &ramdisk_test_clock, &vol), 0);
+}
+
+static void setup_volume(uint64_t bytes, unsigned type, uint32_t sector_size, uint32_t cluster)
+{
+    format(bytes, type, sector_size, cluster);
+    mount_volume();
+}
+
+static void check_clean(void);
+
+/* Unmounts, checks the volume with fat_check and frees the disk. */
+static void teardown_volume(void)
+{
+    if (vol)
+        assert_int_equal(fat_unmount(vol), 0);
+    vol = NULL;
+    check_clean();
+    ramdisk_free(&disk);
+}
+
+static void put_file(const char *path, const void *data, size_t size)
+{
+    struct fat_file *f;
+    assert_int_equal(fat_open(vol, path, FAT_O_WRITE | FAT_O_CREATE | FAT_O_TRUNC, &f), 0);
+    assert_int_equal(fat_write(f, data, size), (ssize_t)size);
+    assert_int_equal(fat_close(f), 0);
+}
+
+static void expect_file(const char *path, const void *data, size_t size)
+{
+    struct fat_file *f;
+    assert_int_equal(fat_open(vol, path, FAT_O_READ, &f), 0);
+    uint8_t *buffer = malloc(size + 16);
+    assert_int_equal(fat_read(f, buffer, size + 16), (ssize_t)size);
+    assert_memory_equal(buffer, data, size);
+    free(buffer);
+    assert_int_equal(fat_close(f), 0);
+}
+
+static void check_clean(void)
+{
+    struct fat_check_result result;
+    assert_int_equal(fat_check(&disk.io, NULL, NULL, &result), 0);
+    assert_int_equal(result.errors, 0);
+}
+
+static void test_mkfs_types_by_size(void **state)
+{
+    struct fat_statfs fs;
+    setup_volume(4 * 1024 * 1024, 0, 0, 0);
+    assert_int_equal(fat_statfs(vol, &fs), 0);
+    assert_int_equal(fs.fat_type, 12);
+    teardown_volume();
+    setup_volume(64 * 1024 * 1024, 0, 0, 0);
+    assert_int_equal(fat_statfs(vol, &fs), 0);
+    assert_int_equal(fs.fat_type, 16);
+    teardown_volume();
+    setup_volume(64 * 1024 * 1024, 32, 0, 512);
+    assert_int_equal(fat_statfs(vol, &fs), 0);
+    assert_int_equal(fs.fat_type, 32);
+    assert_int_equal(fs.cluster_size, 512);
+    assert_int_equal(fs.free_clusters, fs.cluster_count - 1);
+    teardown_volume();
+    setup_volume(16 * 1024 * 1024, 16, 4096, 0);
+    assert_int_equal(fat_statfs(vol, &fs), 0);
+    assert_int_equal(fs.sector_size, 4096);
+    teardown_volume();
+    ramdisk_init(&disk, 512, 1024 * 1024);
+    struct fat_mkfs_options too_small = {.fat_type = 32};
+    assert_int_equal(fat_mkfs(&disk.io, &too_small), -EINVAL); /* far too small for FAT32 */
+    ramdisk_free(&disk);
+}
+
+static int mount_after_patch(unsigned offset, unsigned width, uint32_t value)
+{
+    if (width == 1)
+        disk.bytes[offset] = (uint8_t)value;
+    else if (width == 2)
+        put_le16(disk.bytes + offset, (uint16_t)value);
+    else
+        put_le32(disk.bytes + offset, value);
+    struct fat_volume *v;
+    int err = fat_mount(&disk.io, FAT_MOUNT_READ_ONLY, NULL, &v);
+    if (err == 0)
+        fat_unmount(v);
+    return err;
+}
+
+static void test_boot_sector_validation(void **state)
+{
+    struct {
+        unsigned offset, width;
+        uint32_t value;
+        int expected;
+    } cases[] = {
+        {11, 2, 1000, -EINVAL},                       /* bytes per sector not a power of two */
+        {11, 2, 256, -EINVAL},                        /* too small */
+        {11, 2, 8192, -EINVAL},                       /* too large */
+        {13, 1, 3, -EUCLEAN},                         /* sectors per cluster */
+        {13, 1, 0, -EUCLEAN},   {14, 2, 0, -EUCLEAN}, /* no reserved sectors */
+        {16, 1, 0, -EUCLEAN},                         /* no FATs */
+        {17, 2, 0, -EUCLEAN},                         /* FAT16 without a root directory */
+        {17, 2, 17, -EUCLEAN},                        /* root entries not filling whole sectors */
+        {22, 2, 1, -EUCLEAN},                         /* FAT too small for the clusters */
+        {19, 2, 0, -EUCLEAN},                         /* no total sectors */
+        {510, 2, 0, -EINVAL},                         /* no signature */
+        {0, 1, 0, -EINVAL},                           /* no jump */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        format(8 * 1024 * 1024, 16, 0, 0);
+        assert_int_equal(mount_after_patch(cases[i].offset, cases[i].width, cases[i].value),
+                         cases[i].expected);
+        ramdisk_free(&disk);
+    }
+    /* a volume larger than the device (a truncated image) */
+    format(8 * 1024 * 1024, 16, 0, 0);
+    disk.io.block_count /= 2;
+    struct fat_volume *v;
+    assert_int_equal(fat_mount(&disk.io, 0, NULL, &v), -EUCLEAN);
+    ramdisk_free(&disk);
+    /* FAT32: FSInfo signature, root cluster, FAT32 with root entries */
+    format(64 * 1024 * 1024, 32, 0, 512);
+    assert_int_equal(mount_after_patch(512 + 484, 4, 0), -EUCLEAN);
+    ramdisk_free(&disk);
+    format(64 * 1024 * 1024, 32, 0, 512);
+    assert_int_equal(mount_after_patch(44, 4, 1), -EUCLEAN);
+    ramdisk_free(&disk);
+    format(64 * 1024 * 1024, 32, 0, 512);
+    assert_int_equal(mount_after_patch(17, 2, 512), -EUCLEAN);
+    ramdisk_free(&disk);
+    format(64 * 1024 * 1024, 32, 0, 512);
+    assert_int_equal(mount_after_patch(42, 2, 1), -EUCLEAN); /* unknown version */
+    ramdisk_free(&disk);
+}
+
+static void test_long_name_255(void **state)
+{
+    setup_volume(8 * 1024 * 1024, 16, 0, 0);
+    char name[300];
+    memset(name, 0, sizeof(name));
+    name[0] = '/';
+    for (int i = 1; i <= 255; i++)
+        name[i] = (char)('a' + i % 26);
+    put_file(name, "x", 1);
+    expect_file(name, "x", 1);
+    struct fat_dir *dir;
+    struct fat_dirent entry;
+    assert_int_equal(fat_opendir(vol, "/", &dir), 0);
+    assert_int_equal(fat_readdir(dir, &entry), 1);
+    assert_int_equal(strlen(entry.name), 255);
+    assert_string_equal(entry.name, name + 1);
+    assert_int_equal(fat_readdir(dir, &entry), 0);
+    fat_closedir(dir);
+    name[256] = 'q'; /* 256 characters */
+    struct fat_file *f;
+    assert_int_equal(fat_open(vol, name, FAT_O_WRITE | FAT_O_CREATE, &f), -ENAMETOOLONG);
+    /* 255 UTF-16 units of non-ASCII (2 bytes each in UTF-8) */
+    char wide[600] = "/";
+    for (int i = 0; i < 255; i++)
+        strcat(wide, "\xc3\xa9");
+    put_file(wide, "yy", 2);
+    expect_file(wide, "yy", 2);
+    teardown_volume();
+}
+
+static void short_name_of(const char *long_name, char *out)
+{
+    struct fat_dir *dir;
+    struct fat_dirent entry;
+    assert_int_equal(fat_opendir(vol, "/", &dir), 0);
+    out[0] = 0;
+    while (fat_readdir(dir, &entry) == 1)
+        if (strcmp(entry.name, long_name) == 0)
+            strcpy(out, entry.short_name);
+    fat_closedir(dir);
+}
+
+static void test_aliases_and_case(void **state)
+{
+    setup_volume(8 * 1024 * 1024, 16, 0, 0);
+    char short_name[16];
+    put_file("/Long File Name.txt", "1", 1);
+    put_file("/Long File Name 2.txt", "2", 1);
+    put_file("/longfile.txt", "3", 1);
+    put_file("/Mixed.Txt", "4", 1);
+    put_file("/lower.c", "5", 1);
+    put_file("/a+b.tar.gz", "6", 1);
+    short_name_of("Long File Name.txt", short_name);
+    assert_string_equal(short_name, "LONGFI~1.TXT");
+    short_name_of("Long File Name 2.txt", short_name);
+    assert_string_equal(short_name, "LONGFI~2.TXT");
+    short_name_of("longfile.txt", short_name);
+    assert_string_equal(short_name, "LONGFILE.TXT");
+    short_name_of("Mixed.Txt", short_name);
+    assert_string_equal(short_name, "MIXED.TXT");
+    short_name_of("lower.c", short_name);
+    assert_string_equal(short_name, "LOWER.C");
+    short_name_of("a+b.tar.gz", short_name);
+    assert_string_equal(short_name, "A_BTAR~1.GZ");
+    for (int i = 3; i <= 12; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/Long File Name %d.txt", i);
+        put_file(path, "n", 1);
+        snprintf(path, sizeof(path), "Long File Name %d.txt", i);
+        short_name_of(path, short_name);
+        char expected[16];
+        snprintf(expected, sizeof(expected), i < 10 ? "LONGFI~%d.TXT" : "LONGF~%d.TXT", i);
+        assert_string_equal(short_name, expected);
+    }
+    /* lookups are case-insensitive, by long and by short name */
+    expect_file("/LONG FILE NAME.TXT", "1", 1);
+    expect_file("/longfi~2.txt", "2", 1);
+    expect_file("/LOWER.C", "5", 1);
+    /* invalid names */
+    struct fat_file *f;
+    const char *bad[] = {"/a*b",  "/a?b",       "/a:b",       "/a<b",  "/a|b",
+                         "/a\"b", "/trailing.", "/trailing ", "/a\\b", "/\x01"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(fat_open(vol, bad[i], FAT_O_WRITE | FAT_O_CREATE, &f), -EINVAL);
+    assert_int_equal(fat_open(vol, "/mixed.txt", FAT_O_WRITE | FAT_O_CREATE | FAT_O_EXCL, &f),
+                     -EEXIST);
+    teardown_volume();
+}
+
+static void test_lowercase_flags_on_disk(void **state)
+{
+    setup_volume(8 * 1024 * 1024, 12, 0, 0);
+    put_file("/lower.c", "5", 1);
+    put_file("/UPPER.C", "6", 1);
+
+    assert_int_equal(fat_unmount(vol), 0);
+    vol = NULL;
+    /* the root directory follows the two FATs; find the entries and their NT flags */
+    uint32_t fat_sectors = get_le16(disk.bytes + 22);
+    uint8_t *root = disk.bytes + 512 * (1 + 2 * fat_sectors);
+    assert_memory_equal(root, "LOWER   C  ", 11);
+    assert_int_equal(root[12], 0x18);
+    assert_memory_equal(root + 32, "UPPER   C  ", 11);
+    assert_int_equal(root[32 + 12], 0);
+    ramdisk_free(&disk);
+}
+
+static void test_readdir_full_directory_without_end_marker(void **state)
+{
+    /* 512-byte clusters hold 16 entries: ".", ".." and 14 files fill one with no end marker */
+    setup_volume(8 * 1024 * 1024, 16, 0, 512);
+    assert_int_equal(fat_mkdir(vol, "/full"), 0);
+    for (int i = 0; i < 14; i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/FULL/F%02d.TXT", i);
+        put_file(path, "z", 1);
+    }
+    struct fat_dir *dir;
+    struct fat_dirent entry;
+    assert_int_equal(fat_opendir(vol, "/full", &dir), 0);
+    int count = 0;
+    while (fat_readdir(dir, &entry) == 1)
+        count++;
+    assert_int_equal(count, 14);
+    assert_int_equal(fat_readdir(dir, &entry), 0);
+    fat_closedir(dir);
+    struct fat_stat st;
+    assert_int_equal(fat_stat(vol, "/full/nothere", &st), -ENOENT);
+    /* the fixed root: 512 entries, all used, no end marker */
+    for (int i = 0; i < 511; i++) { /* plus /full: 512 */
+        char path[32];
+        snprintf(path, sizeof(path), "/R%03d", i);
+        if (i < 510)
+            put_file(path, "", 0);
+        else
+            assert_int_equal(fat_mkdir(vol, path), 0);
+    }
+    struct fat_file *f;
+    assert_int_equal(fat_open(vol, "/onemore", FAT_O_WRITE | FAT_O_CREATE, &f), -ENOSPC);
+    assert_int_equal(fat_opendir(vol, "/", &dir), 0);
+    count = 0;
+    while (fat_readdir(dir, &entry) == 1)
+        count++;
+    assert_int_equal(count, 512);
+    fat_closedir(dir);
+    teardown_volume();
+}
+
+static void test_unlink_frees_chain(void **state)
+{
+    setup_volume(16 * 1024 * 1024, 16, 0, 2048);
+    struct fat_statfs before, after;
+    assert_int_equal(fat_statfs(vol, &before), 0);
+    size_t size = 300 * 1024;
+    uint8_t *data = malloc(size);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (uint8_t)(i * 7);
+    put_file("/big.bin", data, size);
+    assert_int_equal(fat_statfs(vol, &after), 0);
+    assert_int_equal(before.free_clusters - after.free_clusters, 150);
+    assert_int_equal(fat_unlink(vol, "/big.bin"), 0);
+    assert_int_equal(fat_statfs(vol, &after), 0);
+    assert_int_equal(after.free_clusters, before.free_clusters);
+    struct fat_stat st;
+    assert_int_equal(fat_stat(vol, "/big.bin", &st), -ENOENT);
+    free(data);
+    teardown_volume();
+    /* after remount the count comes from FSInfo/FAT and still agrees */
+}
+
+static void test_run_map_and_seek(void **state)
+{
+    setup_volume(16 * 1024 * 1024, 16, 0, 1024);
+    /* interleave two files so that both fragment */
+    struct fat_file *a, *b;
+    assert_int_equal(fat_open(vol, "/a", FAT_O_WRITE | FAT_O_READ | FAT_O_CREATE, &a), 0);
+    assert_int_equal(fat_open(vol, "/b", FAT_O_WRITE | FAT_O_CREATE, &b), 0);
+    uint8_t block[3000];
+    for (int round = 0; round < 40; round++) {
+        for (size_t i = 0; i < sizeof(block); i++)
+            block[i] = (uint8_t)(round * 31 + i);
+        assert_int_equal(fat_write(a, block, sizeof(block)), sizeof(block));
+        assert_int_equal(fat_write(b, block, 1000), 1000);
+    }
+    struct fat_extent extents[64];
+    int count = fat_file_extents(a, extents, 64);
+    assert_true(count > 1);
+    uint64_t covered = 0;
+    for (int i = 0; i < count; i++) {
+        assert_int_equal(extents[i].file_offset, covered);
+        covered += extents[i].block_count * 512;
+    }
+    assert_true(covered >= 40 * sizeof(block));
+    /* random seeks read the right bytes, with few device reads (no chain walks) */
+    srand(7);
+    uint64_t reads_before = disk.reads;
+    for (int i = 0; i < 500; i++) {
+        int round = rand() % 40;
+        size_t offset = (size_t)rand() % (sizeof(block) - 8);
+        assert_int_equal(fat_seek(a, (int64_t)(round * sizeof(block) + offset), FAT_SEEK_SET),
+                         (int64_t)(round * sizeof(block) + offset));
+        uint8_t got[8];
+        assert_int_equal(fat_read(a, got, 8), 8);
+        for (int k = 0; k < 8; k++)
+            assert_int_equal(got[k], (uint8_t)(round * 31 + offset + k));
+    }
+    assert_true(disk.reads - reads_before <= 500 * 2);
+    assert_int_equal(fat_seek(a, 0, FAT_SEEK_END), 40 * sizeof(block));
+    assert_int_equal(fat_seek(a, -1, FAT_SEEK_SET), -EINVAL);
+    fat_close(a);
+    fat_close(b);
+    teardown_volume();
+}
+
+static void test_allocate_contiguous_and_sparse_write(void **state)
+{
+    setup_volume(16 * 1024 * 1024, 16, 0, 4096);
+    struct fat_file *f;
+    put_file("/spacer", "s", 1);
+    assert_int_equal(fat_open(vol, "/disk.img", FAT_O_WRITE | FAT_O_READ | FAT_O_CREATE, &f), 0);
+    assert_int_equal(fat_file_allocate(f, 4 * 1024 * 1024, true), 0);
+    struct fat_extent extents[4];
+    assert_int_equal(fat_file_extents(f, extents, 4), 1);
+    assert_int_equal(extents[0].block_count, 4 * 1024 * 1024 / 512);
+    uint8_t buffer[4096];
+    assert_int_equal(fat_seek(f, 123456, FAT_SEEK_SET), 123456);
+    assert_int_equal(fat_read(f, buffer, sizeof(buffer)), sizeof(buffer));
+    for (size_t i = 0; i < sizeof(buffer); i++)
+        assert_int_equal(buffer[i], 0);
+    /* the extent's LBAs really hold the file */
+    assert_int_equal(fat_seek(f, 8192, FAT_SEEK_SET), 8192);
+    assert_int_equal(fat_write(f, "EXTENT", 6), 6);
+    assert_memory_equal(disk.bytes + extents[0].lba * 512 + 8192, "EXTENT", 6);
+    fat_close(f);
+    /* writing past the end zero-fills the gap */
+    assert_int_equal(fat_open(vol, "/sparse", FAT_O_WRITE | FAT_O_READ | FAT_O_CREATE, &f), 0);
+    assert_int_equal(fat_write(f, "ab", 2), 2);
+    assert_int_equal(fat_seek(f, 10000, FAT_SEEK_SET), 10000);
+    assert_int_equal(fat_write(f, "cd", 2), 2);
+    assert_int_equal(fat_seek(f, 0, FAT_SEEK_SET), 0);
+    uint8_t *all = malloc(10002);
+    assert_int_equal(fat_read(f, all, 20000), 10002);
+    assert_memory_equal(all, "ab", 2);
+    for (int i = 2; i < 10000; i++)
+        assert_int_equal(all[i], 0);
+    assert_memory_equal(all + 10000, "cd", 2);
+    free(all);
+    /* truncate down and up again: the slack reads as zeros */
+    assert_int_equal(fat_truncate(f, 1), 0);
+    assert_int_equal(fat_truncate(f, 5000), 0);
+    assert_int_equal(fat_seek(f, 0, FAT_SEEK_SET), 0);
+    assert_int_equal(fat_read(f, buffer, 4096), 4096);
+    assert_int_equal(buffer[0], 'a');
+    assert_int_equal(buffer[1], 0);
+    assert_int_equal(buffer[4095], 0);
+    fat_close(f);
+    /* a contiguous run that does not exist */
+    assert_int_equal(fat_open(vol, "/huge", FAT_O_WRITE | FAT_O_CREATE, &f), 0);
+    assert_int_equal(fat_file_allocate(f, 15 * 1024 * 1024, true), -ENOSPC);
+    fat_close(f);
+    teardown_volume();
+}
+
+static void test_directories_and_rename(void **state)
+{
+    setup_volume(32 * 1024 * 1024, 16, 0, 0);
+    assert_int_equal(fat_mkdir(vol, "/a"), 0);
+    assert_int_equal(fat_mkdir(vol, "/a/b"), 0);
+    assert_int_equal(fat_mkdir(vol, "/a/b/c"), 0);
+    assert_int_equal(fat_mkdir(vol, "/a"), -EEXIST);
+    assert_int_equal(fat_mkdir(vol, "/x/y"), -ENOENT);
+    put_file("/a/b/file.txt", "content", 7);
+    assert_int_equal(fat_mkdir(vol, "/a/b/file.txt/z"), -ENOTDIR);
+    assert_int_equal(fat_rename(vol, "/a", "/a/b/c/a"), -EINVAL);
+    assert_int_equal(fat_rename(vol, "/a/b", "/a/b/inner"), -EINVAL);
+    assert_int_equal(fat_rename(vol, "/a/b", "/moved"), 0);
+    expect_file("/moved/file.txt", "content", 7);
+    expect_file("/a/../moved/./file.txt", "content", 7);
+    assert_int_equal(fat_rename(vol, "/moved/file.txt", "/a/Renamed File.txt"), 0);
+    expect_file("/a/renamed file.txt", "content", 7);
+    assert_int_equal(fat_rename(vol, "/a/renamed file.txt", "/a/RENAMED FILE.TXT"), 0);
+    assert_int_equal(fat_rename(vol, "/a/RENAMED FILE.TXT", "/moved/c"), -EEXIST);
+    assert_int_equal(fat_rmdir(vol, "/moved"), -ENOTEMPTY);
+    assert_int_equal(fat_rmdir(vol, "/moved/c"), 0);
+    assert_int_equal(fat_rmdir(vol, "/a/RENAMED FILE.TXT"), -ENOTDIR);
+    assert_int_equal(fat_unlink(vol, "/moved"), -EISDIR);
+    struct fat_dir *dir;
+    struct fat_dirent entry;
+    assert_int_equal(fat_opendir(vol, "/a", &dir), 0);
+    assert_int_equal(fat_readdir(dir, &entry), 1);
+    assert_string_equal(entry.name, "RENAMED FILE.TXT");
+    assert_int_equal(fat_readdir(dir, &entry), 0);
+    fat_closedir(dir);
+    struct fat_file *f;
+    assert_int_equal(fat_open(vol, "/a/renamed file.txt", FAT_O_READ, &f), 0);
+    assert_int_equal(fat_unlink(vol, "/a/renamed file.txt"), -EBUSY);
+    assert_int_equal(fat_unmount(vol), -EBUSY);
+    fat_close(f);
+    teardown_volume();
+}
+
+static void test_dirty_bits(void **state)
+{
+    setup_volume(8 * 1024 * 1024, 16, 0, 0);
+    uint32_t fat_start = 512 * get_le16(disk.bytes + 14);
+    assert_int_equal(disk.bytes[37] & 1, 0);
+    put_file("/f", "1", 1);
+    assert_int_equal(disk.bytes[37] & 1, 1);
+    assert_int_equal(get_le16(disk.bytes + fat_start + 2) & 0x8000, 0);
+    struct fat_statfs fs;
+    assert_int_equal(fat_statfs(vol, &fs), 0);
+    assert_false(fs.was_dirty);
+    assert_int_equal(fat_unmount(vol), 0);
+    assert_int_equal(disk.bytes[37] & 1, 0);
+    assert_int_equal(get_le16(disk.bytes + fat_start + 2) & 0x8000, 0x8000);
+    /* a read-only session writes nothing at all */
+    uint64_t writes = disk.writes;
+    assert_int_equal(fat_mount(&disk.io, FAT_MOUNT_READ_ONLY, NULL, &vol), 0);
+    expect_file("/f", "1", 1);
+    struct fat_file *f;
+    assert_int_equal(fat_open(vol, "/g", FAT_O_WRITE | FAT_O_CREATE, &f), -EROFS);
+    assert_int_equal(fat_unmount(vol), 0);
+    assert_int_equal(disk.writes, writes);
+    vol = NULL;
+    ramdisk_free(&disk);
+}
+
+static void test_fat32_fsinfo(void **state)
+{
+    setup_volume(64 * 1024 * 1024, 32, 0, 512);
+    uint8_t data[5000];
+    memset(data, 0x5a, sizeof(data));
+    put_file("/f", data, sizeof(data));
+    assert_int_equal(get_le32(disk.bytes + 512 + 488), 0xffffffff); /* unknown while dirty */
+    struct fat_statfs fs;
+    assert_int_equal(fat_statfs(vol, &fs), 0);
+    assert_int_equal(fat_unmount(vol), 0);
+    vol = NULL;
+    assert_int_equal(get_le32(disk.bytes + 512 + 488), fs.free_clusters);
+    assert_int_equal(fs.free_clusters, fs.cluster_count - 1 - 10);
+    check_clean();
+    ramdisk_free(&disk);
+}
+
+static void set_fat16(uint32_t cluster, uint16_t value)
+{
+    uint32_t reserved = get_le16(disk.bytes + 14), fat_sectors = get_le16(disk.bytes + 22);
+    for (int copy = 0; copy < 2; copy++)
+        put_le16(disk.bytes + 512 * (reserved + copy * fat_sectors) + cluster * 2, value);
+}
+
+static void test_damaged_chains(void **state)
+{
+    setup_volume(8 * 1024 * 1024, 16, 0, 1024);
+    uint8_t data[10000];
+    memset(data, 1, sizeof(data));
+    put_file("/one", data, sizeof(data));
+    put_file("/two", data, sizeof(data));
+    struct fat_stat one, two;
+    assert_int_equal(fat_stat(vol, "/one", &one), 0);
+    assert_int_equal(fat_stat(vol, "/two", &two), 0);
+
+    assert_int_equal(fat_unmount(vol), 0);
+    vol = NULL;
+    check_clean();
+    /* a loop: the second cluster of /one points back to its first */
+    set_fat16(one.first_cluster + 1, (uint16_t)one.first_cluster);
+    struct fat_check_result result;
+    assert_int_equal(fat_check(&disk.io, NULL, NULL, &result), 0);
+    assert_true(result.errors > 0);
+    mount_volume();
+    struct fat_file *f;
+    uint8_t buffer[20000];
+    assert_int_equal(fat_open(vol, "/one", FAT_O_READ, &f), 0);
+    assert_true(fat_read(f, buffer, sizeof(buffer)) < (ssize_t)sizeof(data));
+    fat_close(f);
+    assert_int_equal(fat_unmount(vol), 0);
+    vol = NULL;
+    /* a cross-link: /two's chain joins /one's */
+    set_fat16(one.first_cluster + 1, (uint16_t)(one.first_cluster + 2));
+    set_fat16(two.first_cluster, (uint16_t)(one.first_cluster + 1));
+    assert_int_equal(fat_check(&disk.io, NULL, NULL, &result), 0);
+    assert_true(result.errors > 0);
+    /* a chain leaving the volume */
+    set_fat16(two.first_cluster, 0xfff0);
+    assert_int_equal(fat_check(&disk.io, NULL, NULL, &result), 0);
+    assert_true(result.errors > 0);
+    ramdisk_free(&disk);
+}
+
+static void test_append_and_overwrite(void **state)
+{
+    setup_volume(8 * 1024 * 1024, 12, 4096, 0);
+    struct fat_file *f;
+    put_file("/log", "hello ", 6);
+    assert_int_equal(fat_open(vol, "/log", FAT_O_WRITE | FAT_O_APPEND, &f), 0);
+    assert_int_equal(fat_write(f, "world", 5), 5);
+    fat_close(f);
+    expect_file("/log", "hello world", 11);
+    assert_int_equal(fat_open(vol, "/log", FAT_O_WRITE | FAT_O_READ, &f), 0);
+    assert_int_equal(fat_write(f, "HE", 2), 2);
+    fat_close(f);
+    expect_file("/log", "HEllo world", 11);
+    put_file("/log", "new", 3);
+    expect_file("/log", "new", 3);
+    assert_int_equal(fat_open(vol, "/log", FAT_O_READ, &f), 0);
+    assert_int_equal(fat_write(f, "x", 1), -EBADF);
+    fat_close(f);
+    teardown_volume();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mkfs_types_by_size),
+        cmocka_unit_test(test_boot_sector_validation),
+        cmocka_unit_test(test_long_name_255),
+        cmocka_unit_test(test_aliases_and_case),
+        cmocka_unit_test(test_lowercase_flags_on_disk),
+        cmocka_unit_test(test_readdir_full_directory_without_end_marker),
+        cmocka_unit_test(test_unlink_frees_chain),
+        cmocka_unit_test(test_run_map_and_seek),
+        cmocka_unit_test(test_allocate_contiguous_and_sparse_write),
+        cmocka_unit_test(test_directories_and_rename),
+        cmocka_unit_test(test_dirty_bits),
+        cmocka_unit_test(test_fat32_fsinfo),
+        cmocka_unit_test(test_damaged_chains),
+        cmocka_unit_test(test_append_and_overwrite),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

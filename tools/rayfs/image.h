@@ -1,0 +1,24 @@
+/* Disk images as block_io for rayfs: a whole file, or partition N of it ("disk.img@N"). */
+#ifndef RAYFS_IMAGE_H
+#define RAYFS_IMAGE_H
+
+#include <rayos/block_io.h>
+#include <rayos/partition.h>
+
+struct image {
+    int fd;
+    uint64_t bytes;
+    struct block_io file_io; /* the whole file */
+    struct block_io_slice slice;
+    struct block_io part_io;   /* the partition, when one was named */
+    const struct block_io *io; /* what the filesystem uses */
+    uint64_t reads, writes, flushes;
+};
+
+/* Opens spec ("file" or "file@N").  On failure prints "rayfs: SPEC: reason" and returns -1. */
+int image_open(struct image *image, const char *spec, bool writable);
+void image_close(struct image *image);
+/* A block_io over an open file descriptor (also used by tests and the benchmark). */
+void image_file_io(struct image *image, int fd, uint32_t block_size, uint64_t bytes, bool writable);
+
+#endif

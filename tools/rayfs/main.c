@@ -1,0 +1,441 @@
+/* rayfs: FAT disk images from the host command line, through RayOS's own FAT library. */
+#include <rayos/fat.h>
+
+#include "image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COPY_CHUNK (4 * 1024 * 1024)
+
+static const char usage[] =
+    "usage: rayfs COMMAND IMAGE [ARGS]\n"
+    "\n"
+    "Works on FAT12/16/32 disk images with RayOS's FAT library.  IMAGE is a file holding a\n"
+    "FAT volume, or DISK@N for partition N (1-based, MBR or GPT) of a partitioned disk image.\n"
+    "\n"
+    "commands:\n"
+    "  ls [-l] IMAGE PATH      list a directory (or name a file); -l adds 'd' or '-' and size\n"
+    "  cat IMAGE PATH          write a file's bytes to standard output\n"
+    "  put IMAGE LOCAL PATH    copy a local file in (replacing PATH; into PATH if a directory)\n"
+    "  get IMAGE PATH LOCAL    copy a file out\n"
+    "  mkdir IMAGE PATH        make a directory\n"
+    "  rm IMAGE PATH           remove a file or an empty directory\n"
+    "  mv IMAGE OLD NEW        rename or move a file or directory (NEW must not exist)\n"
+    "  stat IMAGE PATH         show an entry's type, size, attributes, cluster and times\n"
+    "  df IMAGE                show FAT type, sizes and free space\n"
+    "  mkfs IMAGE [--fat 12|16|32] [--sector-size N] [--cluster-size N] [--label L]\n"
+    "                          format (FAT type and cluster size by size unless given)\n"
+    "  check IMAGE             read-only consistency check; exit status 1 if errors\n"
+    "\n"
+    "Errors go to standard error as 'rayfs: PATH: reason' with a non-zero exit status, and\n"
+    "leave the image as it was.  Paths are case-insensitive and use '/'.\n";
+
+static void host_clock(void *context, struct fat_time *out)
+{
+    (void)context;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    *out = (struct fat_time){
+        (uint16_t)(tm.tm_year + 1900), (uint8_t)(tm.tm_mon + 1), (uint8_t)tm.tm_mday,
+        (uint8_t)tm.tm_hour,           (uint8_t)tm.tm_min,       (uint8_t)tm.tm_sec};
+}
+
+static const struct fat_clock clock_source = {NULL, host_clock};
+
+static int fail(const char *what, int err)
+{
+    fprintf(stderr, "rayfs: %s: %s\n", what, strerror(err < 0 ? -err : err));
+    return 1;
+}
+
+struct session {
+    struct image image;
+    struct fat_volume *vol;
+    const char *spec;
+};
+
+static int session_open(struct session *s, const char *spec, bool writable)
+{
+    s->spec = spec;
+    if (image_open(&s->image, spec, writable) != 0)
+        return -1;
+    int err = fat_mount(s->image.io, writable ? 0 : FAT_MOUNT_READ_ONLY, &clock_source, &s->vol);
+    if (err) {
+        fprintf(stderr, "rayfs: %s: not a valid FAT volume: %s\n", spec, strerror(-err));
+        image_close(&s->image);
+        return -1;
+    }
+    return 0;
+}
+
+static int session_close(struct session *s, int status)
+{
+    int err = fat_unmount(s->vol);
+    image_close(&s->image);
+    if (err && status == 0)
+        return fail(s->spec, err);
+    return status;
+}
+
+static void print_entry(const char *name, const struct fat_stat *st, bool long_format)
+{
+    if (long_format)
+        printf("%c %10llu %s\n", st->is_directory ? 'd' : '-', (unsigned long long)st->size, name);
+    else
+        printf("%s\n", name);
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+    bool long_format = false;
+    if (argc > 0 && strcmp(argv[0], "-l") == 0) {
+        long_format = true;
+        argc--, argv++;
+    }
+    if (argc != 2)
+        return fail("ls", EINVAL);
+    struct session s;
+    if (session_open(&s, argv[0], false))
+        return 1;
+    const char *path = argv[1];
+    struct fat_stat st;
+    int err = fat_stat(s.vol, path, &st);
+    if (err)
+        return session_close(&s, fail(path, err));
+    if (!st.is_directory) {
+        const char *base = strrchr(path, '/');
+        print_entry(base ? base + 1 : path, &st, long_format);
+        return session_close(&s, 0);
+    }
+    struct fat_dir *dir;
+    err = fat_opendir(s.vol, path, &dir);
+    if (err)
+        return session_close(&s, fail(path, err));
+    static struct fat_dirent entry;
+    int r;
+    while ((r = fat_readdir(dir, &entry)) == 1)
+        print_entry(entry.name, &entry.stat, long_format);
+    fat_closedir(dir);
+    return session_close(&s, r < 0 ? fail(path, r) : 0);
+}
+
+static int copy_out(struct fat_file *file, int fd, const char *path)
+{
+    char *buffer = malloc(COPY_CHUNK);
+    if (!buffer)
+        return fail(path, ENOMEM);
+    int status = 0;
+    for (;;) {
+        ssize_t n = fat_read(file, buffer, COPY_CHUNK);
+        if (n < 0) {
+            status = fail(path, (int)n);
+            break;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t done = 0; done < n;) {
+            ssize_t w = write(fd, buffer + done, (size_t)(n - done));
+            if (w <= 0) {
+                status = fail("output", errno);
+                goto out;
+            }
+            done += w;
+        }
+    }
+out:
+    free(buffer);
+    return status;
+}
+
+static int cmd_cat(int argc, char **argv)
+{
+    if (argc != 2)
+        return fail("cat", EINVAL);
+    struct session s;
+    if (session_open(&s, argv[0], false))
+        return 1;
+    struct fat_file *file;
+    int err = fat_open(s.vol, argv[1], FAT_O_READ, &file);
+    if (err)
+        return session_close(&s, fail(argv[1], err));
+    int status = copy_out(file, STDOUT_FILENO, argv[1]);
+    fat_close(file);
+    return session_close(&s, status);
+}
+
+static int cmd_get(int argc, char **argv)
+{
+    if (argc != 3)
+        return fail("get", EINVAL);
+    struct session s;
+    if (session_open(&s, argv[0], false))
+        return 1;
+    struct fat_file *file;
+    int err = fat_open(s.vol, argv[1], FAT_O_READ, &file);
+    if (err)
+        return session_close(&s, fail(argv[1], err));
+    int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int status = fd < 0 ? fail(argv[2], errno) : copy_out(file, fd, argv[1]);
+    if (fd >= 0 && close(fd) != 0 && status == 0)
+        status = fail(argv[2], errno);
+    fat_close(file);
+    return session_close(&s, status);
+}
+
+/* Everything that can be checked is checked before the image changes: the parent exists, the
+ * target is not a directory, and the free space suffices. */
+static int cmd_put(int argc, char **argv)
+{
+    if (argc != 3)
+        return fail("put", EINVAL);
+    int fd = open(argv[1], O_RDONLY);
+    struct stat local;
+    if (fd < 0 || fstat(fd, &local) != 0)
+        return fail(argv[1], errno);
+    if (!S_ISREG(local.st_mode)) {
+        close(fd);
+        return fail(argv[1], EINVAL);
+    }
+    struct session s;
+    if (session_open(&s, argv[0], true)) {
+        close(fd);
+        return 1;
+    }
+    static char target[FAT_PATH_MAX + 1];
+    snprintf(target, sizeof(target), "%s", argv[2]);
+    struct fat_stat st;
+    int err = fat_stat(s.vol, target, &st);
+    if (!err && st.is_directory) {
+        const char *base = strrchr(argv[1], '/');
+        snprintf(target, sizeof(target), "%s/%s", argv[2], base ? base + 1 : argv[1]);
+        err = fat_stat(s.vol, target, &st);
+    }
+    int status = 0;
+    if (!err && st.is_directory)
+        status = fail(target, EISDIR);
+    if (status == 0 && local.st_size > 0xffffffffll)
+        status = fail(argv[1], EFBIG);
+    struct fat_statfs fs;
+    if (status == 0 && (err = fat_statfs(s.vol, &fs)) != 0)
+        status = fail(argv[0], err);
+    uint64_t need = ((uint64_t)local.st_size + fs.cluster_size - 1) / fs.cluster_size;
+    uint64_t have = fs.free_clusters +
+                    (st.is_directory ? 0 : (st.size + fs.cluster_size - 1) / fs.cluster_size);
+    if (status == 0 && need > have)
+        status = fail(target, ENOSPC);
+    struct fat_file *file = NULL;
+    if (status == 0 &&
+        (err = fat_open(s.vol, target, FAT_O_WRITE | FAT_O_CREATE | FAT_O_TRUNC, &file)) != 0)
+        status = fail(target, err);
+    char *buffer = status == 0 ? malloc(COPY_CHUNK) : NULL;
+    while (status == 0) {
+        ssize_t n = read(fd, buffer, COPY_CHUNK);
+        if (n < 0) {
+            status = fail(argv[1], errno);
+            break;
+        }
+        if (n == 0)
+            break;
+        ssize_t w = fat_write(file, buffer, (size_t)n);
+        if (w != n)
+            status = fail(target, w < 0 ? (int)w : EIO);
+    }
+    free(buffer);
+    close(fd);
+    if (file && (err = fat_close(file)) != 0 && status == 0)
+        status = fail(target, err);
+    return session_close(&s, status);
+}
+
+static int simple_change(int argc, char **argv, int expected, const char *name)
+{
+    if (argc != expected)
+        return fail(name, EINVAL);
+    struct session s;
+    if (session_open(&s, argv[0], true))
+        return 1;
+    int err;
+    const char *what = argv[1];
+    if (strcmp(name, "mkdir") == 0) {
+        err = fat_mkdir(s.vol, argv[1]);
+    } else if (strcmp(name, "mv") == 0) {
+        err = fat_rename(s.vol, argv[1], argv[2]);
+        if (err == -EEXIST)
+            what = argv[2];
+    } else {
+        struct fat_stat st;
+        err = fat_stat(s.vol, argv[1], &st);
+        if (!err)
+            err = st.is_directory ? fat_rmdir(s.vol, argv[1]) : fat_unlink(s.vol, argv[1]);
+    }
+    return session_close(&s, err ? fail(what, err) : 0);
+}
+
+static void format_time(const struct fat_time *t, char *out, size_t size)
+{
+    snprintf(out, size, "%04u-%02u-%02u %02u:%02u:%02u", t->year, t->month, t->day, t->hour,
+             t->minute, t->second);
+}
+
+static int cmd_stat(int argc, char **argv)
+{
+    if (argc != 2)
+        return fail("stat", EINVAL);
+    struct session s;
+    if (session_open(&s, argv[0], false))
+        return 1;
+    struct fat_stat st;
+    int err = fat_stat(s.vol, argv[1], &st);
+    if (err)
+        return session_close(&s, fail(argv[1], err));
+    char modified[32], created[32];
+    format_time(&st.modified, modified, sizeof(modified));
+    format_time(&st.created, created, sizeof(created));
+    char attributes[8] = "------";
+    const char letters[] = "rhsvda";
+    for (int i = 0; i < 6; i++)
+        if (st.attributes & (1 << i))
+            attributes[i] = letters[i];
+    printf("path: %s\ntype: %s\nsize: %llu\nattributes: %s\ncluster: %u\nmodified: %s\n"
+           "created: %s\n",
+           argv[1], st.is_directory ? "directory" : "file", (unsigned long long)st.size, attributes,
+           st.first_cluster, modified, created);
+    return session_close(&s, 0);
+}
+
+static int cmd_df(int argc, char **argv)
+{
+    if (argc != 1)
+        return fail("df", EINVAL);
+    struct session s;
+    if (session_open(&s, argv[0], false))
+        return 1;
+    struct fat_statfs fs;
+    int err = fat_statfs(s.vol, &fs);
+    if (err)
+        return session_close(&s, fail(argv[0], err));
+    uint64_t total = (uint64_t)fs.cluster_count * fs.cluster_size;
+    uint64_t free_bytes = (uint64_t)fs.free_clusters * fs.cluster_size;
+    printf("type: FAT%u\nlabel: %s\nvolume id: %04X-%04X\nsector size: %u\ncluster size: %u\n"
+           "clusters: %u\nfree clusters: %u\ntotal bytes: %llu\nused bytes: %llu\n"
+           "free bytes: %llu\n",
+           fs.fat_type, fs.label[0] ? fs.label : "(none)", fs.volume_id >> 16,
+           fs.volume_id & 0xffff, fs.sector_size, fs.cluster_size, fs.cluster_count,
+           fs.free_clusters, (unsigned long long)total, (unsigned long long)(total - free_bytes),
+           (unsigned long long)free_bytes);
+    return session_close(&s, 0);
+}
+
+static bool parse_number(const char *text, uint32_t *out)
+{
+    char *end;
+    unsigned long value = strtoul(text, &end, 0);
+    if (!*text || *end || value > 0xffffffffUL)
+        return false;
+    *out = (uint32_t)value;
+    return true;
+}
+
+static int cmd_mkfs(int argc, char **argv)
+{
+    if (argc < 1)
+        return fail("mkfs", EINVAL);
+    struct fat_mkfs_options options = {0};
+    for (int i = 1; i < argc; i++) {
+        uint32_t value = 0;
+        bool has_value = i + 1 < argc;
+        if (strcmp(argv[i], "--label") == 0 && has_value) {
+            options.label = argv[++i];
+        } else if (has_value && parse_number(argv[i + 1], &value) &&
+                   (strcmp(argv[i], "--fat") == 0 || strcmp(argv[i], "--sector-size") == 0 ||
+                    strcmp(argv[i], "--cluster-size") == 0)) {
+            if (argv[i][2] == 'f')
+                options.fat_type = value;
+            else if (argv[i][2] == 's')
+                options.sector_size = value;
+            else
+                options.cluster_size = value;
+            i++;
+        } else {
+            return fail(argv[i], EINVAL);
+        }
+    }
+    if (options.fat_type && options.fat_type != 12 && options.fat_type != 16 &&
+        options.fat_type != 32)
+        return fail("--fat", EINVAL);
+    struct image image;
+    if (image_open(&image, argv[0], true))
+        return 1;
+    options.volume_id = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
+    int err = fat_mkfs(image.io, &options);
+    image_close(&image);
+    return err ? fail(argv[0], err) : 0;
+}
+
+static void print_finding(void *context, const char *message)
+{
+    (void)context;
+    printf("%s\n", message);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    if (argc != 1)
+        return fail("check", EINVAL);
+    struct image image;
+    if (image_open(&image, argv[0], false))
+        return 1;
+    struct fat_check_result result;
+    int err = fat_check(image.io, print_finding, NULL, &result);
+    image_close(&image);
+    if (err)
+        return fail(argv[0], err);
+    printf("%u files, %u directories, %u clusters used, %u free, %u lost; %u errors, "
+           "%u warnings\n",
+           result.files, result.directories, result.used_clusters, result.free_clusters,
+           result.lost_clusters, result.errors, result.warnings);
+    return result.errors ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *command = argv[1];
+    int count = argc - 2;
+    char **args = argv + 2;
+    if (strcmp(command, "ls") == 0)
+        return cmd_ls(count, args);
+    if (strcmp(command, "cat") == 0)
+        return cmd_cat(count, args);
+    if (strcmp(command, "put") == 0)
+        return cmd_put(count, args);
+    if (strcmp(command, "get") == 0)
+        return cmd_get(count, args);
+    if (strcmp(command, "mkdir") == 0)
+        return simple_change(count, args, 2, "mkdir");
+    if (strcmp(command, "rm") == 0)
+        return simple_change(count, args, 2, "rm");
+    if (strcmp(command, "mv") == 0)
+        return simple_change(count, args, 3, "mv");
+    if (strcmp(command, "stat") == 0)
+        return cmd_stat(count, args);
+    if (strcmp(command, "df") == 0)
+        return cmd_df(count, args);
+    if (strcmp(command, "mkfs") == 0)
+        return cmd_mkfs(count, args);
+    if (strcmp(command, "check") == 0)
+        return cmd_check(count, args);
+    fprintf(stderr, "rayfs: unknown command '%s' (see rayfs --help)\n", command);
+    return 2;
+}
