@@ -157,14 +157,17 @@ def test_q35_native_hotplug_add_remove_add():
         assert rayos_set(after) == rayos_set(before) | {"01:00.0 0100: 1af4:1042 (rev 01)"}
         assert rayos_functions(after) == qemu_functions(vm)
         details = vm.run("lspci -v").split("01:00.0 ", 1)[1]
-        assert re.search(r"Memory at fe[0-9a-f]{6} \(32-bit, non-prefetchable\) \[disabled\] "
-                         r"\[size=4K\]", details), details
-        assert re.search(r"Memory at [0-9a-f]+ \(64-bit, prefetchable\) \[disabled\] "
-                         r"\[size=16K\]", details), details
+        # Assigned from the port's windows, then enabled by the virtio-blk driver that bound.
+        assert re.search(r"Memory at fe[0-9a-f]{6} \(32-bit, non-prefetchable\) \[size=4K\]",
+                         details), details
+        assert re.search(r"Memory at [0-9a-f]+ \(64-bit, prefetchable\) \[size=16K\]",
+                         details), details
+        assert "Kernel driver in use: virtio-blk\n" in details
         log = vm.run("dmesg")
         assert "0000:00:10.0: hot-plug: card present in slot" in log
         assert "0000:00:10.0: hot-plug: slot powered on" in log
         assert re.search(r"0000:01:00\.0: BAR 4 assigned 0x[0-9a-f]+ \(16384 bytes\)", log)
+        assert "device: 0000:01:00.0: bound to virtio-blk" in log
 
         vm.qmp("device_del", id="disk0")
         vm.child.expect_exact("0000:00:10.0: hot-plug: slot powered off", timeout=20)
@@ -174,6 +177,7 @@ def test_q35_native_hotplug_add_remove_add():
         log = vm.run("dmesg")
         assert "0000:00:10.0: hot-plug: attention button pressed: removing" in log
         assert "0000:00:10.0: hot-plug: functions behind the slot removed" in log
+        assert "device: 0000:01:00.0: unbound from virtio-blk" in log
 
         vm.qmp("device_add", driver="virtio-blk-pci", drive="hp1", bus="rp1", id="disk1")
         vm.child.expect_exact("0000:00:10.0: hot-plug: 1 functions added", timeout=20)
