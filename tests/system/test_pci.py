@@ -197,3 +197,26 @@ def wait_deleted(vm, device_id, timeout=20):
         if event["data"].get("device") == device_id:
             return
     raise AssertionError(f"no DEVICE_DELETED for {device_id}")
+
+
+def test_driver_unbind_and_bind_by_hand():
+    with boot_q35() as vm:
+        assert re.search(r"^virtio-blk\s+pci\s+0000:01:00\.0$", vm.run("drivers"), re.M)
+        out = vm.run("driver unbind 0000:01:00.0")
+        assert "device: 0000:01:00.0: unbound from virtio-blk" in out
+        assert out.endswith("0000:01:00.0 unbound from virtio-blk\n")
+        assert vm.run("driver unbind 0000:01:00.0") == "driver: 0000:01:00.0 is not bound\n"
+        assert re.search(r"^virtio-blk\s+pci\s+\(no devices\)$", vm.run("drivers"), re.M)
+        assert "Kernel driver in use" not in vm.run("lspci -v").split("01:00.0 ", 1)[1]
+        out = vm.run("driver bind 0000:01:00.0 virtio-blk")
+        assert out.endswith("0000:01:00.0 bound to virtio-blk\n"), out
+        assert vm.run("driver bind 0000:01:00.0 virtio-blk") == \
+            "driver: 0000:01:00.0 is already bound to virtio-blk\n"
+        assert vm.run("driver bind 0000:02:01.0 virtio-blk") == \
+            "driver: virtio-blk does not match 0000:02:01.0\n"
+        assert vm.run("driver bind nosuch virtio-blk") == "driver: no device nosuch\n"
+        assert vm.run("driver bind 0000:02:01.0 nosuch") == "driver: no driver nosuch\n"
+        assert vm.run("driver").startswith("usage: driver bind DEVICE DRIVER")
+        assert "    0000:01:00.0 [pci] 1af4:1042 SCSI storage controller -> virtio-blk\n" in \
+            vm.run("devices")
+        assert vm.poweroff() == 0
