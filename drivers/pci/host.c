@@ -60,6 +60,11 @@ static void cam_write(void *context, uint16_t segment, uint8_t bus, uint8_t slot
     spin_unlock_irqrestore(&cam_lock, flags);
 }
 
+uint32_t pci_cam_read32(uint8_t bus, uint8_t slot, uint8_t function, uint16_t offset)
+{
+    return cam_read(NULL, 0, bus, slot, function, offset, 4);
+}
+
 /* ---- ECAM ---- */
 
 struct ecam_window {
