@@ -72,12 +72,15 @@ static bool mbr_entries_plausible(const uint8_t *sector)
 {
     if (get_le16(sector + 510) != 0xaa55)
         return false;
+    bool any = false;
     for (int i = 0; i < 4; i++) {
-        uint8_t status = sector[MBR_TABLE_OFFSET + i * MBR_ENTRY_SIZE];
-        if (status != 0x00 && status != 0x80)
+        const uint8_t *entry = sector + MBR_TABLE_OFFSET + i * MBR_ENTRY_SIZE;
+        if (entry[0] != 0x00 && entry[0] != 0x80)
             return false;
+        any |= entry[4] != 0;
     }
-    return true;
+    /* Four empty slots: a filesystem's boot sector (its signature too), not a table. */
+    return any;
 }
 
 /* Walks the chain of extended boot records; every EBR must lie inside the extended partition

@@ -21,6 +21,7 @@ struct split_parent {
 struct split_child {
     struct block_request req;
     struct split_parent *split;
+    uint64_t length; /* bytes of a transfer, blocks of a range */
     struct block_segment segments[];
 };
 
@@ -78,10 +79,24 @@ static int check_request(const struct block_request *req)
     return -EINVAL;
 }
 
+/* Blocks one DISCARD/WRITE_ZEROES request may cover (0: any number). */
+static uint32_t range_limit(const struct block_request *req, const struct block_limits *limits)
+{
+    if (req->op == BLOCK_OP_DISCARD)
+        return limits->max_discard_blocks;
+    if (req->op == BLOCK_OP_WRITE_ZEROES)
+        return limits->max_write_zeroes_blocks;
+    return 0;
+}
+
 static bool fits_limits(const struct block_request *req, const struct block_limits *limits)
 {
-    if (req->op != BLOCK_OP_READ && req->op != BLOCK_OP_WRITE)
+    if (req->op == BLOCK_OP_FLUSH)
         return true;
+    if (req->op == BLOCK_OP_DISCARD || req->op == BLOCK_OP_WRITE_ZEROES) {
+        uint32_t limit = range_limit(req, limits);
+        return limit == 0 || req->block_count <= limit;
+    }
     if (req->segment_count > limits->max_segments)
         return false;
     uint64_t bytes = 0;
@@ -188,6 +203,28 @@ static void split_child_done(struct block_request *req, int status)
     split_release(split, status);
 }
 
+/* Fills child with the piece of req after `done` (bytes of a transfer, blocks of a range).
+ * Returns the segment count (a range piece counts as 1), 0 when nothing is left, or an error. */
+static int next_piece(const struct block_request *req, uint64_t done, struct split_child *child)
+{
+    struct block_device *dev = req->device;
+    if (req->op == BLOCK_OP_DISCARD || req->op == BLOCK_OP_WRITE_ZEROES) {
+        uint64_t left = req->block_count - done;
+        if (left == 0)
+            return 0;
+        child->req.lba = req->lba + done;
+        child->req.block_count = (uint32_t)MIN(left, (uint64_t)range_limit(req, &dev->limits));
+        child->length = child->req.block_count;
+        return 1;
+    }
+    uint32_t bytes;
+    int count =
+        blk_split_next(req, &dev->limits, dev->logical_block_size, done, child->segments, &bytes);
+    child->req.lba = req->lba + done / dev->logical_block_size;
+    child->length = bytes;
+    return count;
+}
+
 static int submit_split(struct block_request *req)
 {
     struct block_device *dev = req->device;
@@ -207,22 +244,19 @@ static int submit_split(struct block_request *req)
             status = -ENOMEM;
             break;
         }
-        uint32_t bytes;
-        int count =
-            blk_split_next(req, limits, dev->logical_block_size, done, child->segments, &bytes);
+        int count = next_piece(req, done, child);
         if (count <= 0) {
             kfree(child);
             status = count;
             break;
         }
         child->req.op = req->op;
-        child->req.lba = req->lba + done / dev->logical_block_size;
         child->req.segment_count = (unsigned)count;
         child->req.segments = child->segments;
         child->req.complete = split_child_done;
         child->req.device = dev;
         child->split = split;
-        done += bytes;
+        done += child->length;
         irqflags_t flags = spin_lock_irqsave(&queue_lock);
         split->outstanding++;
         spin_unlock_irqrestore(&queue_lock, flags);

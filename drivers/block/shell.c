@@ -129,11 +129,62 @@ static int blk_write_command(struct block_device *dev, int argc, char **argv)
     return status;
 }
 
+static int blk_info_command(struct block_device *dev)
+{
+    struct block_device *disk = dev;
+    while (disk->parent)
+        disk = disk->parent;
+    const struct block_limits *l = &dev->limits;
+    shell_printf("%s: %llu blocks of %u bytes (physical %u)%s%s\n", dev->name,
+                 (unsigned long long)dev->block_count, dev->logical_block_size,
+                 dev->physical_block_size, dev->read_only ? ", read-only" : "",
+                 dev->type == BLOCK_TYPE_PARTITION ? ", partition" : "");
+    if (dev->parent)
+        shell_printf("partition %u of %s from block %llu\n", dev->partition_number,
+                     dev->parent->name, (unsigned long long)dev->start_lba);
+    shell_printf("limits: %u segments of %u bytes, %u bytes per request, queue depth %u\n",
+                 l->max_segments, l->max_segment_size, l->max_transfer, l->queue_depth);
+    shell_printf("features:%s%s%s\n", dev->can_flush ? " flush" : "",
+                 dev->can_discard ? " discard" : "", dev->can_write_zeroes ? " write-zeroes" : "");
+    shell_printf("requests: %llu completed, %llu failed, %u in flight\n",
+                 (unsigned long long)dev->completed_requests,
+                 (unsigned long long)dev->failed_requests, dev->in_flight);
+    if (disk->ops->describe) {
+        char line[160];
+        disk->ops->describe(disk, line, sizeof(line));
+        shell_printf("driver: %s\n", line);
+    }
+    return 0;
+}
+
+/* blk zero / blk discard DEV LBA COUNT: the device's WRITE_ZEROES or DISCARD. */
+static int blk_range_command(struct block_device *dev, enum block_op op, int argc, char **argv)
+{
+    uint64_t lba, count;
+    if (argc < 5 || !parse_u64(argv[3], &lba) || !parse_u64(argv[4], &count) || count == 0 ||
+        count > UINT32_MAX) {
+        shell_printf("usage: blk %s DEV LBA COUNT\n", argv[1]);
+        return -EINVAL;
+    }
+    struct block_request req = {
+        .op = op, .lba = lba, .block_count = (uint32_t)count, .device = dev};
+    int status = blk_submit_wait(&req);
+    if (status == 0)
+        status = blk_flush(dev);
+    if (status == 0)
+        shell_printf("blk %s: %s: %llu blocks at %llu\n", argv[1], dev->name,
+                     (unsigned long long)count, (unsigned long long)lba);
+    else
+        report(argv[1], dev, status);
+    return status;
+}
+
 static int blk_command(int argc, char **argv)
 {
     if (argc < 3) {
-        shell_printf("usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
-                     "blk bench DEV [SECONDS] [--write]\n");
+        shell_printf(
+            "usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
+            "blk zero|discard DEV LBA COUNT | blk info DEV | blk bench DEV [SECONDS] [--write]\n");
         return -EINVAL;
     }
     struct block_device *dev = block_device_find(argv[2]);
@@ -146,6 +197,12 @@ static int blk_command(int argc, char **argv)
         status = blk_read_command(dev, argc, argv);
     else if (strcmp(argv[1], "write") == 0)
         status = blk_write_command(dev, argc, argv);
+    else if (strcmp(argv[1], "info") == 0)
+        status = blk_info_command(dev);
+    else if (strcmp(argv[1], "zero") == 0)
+        status = blk_range_command(dev, BLOCK_OP_WRITE_ZEROES, argc, argv);
+    else if (strcmp(argv[1], "discard") == 0)
+        status = blk_range_command(dev, BLOCK_OP_DISCARD, argc, argv);
     else if (strcmp(argv[1], "bench") == 0)
         status = blk_bench_command(dev, argc, argv);
     else {
@@ -155,4 +212,4 @@ static int blk_command(int argc, char **argv)
     block_device_put(dev);
     return status;
 }
-SHELL_COMMAND("blk", "read|write|bench DEV ...  block device I/O", blk_command);
+SHELL_COMMAND("blk", "read|write|zero|discard|info|bench DEV ...  block device I/O", blk_command);

@@ -38,17 +38,40 @@ struct pci_scan_stats {
     unsigned functions;
     unsigned buses;
     unsigned warnings;
+    uint64_t bar_sizing_ns; /* part of the scan spent sizing BARs (decode toggles) */
 };
 
 /* Enumerates a root bus depth-first through bridges, registering every function under parent
- * (NULL: no parent).  Buses already scanned in the segment are warned about and skipped. */
+ * (NULL: no parent); the caller logs them (pci_log_function) once timing is done.  Buses already
+ * scanned in the segment are warned about and skipped. */
 int pci_scan_root_bus(const struct pci_config_access *access, uint16_t segment, uint8_t bus,
                       struct device *parent, struct pci_scan_stats *stats);
+/* One log line describing a function (IDs, class, BARs). */
+void pci_log_function(struct pci_device *pdev);
 /* Forgets which buses were scanned (tests start over). */
 void pci_scan_reset(void);
 /* Scans device 0 behind a bridge again (hot-plug): new functions are registered, returns how
  * many. */
 int pci_scan_behind_bridge(struct pci_device *bridge, struct pci_scan_stats *stats);
+
+/* Bridge windows handed out to functions firmware did not configure (hot-plug). */
+struct pci_window {
+    uint64_t next, limit;
+    bool usable;
+};
+struct pci_windows {
+    struct pci_window io, mem, pref;
+    unsigned failed_mask; /* BARs that did not fit */
+};
+void pci_windows_from_bridge(struct pci_windows *windows, const struct pci_device *bridge);
+/* Assigns every implemented BAR whose base is 0; returns how many were assigned. */
+unsigned pci_assign_bars(struct pci_device *pdev, struct pci_windows *windows);
+
+/* Hot-plug: checks one PCIe port's slot status and handles presence changes and attention
+ * button presses (enumerate and bind, or unbind, remove and power the slot off).  Returns
+ * true if something happened. */
+bool pci_hotplug_check_port(struct pci_device *port);
+bool pci_is_hotplug_port(struct pci_device *pdev);
 
 /* Capability walks with loop and range protection; report logs malformed lists. */
 uint8_t pci_walk_capabilities(struct pci_device *pdev, uint8_t after, uint8_t cap_id, bool report);

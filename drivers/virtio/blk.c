@@ -92,6 +92,7 @@ struct vblk {
     unsigned max_chain;
     bool needs_reset; /* DEVICE_NEEDS_RESET seen: reset at the next drain */
     bool dead;        /* a reset failed: every request fails */
+    uint64_t interrupts, resets;
 };
 
 static bool has(const struct vblk *vb, unsigned bit)
@@ -278,6 +279,7 @@ static void drain(struct vblk *vb)
 static void vblk_interrupt(struct virtio_device *vdev, unsigned queue)
 {
     struct vblk *vb = vdev->driver_data;
+    vb->interrupts++;
     if (vdev->needs_reset) {
         vdev->needs_reset = false;
         vb->needs_reset = true;
@@ -295,6 +297,7 @@ static void vblk_reset(struct vblk *vb, int status)
 {
     struct done_batch batch = {0};
     pr_err("%s: resetting the device\n", vb->disk->name);
+    vb->resets++;
     irqflags_t flags = spin_lock_irqsave(&vb->lock);
     vb->vdev->ops->reset(vb->vdev);
     struct vblk_slot *slot;
@@ -325,10 +328,22 @@ static void vblk_timeout(struct block_device *dev)
     vblk_reset(dev->driver_data, -ETIMEDOUT);
 }
 
+static void vblk_describe(struct block_device *dev, char *buffer, size_t size)
+{
+    struct vblk *vb = dev->driver_data;
+    snprintf(buffer, size,
+             "virtio-blk %s transport, %s, queue %u%s%s, interrupts %llu, resets %llu%s",
+             vb->vdev->transport_name, vb->vdev->msix ? "MSI-X" : "INTx", vb->vq.size,
+             vb->vq.indirect_max ? ", indirect" : "", vb->vq.event_idx ? ", event-idx" : "",
+             (unsigned long long)vb->interrupts, (unsigned long long)vb->resets,
+             vb->dead ? ", failed" : "");
+}
+
 static const struct block_driver_ops vblk_ops = {
     .submit = vblk_submit,
     .poll = vblk_poll,
     .timeout = vblk_timeout,
+    .describe = vblk_describe,
 };
 
 static const uint64_t wanted_features =
@@ -418,10 +433,19 @@ static void set_limits(struct vblk *vb, struct block_device *disk)
         segments = MAX(segments, 1u);
         depth = vb->vq.size / (segments + 2);
     }
-    disk->limits = (struct block_limits){.max_segments = segments,
-                                         .max_segment_size = segment_size,
-                                         .max_transfer = MAX_TRANSFER,
-                                         .queue_depth = MAX(depth, 1u)};
+    uint32_t sectors_per_block = disk->logical_block_size / 512;
+    disk->limits = (struct block_limits){
+        .max_segments = segments,
+        .max_segment_size = segment_size,
+        .max_transfer = MAX_TRANSFER,
+        .queue_depth = MAX(depth, 1u),
+        .max_discard_blocks =
+            disk->can_discard ? MAX(config32(vb, CONFIG_MAX_DISCARD) / sectors_per_block, 1u) : 0,
+        .max_write_zeroes_blocks =
+            disk->can_write_zeroes
+                ? MAX(config32(vb, CONFIG_MAX_WRITE_ZEROES) / sectors_per_block, 1u)
+                : 0,
+    };
 }
 
 static int alloc_slots(struct vblk *vb, unsigned count)

@@ -223,11 +223,11 @@ int fat_dir_next(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t
 
 static bool entry_matches(const struct fat_entry_info *e, const char *name)
 {
-    if (strcasecmp(e->name, name) == 0)
+    if (fat_name_equal(e->name, name))
         return true;
     char short_text[32];
     fat_short_to_string(e->raw, false, short_text, sizeof(short_text));
-    return strcasecmp(short_text, name) == 0;
+    return fat_name_equal(short_text, name);
 }
 
 int fat_dir_find(struct fat_volume *vol, uint32_t dir_cluster, const char *name,

@@ -161,6 +161,8 @@ int fat_zero_clusters(struct fat_volume *vol, uint32_t first, uint32_t count);
 /* strlcpy without depending on the C library having it (the host's may not). */
 void fat_copy_string(char *dst, const char *src, size_t size);
 bool fat_long_name_valid(const char *name);
+/* Case-insensitive name comparison (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic). */
+bool fat_name_equal(const char *a, const char *b);
 uint8_t fat_short_checksum(const uint8_t short_name[11]);
 void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t size);
 struct fat_short_plan {

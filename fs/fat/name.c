@@ -15,6 +15,42 @@ void fat_copy_string(char *dst, const char *src, size_t size)
     dst[n] = 0;
 }
 
+/* Upper-case folding for the scripts FAT volumes commonly hold; others compare exactly. */
+static uint32_t fold_case(uint32_t c)
+{
+    if (c >= 'a' && c <= 'z')
+        return c - 32;
+    if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
+        return c - 32;
+    if (c >= 0x100 && c <= 0x17f && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 &&
+        c != 0x17f) {
+        bool odd_lower = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e);
+        if (odd_lower ? (c & 1) == 0 : (c & 1) == 1)
+            return c - 1;
+        return c;
+    }
+    if (c >= 0x3b1 && c <= 0x3c9 && c != 0x3c2)
+        return c - 32;
+    if (c >= 0x430 && c <= 0x44f)
+        return c - 32;
+    if (c >= 0x450 && c <= 0x45f)
+        return c - 80;
+    return c;
+}
+
+bool fat_name_equal(const char *a, const char *b)
+{
+    size_t a_length = strlen(a), b_length = strlen(b), i = 0, k = 0;
+    while (i < a_length && k < b_length) {
+        int32_t x = utf8_decode(a, a_length, &i), y = utf8_decode(b, b_length, &k);
+        if (x < 0 || y < 0)
+            return false;
+        if (fold_case((uint32_t)x) != fold_case((uint32_t)y))
+            return false;
+    }
+    return i == a_length && k == b_length;
+}
+
 bool fat_long_name_valid(const char *name)
 {
     size_t length = strlen(name);

@@ -51,10 +51,12 @@ struct block_request {
 };
 
 struct block_limits {
-    unsigned max_segments;     /* scatter-gather entries per request */
-    uint32_t max_segment_size; /* bytes per entry */
-    uint32_t max_transfer;     /* bytes per request */
-    unsigned queue_depth;      /* requests in flight at once */
+    unsigned max_segments;            /* scatter-gather entries per request */
+    uint32_t max_segment_size;        /* bytes per entry */
+    uint32_t max_transfer;            /* bytes per request */
+    unsigned queue_depth;             /* requests in flight at once */
+    uint32_t max_discard_blocks;      /* per DISCARD request; 0: no limit */
+    uint32_t max_write_zeroes_blocks; /* per WRITE_ZEROES request; 0: no limit */
 };
 
 struct block_driver_ops {
@@ -66,6 +68,8 @@ struct block_driver_ops {
     /* Requests have been in flight longer than the timeout: fail every one of them (via
      * blk_request_done) and bring the device back to a working state; optional. */
     void (*timeout)(struct block_device *dev);
+    /* One line about the driver's state for `blk info` (transport, interrupts); optional. */
+    void (*describe)(struct block_device *dev, char *buffer, size_t size);
 };
 
 enum block_device_type { BLOCK_TYPE_DISK, BLOCK_TYPE_PARTITION };

@@ -31,8 +31,9 @@ def test_mbr_and_gpt_partitions(tmp_path):
                  "size=4M, type=83\n")
     gpt = sfdisk(tmp_path / "gpt.img", 32 * MiB,
                  "label: gpt\n"
-                 "size=10M, type=C12A7328-F817-11D2-BA4B-00A0C93EC93B, name=\"boot\"\n"
-                 "size=6M, type=0FC63DAF-8483-4772-8E47-1DE4F8E2A3BA, name=\"rootfs\"\n")
+                 "size=10M, type=U, name=\"boot\"\n"
+                 "size=6M, type=L, name=\"rootfs\"\n")
+    before = mbr.read_bytes()
     with RayOS(drives=[f"file={mbr},format=raw,if=none,id=d0",
                        f"file={gpt},format=raw,if=none,id=d1"],
                devices=["virtio-blk-pci,drive=d0", "virtio-blk-pci,drive=d1"]) as vm:
@@ -43,7 +44,7 @@ def test_mbr_and_gpt_partitions(tmp_path):
         assert re.match(r"vda2\s+8M\s.*part", rows["vda2"]), rows
         assert re.match(r"vda5\s+4M\s.*part", rows["vda5"]), rows
         assert re.match(r"vdb1\s+10M\s.*part.*EFI System\s+boot$", rows["vdb1"]), rows
-        assert re.match(r"vdb2\s+6M\s.*part.*rootfs$", rows["vdb2"]), rows
+        assert re.match(r"vdb2\s+6M\s.*part.*Linux filesystem\s+rootfs$", rows["vdb2"]), rows
         # The last block of vda2 is writable; one past it is refused.
         last = 8 * MiB // 512 - 1
         assert "filled with 0x3c" in vm.run(f"blk write vda2 {last} 0x3c")
@@ -53,4 +54,5 @@ def test_mbr_and_gpt_partitions(tmp_path):
     vda2_start = 2048 + 16 * MiB // 512
     end = (vda2_start + last) * 512
     assert data[end:end + 512] == b"\x3c" * 512
-    assert data[end + 512:end + 1024] == bytes(512)
+    # Everything else, the extended partition's EBR right after vda2 included, is untouched.
+    assert data[:end] == before[:end] and data[end + 512:] == before[end + 512:]

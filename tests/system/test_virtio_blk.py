@@ -73,6 +73,45 @@ def test_modern_and_legacy_disks_together(tmp_path, machine):
     assert data[8190 * 512:8190 * 512 + 16] == b"sector 00008190."
 
 
+@pytest.mark.parametrize("machine", ["q35", "pc"])
+def test_intx_when_msix_is_off(tmp_path, machine):
+    """vectors=0 removes MSI-X: completions arrive by INTx through the IOAPIC, and the legacy
+    device config sits at offset 20 instead of 24."""
+    modern = make_image(tmp_path / "m.img", 2 * MiB)
+    legacy = make_image(tmp_path / "l.img", 3 * MiB)
+    with RayOS(machine=machine, drives=[drive(modern, "d0"), drive(legacy, "d1")],
+               devices=["virtio-blk-pci,drive=d0,vectors=0,disable-legacy=on",
+                        "virtio-blk-pci,drive=d1,vectors=0,disable-modern=on"]) as vm:
+        assert vm.boot_log.count("INTx") >= 2, vm.boot_log
+        rows = lsblk_rows(vm.run("lsblk"))
+        assert rows["vda"][1] == "2M" and rows["vdb"][1] == "3M", rows
+        assert vm.run("blk read vda 77 3") == xxd(modern, 77 * 512, 3 * 512)
+        assert vm.run("blk read vdb 4000") == xxd(legacy, 4000 * 512, 512)
+        assert "filled with 0xc3" in vm.run("blk write vdb 1 0xc3 64")
+        for name in ("vda", "vdb"):
+            info = vm.run(f"blk info {name}")
+            assert re.search(r"driver: virtio-blk \w+ transport, INTx", info), info
+            interrupts = int(re.search(r"interrupts (\d+)", info).group(1))
+            assert interrupts >= 1, info  # completions arrived by interrupt, not by polling
+        assert vm.poweroff() == 0
+    assert legacy.read_bytes()[512:65 * 512] == b"\xc3" * (64 * 512)
+
+
+def test_write_zeroes_reach_the_device(tmp_path):
+    image = make_image(tmp_path / "zero.img", 4 * MiB)
+    with RayOS(drives=[drive(image, "d0")], devices=["virtio-blk-pci,drive=d0"]) as vm:
+        out = vm.run("blk zero vda 20 3000")
+        assert "blk zero: vda: 3000 blocks at 20" in out, out
+        lines = vm.run("blk read vda 3019").splitlines()
+        assert len(lines) == 32 and lines[0].startswith("00179600: 0000 0000"), lines
+        assert all(line.endswith("  " + "." * 16) for line in lines), lines
+        assert vm.poweroff() == 0
+    data = image.read_bytes()
+    assert data[20 * 512:3020 * 512] == bytes(3000 * 512)
+    assert data[19 * 512:19 * 512 + 16] == b"sector 00000019."
+    assert data[3020 * 512:3020 * 512 + 16] == b"sector 00003020."
+
+
 def test_4k_logical_blocks_use_512_byte_sectors_in_requests(tmp_path):
     image = make_image(tmp_path / "4k.img", 4 * MiB)
     with RayOS(drives=[drive(image, "d0")],

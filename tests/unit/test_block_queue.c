@@ -12,6 +12,8 @@
 #include <rayos/partition.h>
 #include <rayos/string.h>
 
+#include <time.h>
+
 #define DISK_BLOCKS 256
 #define MAX_SEEN    64
 
@@ -77,7 +79,18 @@ static void fake_complete_first(int status)
     blk_request_done(req, status ? status : execute(req));
 }
 
-static const struct block_driver_ops fake_ops = {.submit = fake_submit};
+static unsigned timeouts;
+
+/* What a driver does on a timeout: fail everything it holds (after resetting its device). */
+static void fake_timeout(struct block_device *dev)
+{
+    (void)dev;
+    timeouts++;
+    while (disk.held_count)
+        fake_complete_first(-ETIMEDOUT);
+}
+
+static const struct block_driver_ops fake_ops = {.submit = fake_submit, .timeout = fake_timeout};
 
 static int setup(void **state)
 {
@@ -420,6 +433,50 @@ static void test_partitions_are_bounded_devices(void **state)
     block_device_put(part);
 }
 
+static void test_ranges_split_to_device_limits(void **state)
+{
+    (void)state;
+    disk.dev->can_write_zeroes = true;
+    disk.dev->limits.max_write_zeroes_blocks = 64;
+    struct completion c = {0};
+    struct block_request req = make_request(BLOCK_OP_WRITE_ZEROES, 10, NULL, 0, &c);
+    req.block_count = 150;
+    assert_int_equal(blk_submit(&req), 0);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(c.status, 0);
+    assert_int_equal(disk.seen_count, 3);
+    assert_int_equal(disk.seen[0].lba, 10);
+    assert_int_equal(disk.seen[0].block_count, 64);
+    assert_int_equal(disk.seen[1].lba, 74);
+    assert_int_equal(disk.seen[2].lba, 138);
+    assert_int_equal(disk.seen[2].block_count, 22);
+    req.block_count = DISK_BLOCKS; /* 10 + 256 runs past the end */
+    assert_int_equal(blk_submit(&req), -EINVAL);
+}
+
+static void test_timeout_calls_the_driver(void **state)
+{
+    (void)state;
+    disk.deferred = true;
+    uint8_t buffer[512];
+    struct block_segment seg = segment(buffer, 512);
+    struct completion c = {0};
+    struct block_request req = make_request(BLOCK_OP_READ, 0, &seg, 1, &c);
+    disk.dev->timeout_ns = 0;
+    assert_int_equal(blk_submit(&req), 0);
+    timeouts = 0;
+    blk_service(disk.dev); /* no timeout configured: keeps waiting */
+    assert_int_equal(timeouts, 0);
+    disk.dev->timeout_ns = 1; /* any request is now overdue */
+    struct timespec pause = {0, 1000};
+    nanosleep(&pause, NULL);
+    blk_service(disk.dev);
+    assert_int_equal(timeouts, 1);
+    assert_int_equal(c.status, -ETIMEDOUT);
+    assert_int_equal(disk.dev->in_flight, 0);
+    disk.deferred = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +493,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bounce_when_not_dma_able, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_and_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partitions_are_bounded_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ranges_split_to_device_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_calls_the_driver, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
