@@ -97,6 +97,21 @@ def test_intx_when_msix_is_off(tmp_path, machine):
     assert legacy.read_bytes()[512:65 * 512] == b"\xc3" * (64 * 512)
 
 
+@pytest.mark.parametrize("transport", ["disable-legacy=on", "disable-modern=on"])
+def test_device_reset_and_recovery(tmp_path, transport):
+    """The path a timed-out request takes: reset, renegotiate, reprogram vectors and queue."""
+    image = make_image(tmp_path / "r.img", 2 * MiB)
+    with RayOS(drives=[drive(image, "d0")], devices=[f"virtio-blk-pci,drive=d0,{transport}"]) as vm:
+        assert "blk reset: vda reset" in vm.run("blk reset vda")
+        assert "resetting the device" in vm.run("dmesg")
+        assert vm.run("blk read vda 33") == xxd(image, 33 * 512, 512)
+        assert "filled with 0x99" in vm.run("blk write vda 34 0x99 16")
+        info = vm.run("blk info vda")
+        assert re.search(r"MSI-X, .*interrupts [1-9]\d*, resets 1$", info, re.M), info
+        assert vm.poweroff() == 0
+    assert image.read_bytes()[34 * 512:50 * 512] == b"\x99" * (16 * 512)
+
+
 def test_write_zeroes_reach_the_device(tmp_path):
     image = make_image(tmp_path / "zero.img", 4 * MiB)
     with RayOS(drives=[drive(image, "d0")], devices=["virtio-blk-pci,drive=d0"]) as vm:
