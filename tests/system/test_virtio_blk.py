@@ -127,6 +127,23 @@ def test_write_zeroes_reach_the_device(tmp_path):
     assert data[3020 * 512:3020 * 512 + 16] == b"sector 00003020."
 
 
+def test_modern_only_device_behind_a_root_port(tmp_path):
+    """Behind a PCIe root port QEMU makes virtio-blk modern-only (1af4:1042); a large 64-bit
+    window reservation puts its 64-bit BAR (the VirtIO capabilities' BAR) above 4 GiB."""
+    image = make_image(tmp_path / "rp.img", 4 * MiB, [(9 * 512, b"behind the root port")])
+    with RayOS(drives=[drive(image, "d0")],
+               devices=["pcie-root-port,id=rp1,bus=pcie.0,chassis=1,pref64-reserve=8G",
+                        "virtio-blk-pci,drive=d0,bus=rp1"]) as vm:
+        assert re.search(r"vda: modern at 0000:01:00\.0, modern transport", vm.boot_log), \
+            vm.boot_log
+        bar = re.search(r"0000:01:00\.0 1af4:1042 .*m64:([0-9a-f]+)", vm.boot_log)
+        assert bar and int(bar.group(1), 16) >= 4 << 30, vm.boot_log
+        assert vm.run("blk read vda 9") == xxd(image, 9 * 512, 512)
+        assert "filled with 0x42" in vm.run("blk write vda 8191 0x42")
+        assert vm.poweroff() == 0
+    assert image.read_bytes()[-512:] == b"\x42" * 512
+
+
 def test_4k_logical_blocks_use_512_byte_sectors_in_requests(tmp_path):
     image = make_image(tmp_path / "4k.img", 4 * MiB)
     with RayOS(drives=[drive(image, "d0")],
