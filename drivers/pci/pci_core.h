@@ -38,12 +38,16 @@ struct pci_scan_stats {
     unsigned functions;
     unsigned buses;
     unsigned warnings;
+    uint64_t bar_sizing_ns; /* part of the scan spent sizing BARs (decode toggles) */
 };
 
 /* Enumerates a root bus depth-first through bridges, registering every function under parent
- * (NULL: no parent).  Buses already scanned in the segment are warned about and skipped. */
+ * (NULL: no parent); the caller logs them (pci_log_function) once timing is done.  Buses already
+ * scanned in the segment are warned about and skipped. */
 int pci_scan_root_bus(const struct pci_config_access *access, uint16_t segment, uint8_t bus,
                       struct device *parent, struct pci_scan_stats *stats);
+/* One log line describing a function (IDs, class, BARs). */
+void pci_log_function(struct pci_device *pdev);
 /* Forgets which buses were scanned (tests start over). */
 void pci_scan_reset(void);
 /* Scans device 0 behind a bridge again (hot-plug): new functions are registered, returns how

@@ -12,6 +12,7 @@
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
+#include <rayos/time.h>
 
 #include "pci_core.h"
 
@@ -29,6 +30,7 @@ struct scan_context {
     uint16_t segment;
     struct segment_state *state;
     struct pci_scan_stats *stats;
+    bool log_each; /* log functions as found (hot-plug); boot logs them after timing */
 };
 
 void pci_scan_reset(void)
@@ -203,12 +205,14 @@ static struct pci_device *read_function(struct scan_context *scan, uint8_t bus, 
     }
     if (pdev->header_type <= PCI_HEADER_BRIDGE) {
         read_capabilities(pdev, scan);
+        uint64_t start = time_ns();
         pci_read_bars(pdev);
+        scan->stats->bar_sizing_ns += time_ns() - start;
     }
     return pdev;
 }
 
-static void log_function(struct pci_device *pdev)
+void pci_log_function(struct pci_device *pdev)
 {
     char bars[96] = "";
     size_t used = 0;
@@ -284,7 +288,8 @@ static struct pci_device *scan_function(struct scan_context *scan, uint8_t bus, 
     if (!pdev)
         return NULL;
     pdev->dev.parent = parent;
-    log_function(pdev);
+    if (scan->log_each)
+        pci_log_function(pdev);
     int error = device_register(&pdev->dev);
     if (error) {
         pr_err("%s: not registered: %s\n", pci_name(pdev), error_name(-error));
@@ -343,7 +348,8 @@ int pci_scan_root_bus(const struct pci_config_access *access, uint16_t segment, 
                       struct device *parent, struct pci_scan_stats *stats)
 {
     struct pci_scan_stats unused = {0};
-    struct scan_context scan = {access, segment, segment_state(segment), stats ? stats : &unused};
+    struct scan_context scan = {access, segment, segment_state(segment), stats ? stats : &unused,
+                                false};
     if (pci_core_init() != 0)
         return -EINVAL;
     if (!scan.state) {
@@ -362,7 +368,7 @@ int pci_scan_behind_bridge(struct pci_device *bridge, struct pci_scan_stats *sta
 {
     struct pci_scan_stats unused = {0};
     struct scan_context scan = {bridge->access, bridge->segment, segment_state(bridge->segment),
-                                stats ? stats : &unused};
+                                stats ? stats : &unused, true};
     if (bridge->header_type != PCI_HEADER_BRIDGE || !scan.state)
         return -EINVAL;
     uint8_t bus = bridge->bridge.secondary_bus;
