@@ -112,6 +112,24 @@ def test_device_reset_and_recovery(tmp_path, transport):
     assert image.read_bytes()[34 * 512:50 * 512] == b"\x99" * (16 * 512)
 
 
+def test_unbind_removes_the_disk_and_bind_brings_it_back(tmp_path):
+    first = make_image(tmp_path / "a.img", 2 * MiB)
+    second = make_image(tmp_path / "b.img", 2 * MiB, [(0, b"second disk")])
+    with RayOS(drives=[drive(first, "d0"), drive(second, "d1")],
+               devices=["virtio-blk-pci,drive=d0,addr=5", "virtio-blk-pci,drive=d1,addr=6"]) as vm:
+        assert sorted(lsblk_rows(vm.run("lsblk"))) == ["vda", "vdb"]
+        vm.run("driver unbind 0000:00:05.0")
+        assert "vda: removed" in vm.run("dmesg")
+        assert sorted(lsblk_rows(vm.run("lsblk"))) == ["vdb"]
+        assert vm.run("blk read vda 0") == "blk: no block device vda\n"
+        assert vm.run("blk read vdb 0") == xxd(second, 0, 512)
+        vm.run("driver bind 0000:00:05.0 virtio-blk")
+        assert sorted(lsblk_rows(vm.run("lsblk"))) == ["vda", "vdb"]
+        assert "filled with 0x61" in vm.run("blk write vda 5 0x61")
+        assert vm.poweroff() == 0
+    assert first.read_bytes()[5 * 512:6 * 512] == b"\x61" * 512
+
+
 def test_write_zeroes_reach_the_device(tmp_path):
     image = make_image(tmp_path / "zero.img", 4 * MiB)
     with RayOS(drives=[drive(image, "d0")], devices=["virtio-blk-pci,drive=d0"]) as vm:
