@@ -323,9 +323,9 @@ static void vblk_reset(struct vblk *vb, int status)
     blk_queue_run(vb->disk);
 }
 
-static void vblk_timeout(struct block_device *dev)
+static void vblk_reset_op(struct block_device *dev, int status)
 {
-    vblk_reset(dev->driver_data, -ETIMEDOUT);
+    vblk_reset(dev->driver_data, status);
 }
 
 static void vblk_describe(struct block_device *dev, char *buffer, size_t size)
@@ -342,7 +342,7 @@ static void vblk_describe(struct block_device *dev, char *buffer, size_t size)
 static const struct block_driver_ops vblk_ops = {
     .submit = vblk_submit,
     .poll = vblk_poll,
-    .timeout = vblk_timeout,
+    .reset = vblk_reset_op,
     .describe = vblk_describe,
 };
 

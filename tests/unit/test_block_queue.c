@@ -82,15 +82,15 @@ static void fake_complete_first(int status)
 static unsigned timeouts;
 
 /* What a driver does on a timeout: fail everything it holds (after resetting its device). */
-static void fake_timeout(struct block_device *dev)
+static void fake_reset(struct block_device *dev, int status)
 {
     (void)dev;
     timeouts++;
     while (disk.held_count)
-        fake_complete_first(-ETIMEDOUT);
+        fake_complete_first(status);
 }
 
-static const struct block_driver_ops fake_ops = {.submit = fake_submit, .timeout = fake_timeout};
+static const struct block_driver_ops fake_ops = {.submit = fake_submit, .reset = fake_reset};
 
 static int setup(void **state)
 {
