@@ -423,29 +423,43 @@ static void ahci_poll(struct block_device *dev)
     hba_write(port->host, HBA_IS, 1u << port->index);
 }
 
-static void ahci_timeout(struct block_device *dev)
+/* The queue's timeout (-ETIMEDOUT) or `blk reset` (-EIO): COMRESET, fail what was held. */
+static void ahci_reset(struct block_device *dev, int status)
 {
     struct ahci_port *port = dev->driver_data;
     struct done_batch batch = {0};
     irqflags_t flags = spin_lock_irqsave(&port->lock);
-    pr_err("%s: port %u: commands timed out (status %#x); resetting the port\n", dev->name,
-           port->index, port_read(port, PX_TFD) & 0xff);
+    pr_err("%s: port %u: reset (%d), device status %#x\n", dev->name, port->index, status,
+           port_read(port, PX_TFD) & 0xff);
     uint32_t held = port->issued;
     forget_slots(port, held);
     if (port_reset(port, true) < 0)
         port->dead = true;
     for (unsigned slot = 0; slot < port->depth; slot++)
         if (held & (1u << slot))
-            batch_add(&batch, port, slot, -ETIMEDOUT);
+            batch_add(&batch, port, slot, status);
     spin_unlock_irqrestore(&port->lock, flags);
     batch_finish(&batch);
     blk_queue_run(dev);
 }
 
+static void ahci_describe(struct block_device *dev, char *buffer, size_t size)
+{
+    struct ahci_port *port = dev->driver_data;
+    struct ahci_host *host = port->host;
+    snprintf(buffer, size, "%s port %u, %s, %s %u, %s completion%s", pci_name(host->pdev),
+             port->index, port->id.model, port->id.ncq ? "NCQ depth" : "queue depth", port->depth,
+             host->irq_msi    ? "MSI"
+             : host->irq_intx ? "INTx"
+                              : "polled",
+             port->dead ? ", failed" : "");
+}
+
 static const struct block_driver_ops ahci_ops = {
     .submit = ahci_submit,
     .poll = ahci_poll,
-    .timeout = ahci_timeout,
+    .reset = ahci_reset,
+    .describe = ahci_describe,
 };
 
 /* Runs one command in slot 0 by polling (probe time, before interrupts). */

@@ -431,18 +431,19 @@ static void nvme_poll(struct block_device *dev)
     reap(ns->ctrl);
 }
 
-/* Requests are stuck: fail them, then reset the controller and rebuild the queues. */
-static void nvme_timeout(struct block_device *dev)
+/* Requests are stuck (-ETIMEDOUT) or `blk reset` (-EIO): fail them, reset the controller and
+ * rebuild the queues. */
+static void nvme_reset(struct block_device *dev, int status)
 {
     struct nvme_ns *ns = dev->driver_data;
     struct nvme_ctrl *ctrl = ns->ctrl;
     irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
-    pr_err("%s: requests timed out (CSTS %#x); resetting the controller\n", dev->name,
+    pr_err("%s: resetting the controller (%d, CSTS %#x)\n", dev->name, status,
            reg_read32(ctrl, REG_CSTS));
     reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
-    fail_all(ctrl, -ETIMEDOUT, &flags);
+    fail_all(ctrl, status, &flags);
     if (!ctrl->dead) {
-        int status = controller_enable(ctrl);
+        status = controller_enable(ctrl);
         if (status == 0)
             status = create_io_queues(ctrl);
         if (status < 0) {
@@ -454,10 +455,34 @@ static void nvme_timeout(struct block_device *dev)
     blk_queue_run(dev);
 }
 
+static const char *irq_name(const struct nvme_ctrl *ctrl)
+{
+    switch (ctrl->irq_kind) {
+    case IRQ_MSIX:
+        return "MSI-X";
+    case IRQ_MSI:
+        return "MSI";
+    case IRQ_INTX:
+        return "INTx";
+    default:
+        return "polled";
+    }
+}
+
+static void nvme_describe(struct block_device *dev, char *buffer, size_t size)
+{
+    struct nvme_ns *ns = dev->driver_data;
+    struct nvme_ctrl *ctrl = ns->ctrl;
+    snprintf(buffer, size, "%s nvme%u namespace %u, %s, queue %u, %s completion%s",
+             pci_name(ctrl->pdev), ctrl->index, ns->nsid, ctrl->info.model, ctrl->io.entries,
+             irq_name(ctrl), ctrl->dead ? ", failed" : "");
+}
+
 static const struct block_driver_ops nvme_ops = {
     .submit = nvme_submit,
     .poll = nvme_poll,
-    .timeout = nvme_timeout,
+    .reset = nvme_reset,
+    .describe = nvme_describe,
 };
 
 static int alloc_slots(struct nvme_ctrl *ctrl, unsigned count)
