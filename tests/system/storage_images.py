@@ -72,3 +72,11 @@ def lsblk_rows(out):
 
 def drive(path, name, extra=""):
     return f"file={path},format=raw,if=none,id={name},cache=none{extra}"
+
+
+def mount_and_cat(vm, device, mount_point, file_name):
+    """Mounts device at mount_point with the kernel's mount command and returns the file."""
+    vm.run(f"mkdir {mount_point}")
+    out = vm.run(f"mount {device} {mount_point}")
+    assert f"mounted {device} (fat)" in out, out
+    return vm.run(f"cat {mount_point}/{file_name}")

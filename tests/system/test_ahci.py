@@ -4,7 +4,8 @@ an ATAPI drive reported but not driven, and injected I/O errors recovered by a p
 import re
 
 from rayos_qemu import RayOS
-from storage_images import MiB, drive, lsblk_rows, make_fat_image, make_image, xxd
+from storage_images import (MiB, drive, lsblk_rows, make_fat_image, make_image, mount_and_cat,
+                            xxd)
 
 FILE_TEXT = b"A file the host put on a FAT volume, read through AHCI.\n" * 40
 
@@ -46,6 +47,8 @@ def test_two_sata_disks_read_write_and_fat_partition(tmp_path):
         file_block = (file_offset - part_offset) // 512
         assert FILE_TEXT[:16] in bytes.fromhex(
             "".join(l[10:49] for l in vm.run(f"blk read sdb1 {file_block}").splitlines()).replace(" ", ""))
+        # And through the filesystem.
+        assert mount_and_cat(vm, "sdb1", "/mnt", "HELLO.TXT") == FILE_TEXT.decode()
         assert vm.run(f"blk read sdb1 {file_block} 2") == xxd(volume, file_block * 512, 1024)
         assert vm.poweroff() == 0
     data = plain.read_bytes()

@@ -1,9 +1,11 @@
 """NVMe under QEMU: a 512-byte and a 4096-byte LBA namespace on two controllers, data written
-by `blk write` checked byte for byte on the host, FAT partitions made on the host read back."""
+by `blk write` checked byte for byte on the host, FAT partitions made on the host read
+back as blocks and mounted."""
 import re
 
 from rayos_qemu import RayOS
-from storage_images import MiB, drive, lsblk_rows, make_fat_image, make_image, xxd
+from storage_images import (MiB, drive, lsblk_rows, make_fat_image, make_image, mount_and_cat,
+                            xxd)
 
 FILE_TEXT = b"NVMe carries this FAT file from the host.\n" * 50
 
@@ -69,4 +71,5 @@ def test_fat_partitions_on_512_and_4096_byte_namespaces(tmp_path):
             out = vm.run(f"blk read {disk}p1 {file_block}")
             assert out == xxd(volume, file_block * block, block)
             assert hexdump_bytes(out).startswith(FILE_TEXT[:block])
+            assert mount_and_cat(vm, f"{disk}p1", f"/{disk}", "HELLO.TXT") == FILE_TEXT.decode()
         assert vm.poweroff() == 0
