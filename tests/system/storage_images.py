@@ -19,11 +19,12 @@ def make_image(path, size, sector_size=512, patches=()):
     return path
 
 
-def make_fat_image(path, size, file_name, content, sector_size=512):
+def make_fat_image(path, size, file_name, content, sector_size=512, extra_files=()):
     """One MBR partition from 1 MiB to the end holding a FAT volume (FAT32; with larger sectors the type mkfs.fat picks, as FAT32 would have too few clusters) (built apart with mkfs.fat
     and mcopy, then placed) with file_name holding content.  sfdisk writes the table for
     512-byte sectors; for larger ones (which this sfdisk cannot describe) the single entry is
-    written here.  Returns (partition byte offset, byte offset of the file's data)."""
+    written here.  extra_files are (path, bytes) pairs put in directories made as needed.
+    Returns (partition byte offset, byte offset of the file's data)."""
     start = PARTITION_START * 512 // sector_size
     offset = start * sector_size
     volume = path.parent / (path.name + ".fat")
@@ -35,6 +36,14 @@ def make_fat_image(path, size, file_name, content, sector_size=512):
     source.write_bytes(content)
     subprocess.run(["mcopy", "-i", str(volume), str(source), f"::{file_name}"],
                    check=True, capture_output=True)
+    for index, (name, data) in enumerate(extra_files):
+        if "/" in name:
+            subprocess.run(["mmd", "-D", "s", "-i", str(volume), "::" + name.rsplit("/", 1)[0]],
+                           check=True, capture_output=True)
+        extra = path.parent / f"{path.name}.extra{index}"
+        extra.write_bytes(data)
+        subprocess.run(["mcopy", "-i", str(volume), str(extra), f"::{name}"], check=True,
+                       capture_output=True)
     data = bytearray(size)
     data[offset:] = volume.read_bytes()
     if sector_size == 512:

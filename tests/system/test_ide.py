@@ -1,0 +1,77 @@
+"""IDE under QEMU: PIIX3 (8086:7010) on -machine pc with master and slave disks, bus-master DMA
+data checked on the host; the legacy-port fallback (an ISA IDE channel on q35, no PCI IDE);
+a machine whose only disk is IDE takes its root filesystem from it."""
+import re
+
+from rayos_qemu import RayOS
+from storage_images import (MiB, drive, lsblk_rows, make_fat_image, make_image, mount_and_cat,
+                            xxd)
+
+FILE_TEXT = b"IDE master and slave, from the host.\n" * 30
+
+
+def ide_disk(name, unit, bus="ide.0"):
+    return f"ide-hd,drive={name},bus={bus},unit={unit}"
+
+
+def test_piix_master_and_slave_read_write_and_fat(tmp_path):
+    master = make_image(tmp_path / "master.img", 8 * MiB, patches=[(3 * 512 + 40, b"master!")])
+    slave = tmp_path / "slave.img"
+    make_fat_image(slave, 40 * MiB, "HELLO.TXT", FILE_TEXT)
+    with RayOS(machine="pc", drives=[drive(master, "i0"), drive(slave, "i1")],
+               devices=[ide_disk("i0", 0), ide_disk("i1", 1)]) as vm:
+        log = vm.boot_log
+        assert re.search(r"ide: 0000:00:01\.1 channel 0 master: QEMU HARDDISK, 8 MiB, "
+                         r"512-byte sectors, LBA48, DMA -> hda", log), log
+        assert re.search(r"ide: 0000:00:01\.1 channel 0 slave: QEMU HARDDISK, 40 MiB, .* -> hdb",
+                         log), log
+        assert "ide: 0000:00:01.1: compatibility mode, bus-master DMA, 2 disks" in log, log
+        rows = lsblk_rows(vm.run("lsblk"))
+        assert rows["hda"][1:7] == ["8M", "512", "512", "0", "disk", "ide"], rows
+        assert rows["hdb"][1:7] == ["40M", "512", "512", "0", "disk", "ide"], rows
+        assert rows["hdb1"][5] == "part", rows
+        assert vm.run("blk read hda 3") == xxd(master, 3 * 512, 512)
+        # Several commands (128 KiB each) and PRD entries split at 64 KiB lines.
+        assert vm.run("blk read hda 1000 700").startswith(xxd(master, 1000 * 512, 4096))
+        assert "700 blocks at 2000 filled with 0xd4" in vm.run("blk write hda 2000 0xd4 700")
+        assert "1 blocks at 16383 filled with 0x3e" in vm.run("blk write hda 16383 0x3e")
+        assert "(-22)" in vm.run("blk write hda 16384 1")
+        assert "filled with 0x21" in vm.run("blk write hdb 5 0x21")
+        assert mount_and_cat(vm, "hdb1", "/mnt", "HELLO.TXT") == FILE_TEXT.decode()
+        assert vm.poweroff() == 0
+    data = master.read_bytes()
+    assert data[2000 * 512:2700 * 512] == b"\xd4" * (700 * 512)
+    assert data[1999 * 512:1999 * 512 + 16] == b"sector 00001999."
+    assert data[2700 * 512:2700 * 512 + 16] == b"sector 00002700."
+    assert data[16383 * 512:] == b"\x3e" * 512
+    assert slave.read_bytes()[5 * 512:6 * 512] == b"\x21" * 512
+
+
+def test_legacy_ports_fallback_without_pci_ide(tmp_path):
+    master = make_image(tmp_path / "legacy.img", 4 * MiB)
+    slave = make_image(tmp_path / "legacy2.img", 4 * MiB)
+    with RayOS(machine="q35", drives=[drive(master, "l0"), drive(slave, "l1")],
+               devices=["isa-ide,iobase=0x1f0,iobase2=0x3f6,irq=14,id=legacyide",
+                        ide_disk("l0", 0, "legacyide.0"), ide_disk("l1", 1, "legacyide.0")]) as vm:
+        log = vm.boot_log
+        assert "ide: legacy channel 0 master: QEMU HARDDISK, 4 MiB, 512-byte sectors, LBA48, " \
+               "PIO -> hda" in log, log
+        assert "ide: legacy channel 0 slave: QEMU HARDDISK, 4 MiB" in log, log
+        assert "ide: ide0: legacy ports 0x1f0/0x3f6, 2 disks" in log, log
+        assert vm.run("blk read hdb 77 2") == xxd(slave, 77 * 512, 1024)
+        assert "300 blocks at 10 filled with 0x77" in vm.run("blk write hda 10 0x77 300")
+        assert vm.poweroff() == 0
+    data = master.read_bytes()
+    assert data[10 * 512:310 * 512] == b"\x77" * (300 * 512)
+    assert data[310 * 512:310 * 512 + 16] == b"sector 00000310."
+
+
+def test_root_filesystem_on_the_only_disk_an_ide_disk(tmp_path):
+    disk = tmp_path / "root.img"
+    make_fat_image(disk, 40 * MiB, "HELLO.TXT", FILE_TEXT, extra_files=[("BOOT/RAYOS.CFG", b"")])
+    with RayOS(machine="pc", drives=[drive(disk, "r0")], devices=[ide_disk("r0", 0)]) as vm:
+        log = vm.boot_log
+        assert "-> hda" in log, log
+        assert re.search(r"vfs: mounted hda1 \(fat\) at /\n", log), log
+        assert vm.run("cat /HELLO.TXT") == FILE_TEXT.decode()
+        assert vm.poweroff() == 0
