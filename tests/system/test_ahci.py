@@ -82,3 +82,21 @@ def test_io_error_resets_the_port_retries_once_then_fails_only_that_request(tmp_
         assert "filled with 0x11" in vm.run("blk write sda 1001 0x11")
         assert vm.poweroff() == 0
     assert bad.read_bytes()[1001 * 512:1002 * 512] == b"\x11" * 512
+
+
+def test_lsblk_shows_a_disk_of_each_kind(tmp_path):
+    images = {name: make_image(tmp_path / f"{name}.img", size * MiB)
+              for name, size in (("ide", 4), ("sata", 6), ("nvme", 8), ("virtio", 10))}
+    with RayOS(machine="pc",
+               drives=[drive(path, name) for name, path in images.items()],
+               devices=["ide-hd,drive=ide,bus=ide.0", "ich9-ahci,id=sata0",
+                        "ide-hd,drive=sata,bus=sata0.0", "nvme,serial=mix,drive=nvme",
+                        "virtio-blk-pci,drive=virtio"]) as vm:
+        rows = lsblk_rows(vm.run("lsblk"))
+        assert rows["hda"][1:7] == ["4M", "512", "512", "0", "disk", "ide"], rows
+        assert rows["sda"][1:7] == ["6M", "512", "512", "0", "disk", "ahci"], rows
+        assert rows["nvme0n1"][1:7] == ["8M", "512", "512", "0", "disk", "nvme"], rows
+        assert rows["vda"][1:7] == ["10M", "512", "512", "0", "disk", "virtio-blk"], rows
+        for disk, name in (("hda", "ide"), ("sda", "sata"), ("nvme0n1", "nvme"), ("vda", "virtio")):
+            assert vm.run(f"blk read {disk} 5") == xxd(images[name], 5 * 512, 512)
+        assert vm.poweroff() == 0
