@@ -686,8 +686,19 @@ static void host_free(struct ahci_host *host)
             continue;
         if (port->disk && port->disk->registered)
             block_device_unregister(port->disk);
+        /* Stop the port, then fail what the HBA still held. */
+        struct done_batch batch = {0};
+        irqflags_t flags = spin_lock_irqsave(&port->lock);
         port_write(port, PX_IE, 0);
         port_stop(port);
+        port->dead = true;
+        uint32_t held = port->issued;
+        forget_slots(port, held);
+        for (unsigned slot = 0; slot < port->depth; slot++)
+            if (held & (1u << slot))
+                batch_add(&batch, port, slot, -ENODEV);
+        spin_unlock_irqrestore(&port->lock, flags);
+        batch_finish(&batch);
         port_free(port);
     }
     kfree(host);

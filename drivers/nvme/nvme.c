@@ -95,6 +95,7 @@ struct nvme_ctrl {
     unsigned namespace_count;
     enum { IRQ_NONE_, IRQ_MSIX, IRQ_MSI, IRQ_INTX } irq_kind;
     bool dead;
+    bool resetting; /* submissions wait (-EBUSY) while the queues are rebuilt */
 };
 
 static unsigned controller_count;
@@ -404,7 +405,7 @@ static int nvme_submit(struct block_device *dev, struct block_request *req)
         spin_unlock_irqrestore(&ctrl->lock, flags);
         return -EIO;
     }
-    if (ctrl->free_count == 0) {
+    if (ctrl->free_count == 0 || ctrl->resetting) {
         ns->refused = true;
         spin_unlock_irqrestore(&ctrl->lock, flags);
         return -EBUSY;
@@ -440,6 +441,7 @@ static void nvme_reset(struct block_device *dev, int status)
     irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
     pr_err("%s: resetting the controller (%d, CSTS %#x)\n", dev->name, status,
            reg_read32(ctrl, REG_CSTS));
+    ctrl->resetting = true;
     reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
     fail_all(ctrl, status, &flags);
     if (!ctrl->dead) {
@@ -451,8 +453,13 @@ static void nvme_reset(struct block_device *dev, int status)
             ctrl->dead = true;
         }
     }
+    ctrl->resetting = false;
     spin_unlock_irqrestore(&ctrl->lock, flags);
-    blk_queue_run(dev);
+    /* Every namespace may have requests waiting: start them (or fail them, if dead). */
+    struct done_batch none = {0};
+    for (unsigned i = 0; i < ctrl->namespace_count; i++)
+        ctrl->namespaces[i].refused = true;
+    batch_finish(ctrl, &none);
 }
 
 static const char *irq_name(const struct nvme_ctrl *ctrl)

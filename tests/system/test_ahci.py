@@ -100,3 +100,17 @@ def test_lsblk_shows_a_disk_of_each_kind(tmp_path):
         for disk, name in (("hda", "ide"), ("sda", "sata"), ("nvme0n1", "nvme"), ("vda", "virtio")):
             assert vm.run(f"blk read {disk} 5") == xxd(images[name], 5 * 512, 512)
         assert vm.poweroff() == 0
+
+
+def test_port_reset_keeps_the_disk_working(tmp_path):
+    image = make_image(tmp_path / "r.img", 4 * MiB)
+    with RayOS(machine="q35", drives=[drive(image, "s0")],
+               devices=["ide-hd,drive=s0,bus=ide.0"]) as vm:
+        info = vm.run("blk info sda")
+        assert "driver: 0000:00:1f.2 port 0, QEMU HARDDISK, NCQ depth 32, MSI completion" in info
+        assert "blk reset: sda reset" in vm.run("blk reset sda")
+        assert "sda: port 0: reset (-5)" in vm.run("dmesg")
+        assert "filled with 0x42" in vm.run("blk write sda 20 0x42 64")
+        assert vm.run("blk read sda 19") == xxd(image, 19 * 512, 512)
+        assert vm.poweroff() == 0
+    assert image.read_bytes()[20 * 512:84 * 512] == b"\x42" * (64 * 512)

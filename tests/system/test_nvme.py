@@ -73,3 +73,22 @@ def test_fat_partitions_on_512_and_4096_byte_namespaces(tmp_path):
             assert hexdump_bytes(out).startswith(FILE_TEXT[:block])
             assert mount_and_cat(vm, f"{disk}p1", f"/{disk}", "HELLO.TXT") == FILE_TEXT.decode()
         assert vm.poweroff() == 0
+
+
+def test_controller_reset_keeps_the_disk_working(tmp_path):
+    image = make_image(tmp_path / "r.img", 8 * MiB)
+    with RayOS(machine="q35", drives=[drive(image, "n0")],
+               devices=["nvme,serial=reset,drive=n0"]) as vm:
+        info = vm.run("blk info nvme0n1")
+        assert re.search(r"driver: 0000:00:0\d\.0 nvme0 namespace 1, QEMU NVMe Ctrl, queue \d+, "
+                         r"MSI-X completion", info), info
+        assert "blk reset: nvme0n1 reset" in vm.run("blk reset nvme0n1")
+        assert "nvme0n1: resetting the controller (-5" in vm.run("dmesg")
+        # The rebuilt queues carry I/O again, across the old queue's wrap point.
+        for lba in range(0, 900, 3):
+            assert "filled with 0x3c" in vm.run(f"blk write nvme0n1 {lba} 0x3c")
+        assert vm.run("blk read nvme0n1 4000 2") == xxd(image, 4000 * 512, 1024)
+        assert vm.poweroff() == 0
+    data = image.read_bytes()
+    assert all(data[lba * 512:(lba + 1) * 512] == b"\x3c" * 512 for lba in range(0, 900, 3))
+    assert data[512:528] == b"sector 00000001."
