@@ -58,12 +58,20 @@
 
 struct ide_channel;
 
+struct ide_host {
+    struct ide_channel *channels[2];
+    struct pci_device *pdev; /* NULL for a legacy channel */
+    bool intx_claimed;       /* native-mode channels share the function's INTx */
+};
+
 struct ide_drive {
     struct ide_channel *channel;
     unsigned unit; /* 0 master, 1 slave */
     struct ata_identity id;
     struct block_device *disk;
     bool dma;
+    bool present;
+    bool refused; /* a submit found the channel busy */
 };
 
 struct ide_channel {
@@ -73,7 +81,15 @@ struct ide_channel {
     uint32_t *prdt;
     phys_addr_t prdt_phys;
     struct ide_drive drives[2];
-    uint8_t selected; /* device register last written, 0xff unknown */
+    uint8_t selected;      /* device register last written, 0xff unknown */
+    uint8_t control_value; /* nIEN while polling only */
+    int irq;               /* an ISA IRQ handle, -1 otherwise */
+    struct ide_host *host;
+    /* One command at a time per channel. */
+    struct block_request *active;
+    struct ide_drive *active_drive;
+    enum { PHASE_IDLE, PHASE_DONE, PHASE_DMA, PHASE_FLUSH } phase;
+    int done_status;
 };
 
 /* Command bases driven through PCI, so the legacy fallback leaves them alone. */
@@ -132,7 +148,7 @@ static void soft_reset(struct ide_channel *ch)
 {
     io_write8(ch->control, CONTROL_SRST | CONTROL_NIEN);
     udelay(10);
-    io_write8(ch->control, CONTROL_NIEN);
+    io_write8(ch->control, ch->control_value);
     mdelay(2);
     uint64_t deadline = time_ns() + RESET_TIMEOUT;
     while ((alt_status(ch) & ATA_STATUS_BSY) && alt_status(ch) != 0xff && time_ns() < deadline)
@@ -221,49 +237,38 @@ static int build_prdt(struct ide_channel *ch, const struct block_request *req)
     return 0;
 }
 
-static int dma_transfer(struct ide_channel *ch, struct ide_drive *drive,
-                        const struct ata_taskfile *tf, bool write)
+/* Programs the bus-master engine and starts the command; completion comes by interrupt or
+ * poll (channel_service). */
+static int dma_start(struct ide_channel *ch, struct ide_drive *drive, const struct ata_taskfile *tf,
+                     bool write)
 {
     uint16_t bm = ch->bus_master;
+    uint8_t direction = write ? 0 : BM_CMD_READ;
     io_write8((uint16_t)(bm + BM_COMMAND), 0);
     io_write32((uint16_t)(bm + BM_PRDT), (uint32_t)ch->prdt_phys);
     io_write8((uint16_t)(bm + BM_STATUS), BM_STATUS_ERROR | BM_STATUS_IRQ);
-    io_write8((uint16_t)(bm + BM_COMMAND), write ? 0 : BM_CMD_READ);
+    io_write8((uint16_t)(bm + BM_COMMAND), direction);
     int status = issue(ch, drive->unit, tf);
     if (status < 0)
         return status;
     wmb();
-    io_write8((uint16_t)(bm + BM_COMMAND), (uint8_t)((write ? 0 : BM_CMD_READ) | BM_CMD_START));
-    uint64_t deadline = time_ns() + COMMAND_TIMEOUT;
-    uint8_t bm_status;
-    for (;;) {
-        bm_status = io_read8((uint16_t)(bm + BM_STATUS));
-        if ((bm_status & (BM_STATUS_IRQ | BM_STATUS_ERROR)) || !(bm_status & BM_STATUS_ACTIVE))
-            break;
-        if (time_ns() > deadline)
-            break;
-        udelay(5);
-    }
-    io_write8((uint16_t)(bm + BM_COMMAND), 0);
-    io_write8((uint16_t)(bm + BM_STATUS), BM_STATUS_ERROR | BM_STATUS_IRQ);
-    if (bm_status & BM_STATUS_ERROR)
-        return -EIO;
-    status = wait_status(ch, 0, 0, COMMAND_TIMEOUT);
-    if (status < 0)
-        return status;
-    status_read(ch); /* acknowledges the device's interrupt */
-    return (bm_status & BM_STATUS_ACTIVE) && !(bm_status & BM_STATUS_IRQ) ? -ETIMEDOUT : 0;
+    io_write8((uint16_t)(bm + BM_COMMAND), direction | BM_CMD_START);
+    ch->phase = PHASE_DMA;
+    return 0;
 }
 
-static int run_request(struct ide_channel *ch, struct ide_drive *drive, struct block_request *req)
+/* Starts req.  DMA and FLUSH finish later; PIO moves its data here (the CPU is the engine)
+ * and leaves the completion for the interrupt or the next poll, so a completion never runs
+ * inside submit. */
+static int start_request(struct ide_channel *ch, struct ide_drive *drive, struct block_request *req)
 {
     struct ata_taskfile tf;
     if (req->op == BLOCK_OP_FLUSH) {
         ata_build_flush(&tf, drive->id.flush_ext);
         int status = issue(ch, drive->unit, &tf);
         if (status == 0)
-            status = wait_status(ch, 0, 0, FLUSH_TIMEOUT);
-        return status < 0 ? status : 0;
+            ch->phase = PHASE_FLUSH;
+        return status;
     }
     bool write = req->op == BLOCK_OP_WRITE;
     uint32_t block_size = drive->id.logical_sector_size;
@@ -274,11 +279,23 @@ static int run_request(struct ide_channel *ch, struct ide_drive *drive, struct b
     if (status < 0)
         return status;
     if (use_dma)
-        return dma_transfer(ch, drive, &tf, write);
+        return dma_start(ch, drive, &tf, write);
     status = issue(ch, drive->unit, &tf);
-    if (status < 0)
-        return status;
-    return pio_transfer(ch, req, block_size, write);
+    if (status == 0)
+        status = pio_transfer(ch, req, block_size, write);
+    if (status == 0) {
+        ch->phase = PHASE_DONE;
+        ch->done_status = 0;
+    }
+    return status;
+}
+
+static void log_failure(struct ide_channel *ch, struct block_request *req, int status)
+{
+    uint8_t error = io_read8((uint16_t)(ch->command + REG_ERROR));
+    pr_err("%s: %s at block %llu failed: %d (status %#x, error %#x)\n",
+           req->device ? req->device->name : ch->where, block_op_name(req->op),
+           (unsigned long long)req->lba, status, alt_status(ch), error);
 }
 
 static int ide_submit(struct block_device *dev, struct block_request *req)
@@ -288,27 +305,121 @@ static int ide_submit(struct block_device *dev, struct block_request *req)
     if (req->op != BLOCK_OP_READ && req->op != BLOCK_OP_WRITE && req->op != BLOCK_OP_FLUSH)
         return -EOPNOTSUPP;
     irqflags_t flags = spin_lock_irqsave(&ch->lock);
-    int status = run_request(ch, drive, req);
+    if (ch->active) {
+        /* The other drive of the channel is busy: retried after its completion. */
+        drive->refused = true;
+        spin_unlock_irqrestore(&ch->lock, flags);
+        return -EBUSY;
+    }
+    int status = start_request(ch, drive, req);
     if (status < 0) {
-        uint8_t error = io_read8((uint16_t)(ch->command + REG_ERROR));
-        pr_err("%s: %s at block %llu failed: %d (status %#x, error %#x)\n", dev->name,
-               block_op_name(req->op), (unsigned long long)req->lba, status, alt_status(ch), error);
+        log_failure(ch, req, status);
         soft_reset(ch);
+        ch->phase = PHASE_IDLE;
         status = -EIO;
+    } else {
+        ch->active = req;
+        ch->active_drive = drive;
     }
     spin_unlock_irqrestore(&ch->lock, flags);
-    blk_request_done(req, status);
-    return 0;
+    return status;
 }
 
+/* Lets the block layer start what it queued on either drive while the channel was busy. */
+static void restart_refused(struct ide_channel *ch)
+{
+    for (unsigned unit = 0; unit < 2; unit++) {
+        struct ide_drive *drive = &ch->drives[unit];
+        if (drive->refused && drive->disk) {
+            drive->refused = false;
+            blk_queue_run(drive->disk);
+        }
+    }
+}
+
+/* Finishes the active request if the device is done with it; any context. */
+static void channel_service(struct ide_channel *ch)
+{
+    irqflags_t flags = spin_lock_irqsave(&ch->lock);
+    struct block_request *req = ch->active;
+    if (!req) {
+        status_read(ch); /* a stray interrupt: acknowledge it */
+        spin_unlock_irqrestore(&ch->lock, flags);
+        return;
+    }
+    int status = 0;
+    uint8_t device_status = alt_status(ch);
+    switch (ch->phase) {
+    case PHASE_DONE:
+        status = ch->done_status;
+        break;
+    case PHASE_DMA: {
+        uint16_t bm = ch->bus_master;
+        uint8_t bm_status = io_read8((uint16_t)(bm + BM_STATUS));
+        bool finished =
+            (bm_status & (BM_STATUS_IRQ | BM_STATUS_ERROR)) || !(bm_status & BM_STATUS_ACTIVE);
+        if (!finished || (device_status & ATA_STATUS_BSY)) {
+            spin_unlock_irqrestore(&ch->lock, flags);
+            return;
+        }
+        io_write8((uint16_t)(bm + BM_COMMAND), 0);
+        io_write8((uint16_t)(bm + BM_STATUS), BM_STATUS_ERROR | BM_STATUS_IRQ);
+        if ((bm_status & BM_STATUS_ERROR) || (device_status & (ATA_STATUS_ERR | ATA_STATUS_DF)))
+            status = -EIO;
+        break;
+    }
+    case PHASE_FLUSH:
+        if (device_status & ATA_STATUS_BSY) {
+            spin_unlock_irqrestore(&ch->lock, flags);
+            return;
+        }
+        if (device_status & (ATA_STATUS_ERR | ATA_STATUS_DF))
+            status = -EIO;
+        break;
+    case PHASE_IDLE:
+        break;
+    }
+    status_read(ch); /* acknowledges the device's interrupt */
+    if (status < 0) {
+        log_failure(ch, req, status);
+        soft_reset(ch);
+    }
+    ch->active = NULL;
+    ch->phase = PHASE_IDLE;
+    spin_unlock_irqrestore(&ch->lock, flags);
+    blk_request_done(req, status);
+    restart_refused(ch);
+}
+
+static void ide_interrupt(void *context)
+{
+    channel_service(context);
+}
+
+static void ide_poll(struct block_device *dev)
+{
+    struct ide_drive *drive = dev->driver_data;
+    channel_service(drive->channel);
+}
+
+/* The queue's timeout (-ETIMEDOUT) or `blk reset` (-EIO): stop the engine, reset the channel,
+ * fail the request it held. */
 static void ide_reset(struct block_device *dev, int status)
 {
-    /* Requests complete inside submit, so none is ever held; reset the channel anyway. */
-    (void)status;
     struct ide_drive *drive = dev->driver_data;
-    irqflags_t flags = spin_lock_irqsave(&drive->channel->lock);
-    soft_reset(drive->channel);
-    spin_unlock_irqrestore(&drive->channel->lock, flags);
+    struct ide_channel *ch = drive->channel;
+    irqflags_t flags = spin_lock_irqsave(&ch->lock);
+    pr_err("%s: resetting %s (%d, status %#x)\n", dev->name, ch->where, status, alt_status(ch));
+    if (ch->bus_master)
+        io_write8((uint16_t)(ch->bus_master + BM_COMMAND), 0);
+    soft_reset(ch);
+    struct block_request *req = ch->active;
+    ch->active = NULL;
+    ch->phase = PHASE_IDLE;
+    spin_unlock_irqrestore(&ch->lock, flags);
+    if (req)
+        blk_request_done(req, status);
+    restart_refused(ch);
 }
 
 static void ide_describe(struct block_device *dev, char *buffer, size_t size)
@@ -321,6 +432,7 @@ static void ide_describe(struct block_device *dev, char *buffer, size_t size)
 
 static const struct block_driver_ops ide_ops = {
     .submit = ide_submit,
+    .poll = ide_poll,
     .reset = ide_reset,
     .describe = ide_describe,
 };
@@ -410,8 +522,43 @@ static bool probe_drive(struct ide_channel *ch, struct ide_drive *drive, uint16_
     return true;
 }
 
+static void ide_host_interrupt(void *context)
+{
+    struct ide_host *host = context;
+    for (unsigned i = 0; i < 2; i++)
+        if (host->channels[i])
+            channel_service(host->channels[i]);
+}
+
+/* Compatibility and legacy channels have their own ISA IRQ; native channels share the PCI
+ * function's INTx.  Without an interrupt the channel stays polled (nIEN set). */
+static void enable_interrupts(struct ide_channel *ch, int isa_irq)
+{
+    const char *how = "polled";
+    if (isa_irq >= 0) {
+        ch->irq = irq_claim_isa((unsigned)isa_irq, ide_interrupt, ch, "ide");
+        if (ch->irq >= 0)
+            how = "IRQ";
+    } else if (ch->host->pdev) {
+        if (!ch->host->intx_claimed &&
+            pci_intx_irq(ch->host->pdev, ide_host_interrupt, ch->host, "ide") >= 0)
+            ch->host->intx_claimed = true;
+        if (ch->host->intx_claimed)
+            how = "INTx";
+    }
+    if (strcmp(how, "polled") == 0) {
+        pr_warn("%s: no interrupt; completions are polled\n", ch->where);
+        return;
+    }
+    irqflags_t flags = spin_lock_irqsave(&ch->lock);
+    ch->control_value = 0;
+    io_write8(ch->control, ch->control_value);
+    status_read(ch);
+    spin_unlock_irqrestore(&ch->lock, flags);
+}
+
 /* Resets the channel and probes both positions; returns the number of disks. */
-static unsigned probe_channel(struct ide_channel *ch)
+static unsigned probe_channel(struct ide_channel *ch, int isa_irq)
 {
     uint8_t status = io_read8((uint16_t)(ch->command + REG_STATUS));
     if (status == 0xff) {
@@ -423,31 +570,41 @@ static unsigned probe_channel(struct ide_channel *ch)
     uint16_t *words = kmalloc(512);
     if (!words)
         return 0;
-    unsigned disks = 0;
+    bool any = false;
     for (unsigned unit = 0; unit < 2; unit++) {
         struct ide_drive *drive = &ch->drives[unit];
         drive->channel = ch;
         drive->unit = unit;
         irqflags_t flags = spin_lock_irqsave(&ch->lock);
-        bool found = probe_drive(ch, drive, words);
+        drive->present = probe_drive(ch, drive, words);
         spin_unlock_irqrestore(&ch->lock, flags);
-        if (found)
-            register_drive(ch, drive);
-        disks += drive->disk != NULL;
+        any |= drive->present;
     }
     kfree(words);
+    if (!any)
+        return 0;
+    enable_interrupts(ch, isa_irq);
+    unsigned disks = 0;
+    for (unsigned unit = 0; unit < 2; unit++) {
+        if (ch->drives[unit].present)
+            register_drive(ch, &ch->drives[unit]);
+        disks += ch->drives[unit].disk != NULL;
+    }
     return disks;
 }
 
-static struct ide_channel *channel_create(const char *where, unsigned number, uint16_t command,
-                                          uint16_t control, uint16_t bus_master)
+static struct ide_channel *channel_create(struct ide_host *host, const char *where, unsigned number,
+                                          uint16_t command, uint16_t control, uint16_t bus_master)
 {
     struct ide_channel *ch = kzalloc(sizeof(*ch));
     if (!ch)
         return NULL;
     snprintf(ch->where, sizeof(ch->where), "%s channel %u", where, number);
+    ch->host = host;
     ch->command = command;
     ch->control = control;
+    ch->control_value = CONTROL_NIEN;
+    ch->irq = -1;
     ch->lock = (struct spinlock)SPINLOCK_INIT("ide");
     if (bus_master) {
         ch->prdt = dma_alloc_low(PRD_ENTRIES * 8, 4096, &ch->prdt_phys);
@@ -466,17 +623,28 @@ static void channel_destroy(struct ide_channel *ch)
             block_device_put(disk);
         }
     }
+    /* Quiesce: mask the device's interrupt, stop the engine, fail what was running. */
+    irqflags_t flags = spin_lock_irqsave(&ch->lock);
+    ch->control_value = CONTROL_NIEN;
+    io_write8(ch->control, CONTROL_NIEN);
+    if (ch->bus_master)
+        io_write8((uint16_t)(ch->bus_master + BM_COMMAND), 0);
+    struct block_request *req = ch->active;
+    ch->active = NULL;
+    spin_unlock_irqrestore(&ch->lock, flags);
+    if (req)
+        blk_request_done(req, -ENODEV);
+    if (ch->irq >= 0)
+        irq_release(ch->irq);
     if (ch->prdt)
         dma_free(ch->prdt, PRD_ENTRIES * 8);
     kfree(ch);
 }
 
-struct ide_host {
-    struct ide_channel *channels[2];
-};
-
 static void host_destroy(struct ide_host *host)
 {
+    if (host->intx_claimed)
+        pci_intx_release(host->pdev);
     for (unsigned i = 0; i < 2; i++)
         if (host->channels[i])
             channel_destroy(host->channels[i]);
@@ -485,6 +653,7 @@ static void host_destroy(struct ide_host *host)
 
 static const uint16_t compat_command[2] = {0x1f0, 0x170};
 static const uint16_t compat_control[2] = {0x3f6, 0x376};
+static const int compat_irq[2] = {14, 15};
 
 static int ide_pci_probe(struct pci_device *pdev, const struct pci_device_id *id)
 {
@@ -492,6 +661,7 @@ static int ide_pci_probe(struct pci_device *pdev, const struct pci_device_id *id
     struct ide_host *host = kzalloc(sizeof(*host));
     if (!host)
         return -ENOMEM;
+    host->pdev = pdev;
     pci_enable_io(pdev);
     int bm_base = -ENODEV;
     if ((pdev->prog_if & 0x80) && pdev->bars[4].type == PCI_BAR_IO) {
@@ -516,9 +686,9 @@ static int ide_pci_probe(struct pci_device *pdev, const struct pci_device_id *id
             pci_claimed[i] = command;
         }
         uint16_t bus_master = bm_base > 0 ? (uint16_t)(bm_base + 8 * i) : 0;
-        host->channels[i] = channel_create(pci_name(pdev), i, command, control, bus_master);
+        host->channels[i] = channel_create(host, pci_name(pdev), i, command, control, bus_master);
         if (host->channels[i])
-            disks += probe_channel(host->channels[i]);
+            disks += probe_channel(host->channels[i], native ? -1 : compat_irq[i]);
     }
     pr_info("%s: %s mode, %s, %u disk%s\n", pci_name(pdev),
             (pdev->prog_if & 0x05) == 0x05 ? "native"
@@ -580,13 +750,14 @@ static int ide_legacy_probe(struct platform_device *pdev)
     struct ide_host *host = kzalloc(sizeof(*host));
     if (!host)
         return -ENOMEM;
-    host->channels[0] =
-        channel_create("legacy", number, (uint16_t)command->start, (uint16_t)control->start, 0);
+    host->channels[0] = channel_create(host, "legacy", number, (uint16_t)command->start,
+                                       (uint16_t)control->start, 0);
     if (!host->channels[0]) {
         kfree(host);
         return -ENOMEM;
     }
-    unsigned disks = probe_channel(host->channels[0]);
+    const struct resource *irq = device_resource(&pdev->dev, RESOURCE_IRQ, 0);
+    unsigned disks = probe_channel(host->channels[0], irq ? (int)irq->start : -1);
     pr_info("%s: legacy ports %#llx/%#llx, %u disk%s\n", pdev->dev.name,
             (unsigned long long)command->start, (unsigned long long)control->start, disks,
             disks == 1 ? "" : "s");
