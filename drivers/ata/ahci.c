@@ -322,13 +322,17 @@ static void port_service(struct ahci_port *port)
 static void ahci_interrupt(void *context)
 {
     struct ahci_host *host = context;
-    uint32_t pending = hba_read(host, HBA_IS);
-    if (!pending)
-        return;
-    for (unsigned i = 0; i < 32; i++)
-        if ((pending & (1u << i)) && host->ports[i])
-            port_service(host->ports[i]);
-    hba_write(host, HBA_IS, pending);
+    /* A port that completes more while we work sets its IS bit again; with MSI there is no
+     * level to fire once more, so look again (a bounded number of times). */
+    for (int round = 0; round < 8; round++) {
+        uint32_t pending = hba_read(host, HBA_IS);
+        if (!pending || pending == 0xffffffff)
+            return;
+        for (unsigned i = 0; i < 32; i++)
+            if ((pending & (1u << i)) && host->ports[i])
+                port_service(host->ports[i]);
+        hba_write(host, HBA_IS, pending);
+    }
 }
 
 /* Fills slot's command table and header; data segments may be NULL for no-data commands. */
