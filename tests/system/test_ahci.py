@@ -102,10 +102,13 @@ def test_lsblk_shows_a_disk_of_each_kind(tmp_path):
         assert vm.poweroff() == 0
 
 
-def test_port_reset_keeps_the_disk_working(tmp_path):
+def test_port_reset_keeps_the_disk_working_and_physical_sector_size(tmp_path):
     image = make_image(tmp_path / "r.img", 4 * MiB)
     with RayOS(machine="q35", drives=[drive(image, "s0")],
-               devices=["ide-hd,drive=s0,bus=ide.0"]) as vm:
+               devices=["ide-hd,drive=s0,bus=ide.0,physical_block_size=4096"]) as vm:
+        # IDENTIFY word 106: 8 logical sectors per physical one.
+        assert "512-byte sectors (4096-byte physical), NCQ depth 32 -> sda" in vm.boot_log
+        assert lsblk_rows(vm.run("lsblk"))["sda"][1:4] == ["4M", "512", "4096"]
         info = vm.run("blk info sda")
         assert "driver: 0000:00:1f.2 port 0, QEMU HARDDISK, NCQ depth 32, MSI completion" in info
         assert "blk reset: sda reset" in vm.run("blk reset sda")
