@@ -271,12 +271,17 @@ static int really_probe(struct device *dev, struct driver *drv)
             error = -ENOENT;
         dev->driver = NULL;
         dev->driver_data = NULL;
+        /* -ENODEV and -ENXIO mean "not mine after a closer look": no failure to report. */
+        bool declined = error == -ENODEV || error == -ENXIO;
         if (dev->state != DEVICE_REMOVED) {
-            dev->state = DEVICE_PROBE_FAILED;
-            dev->probe_error = error;
+            dev->state = declined ? DEVICE_PRESENT : DEVICE_PROBE_FAILED;
+            dev->probe_error = declined ? 0 : error;
         }
-        pr_warn("%s: probe by %s failed: %s (%d)\n", dev->name, drv->name, error_name(-error),
-                error);
+        if (declined)
+            pr_debug("%s: %s declined it\n", dev->name, drv->name);
+        else
+            pr_warn("%s: probe by %s failed: %s (%d)\n", dev->name, drv->name, error_name(-error),
+                    error);
     }
     device_put(dev);
     return error;

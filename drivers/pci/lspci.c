@@ -306,7 +306,8 @@ void lspci_format(struct text_buffer *text, struct pci_device *pdev, bool verbos
     if (pdev->msi_irq >= 0)
         text_printf(text, "\tInterrupts: MSI (irq %d)\n", pdev->msi_irq);
     else if (pdev->msix_count)
-        text_printf(text, "\tInterrupts: MSI-X, %u vectors\n", pdev->msix_count);
+        text_printf(text, "\tInterrupts: MSI-X, %u vector%s\n", pdev->msix_count,
+                    pdev->msix_count == 1 ? "" : "s");
     format_bars(text, pdev, command);
     if (pdev->header_type == PCI_HEADER_BRIDGE)
         format_bridge(text, pdev);

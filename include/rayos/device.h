@@ -91,8 +91,9 @@ struct device {
 struct driver {
     const char *name; /* unique: "virtio_blk", "ahci" */
     struct bus_type *bus;
-    /* 0 on success; a negative error leaves the device unbound (PROBE_FAILED) and is logged.
-     * probe() must undo everything it did before returning an error. */
+    /* 0 on success; a negative error leaves the device unbound (PROBE_FAILED) and is logged,
+     * except -ENODEV and -ENXIO ("not mine after a closer look"), which leave it PRESENT
+     * quietly.  probe() must undo everything it did before returning an error. */
     int (*probe)(struct device *dev);
     /* Undoes probe(): stop the device, release interrupts and mappings, free driver_data. */
     void (*remove)(struct device *dev);

@@ -155,7 +155,7 @@ static void test_probe_failure_falls_back_then_stays_unbound(void **state)
     toy_driver_init(&exact, "exact-fails", 3, -2);
     exact.probe_result = -EIO;
     toy_driver_init(&generic, "generic-fails", -1, -2);
-    generic.probe_result = -ENODEV;
+    generic.probe_result = -ENOMEM;
     assert_int_equal(driver_register(&exact.drv), 0);
     assert_int_equal(driver_register(&generic.drv), 0);
     struct toy_device a;
@@ -164,7 +164,7 @@ static void test_probe_failure_falls_back_then_stays_unbound(void **state)
     assert_int_equal(exact.probes, 1);
     assert_int_equal(generic.probes, 1);
     assert_int_equal(a.dev.state, DEVICE_PROBE_FAILED);
-    assert_int_equal(a.dev.probe_error, -ENODEV);
+    assert_int_equal(a.dev.probe_error, -ENOMEM);
     assert_null(a.dev.driver);
     assert_null(a.dev.driver_data);
     /* The generic one now works: an explicit bind succeeds. */
@@ -177,6 +177,24 @@ static void test_probe_failure_falls_back_then_stays_unbound(void **state)
     assert_int_equal(exact.removes, 0);
     driver_unregister(&exact.drv);
     driver_unregister(&generic.drv);
+}
+
+static void test_probe_declining_is_not_a_failure(void **state)
+{
+    struct toy_driver d;
+    toy_driver_init(&d, "declines", 11, -2);
+    d.probe_result = -ENODEV;
+    driver_register(&d.drv);
+    struct toy_device a;
+    toy_device_init(&a, "toy-11", 11, NULL);
+    device_register(&a.dev);
+    assert_int_equal(d.probes, 1);
+    assert_int_equal(a.dev.state, DEVICE_PRESENT);
+    assert_int_equal(a.dev.probe_error, 0);
+    assert_null(a.dev.driver);
+    device_unregister(&a.dev);
+    assert_int_equal(d.removes, 0);
+    driver_unregister(&d.drv);
 }
 
 static void test_unbind_and_bind_by_hand(void **state)
@@ -350,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_driver_after_device_binds),
         cmocka_unit_test(test_device_after_driver_binds_most_specific),
         cmocka_unit_test(test_probe_failure_falls_back_then_stays_unbound),
+        cmocka_unit_test(test_probe_declining_is_not_a_failure),
         cmocka_unit_test(test_unbind_and_bind_by_hand),
         cmocka_unit_test(test_driver_unregister_unbinds),
         cmocka_unit_test(test_duplicates_and_bad_bus),
