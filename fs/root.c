@@ -14,7 +14,7 @@
 #include <rayos/vfs.h>
 #include "fs/root.h"
 
-#define PROBE_PATH  "/.probe"
+#define PROBE_PATH "/.probe"
 
 /* Block devices under mounted filesystems stay referenced (block_device_io's rule). */
 #define HELD_MAX 16
@@ -138,8 +138,8 @@ static void follow_configured_root(const char *current)
         config_load();
         return;
     }
-    pr_err("cannot mount %s named by %s (%s); back to %s", target, CONFIG_PATH,
-           error_name(-error), current);
+    pr_err("cannot mount %s named by %s (%s); back to %s", target, CONFIG_PATH, error_name(-error),
+           current);
     fs_mount_device(current, "/", 0);
     config_load();
 }
