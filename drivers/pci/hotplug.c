@@ -50,12 +50,6 @@ static bool has_children(struct pci_device *port)
     return !list_empty(&port->dev.children);
 }
 
-static int unregister_child(struct device *dev, void *context)
-{
-    device_unregister(dev);
-    return 0;
-}
-
 static void slot_control(struct pci_device *port, uint16_t set, uint16_t clear)
 {
     unsigned offset = port->cap_pcie + PCI_EXP_SLTCTL;
@@ -80,7 +74,7 @@ static void slot_insert(struct pci_device *port)
 
 static void slot_remove(struct pci_device *port, bool power_off)
 {
-    device_for_each_child(&port->dev, unregister_child, NULL);
+    device_unregister_children(&port->dev);
     pr_info("%s: hot-plug: functions behind the slot removed\n", pci_name(port));
     if (power_off) {
         slot_control(port, SLTCTL_PCC | SLTCTL_PIC_OFF, SLTCTL_PIC_MASK);

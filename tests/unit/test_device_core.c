@@ -346,6 +346,38 @@ static void test_for_each_survives_removal(void **state)
         assert_true(devices[i].released);
 }
 
+static int unregister_child(struct device *dev, void *context)
+{
+    (*(int *)context)++;
+    device_unregister(dev);
+    return 0;
+}
+
+static void test_for_each_child_may_unregister(void **state)
+{
+    struct toy_device parent, children[3];
+    toy_device_init(&parent, "kids", 1, NULL);
+    device_register(&parent.dev);
+    const char *names[] = {"kid0", "kid1", "kid2"};
+    for (int i = 0; i < 3; i++) {
+        toy_device_init(&children[i], names[i], 1, &parent.dev);
+        device_register(&children[i].dev);
+    }
+    int visited = 0;
+    assert_int_equal(device_for_each_child(&parent.dev, unregister_child, &visited), 0);
+    assert_int_equal(visited, 3);
+    for (int i = 0; i < 3; i++)
+        assert_true(children[i].released);
+    assert_true(list_empty(&parent.dev.children));
+    toy_device_init(&children[0], "kid0", 1, &parent.dev);
+    device_register(&children[0].dev);
+    device_unregister_children(&parent.dev);
+    assert_true(children[0].released);
+    assert_false(parent.released);
+    device_unregister(&parent.dev);
+    assert_true(parent.released);
+}
+
 static void test_resources(void **state)
 {
     struct toy_device a;
@@ -376,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_reference_keeps_removed_device),
         cmocka_unit_test(test_children_removed_first_and_events),
         cmocka_unit_test(test_for_each_survives_removal),
+        cmocka_unit_test(test_for_each_child_may_unregister),
         cmocka_unit_test(test_resources),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

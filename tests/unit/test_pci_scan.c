@@ -702,6 +702,27 @@ static void test_hotplug_insert_and_attention_button(void **state)
     pci_unregister_driver(&drv);
 }
 
+static void test_hotplug_multifunction_card(void **state)
+{
+    struct fake_function *port = hotplug_port();
+    scan();
+    struct pci_device *bridge = find(0, 0x10, 0);
+    fake_add(1, 0, 0, 0x1af4, 0x1041, 0x020000, PCI_HEADER_MULTIFUNCTION);
+    fake_add(1, 0, 1, 0x1af4, 0x1042, 0x010000, 0);
+    fake_add(1, 0, 2, 0x1af4, 0x1043, 0x078000, 0);
+    fake_put16(port, 0x54 + PCI_EXP_SLTSTA, (1u << 6) | (1u << 3));
+    assert_true(pci_hotplug_check_port(bridge));
+    assert_non_null(find(1, 0, 0));
+    assert_non_null(find(1, 0, 1));
+    assert_non_null(find(1, 0, 2));
+    fake_put16(port, 0x54 + PCI_EXP_SLTSTA, (1u << 6) | (1u << 0));
+    assert_true(pci_hotplug_check_port(bridge));
+    assert_null(find(1, 0, 0));
+    assert_null(find(1, 0, 1));
+    assert_null(find(1, 0, 2));
+    assert_true(list_empty(&bridge->dev.children));
+}
+
 static void test_hotplug_surprise_removal(void **state)
 {
     struct fake_function *port = hotplug_port();
@@ -747,6 +768,7 @@ int main(void)
         cmocka_unit_test_setup(test_intx, setup),
         cmocka_unit_test_setup(test_hotplug_rescan_behind_port, setup),
         cmocka_unit_test_setup(test_hotplug_insert_and_attention_button, setup),
+        cmocka_unit_test_setup(test_hotplug_multifunction_card, setup),
         cmocka_unit_test_setup(test_hotplug_surprise_removal, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
