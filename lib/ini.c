@@ -424,6 +424,20 @@ bool ini_entry(const struct ini_document *doc, unsigned index, const char **sect
     return false;
 }
 
+unsigned ini_line_of(const struct ini_document *doc, const char *section, const char *key)
+{
+    int i = doc ? find_entry(doc, section, key) : -1;
+    return i < 0 ? 0 : (unsigned)i + 1;
+}
+
+unsigned ini_section_line(const struct ini_document *doc, const char *section)
+{
+    for (unsigned i = 0; doc && i < doc->count; i++)
+        if (doc->lines[i].kind == LINE_SECTION && strcasecmp(doc->lines[i].section, section) == 0)
+            return i + 1;
+    return 0;
+}
+
 const char *ini_section(const struct ini_document *doc, unsigned index)
 {
     for (unsigned i = 0; doc && i < doc->count; i++)

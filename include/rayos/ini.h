@@ -37,6 +37,11 @@ int ini_set(struct ini_document *doc, const char *section, const char *key, cons
 /* Iteration over keys: index 0, 1, ... until it returns false. */
 bool ini_entry(const struct ini_document *doc, unsigned index, const char **section,
                const char **key, const char **value);
+/* The line number (from 1) where section.key is set, 0 if it is not. */
+unsigned ini_line_of(const struct ini_document *doc, const char *section, const char *key);
+/* The line number where a section header stands, 0 if absent. */
+unsigned ini_section_line(const struct ini_document *doc, const char *section);
+
 /* Sections in order: index 0, 1, ... until NULL. */
 const char *ini_section(const struct ini_document *doc, unsigned index);
 

@@ -108,6 +108,9 @@ static void test_malformed_lines_reported_with_numbers(void **state)
     assert_int_equal(r.lines[2], 5);
     assert_int_equal(r.lines[3], 6);
     assert_string_equal(ini_get(doc, "ok", "after"), "2");
+    assert_int_equal(ini_line_of(doc, "ok", "after"), 7);
+    assert_int_equal(ini_line_of(doc, "ok", "missing"), 0);
+    assert_int_equal(ini_section_line(doc, "OK"), 1);
     /* The malformed lines are kept verbatim when the file is written back. */
     char *text = ini_serialize(doc, NULL);
     assert_non_null(strstr(text, "no equals sign\n[broken\n"));
