@@ -149,11 +149,25 @@ static int blk_info_command(struct block_device *dev)
     shell_printf("requests: %llu completed, %llu failed, %u in flight\n",
                  (unsigned long long)dev->completed_requests,
                  (unsigned long long)dev->failed_requests, dev->in_flight);
-    if (disk->ops->describe) {
+    if (disk->ops->describe && !disk->removed) {
         char line[160];
         disk->ops->describe(disk, line, sizeof(line));
         shell_printf("driver: %s\n", line);
     }
+    return 0;
+}
+
+/* Fails what the disk holds with -EIO and restarts it (recovery, and a test of that path). */
+static int blk_reset_command(struct block_device *dev)
+{
+    while (dev->parent)
+        dev = dev->parent;
+    if (!dev->ops->reset || dev->removed) {
+        shell_printf("blk reset: %s cannot be reset\n", dev->name);
+        return -EOPNOTSUPP;
+    }
+    dev->ops->reset(dev, -EIO);
+    shell_printf("blk reset: %s reset\n", dev->name);
     return 0;
 }
 
@@ -182,9 +196,9 @@ static int blk_range_command(struct block_device *dev, enum block_op op, int arg
 static int blk_command(int argc, char **argv)
 {
     if (argc < 3) {
-        shell_printf(
-            "usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
-            "blk zero|discard DEV LBA COUNT | blk info DEV | blk bench DEV [SECONDS] [--write]\n");
+        shell_printf("usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
+                     "blk zero|discard DEV LBA COUNT | blk info|reset DEV | blk bench DEV "
+                     "[SECONDS] [--write]\n");
         return -EINVAL;
     }
     struct block_device *dev = block_device_find(argv[2]);
@@ -197,6 +211,8 @@ static int blk_command(int argc, char **argv)
         status = blk_read_command(dev, argc, argv);
     else if (strcmp(argv[1], "write") == 0)
         status = blk_write_command(dev, argc, argv);
+    else if (strcmp(argv[1], "reset") == 0)
+        status = blk_reset_command(dev);
     else if (strcmp(argv[1], "info") == 0)
         status = blk_info_command(dev);
     else if (strcmp(argv[1], "zero") == 0)
@@ -212,4 +228,5 @@ static int blk_command(int argc, char **argv)
     block_device_put(dev);
     return status;
 }
-SHELL_COMMAND("blk", "read|write|zero|discard|info|bench DEV ...  block device I/O", blk_command);
+SHELL_COMMAND("blk", "read|write|zero|discard|info|reset|bench DEV ...  block devices",
+              blk_command);

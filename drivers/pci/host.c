@@ -60,6 +60,11 @@ static void cam_write(void *context, uint16_t segment, uint8_t bus, uint8_t slot
     spin_unlock_irqrestore(&cam_lock, flags);
 }
 
+uint32_t pci_cam_read32(uint8_t bus, uint8_t slot, uint8_t function, uint16_t offset)
+{
+    return cam_read(NULL, 0, bus, slot, function, offset, 4);
+}
+
 /* ---- ECAM ---- */
 
 struct ecam_window {
@@ -230,6 +235,9 @@ static int pci_init(void)
     device_for_each(log_pci_function, NULL);
     pr_info("%u functions on %u buses in %llu us (%s)\n", boot_stats.functions, boot_stats.buses,
             (unsigned long long)(boot_scan_ns / 1000), pci_host_access_name());
+    /* Under emulation most of the scan is the emulator remapping on each decode toggle. */
+    pr_info("BAR sizing took %llu us of that\n",
+            (unsigned long long)(boot_stats.bar_sizing_ns / 1000));
     if (boot_stats.warnings)
         pr_warn("%u problems found in configuration space (see above)\n", boot_stats.warnings);
     return 0;

@@ -219,6 +219,14 @@ static const char *ext_capability_name(uint16_t id)
         return "Device Serial Number";
     case PCI_EXT_CAP_ID_PWR:
         return "Power Budgeting";
+    case 0x000b:
+        return "Vendor Specific Information";
+    case 0x000d:
+        return "Access Control Services";
+    case 0x0015:
+        return "Physical Resizable BAR";
+    case 0x001e:
+        return "L1 PM Substates";
     case PCI_EXT_CAP_ID_ARI:
         return "Alternative Routing-ID Interpretation (ARI)";
     case PCI_EXT_CAP_ID_ATS:

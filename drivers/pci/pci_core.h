@@ -54,6 +54,25 @@ void pci_scan_reset(void);
  * many. */
 int pci_scan_behind_bridge(struct pci_device *bridge, struct pci_scan_stats *stats);
 
+/* Bridge windows handed out to functions firmware did not configure (hot-plug). */
+struct pci_window {
+    uint64_t next, limit;
+    bool usable;
+};
+struct pci_windows {
+    struct pci_window io, mem, pref;
+    unsigned failed_mask; /* BARs that did not fit */
+};
+void pci_windows_from_bridge(struct pci_windows *windows, const struct pci_device *bridge);
+/* Assigns every implemented BAR whose base is 0; returns how many were assigned. */
+unsigned pci_assign_bars(struct pci_device *pdev, struct pci_windows *windows);
+
+/* Hot-plug: checks one PCIe port's slot status and handles presence changes and attention
+ * button presses (enumerate and bind, or unbind, remove and power the slot off).  Returns
+ * true if something happened. */
+bool pci_hotplug_check_port(struct pci_device *port);
+bool pci_is_hotplug_port(struct pci_device *pdev);
+
 /* Capability walks with loop and range protection; report logs malformed lists. */
 uint8_t pci_walk_capabilities(struct pci_device *pdev, uint8_t after, uint8_t cap_id, bool report);
 uint16_t pci_walk_ext_capabilities(struct pci_device *pdev, uint16_t after, uint16_t cap_id,

@@ -31,6 +31,7 @@ struct scan_context {
     struct segment_state *state;
     struct pci_scan_stats *stats;
     bool log_each; /* log functions as found (hot-plug); boot logs them after timing */
+    struct pci_windows *windows; /* hot-plug: assign unassigned BARs from these */
 };
 
 void pci_scan_reset(void)
@@ -208,6 +209,8 @@ static struct pci_device *read_function(struct scan_context *scan, uint8_t bus, 
         uint64_t start = time_ns();
         pci_read_bars(pdev);
         scan->stats->bar_sizing_ns += time_ns() - start;
+        if (scan->windows && pdev->header_type == PCI_HEADER_NORMAL)
+            pci_assign_bars(pdev, scan->windows);
     }
     return pdev;
 }
@@ -349,7 +352,7 @@ int pci_scan_root_bus(const struct pci_config_access *access, uint16_t segment, 
 {
     struct pci_scan_stats unused = {0};
     struct scan_context scan = {access, segment, segment_state(segment), stats ? stats : &unused,
-                                false};
+                                false,  NULL};
     if (pci_core_init() != 0)
         return -EINVAL;
     if (!scan.state) {
@@ -367,8 +370,13 @@ int pci_scan_root_bus(const struct pci_config_access *access, uint16_t segment, 
 int pci_scan_behind_bridge(struct pci_device *bridge, struct pci_scan_stats *stats)
 {
     struct pci_scan_stats unused = {0};
-    struct scan_context scan = {bridge->access, bridge->segment, segment_state(bridge->segment),
-                                stats ? stats : &unused, true};
+    struct pci_windows windows;
+    if (bridge->header_type == PCI_HEADER_BRIDGE)
+        read_bridge_windows(bridge); /* firmware or an earlier event may have changed them */
+    pci_windows_from_bridge(&windows, bridge);
+    struct scan_context scan = {
+        bridge->access, bridge->segment, segment_state(bridge->segment), stats ? stats : &unused,
+        true,           &windows};
     if (bridge->header_type != PCI_HEADER_BRIDGE || !scan.state)
         return -EINVAL;
     uint8_t bus = bridge->bridge.secondary_bus;

@@ -65,9 +65,10 @@ struct block_driver_ops {
     int (*submit)(struct block_device *dev, struct block_request *req);
     /* Reaps completions without interrupts (early boot); optional. */
     void (*poll)(struct block_device *dev);
-    /* Requests have been in flight longer than the timeout: fail every one of them (via
-     * blk_request_done) and bring the device back to a working state; optional. */
-    void (*timeout)(struct block_device *dev);
+    /* Resets the device: fails every request it holds with status (via blk_request_done) and
+     * brings it back to a working state.  The queue calls it with -ETIMEDOUT when a request
+     * has been in flight longer than timeout_ns; `blk reset` with -EIO.  Optional. */
+    void (*reset)(struct block_device *dev, int status);
     /* One line about the driver's state for `blk info` (transport, interrupts); optional. */
     void (*describe)(struct block_device *dev, char *buffer, size_t size);
 };

@@ -2,6 +2,7 @@
 (QMP query-pci), on q35 (ECAM, PCIe root port, PCI bridge, multi-function device, 64-bit BAR)
 and pc (configuration mechanism #1)."""
 import re
+import time
 
 import pytest
 
@@ -132,4 +133,90 @@ def test_pc_mechanism_one():
         tree = vm.run("devices")
         assert re.search(r"^  ide0 \[platform\] ide-legacy io 0x1f0-0x1f7 io 0x3f6-0x3f6 irq 14$",
                          tree, re.M), tree
+        assert vm.poweroff() == 0
+
+
+def test_q35_native_hotplug_add_remove_add():
+    """device_add into an empty pcie-root-port slot is noticed (slot status polling),
+    enumerated with BARs assigned from the port's windows; device_del presses the attention
+    button, RayOS removes the function and powers the slot off, and only then does QEMU
+    report DEVICE_DELETED.  A second card in the same slot powers it on again."""
+    with RayOS(machine="q35", qmp=True,
+               drives=["file=null-co://,format=raw,if=none,id=hp0",
+                       "file=null-co://,format=raw,if=none,id=hp1"],
+               devices=["pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x10"],
+               extra=["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off",
+                      "-nic", "none"]) as vm:
+        before = vm.run("lspci -n")
+        assert "01:00.0" not in before
+        assert "00:10.0 0604: 1b36:000c\n" in before
+
+        vm.qmp("device_add", driver="virtio-blk-pci", drive="hp0", bus="rp1", id="disk0")
+        vm.child.expect_exact("0000:00:10.0: hot-plug: 1 functions added", timeout=20)
+        after = vm.run("lspci -n")
+        assert rayos_set(after) == rayos_set(before) | {"01:00.0 0100: 1af4:1042 (rev 01)"}
+        assert rayos_functions(after) == qemu_functions(vm)
+        details = vm.run("lspci -v").split("01:00.0 ", 1)[1]
+        # Assigned from the port's windows, then enabled by the virtio-blk driver that bound.
+        assert re.search(r"Memory at fe[0-9a-f]{6} \(32-bit, non-prefetchable\) \[size=4K\]",
+                         details), details
+        assert re.search(r"Memory at [0-9a-f]+ \(64-bit, prefetchable\) \[size=16K\]",
+                         details), details
+        assert "Kernel driver in use: virtio-blk\n" in details
+        log = vm.run("dmesg")
+        assert "0000:00:10.0: hot-plug: card present in slot" in log
+        assert "0000:00:10.0: hot-plug: slot powered on" in log
+        assert re.search(r"0000:01:00\.0: BAR 4 assigned 0x[0-9a-f]+ \(16384 bytes\)", log)
+        assert "device: 0000:01:00.0: bound to virtio-blk" in log
+
+        vm.qmp("device_del", id="disk0")
+        vm.child.expect_exact("0000:00:10.0: hot-plug: slot powered off", timeout=20)
+        wait_deleted(vm, "disk0")
+        assert vm.run("lspci -n") == before
+        assert rayos_functions(before) == qemu_functions(vm)
+        log = vm.run("dmesg")
+        assert "0000:00:10.0: hot-plug: attention button pressed: removing" in log
+        assert "0000:00:10.0: hot-plug: functions behind the slot removed" in log
+        assert "device: 0000:01:00.0: unbound from virtio-blk" in log
+
+        vm.qmp("device_add", driver="virtio-blk-pci", drive="hp1", bus="rp1", id="disk1")
+        vm.child.expect_exact("0000:00:10.0: hot-plug: 1 functions added", timeout=20)
+        assert "01:00.0 0100: 1af4:1042 (rev 01)" in vm.run("lspci -n")
+        assert vm.poweroff() == 0
+
+
+def rayos_set(text):
+    return set(text.splitlines())
+
+
+def wait_deleted(vm, device_id, timeout=20):
+    """QEMU sends DEVICE_DELETED for the virtio backend first, then for the device."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        event = vm._qmp.wait_event("DEVICE_DELETED", timeout=max(1, deadline - time.time()))
+        if event["data"].get("device") == device_id:
+            return
+    raise AssertionError(f"no DEVICE_DELETED for {device_id}")
+
+
+def test_driver_unbind_and_bind_by_hand():
+    with boot_q35() as vm:
+        assert re.search(r"^virtio-blk\s+pci\s+0000:01:00\.0$", vm.run("drivers"), re.M)
+        out = vm.run("driver unbind 0000:01:00.0")
+        assert "device: 0000:01:00.0: unbound from virtio-blk" in out
+        assert out.endswith("0000:01:00.0 unbound from virtio-blk\n")
+        assert vm.run("driver unbind 0000:01:00.0") == "driver: 0000:01:00.0 is not bound\n"
+        assert re.search(r"^virtio-blk\s+pci\s+\(no devices\)$", vm.run("drivers"), re.M)
+        assert "Kernel driver in use" not in vm.run("lspci -v").split("01:00.0 ", 1)[1]
+        out = vm.run("driver bind 0000:01:00.0 virtio-blk")
+        assert out.endswith("0000:01:00.0 bound to virtio-blk\n"), out
+        assert vm.run("driver bind 0000:01:00.0 virtio-blk") == \
+            "driver: 0000:01:00.0 is already bound to virtio-blk\n"
+        assert vm.run("driver bind 0000:02:01.0 virtio-blk") == \
+            "driver: virtio-blk does not match 0000:02:01.0\n"
+        assert vm.run("driver bind nosuch virtio-blk") == "driver: no device nosuch\n"
+        assert vm.run("driver bind 0000:02:01.0 nosuch") == "driver: no driver nosuch\n"
+        assert vm.run("driver").startswith("usage: driver bind DEVICE DRIVER")
+        assert "    0000:01:00.0 [pci] 1af4:1042 SCSI storage controller -> virtio-blk\n" in \
+            vm.run("devices")
         assert vm.poweroff() == 0

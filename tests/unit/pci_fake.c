@@ -68,6 +68,10 @@ static void fake_write(void *context, uint16_t segment, uint8_t bus, uint8_t slo
         put_le32(&f->config[offset], (value & mask) | keep);
         return;
     }
+    if (f->rw1c_offset && offset == f->rw1c_offset && width == 2) {
+        put_le16(&f->config[offset], get_le16(&f->config[offset]) & (uint16_t)~value);
+        return;
+    }
     for (unsigned i = 0; i < width; i++)
         f->config[offset + i] = (uint8_t)(value >> (8 * i));
 }

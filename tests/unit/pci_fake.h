@@ -15,6 +15,7 @@ struct fake_function {
     uint8_t bus, slot, function;
     uint8_t config[4096];
     uint32_t bar_mask[7];      /* implemented address bits per BAR dword (6 = ROM) */
+    uint16_t rw1c_offset;      /* a 16-bit write-1-to-clear register (slot status), or 0 */
     bool sized_with_decode_on; /* a BAR was written while I/O or memory decoding was on */
     unsigned bar_writes;
 };

@@ -631,6 +631,92 @@ static void test_hotplug_rescan_behind_port(void **state)
     assert_int_equal(pci_scan_behind_bridge(bridge, &stats), 0);
 }
 
+static struct fake_function *hotplug_port(void)
+{
+    struct fake_function *port = fake_add(0, 0x10, 0, 0x1b36, 0x000c, 0x060400, 1);
+    fake_bridge(port, 0, 1, 1);
+    fake_put16(port, PCI_MEMORY_BASE, 0xfe80);
+    fake_put16(port, PCI_MEMORY_LIMIT, 0xfe90);
+    fake_put16(port, PCI_PREF_MEMORY_BASE, 0xfe01);
+    fake_put16(port, PCI_PREF_MEMORY_LIMIT, 0xfe11);
+    fake_put8(port, PCI_IO_BASE, 0xf0); /* no I/O window */
+    fake_put8(port, PCI_IO_LIMIT, 0x00);
+    fake_cap(port, 0x54, PCI_CAP_ID_EXP);
+    fake_put16(port, 0x56, (uint16_t)(PCI_EXP_TYPE_ROOT_PORT << 4 | 2 | PCI_EXP_FLAGS_SLOT));
+    fake_put32(port, 0x54 + PCI_EXP_SLTCAP, 0x7b);            /* hot-plug capable, power control */
+    fake_put16(port, 0x54 + PCI_EXP_SLTCTL, 0x0400 | 0x0300); /* empty: powered off */
+    port->rw1c_offset = 0x54 + PCI_EXP_SLTSTA;
+    return port;
+}
+
+static void test_hotplug_insert_and_attention_button(void **state)
+{
+    struct fake_function *port = hotplug_port();
+    scan();
+    struct pci_device *bridge = find(0, 0x10, 0);
+    assert_true(pci_is_hotplug_port(bridge));
+    assert_false(pci_hotplug_check_port(bridge)); /* nothing pending */
+
+    static struct pci_driver drv = {
+        .name = "test-hp", .id_table = table, .probe = test_probe, .remove = test_remove};
+    probes = removes = 0;
+    probe_result = 0;
+    assert_int_equal(pci_register_driver(&drv), 0);
+
+    /* device_add: a virtio-blk with a 4 KiB BAR 1 and a 16 KiB 64-bit prefetchable BAR 4,
+     * both unassigned, and an I/O BAR that cannot fit (no window). */
+    struct fake_function *card = fake_add(1, 0, 0, 0x1af4, 0x1042, 0x010000, 0);
+    fake_bar(card, 0, FAKE_BAR_IO, 0, 0x40);
+    fake_bar(card, 1, FAKE_BAR_MEM32, 0, 0x1000);
+    fake_bar(card, 4, FAKE_BAR_MEM64_PREF, 0, 0x4000);
+    fake_put16(card, PCI_COMMAND, 0);
+    fake_put16(port, 0x54 + PCI_EXP_SLTSTA, (1u << 6) | (1u << 3)); /* present, changed */
+    assert_true(pci_hotplug_check_port(bridge));
+    uint16_t control = (uint16_t)fake_get32(port, 0x54 + PCI_EXP_SLTCTL);
+    assert_int_equal(control & 0x0400, 0);      /* powered on */
+    assert_int_equal(control & 0x0300, 0x0100); /* power indicator on */
+    assert_int_equal(fake_get32(port, 0x54 + PCI_EXP_SLTSTA) & 0xffff, 1u << 6);
+    struct pci_device *pdev = find(1, 0, 0);
+    assert_non_null(pdev);
+    assert_ptr_equal(pdev->dev.parent, &bridge->dev);
+    assert_int_equal(pdev->bars[1].base, 0xfe800000);
+    assert_int_equal(fake_get32(card, 0x14), 0xfe800000);
+    assert_int_equal(pdev->bars[4].base, 0xfe000000);
+    assert_int_equal(fake_get32(card, 0x20), 0xfe00000c);
+    assert_int_equal(fake_get32(card, 0x24), 0);
+    assert_int_equal(pdev->bars[0].base, 0); /* no I/O window: left unassigned */
+    assert_int_equal(pdev->dev.state, DEVICE_BOUND);
+    assert_int_equal(probes, 1);
+
+    /* device_del: the attention button. */
+    fake_put16(port, 0x54 + PCI_EXP_SLTSTA, (1u << 6) | (1u << 0));
+    assert_true(pci_hotplug_check_port(bridge));
+    assert_int_equal(removes, 1);
+    assert_null(find(1, 0, 0));
+    control = (uint16_t)fake_get32(port, 0x54 + PCI_EXP_SLTCTL);
+    assert_int_equal(control & 0x0700, 0x0700); /* power off, indicator off */
+    /* The emulator completes the removal: presence changes to empty; nothing more to do. */
+    fake_put16(port, 0x54 + PCI_EXP_SLTSTA, 1u << 3);
+    assert_true(pci_hotplug_check_port(bridge));
+    assert_null(find(1, 0, 0));
+    pci_unregister_driver(&drv);
+}
+
+static void test_hotplug_surprise_removal(void **state)
+{
+    struct fake_function *port = hotplug_port();
+    fake_put16(port, 0x54 + PCI_EXP_SLTCTL, 0x0100);
+    fake_add(1, 0, 0, 0x1af4, 0x1042, 0x010000, 0);
+    scan();
+    struct pci_device *bridge = find(0, 0x10, 0);
+    assert_non_null(find(1, 0, 0));
+    fake_put16(port, 0x54 + PCI_EXP_SLTSTA, 1u << 3); /* changed, not present */
+    assert_true(pci_hotplug_check_port(bridge));
+    assert_null(find(1, 0, 0));
+    /* Surprise removal does not switch the power off. */
+    assert_int_equal(fake_get32(port, 0x54 + PCI_EXP_SLTCTL) & 0x0400, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,6 +746,8 @@ int main(void)
         cmocka_unit_test_setup(test_msi_programming, setup),
         cmocka_unit_test_setup(test_intx, setup),
         cmocka_unit_test_setup(test_hotplug_rescan_behind_port, setup),
+        cmocka_unit_test_setup(test_hotplug_insert_and_attention_button, setup),
+        cmocka_unit_test_setup(test_hotplug_surprise_removal, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
