@@ -144,8 +144,17 @@ static void follow_configured_root(const char *current)
     config_load();
 }
 
+/* A disk went away (hot-unplug, driver unbind): drop its mounts; open files get -ENODEV. */
+static void device_removed(struct block_device *dev)
+{
+    vfs_source_removed(dev->name);
+    /* The held reference stays: a filesystem with files still open keeps calling the device
+     * (and getting -ENODEV) until they close, so its structure must outlive the removal. */
+}
+
 static int root_init(void)
 {
+    block_device_on_remove(device_removed);
     char name[BLOCK_NAME_MAX] = "";
     bool asked = cmdline_get("root", name, sizeof(name));
     if (!asked)

@@ -314,9 +314,11 @@ void blk_service(struct block_device *dev)
 {
     while (dev->parent)
         dev = dev->parent;
+    if (dev->removed)
+        return; /* the driver may be gone */
     if (dev->ops->poll)
         dev->ops->poll(dev);
-    if (!dev->timeout_ns || !dev->ops->timeout || dev->in_flight == 0)
+    if (!dev->timeout_ns || !dev->ops->reset || dev->in_flight == 0)
         return;
     uint64_t oldest = 0;
     irqflags_t flags = spin_lock_irqsave(&queue_lock);
@@ -327,6 +329,6 @@ void blk_service(struct block_device *dev)
     if (oldest && time_ns() - oldest > dev->timeout_ns) {
         pr_err("%s: request timed out after %llu ms, resetting the device\n", dev->name,
                (unsigned long long)(dev->timeout_ns / NSEC_PER_MSEC));
-        dev->ops->timeout(dev);
+        dev->ops->reset(dev, -ETIMEDOUT);
     }
 }

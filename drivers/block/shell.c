@@ -3,6 +3,7 @@
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
+#include <rayos/hexdump.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
 
@@ -60,19 +61,6 @@ static bool parse_u64(const char *text, uint64_t *out)
     return true;
 }
 
-static void hexdump_line(uint64_t offset, const uint8_t *bytes)
-{
-    char line[80];
-    int n = snprintf(line, sizeof(line), "%08llx:", (unsigned long long)offset);
-    for (int i = 0; i < 16; i += 2)
-        n += snprintf(line + n, sizeof(line) - (size_t)n, " %02x%02x", bytes[i], bytes[i + 1]);
-    n += snprintf(line + n, sizeof(line) - (size_t)n, "  ");
-    for (int i = 0; i < 16; i++)
-        line[n++] = bytes[i] >= 0x20 && bytes[i] < 0x7f ? (char)bytes[i] : '.';
-    line[n++] = '\n';
-    shell_write(line, (size_t)n);
-}
-
 static int report(const char *what, const struct block_device *dev, int status)
 {
     shell_printf("blk %s: %s: %s (%d)\n", what, dev->name, error_name(-status), status);
@@ -95,8 +83,11 @@ static int blk_read_command(struct block_device *dev, int argc, char **argv)
         return report("read", dev, -ENOMEM);
     int status = blk_read(dev, lba, (uint32_t)count, buffer);
     if (status == 0) {
-        for (size_t i = 0; i < bytes; i += 16)
-            hexdump_line(lba * dev->logical_block_size + i, buffer + i);
+        for (size_t i = 0; i < bytes; i += 16) {
+            char line[HEXDUMP_LINE_MAX];
+            shell_write(line,
+                        hexdump_line(line, lba * dev->logical_block_size + i, buffer + i, 16));
+        }
     } else {
         report("read", dev, status);
     }
@@ -149,11 +140,25 @@ static int blk_info_command(struct block_device *dev)
     shell_printf("requests: %llu completed, %llu failed, %u in flight\n",
                  (unsigned long long)dev->completed_requests,
                  (unsigned long long)dev->failed_requests, dev->in_flight);
-    if (disk->ops->describe) {
+    if (disk->ops->describe && !disk->removed) {
         char line[160];
         disk->ops->describe(disk, line, sizeof(line));
         shell_printf("driver: %s\n", line);
     }
+    return 0;
+}
+
+/* Fails what the disk holds with -EIO and restarts it (recovery, and a test of that path). */
+static int blk_reset_command(struct block_device *dev)
+{
+    while (dev->parent)
+        dev = dev->parent;
+    if (!dev->ops->reset || dev->removed) {
+        shell_printf("blk reset: %s cannot be reset\n", dev->name);
+        return -EOPNOTSUPP;
+    }
+    dev->ops->reset(dev, -EIO);
+    shell_printf("blk reset: %s reset\n", dev->name);
     return 0;
 }
 
@@ -182,9 +187,9 @@ static int blk_range_command(struct block_device *dev, enum block_op op, int arg
 static int blk_command(int argc, char **argv)
 {
     if (argc < 3) {
-        shell_printf(
-            "usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
-            "blk zero|discard DEV LBA COUNT | blk info DEV | blk bench DEV [SECONDS] [--write]\n");
+        shell_printf("usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
+                     "blk zero|discard DEV LBA COUNT | blk info|reset DEV | blk bench DEV "
+                     "[SECONDS] [--write]\n");
         return -EINVAL;
     }
     struct block_device *dev = block_device_find(argv[2]);
@@ -197,6 +202,8 @@ static int blk_command(int argc, char **argv)
         status = blk_read_command(dev, argc, argv);
     else if (strcmp(argv[1], "write") == 0)
         status = blk_write_command(dev, argc, argv);
+    else if (strcmp(argv[1], "reset") == 0)
+        status = blk_reset_command(dev);
     else if (strcmp(argv[1], "info") == 0)
         status = blk_info_command(dev);
     else if (strcmp(argv[1], "zero") == 0)
@@ -212,4 +219,5 @@ static int blk_command(int argc, char **argv)
     block_device_put(dev);
     return status;
 }
-SHELL_COMMAND("blk", "read|write|zero|discard|info|bench DEV ...  block device I/O", blk_command);
+SHELL_COMMAND("blk", "read|write|zero|discard|info|reset|bench DEV ...  block devices",
+              blk_command);

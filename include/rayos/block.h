@@ -65,9 +65,10 @@ struct block_driver_ops {
     int (*submit)(struct block_device *dev, struct block_request *req);
     /* Reaps completions without interrupts (early boot); optional. */
     void (*poll)(struct block_device *dev);
-    /* Requests have been in flight longer than the timeout: fail every one of them (via
-     * blk_request_done) and bring the device back to a working state; optional. */
-    void (*timeout)(struct block_device *dev);
+    /* Resets the device: fails every request it holds with status (via blk_request_done) and
+     * brings it back to a working state.  The queue calls it with -ETIMEDOUT when a request
+     * has been in flight longer than timeout_ns; `blk reset` with -EIO.  Optional. */
+    void (*reset)(struct block_device *dev, int status);
     /* One line about the driver's state for `blk info` (transport, interrupts); optional. */
     void (*describe)(struct block_device *dev, char *buffer, size_t size);
 };
@@ -121,6 +122,9 @@ void block_device_unregister(struct block_device *dev);
 struct block_device *block_device_find(const char *name); /* takes a reference */
 void block_device_get(struct block_device *dev);
 void block_device_put(struct block_device *dev);
+/* Called (outside interrupt context) for each device as it is unregistered, partitions before
+ * their disk, so users such as mounted filesystems can let go of it. */
+int block_device_on_remove(void (*listener)(struct block_device *dev));
 /* Visits registered devices in registration order; stops when fn returns non-zero. */
 int block_device_for_each(int (*fn)(struct block_device *dev, void *context), void *context);
 

@@ -56,3 +56,21 @@ def test_mbr_and_gpt_partitions(tmp_path):
     assert data[end:end + 512] == b"\x3c" * 512
     # Everything else, the extended partition's EBR right after vda2 included, is untouched.
     assert data[:end] == before[:end] and data[end + 512:] == before[end + 512:]
+
+
+def test_bench_prints_one_line_per_test_and_guards_writes(tmp_path):
+    disk = tmp_path / "bench.img"
+    with open(disk, "wb") as f:
+        f.truncate(16 * MiB)
+    with RayOS(drives=[f"file={disk},format=raw,if=none,id=d0,cache=none",
+                       f"file={disk},format=raw,if=none,id=d1,readonly=on,file.locking=off"],
+               devices=["virtio-blk-pci,drive=d0", "virtio-blk-pci,drive=d1"]) as vm:
+        out = vm.run("blk bench vda 1", timeout=120)
+        lines = out.splitlines()
+        assert len(lines) == 3, out
+        assert re.fullmatch(r"blk-bench: seqread 128k qd32: \d+\.\d MB/s", lines[0]), out
+        assert re.fullmatch(r"blk-bench: randread 4k qd1: \d+ IOPS", lines[1]), out
+        assert re.fullmatch(r"blk-bench: randread 4k qd32: \d+ IOPS", lines[2]), out
+        assert all(not re.search(r": 0(\.0)? ", line) for line in lines), out
+        assert "read-only" in vm.run("blk bench vdb 1 --write")
+        assert vm.poweroff() == 0

@@ -207,3 +207,27 @@ def test_bad_configuration_files(tmp_path, kind):
         assert vm.command("cfg set log.level 5") == ""
         assert vm.poweroff() == 0
     assert "level = 5" in read_file(disk, "/BOOT/RAYOS.CFG").decode(errors="replace")
+
+
+def test_disk_removed_with_files_open(tmp_path):
+    disk = default_disk(tmp_path)
+    data = os.path.join(tmp_path, "data.img")
+    subprocess.run(["truncate", "-s", "16M", data], check=True)
+    subprocess.run(["mkfs.fat", "-F", "16", data], check=True, capture_output=True)
+    drive0, device0 = virtio_drive(disk, 0)
+    drive1, device1 = virtio_drive(data, 1)
+    with RayOS(drives=[drive0, drive1], devices=[device0, device1 + ",addr=0x5"]) as vm:
+        assert vm.command("mount vdb /mnt") == ""
+        assert vm.command("mkimage /mnt/x.img 1M").startswith("mkimage: /mnt/x.img: 1M")
+        assert vm.command("losetup /mnt/x.img") == "loop0\n"  # holds the file open
+        out = vm.run("driver unbind 0000:00:05.0")
+        assert "vfs: vdb removed: dropped the mount at /mnt (1 open file now fail with ENODEV)" \
+            in out, out
+        assert "No such device" in vm.command("blk read loop0 0")
+        assert vm.command("ls /mnt") == "ls: /mnt: No such file or directory\n"
+        assert vm.command("losetup -d loop0") == ""
+        assert vm.command("echo still here > /still.txt") == ""
+        assert vm.command("cat /still.txt") == "still here\n"
+        assert vm.poweroff() == 0
+    assert read_file(disk, "/still.txt") == b"still here\n"
+    assert fsck(disk)[0] == 0

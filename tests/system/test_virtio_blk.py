@@ -97,6 +97,59 @@ def test_intx_when_msix_is_off(tmp_path, machine):
     assert legacy.read_bytes()[512:65 * 512] == b"\xc3" * (64 * 512)
 
 
+@pytest.mark.parametrize("transport", ["disable-legacy=on", "disable-modern=on"])
+def test_device_reset_and_recovery(tmp_path, transport):
+    """The path a timed-out request takes: reset, renegotiate, reprogram vectors and queue."""
+    image = make_image(tmp_path / "r.img", 2 * MiB)
+    with RayOS(drives=[drive(image, "d0")], devices=[f"virtio-blk-pci,drive=d0,{transport}"]) as vm:
+        assert "blk reset: vda reset" in vm.run("blk reset vda")
+        assert "resetting the device" in vm.run("dmesg")
+        assert vm.run("blk read vda 33") == xxd(image, 33 * 512, 512)
+        assert "filled with 0x99" in vm.run("blk write vda 34 0x99 16")
+        info = vm.run("blk info vda")
+        assert re.search(r"MSI-X, .*interrupts [1-9]\d*, resets 1$", info, re.M), info
+        assert vm.poweroff() == 0
+    assert image.read_bytes()[34 * 512:50 * 512] == b"\x99" * (16 * 512)
+
+
+def test_unbind_removes_the_disk_and_bind_brings_it_back(tmp_path):
+    first = make_image(tmp_path / "a.img", 2 * MiB)
+    second = make_image(tmp_path / "b.img", 2 * MiB, [(0, b"second disk")])
+    with RayOS(drives=[drive(first, "d0"), drive(second, "d1")],
+               devices=["virtio-blk-pci,drive=d0,addr=5", "virtio-blk-pci,drive=d1,addr=6"]) as vm:
+        assert sorted(lsblk_rows(vm.run("lsblk"))) == ["vda", "vdb"]
+        vm.run("driver unbind 0000:00:05.0")
+        assert "vda: removed" in vm.run("dmesg")
+        assert sorted(lsblk_rows(vm.run("lsblk"))) == ["vdb"]
+        assert vm.run("blk read vda 0") == "blk: no block device vda\n"
+        assert vm.run("blk read vdb 0") == xxd(second, 0, 512)
+        vm.run("driver bind 0000:00:05.0 virtio-blk")
+        assert sorted(lsblk_rows(vm.run("lsblk"))) == ["vda", "vdb"]
+        assert "filled with 0x61" in vm.run("blk write vda 5 0x61")
+        assert vm.poweroff() == 0
+    assert first.read_bytes()[5 * 512:6 * 512] == b"\x61" * 512
+
+
+def test_request_timeout_resets_the_device_without_hanging(tmp_path):
+    """QEMU throttled to one request per second against a 200 ms timeout: the partition-table
+    read at probe times out, the device is reset, and the kernel and the other disk carry on."""
+    slow = make_image(tmp_path / "slow.img", 2 * MiB)
+    fast = make_image(tmp_path / "fast.img", 2 * MiB)
+    with RayOS(cmdline="virtio_blk.timeout_ms=200",
+               drives=[drive(slow, "d0", ",throttling.iops-total=1"), drive(fast, "d1")],
+               devices=["virtio-blk-pci,drive=d0", "virtio-blk-pci,drive=d1"]) as vm:
+        log = vm.boot_log
+        assert "vda: request timed out after 200 ms, resetting the device" in log, log
+        assert "vda: cannot read the partition table: -110" in log, log
+        assert vm.run("blk read vdb 12") == xxd(fast, 12 * 512, 512)
+        # Whether this read beats the throttle or times out again, it returns.
+        out = vm.run("blk read vda 5", timeout=30)
+        assert out == xxd(slow, 5 * 512, 512) or "Connection timed out (-110)" in out, out
+        info = vm.run("blk info vda")
+        assert re.search(r"resets [1-9]", info) and "failed" not in info.splitlines()[-1], info
+        assert vm.poweroff() == 0
+
+
 def test_write_zeroes_reach_the_device(tmp_path):
     image = make_image(tmp_path / "zero.img", 4 * MiB)
     with RayOS(drives=[drive(image, "d0")], devices=["virtio-blk-pci,drive=d0"]) as vm:
@@ -110,6 +163,23 @@ def test_write_zeroes_reach_the_device(tmp_path):
     assert data[20 * 512:3020 * 512] == bytes(3000 * 512)
     assert data[19 * 512:19 * 512 + 16] == b"sector 00000019."
     assert data[3020 * 512:3020 * 512 + 16] == b"sector 00003020."
+
+
+def test_modern_only_device_behind_a_root_port(tmp_path):
+    """Behind a PCIe root port QEMU makes virtio-blk modern-only (1af4:1042); a large 64-bit
+    window reservation puts its 64-bit BAR (the VirtIO capabilities' BAR) above 4 GiB."""
+    image = make_image(tmp_path / "rp.img", 4 * MiB, [(9 * 512, b"behind the root port")])
+    with RayOS(drives=[drive(image, "d0")],
+               devices=["pcie-root-port,id=rp1,bus=pcie.0,chassis=1,pref64-reserve=8G",
+                        "virtio-blk-pci,drive=d0,bus=rp1"]) as vm:
+        assert re.search(r"vda: modern at 0000:01:00\.0, modern transport", vm.boot_log), \
+            vm.boot_log
+        bar = re.search(r"0000:01:00\.0 1af4:1042 .*m64:([0-9a-f]+)", vm.boot_log)
+        assert bar and int(bar.group(1), 16) >= 4 << 30, vm.boot_log
+        assert vm.run("blk read vda 9") == xxd(image, 9 * 512, 512)
+        assert "filled with 0x42" in vm.run("blk write vda 8191 0x42")
+        assert vm.poweroff() == 0
+    assert image.read_bytes()[-512:] == b"\x42" * 512
 
 
 def test_4k_logical_blocks_use_512_byte_sectors_in_requests(tmp_path):
