@@ -10,7 +10,7 @@
 #include <rayos/string.h>
 #include <rayos/vfs.h>
 
-#define REPORTS_MAX     10
+#define REPORTS_MAX 10
 
 static struct ini_document *document;
 static struct mutex config_lock = MUTEX_INIT("config");
@@ -21,10 +21,9 @@ struct known_key {
     const char *key;
 };
 static const struct known_key known_keys[] = {
-    {"boot", "root"},      {"log", "level"},        {"log", "file"},
-    {"log", "max_size"},   {"log", "files"},        {"log", "flush_seconds"},
-    {"vm", "image"},       {"vm", "size"},          {"vm", "read_only"},
-    {"vm", "memory"},      {"vm", "description"},
+    {"boot", "root"},    {"log", "level"},         {"log", "file"},       {"log", "max_size"},
+    {"log", "files"},    {"log", "flush_seconds"}, {"vm", "image"},       {"vm", "size"},
+    {"vm", "read_only"}, {"vm", "memory"},         {"vm", "description"},
 };
 
 struct report_context {
@@ -137,8 +136,8 @@ int64_t config_get_integer(const char *section, const char *key, int64_t fallbac
     int error = ini_get_integer(document, section, key, &value);
     if (error == -EINVAL)
         pr_warn("%s:%u: %s.%s = '%s' is not a number; using %lld", CONFIG_PATH,
-                ini_line_of(document, section, key), section, key,
-                ini_get(document, section, key), (long long)fallback);
+                ini_line_of(document, section, key), section, key, ini_get(document, section, key),
+                (long long)fallback);
     return error ? fallback : value;
 }
 
@@ -148,8 +147,8 @@ bool config_get_bool(const char *section, const char *key, bool fallback)
     int error = ini_get_bool(document, section, key, &value);
     if (error == -EINVAL)
         pr_warn("%s:%u: %s.%s = '%s' is not a boolean; using %s", CONFIG_PATH,
-                ini_line_of(document, section, key), section, key,
-                ini_get(document, section, key), fallback ? "true" : "false");
+                ini_line_of(document, section, key), section, key, ini_get(document, section, key),
+                fallback ? "true" : "false");
     return error ? fallback : value;
 }
 

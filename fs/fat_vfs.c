@@ -186,8 +186,8 @@ static int vfat_extents(void *file, struct vfs_extent *out, size_t max)
         return -ENOMEM;
     int total = fat_file_extents(file, extents, max);
     for (size_t i = 0; total > 0 && i < max && i < (size_t)total; i++)
-        out[i] = (struct vfs_extent){extents[i].file_offset, extents[i].lba,
-                                     extents[i].block_count};
+        out[i] =
+            (struct vfs_extent){extents[i].file_offset, extents[i].lba, extents[i].block_count};
     kfree(extents);
     return total;
 }

@@ -32,7 +32,8 @@ static struct {
 static void rotated_name(unsigned n, char *out, size_t size)
 {
     const char *dot = strrchr(state.path, '.');
-    size_t stem = dot && dot > strrchr(state.path, '/') ? (size_t)(dot - state.path) : strlen(state.path);
+    size_t stem =
+        dot && dot > strrchr(state.path, '/') ? (size_t)(dot - state.path) : strlen(state.path);
     snprintf(out, size, "%.*s.%u", (int)stem, state.path, n);
 }
 
@@ -140,9 +141,10 @@ static int logfile_init(void)
         return 0;
     }
     state.enabled = true;
-    pr_info("appending the kernel log to %s (rotates at %llu KiB, keeps %u old files)",
-            state.path, (unsigned long long)(state.max_size / 1024), state.files);
-    flush();
+    pr_info("appending the kernel log to %s (rotates at %llu KiB, keeps %u old files)", state.path,
+            (unsigned long long)(state.max_size / 1024), state.files);
+    /* The first write (the whole boot log, with a device flush) happens from the idle loop,
+     * not on the way to the prompt. */
     return 0;
 }
 INITCALL(logfile_init, INIT_LATE);

@@ -14,7 +14,7 @@
 #include <rayos/vfs.h>
 #include "fs/root.h"
 
-#define PROBE_PATH  "/.probe"
+#define PROBE_PATH "/.probe"
 
 /* Block devices under mounted filesystems stay referenced (block_device_io's rule). */
 #define HELD_MAX 16
@@ -138,14 +138,23 @@ static void follow_configured_root(const char *current)
         config_load();
         return;
     }
-    pr_err("cannot mount %s named by %s (%s); back to %s", target, CONFIG_PATH,
-           error_name(-error), current);
+    pr_err("cannot mount %s named by %s (%s); back to %s", target, CONFIG_PATH, error_name(-error),
+           current);
     fs_mount_device(current, "/", 0);
     config_load();
 }
 
+/* A disk went away (hot-unplug, driver unbind): drop its mounts; open files get -ENODEV. */
+static void device_removed(struct block_device *dev)
+{
+    vfs_source_removed(dev->name);
+    /* The held reference stays: a filesystem with files still open keeps calling the device
+     * (and getting -ENODEV) until they close, so its structure must outlive the removal. */
+}
+
 static int root_init(void)
 {
+    block_device_on_remove(device_removed);
     char name[BLOCK_NAME_MAX] = "";
     bool asked = cmdline_get("root", name, sizeof(name));
     if (!asked)

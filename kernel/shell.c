@@ -9,7 +9,7 @@
 #include "shell_internal.h"
 #include "drivers/serial/uart16550.h"
 
-#define LINE_MAX 256
+#define LINE_MAX 1024
 #define ARGS_MAX 32
 #define PROMPT   "rayos> "
 

@@ -134,6 +134,20 @@ static struct block_device *first_child(struct block_device *disk)
     return found;
 }
 
+#define REMOVE_LISTENERS_MAX 4
+static void (*remove_listeners[REMOVE_LISTENERS_MAX])(struct block_device *dev);
+
+int block_device_on_remove(void (*listener)(struct block_device *dev))
+{
+    for (unsigned i = 0; i < REMOVE_LISTENERS_MAX; i++) {
+        if (!remove_listeners[i]) {
+            remove_listeners[i] = listener;
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
 void block_device_unregister(struct block_device *dev)
 {
     struct block_device *child;
@@ -149,6 +163,8 @@ void block_device_unregister(struct block_device *dev)
     blk_queue_abort(dev, -ENODEV);
     if (was_registered) {
         pr_info("%s: removed\n", dev->name);
+        for (unsigned i = 0; i < REMOVE_LISTENERS_MAX && remove_listeners[i]; i++)
+            remove_listeners[i](dev);
         block_device_put(dev);
     }
 }

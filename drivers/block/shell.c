@@ -3,6 +3,7 @@
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
+#include <rayos/hexdump.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
 
@@ -60,19 +61,6 @@ static bool parse_u64(const char *text, uint64_t *out)
     return true;
 }
 
-static void hexdump_line(uint64_t offset, const uint8_t *bytes)
-{
-    char line[80];
-    int n = snprintf(line, sizeof(line), "%08llx:", (unsigned long long)offset);
-    for (int i = 0; i < 16; i += 2)
-        n += snprintf(line + n, sizeof(line) - (size_t)n, " %02x%02x", bytes[i], bytes[i + 1]);
-    n += snprintf(line + n, sizeof(line) - (size_t)n, "  ");
-    for (int i = 0; i < 16; i++)
-        line[n++] = bytes[i] >= 0x20 && bytes[i] < 0x7f ? (char)bytes[i] : '.';
-    line[n++] = '\n';
-    shell_write(line, (size_t)n);
-}
-
 static int report(const char *what, const struct block_device *dev, int status)
 {
     shell_printf("blk %s: %s: %s (%d)\n", what, dev->name, error_name(-status), status);
@@ -95,8 +83,11 @@ static int blk_read_command(struct block_device *dev, int argc, char **argv)
         return report("read", dev, -ENOMEM);
     int status = blk_read(dev, lba, (uint32_t)count, buffer);
     if (status == 0) {
-        for (size_t i = 0; i < bytes; i += 16)
-            hexdump_line(lba * dev->logical_block_size + i, buffer + i);
+        for (size_t i = 0; i < bytes; i += 16) {
+            char line[HEXDUMP_LINE_MAX];
+            shell_write(line,
+                        hexdump_line(line, lba * dev->logical_block_size + i, buffer + i, 16));
+        }
     } else {
         report("read", dev, status);
     }

@@ -3,6 +3,7 @@
 
 #include <rayos/device.h>
 #include <rayos/errno.h>
+#include <rayos/heap.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
 
@@ -213,25 +214,40 @@ int device_for_each(int (*fn)(struct device *dev, void *context), void *context)
     return 0;
 }
 
+/* Works on a snapshot (with references) of the children, so fn may unregister any of them. */
 int device_for_each_child(struct device *parent, int (*fn)(struct device *dev, void *context),
                           void *context)
 {
-    struct list_node *pos = parent->children.next;
-    if (pos == &parent->children)
+    unsigned count = 0;
+    struct list_node *pos;
+    list_for_each(pos, &parent->children) count++;
+    if (count == 0)
         return 0;
-    struct device *dev = device_get(list_entry(pos, struct device, sibling));
-    while (dev) {
-        int result = fn(dev, context);
-        struct device *next = NULL;
-        /* An unregistered child has left the list (its sibling node points to itself). */
-        if (!result && dev->sibling.next != &dev->sibling && dev->sibling.next != &parent->children)
-            next = device_get(list_entry(dev->sibling.next, struct device, sibling));
-        device_put(dev);
-        if (result)
-            return result;
-        dev = next;
+    struct device **children = kcalloc(count, sizeof(*children));
+    if (!children)
+        return -ENOMEM;
+    unsigned taken = 0;
+    list_for_each(pos, &parent->children) children[taken++] =
+        device_get(list_entry(pos, struct device, sibling));
+    int result = 0;
+    for (unsigned i = 0; i < taken; i++) {
+        if (!result && children[i]->state != DEVICE_REMOVED)
+            result = fn(children[i], context);
+        device_put(children[i]);
     }
-    return 0;
+    kfree(children);
+    return result;
+}
+
+void device_unregister_children(struct device *parent)
+{
+    while (!list_empty(&parent->children)) {
+        struct device *child = list_entry(parent->children.prev, struct device, sibling);
+        if (device_is_live(child))
+            device_unregister(child);
+        else
+            list_remove(&child->sibling); /* cannot happen; never loop on it */
+    }
 }
 
 unsigned device_depth(const struct device *dev)
@@ -271,12 +287,17 @@ static int really_probe(struct device *dev, struct driver *drv)
             error = -ENOENT;
         dev->driver = NULL;
         dev->driver_data = NULL;
+        /* -ENODEV and -ENXIO mean "not mine after a closer look": no failure to report. */
+        bool declined = error == -ENODEV || error == -ENXIO;
         if (dev->state != DEVICE_REMOVED) {
-            dev->state = DEVICE_PROBE_FAILED;
-            dev->probe_error = error;
+            dev->state = declined ? DEVICE_PRESENT : DEVICE_PROBE_FAILED;
+            dev->probe_error = declined ? 0 : error;
         }
-        pr_warn("%s: probe by %s failed: %s (%d)\n", dev->name, drv->name, error_name(-error),
-                error);
+        if (declined)
+            pr_debug("%s: %s declined it\n", dev->name, drv->name);
+        else
+            pr_warn("%s: probe by %s failed: %s (%d)\n", dev->name, drv->name, error_name(-error),
+                    error);
     }
     device_put(dev);
     return error;
@@ -373,10 +394,7 @@ void device_unregister(struct device *dev)
         return;
     device_get(dev);
     /* Children go first, newest first, so nothing outlives what it hangs off. */
-    while (!list_empty(&dev->children)) {
-        struct device *child = list_entry(dev->children.prev, struct device, sibling);
-        device_unregister(child);
-    }
+    device_unregister_children(dev);
     if (dev->state == DEVICE_BOUND)
         device_unbind(dev);
     dev->state = DEVICE_REMOVED;

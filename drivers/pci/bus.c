@@ -81,9 +81,11 @@ static void pci_bus_remove(struct device *dev, struct driver *drv)
     struct pci_device *pdev = to_pci_device(dev);
     if (pdrv->remove)
         pdrv->remove(pdev);
-    /* Whatever the driver left enabled is turned off so a rebind starts clean. */
+    /* Whatever the driver left enabled is turned off so a rebind starts clean; a bridge keeps
+     * bus mastering, which the functions behind it need for their DMA. */
     pci_release_irqs(pdev);
-    pci_disable_bus_master(pdev);
+    if (pdev->header_type != PCI_HEADER_BRIDGE)
+        pci_disable_bus_master(pdev);
 }
 
 static void pci_bus_describe(struct device *dev, char *buffer, size_t size)

@@ -107,9 +107,12 @@ static bool ecam_covers(uint16_t segment, uint8_t bus)
     return ecam_enabled && ecam_find(segment, bus);
 }
 
+static unsigned long config_reads, config_writes;
+
 static uint32_t host_read(void *context, uint16_t segment, uint8_t bus, uint8_t slot,
                           uint8_t function, uint16_t offset, unsigned width)
 {
+    config_reads++;
     if (!ecam_covers(segment, bus))
         return cam_read(context, segment, bus, slot, function, offset, width);
     volatile uint8_t *address = ecam_address(segment, bus, slot, function, offset);
@@ -123,6 +126,7 @@ static uint32_t host_read(void *context, uint16_t segment, uint8_t bus, uint8_t 
 static void host_write(void *context, uint16_t segment, uint8_t bus, uint8_t slot, uint8_t function,
                        uint16_t offset, unsigned width, uint32_t value)
 {
+    config_writes++;
     if (!ecam_covers(segment, bus)) {
         cam_write(context, segment, bus, slot, function, offset, width, value);
         return;
@@ -223,6 +227,7 @@ static int pci_init(void)
     if (error)
         return error;
     ecam_setup();
+    config_reads = config_writes = 0;
     uint64_t start = time_ns();
     bool scanned_segment0 = false;
     for (unsigned i = 0; i < ecam_window_count; i++) {
@@ -236,8 +241,8 @@ static int pci_init(void)
     pr_info("%u functions on %u buses in %llu us (%s)\n", boot_stats.functions, boot_stats.buses,
             (unsigned long long)(boot_scan_ns / 1000), pci_host_access_name());
     /* Under emulation most of the scan is the emulator remapping on each decode toggle. */
-    pr_info("BAR sizing took %llu us of that\n",
-            (unsigned long long)(boot_stats.bar_sizing_ns / 1000));
+    pr_info("BAR sizing took %llu us of that; %lu config reads, %lu writes\n",
+            (unsigned long long)(boot_stats.bar_sizing_ns / 1000), config_reads, config_writes);
     if (boot_stats.warnings)
         pr_warn("%u problems found in configuration space (see above)\n", boot_stats.warnings);
     return 0;

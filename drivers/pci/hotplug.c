@@ -1,13 +1,18 @@
-/* PCI Express native hot-plug (the slot registers of root and downstream ports).
+/* PCI Express native hot-plug: the "pciehp" driver binds to every root or downstream port
+ * whose slot is hot-plug capable.
  *
- * Slot status is polled from the idle loop: a presence change with a card present powers the
- * slot on if needed, enumerates it (assigning BARs from the port's windows) and lets drivers
- * bind; an attention button press (QEMU's device_del) unbinds and removes everything behind
- * the port and powers the slot off, which is what lets the emulator finish the removal.
- * The status bits are write-1-to-clear and are cleared before acting, so an event arriving
- * meanwhile is seen on the next poll. */
+ * A slot event (presence change, attention button) raises the port's MSI-X or MSI vector,
+ * which only marks the port; the idle loop then reads the slot status and acts.  Ports whose
+ * interrupt cannot be set up are polled instead.  On a card present the slot is powered on if
+ * needed, enumerated (BARs assigned from the port's windows) and drivers bind; on an attention
+ * button press (QEMU's device_del) everything behind the port is unbound and removed and the
+ * slot powered off, which is what lets the emulator finish the removal.  The status bits are
+ * write-1-to-clear and are cleared before acting, so an event arriving meanwhile is not lost. */
 #define pr_fmt(fmt) "pci: " fmt
 
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/init.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/work.h>
@@ -19,10 +24,14 @@
 #define SLTSTA_PDC      (1u << 3)
 #define SLTSTA_PDS      (1u << 6)
 #define SLTSTA_DLLSC    (1u << 8)
+#define SLTCTL_ABPE     (1u << 0)
+#define SLTCTL_PDCE     (1u << 3)
+#define SLTCTL_HPIE     (1u << 5)
 #define SLTCTL_PIC_MASK (3u << 8)
 #define SLTCTL_PIC_ON   (1u << 8)
 #define SLTCTL_PIC_OFF  (3u << 8)
 #define SLTCTL_PCC      (1u << 10) /* 1: power off */
+#define SLTCTL_DLLSCE   (1u << 12)
 
 bool pci_is_hotplug_port(struct pci_device *pdev)
 {
@@ -39,12 +48,6 @@ bool pci_is_hotplug_port(struct pci_device *pdev)
 static bool has_children(struct pci_device *port)
 {
     return !list_empty(&port->dev.children);
-}
-
-static int unregister_child(struct device *dev, void *context)
-{
-    device_unregister(dev);
-    return 0;
 }
 
 static void slot_control(struct pci_device *port, uint16_t set, uint16_t clear)
@@ -71,7 +74,7 @@ static void slot_insert(struct pci_device *port)
 
 static void slot_remove(struct pci_device *port, bool power_off)
 {
-    device_for_each_child(&port->dev, unregister_child, NULL);
+    device_unregister_children(&port->dev);
     pr_info("%s: hot-plug: functions behind the slot removed\n", pci_name(port));
     if (power_off) {
         slot_control(port, SLTCTL_PCC | SLTCTL_PIC_OFF, SLTCTL_PIC_MASK);
@@ -102,16 +105,89 @@ bool pci_hotplug_check_port(struct pci_device *port)
     return true;
 }
 
-static int poll_port(struct device *dev, void *context)
+/* ---- the pciehp driver ---- */
+
+struct hotplug_port {
+    struct pci_device *port;
+    struct list_node node;
+    volatile bool event; /* set by the slot interrupt */
+    bool interrupt;      /* false: polled */
+};
+
+static LIST_HEAD(hotplug_ports);
+
+static void slot_interrupt(void *context)
 {
-    if (dev_is_pci(dev) && pci_is_hotplug_port(to_pci_device(dev)))
-        pci_hotplug_check_port(to_pci_device(dev));
+    struct hotplug_port *hp = context;
+    hp->event = true;
+}
+
+static int pciehp_probe(struct pci_device *port, const struct pci_device_id *id)
+{
+    if (!pci_is_hotplug_port(port))
+        return -ENODEV;
+    struct hotplug_port *hp = kzalloc(sizeof(*hp));
+    if (!hp)
+        return -ENOMEM;
+    hp->port = port;
+    struct pci_msix_vector vector = {slot_interrupt, hp, "pciehp"};
+    int irq = pci_enable_msix(port, &vector, 1);
+    if (irq < 0)
+        irq = pci_enable_msi(port, slot_interrupt, hp, "pciehp");
+    hp->interrupt = irq >= 0;
+    /* The port forwards its own MSI and the DMA of what is behind it. */
+    pci_enable_bus_master(port);
+    uint16_t enable = SLTCTL_ABPE | SLTCTL_PDCE | SLTCTL_DLLSCE;
+    slot_control(port, hp->interrupt ? enable | SLTCTL_HPIE : enable, 0);
+    pci_set_drvdata(port, hp);
+    list_add_tail(&hotplug_ports, &hp->node);
+    pr_info("%s: hot-plug slot, events by %s\n", pci_name(port),
+            !hp->interrupt     ? "polling"
+            : port->msix_count ? "MSI-X"
+                               : "MSI");
+    hp->event = true; /* look at the slot once: events may predate the driver */
     return 0;
 }
 
-static void pci_hotplug_poll(void)
+static void pciehp_remove(struct pci_device *port)
 {
-    if (pci_bus_type.registered)
-        device_for_each(poll_port, NULL);
+    struct hotplug_port *hp = pci_get_drvdata(port);
+    slot_control(port, 0, SLTCTL_HPIE | SLTCTL_ABPE | SLTCTL_PDCE | SLTCTL_DLLSCE);
+    pci_release_irqs(port);
+    list_remove(&hp->node);
+    kfree(hp);
 }
-PERIODIC_WORK(pci_hotplug_poll, 100);
+
+static const struct pci_device_id pciehp_ids[] = {
+    {PCI_DEVICE_CLASS(0x060400, 0xffff00)}, /* PCI-to-PCI bridges; probe keeps the slots */
+    {0},
+};
+
+static struct pci_driver pciehp_driver = {
+    .name = "pciehp",
+    .id_table = pciehp_ids,
+    .probe = pciehp_probe,
+    .remove = pciehp_remove,
+};
+
+static void pciehp_work(void)
+{
+    struct list_node *pos, *next;
+    list_for_each_safe(pos, next, &hotplug_ports)
+    {
+        struct hotplug_port *hp = list_entry(pos, struct hotplug_port, node);
+        if (hp->interrupt && !hp->event)
+            continue;
+        hp->event = false;
+        /* Handling an event may remove ports (a switch behind this one): start over next time. */
+        if (pci_hotplug_check_port(hp->port))
+            break;
+    }
+}
+PERIODIC_WORK(pciehp_work, 50);
+
+static int pciehp_init(void)
+{
+    return pci_register_driver(&pciehp_driver);
+}
+INITCALL(pciehp_init, INIT_DRIVER);

@@ -278,6 +278,28 @@ static void format_flags(struct text_buffer *text, struct pci_device *pdev, uint
     text_printf(text, "\n");
 }
 
+/* An IDE controller's programming interface is a bit field; pci.ids names only the common
+ * combinations, and like pciutils the others are spelled out from the bits. */
+static bool ide_prog_if(const struct pci_device *pdev, char *buffer, size_t size)
+{
+    static const struct {
+        uint8_t bit;
+        const char *name;
+    } bits[] = {{0x80, "Master"}, {0x08, "SecP"}, {0x04, "SecO"}, {0x02, "PriP"}, {0x01, "PriO"}};
+    /* Only the defined bits: with a reserved bit (0x70) set nothing is spelled out. */
+    if (pdev->class_code != 0x01 || pdev->subclass != 0x01 || !(pdev->prog_if & 0x8f) ||
+        (pdev->prog_if & 0x70))
+        return false;
+    size_t used = 0;
+    buffer[0] = '\0';
+    for (unsigned i = 0; i < ARRAY_SIZE(bits) && used < size; i++) {
+        if (pdev->prog_if & bits[i].bit)
+            used +=
+                (size_t)snprintf(buffer + used, size - used, "%s%s", used ? " " : "", bits[i].name);
+    }
+    return true;
+}
+
 void lspci_format(struct text_buffer *text, struct pci_device *pdev, bool verbose, bool numeric,
                   bool show_domain)
 {
@@ -290,8 +312,11 @@ void lspci_format(struct text_buffer *text, struct pci_device *pdev, bool verbos
     if (pdev->revision)
         text_printf(text, " (rev %02x)", pdev->revision);
     if (verbose) {
-        const char *prog_if =
-            numeric ? NULL : pci_ids_prog_if(pdev->class_code, pdev->subclass, pdev->prog_if);
+        /* pciutils names the programming interface even in numeric mode. */
+        const char *prog_if = pci_ids_prog_if(pdev->class_code, pdev->subclass, pdev->prog_if);
+        char ide_modes[32];
+        if (!prog_if && ide_prog_if(pdev, ide_modes, sizeof(ide_modes)))
+            prog_if = ide_modes;
         if (prog_if)
             text_printf(text, " (prog-if %02x [%s])", pdev->prog_if, prog_if);
         else if (pdev->prog_if)
@@ -306,7 +331,8 @@ void lspci_format(struct text_buffer *text, struct pci_device *pdev, bool verbos
     if (pdev->msi_irq >= 0)
         text_printf(text, "\tInterrupts: MSI (irq %d)\n", pdev->msi_irq);
     else if (pdev->msix_count)
-        text_printf(text, "\tInterrupts: MSI-X, %u vectors\n", pdev->msix_count);
+        text_printf(text, "\tInterrupts: MSI-X, %u vector%s\n", pdev->msix_count,
+                    pdev->msix_count == 1 ? "" : "s");
     format_bars(text, pdev, command);
     if (pdev->header_type == PCI_HEADER_BRIDGE)
         format_bridge(text, pdev);

@@ -23,3 +23,7 @@ test_pci_lspci_SRCS := tests/unit/test_pci_lspci.c tests/unit/pci_fake.c $(PCI_C
 
 FUZZ_TARGETS += fuzz_pci_scan
 fuzz_pci_scan_SRCS := tests/fuzz/fuzz_pci_scan.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
+
+# RayOS's lspci over pciutils dump files, for tests/host/test_lspci_pciutils.py.
+HOST_TOOLS += pci-lspci-dump
+pci-lspci-dump_SRCS := tests/host/pci_lspci_dump.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)

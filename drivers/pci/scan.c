@@ -282,6 +282,31 @@ static bool is_pcie_port_with_one_slot(const struct pci_device *bridge)
             bridge->pcie_type == PCI_EXP_TYPE_DOWNSTREAM);
 }
 
+static bool line_routed(uint8_t line)
+{
+    return line != 0 && line != 0xff;
+}
+
+/* A function firmware never saw (hot-plugged) has no Interrupt Line.  Behind a bridge its pin
+ * reaches the bridge's pin (pin - 1 + slot) mod 4 (the PCI-to-PCI bridge swizzle); when that is
+ * the bridge's own pin, firmware's routing of the bridge applies, so its line is copied the way
+ * firmware would have written it. */
+static void route_interrupt(struct pci_device *pdev, struct pci_device *upstream)
+{
+    if (!pdev->interrupt_pin || line_routed(pdev->interrupt_line) || !upstream ||
+        !upstream->interrupt_pin || !line_routed(upstream->interrupt_line))
+        return;
+    unsigned swizzled = (pdev->interrupt_pin - 1u + pdev->slot) % 4 + 1;
+    if (swizzled != upstream->interrupt_pin) {
+        pr_info("%s: INT%c reaches %s as INT%c, whose routing is unknown: no INTx\n",
+                pci_name(pdev), 'A' + pdev->interrupt_pin - 1, pci_name(upstream),
+                'A' + swizzled - 1);
+        return;
+    }
+    pdev->interrupt_line = upstream->interrupt_line;
+    pci_write_config8(pdev, PCI_INTERRUPT_LINE, pdev->interrupt_line);
+}
+
 /* Reads, registers and (for bridges) descends into one function. */
 static struct pci_device *scan_function(struct scan_context *scan, uint8_t bus, uint8_t slot,
                                         uint8_t function, uint32_t id, struct device *parent,
@@ -291,6 +316,8 @@ static struct pci_device *scan_function(struct scan_context *scan, uint8_t bus, 
     if (!pdev)
         return NULL;
     pdev->dev.parent = parent;
+    if (scan->windows)
+        route_interrupt(pdev, upstream);
     if (scan->log_each)
         pci_log_function(pdev);
     int error = device_register(&pdev->dev);

@@ -4,6 +4,7 @@
  * logical block size. */
 #define pr_fmt(fmt) "virtio-blk: " fmt
 #include <rayos/block.h>
+#include <rayos/cmdline.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
@@ -448,6 +449,20 @@ static void set_limits(struct vblk *vb, struct block_device *disk)
     };
 }
 
+/* "virtio_blk.timeout_ms=N" on the command line overrides the request timeout (tests). */
+static uint64_t request_timeout(void)
+{
+    char text[24];
+    if (cmdline_get("virtio_blk.timeout_ms", text, sizeof(text))) {
+        char *end;
+        unsigned long ms = strtoul(text, &end, 10);
+        if (*end == 0 && ms > 0)
+            return ms * NSEC_PER_MSEC;
+        pr_warn("ignoring virtio_blk.timeout_ms=%s\n", text);
+    }
+    return REQUEST_TIMEOUT;
+}
+
 static int alloc_slots(struct vblk *vb, unsigned count)
 {
     vb->slot_count = count;
@@ -537,7 +552,7 @@ static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
     disk->driver_name = "virtio-blk";
     disk->ops = &vblk_ops;
     disk->driver_data = vb;
-    disk->timeout_ns = REQUEST_TIMEOUT;
+    disk->timeout_ns = request_timeout();
     status = block_device_register(disk, "vd");
     if (status < 0)
         goto fail;

@@ -24,6 +24,12 @@ FAT_UNIT_BINS += $(BUILD)/tests/unit/test_partition
 UNIT_TESTS += test_fat_model
 test_fat_model_SRCS := tests/unit/test_fat_model.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
 FAT_UNIT_BINS += $(BUILD)/tests/unit/test_fat_model
+UNIT_TESTS += test_fat_crash
+test_fat_crash_SRCS := tests/unit/test_fat_crash.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
+FAT_UNIT_BINS += $(BUILD)/tests/unit/test_fat_crash
+FUZZ_TARGETS += fuzz_fat
+fuzz_fat_SRCS := tests/fuzz/fuzz_fat.c tests/unit/ramdisk.c $(FAT_LIB_SRCS) drivers/block/partition.c
+FAT_FUZZ_BINS += $(BUILD)/fuzz/fuzz_fat
 
 # mk/host.mk names its prerequisite lists before the fragments are read (immediate expansion
 # in rule lines), so the targets are attached here as well; harmless once that is fixed.

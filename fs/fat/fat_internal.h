@@ -66,6 +66,7 @@ struct fat_volume {
     bool data_unflushed; /* file data written straight to the device since the last flush */
     uint8_t *boot_sector;
     uint32_t use_counter;
+    unsigned recent_slot; /* the last slot found: sequential FAT scans hit it */
     struct fat_cache_slot cache[FAT_CACHE_SLOTS];
     unsigned open_count;
     struct fat_file *open_files;
@@ -125,6 +126,7 @@ int fat_device_read(struct fat_volume *vol, uint64_t sector, uint32_t count, voi
 int fat_device_write(struct fat_volume *vol, uint64_t sector, uint32_t count, const void *buffer);
 int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t **data);
 void fat_cache_mark(struct fat_volume *vol, uint64_t sector, uint8_t phase);
+bool fat_cache_has_phase(const struct fat_volume *vol, uint8_t phase);
 void fat_cache_drop_range(struct fat_volume *vol, uint64_t sector, uint64_t count);
 int fat_cache_flush(struct fat_volume *vol);
 void fat_cache_release(struct fat_volume *vol);

@@ -89,10 +89,17 @@ int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t 
 {
     struct fat_cache_slot *victim = NULL;
     vol->use_counter++;
+    struct fat_cache_slot *recent = &vol->cache[vol->recent_slot];
+    if (recent->valid && recent->sector == sector) {
+        recent->last_use = vol->use_counter;
+        *data = recent->data;
+        return 0;
+    }
     for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
         struct fat_cache_slot *slot = &vol->cache[i];
         if (slot->valid && slot->sector == sector) {
             slot->last_use = vol->use_counter;
+            vol->recent_slot = (unsigned)i;
             *data = slot->data;
             return 0;
         }
@@ -118,8 +125,17 @@ int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t 
     victim->is_fat = is_fat;
     victim->phase = FAT_PHASE_CLEAN;
     victim->last_use = vol->use_counter;
+    vol->recent_slot = (unsigned)(victim - vol->cache);
     *data = victim->data;
     return 0;
+}
+
+bool fat_cache_has_phase(const struct fat_volume *vol, uint8_t phase)
+{
+    for (int i = 0; i < FAT_CACHE_SLOTS; i++)
+        if (vol->cache[i].valid && vol->cache[i].phase == phase)
+            return true;
+    return false;
 }
 
 void fat_cache_mark(struct fat_volume *vol, uint64_t sector, uint8_t phase)

@@ -292,9 +292,13 @@ int fat_allocate(struct fat_volume *vol, uint32_t after, uint32_t count, bool co
         }
         account_allocation(vol, count, previous);
     }
-    if (after)
-        return fat_set_entry(vol, after, *first, FAT_PHASE_LINK);
-    return 0;
+    if (!after)
+        return 0;
+    /* One link at a time: a chain sector of this allocation may hold the previous link's
+     * target, and both in one phase would lose the order between them. */
+    if (fat_cache_has_phase(vol, FAT_PHASE_LINK) && (err = fat_cache_flush(vol)))
+        return err;
+    return fat_set_entry(vol, after, *first, FAT_PHASE_LINK);
 }
 
 /* Frees a chain.  Callers make sure no directory entry refers to it any more (durably). */

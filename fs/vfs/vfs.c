@@ -146,7 +146,9 @@ int vfs_mount(const struct filesystem_type *type, const struct block_io *io, con
     if (!m->type) {
         mutex_unlock(&table_lock);
         kfree(m);
-        return error == -ENODEV ? -EMEDIUMTYPE : error;
+        /* Only a failing device or memory is an error of its own; anything else means no
+         * filesystem type recognised what it found. */
+        return error == -EIO || error == -ENOMEM ? error : -EMEDIUMTYPE;
     }
     list_add_tail(&mounts, &m->node);
     mutex_unlock(&table_lock);
@@ -357,9 +359,9 @@ int vfs_allocate(struct vfs_file *file, uint64_t size, bool contiguous)
     return FILE_CALL(file, file->mount->type->allocate(file->handle, size, contiguous));
 }
 
-const struct block_io *vfs_file_device(struct vfs_file *file)
+const char *vfs_file_source(struct vfs_file *file)
 {
-    return file->mount->has_io && !file->mount->removed ? &file->mount->io : NULL;
+    return file->mount->source;
 }
 
 int vfs_close(struct vfs_file *file)

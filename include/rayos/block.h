@@ -122,6 +122,9 @@ void block_device_unregister(struct block_device *dev);
 struct block_device *block_device_find(const char *name); /* takes a reference */
 void block_device_get(struct block_device *dev);
 void block_device_put(struct block_device *dev);
+/* Called (outside interrupt context) for each device as it is unregistered, partitions before
+ * their disk, so users such as mounted filesystems can let go of it. */
+int block_device_on_remove(void (*listener)(struct block_device *dev));
 /* Visits registered devices in registration order; stops when fn returns non-zero. */
 int block_device_for_each(int (*fn)(struct block_device *dev, void *context), void *context);
 

@@ -91,8 +91,9 @@ struct device {
 struct driver {
     const char *name; /* unique: "virtio_blk", "ahci" */
     struct bus_type *bus;
-    /* 0 on success; a negative error leaves the device unbound (PROBE_FAILED) and is logged.
-     * probe() must undo everything it did before returning an error. */
+    /* 0 on success; a negative error leaves the device unbound (PROBE_FAILED) and is logged,
+     * except -ENODEV and -ENXIO ("not mine after a closer look"), which leave it PRESENT
+     * quietly.  probe() must undo everything it did before returning an error. */
     int (*probe)(struct device *dev);
     /* Undoes probe(): stop the device, release interrupts and mappings, free driver_data. */
     void (*remove)(struct device *dev);
@@ -133,7 +134,10 @@ struct device *device_find_by_name(const char *name);
 /* Calls fn for each registered device in registration order (parents before children);
  * stops at and returns the first non-zero.  fn may unregister the device it is given. */
 int device_for_each(int (*fn)(struct device *dev, void *context), void *context);
-/* Calls fn for each registered child in registration order; same rules as device_for_each. */
+/* Unregisters every child of a device (newest first), leaving the device itself. */
+void device_unregister_children(struct device *parent);
+/* Calls fn for each registered child in registration order, on a snapshot: fn may unregister
+ * any child.  Stops at and returns the first non-zero (-ENOMEM if no snapshot can be taken). */
 int device_for_each_child(struct device *parent, int (*fn)(struct device *dev, void *context),
                           void *context);
 /* Depth of the device in the tree (0 for a root), for listings. */

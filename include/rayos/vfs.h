@@ -122,8 +122,8 @@ int vfs_close(struct vfs_file *file);
 int vfs_fstat(struct vfs_file *file, struct vfs_stat *out);
 int vfs_extents(struct vfs_file *file, struct vfs_extent *out, size_t max);
 int vfs_allocate(struct vfs_file *file, uint64_t size, bool contiguous);
-/* The block_io of the device a file lives on (NULL for ramfs). */
-const struct block_io *vfs_file_device(struct vfs_file *file);
+/* The name of the device a file lives on ("vda1"; "ramfs" and the like for memory). */
+const char *vfs_file_source(struct vfs_file *file);
 
 int vfs_stat(const char *path, struct vfs_stat *out);
 int vfs_opendir(const char *path, struct vfs_dir **out);

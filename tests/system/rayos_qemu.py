@@ -22,6 +22,7 @@ BUILD = os.environ.get("RAYOS_BUILD", "build")
 KERNEL = os.path.join(BUILD, "rayos.elf")
 PROMPT = "rayos> "
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+LOG_LINE = re.compile(r"^\[\s*\d+\.\d{6}\] ")
 
 
 class RayOSError(Exception):
@@ -91,6 +92,11 @@ class RayOS:
         if out.startswith("\n"):
             out = out[1:]
         return ANSI.sub("", out)
+
+    def command(self, command, timeout=60):
+        """Like run(), without the kernel log lines that interleave on the shared console."""
+        out = self.run(command, timeout)
+        return "".join(l for l in out.splitlines(True) if not LOG_LINE.match(l))
 
     def wait_exit(self, timeout=30):
         try:

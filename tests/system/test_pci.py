@@ -103,7 +103,8 @@ def test_q35_names_tree_and_details():
         assert "Express (v2) Root Port (Slot+)" in port
         tree = vm.run("devices")
         assert re.search(r"^pci0000:00 \[root\]$", tree, re.M), tree
-        assert re.search(r"^  0000:00:10\.0 \[pci\] 1b36:000c PCI bridge$", tree, re.M), tree
+        assert re.search(r"^  0000:00:10\.0 \[pci\] 1b36:000c PCI bridge -> pciehp$", tree, re.M), tree
+        assert re.search(r"^  0000:00:11\.0 \[pci\] 1b36:0001 PCI bridge$", tree, re.M), tree
         assert re.search(r"^    0000:01:00\.0 \[pci\] 1af4:1042 SCSI storage controller( -> virtio-blk)?$", tree,
                          re.M), tree
         assert re.search(r"^    0000:02:01\.0 \[pci\] 8086:100e Ethernet controller$", tree,
@@ -147,6 +148,7 @@ def test_q35_native_hotplug_add_remove_add():
                devices=["pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x10"],
                extra=["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off",
                       "-nic", "none"]) as vm:
+        assert "pci: 0000:00:10.0: hot-plug slot, events by MSI-X" in vm.boot_log
         before = vm.run("lspci -n")
         assert "01:00.0" not in before
         assert "00:10.0 0604: 1b36:000c\n" in before

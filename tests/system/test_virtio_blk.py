@@ -130,6 +130,26 @@ def test_unbind_removes_the_disk_and_bind_brings_it_back(tmp_path):
     assert first.read_bytes()[5 * 512:6 * 512] == b"\x61" * 512
 
 
+def test_request_timeout_resets_the_device_without_hanging(tmp_path):
+    """QEMU throttled to one request per second against a 200 ms timeout: the partition-table
+    read at probe times out, the device is reset, and the kernel and the other disk carry on."""
+    slow = make_image(tmp_path / "slow.img", 2 * MiB)
+    fast = make_image(tmp_path / "fast.img", 2 * MiB)
+    with RayOS(cmdline="virtio_blk.timeout_ms=200",
+               drives=[drive(slow, "d0", ",throttling.iops-total=1"), drive(fast, "d1")],
+               devices=["virtio-blk-pci,drive=d0", "virtio-blk-pci,drive=d1"]) as vm:
+        log = vm.boot_log
+        assert "vda: request timed out after 200 ms, resetting the device" in log, log
+        assert "vda: cannot read the partition table: -110" in log, log
+        assert vm.run("blk read vdb 12") == xxd(fast, 12 * 512, 512)
+        # Whether this read beats the throttle or times out again, it returns.
+        out = vm.run("blk read vda 5", timeout=30)
+        assert out == xxd(slow, 5 * 512, 512) or "Connection timed out (-110)" in out, out
+        info = vm.run("blk info vda")
+        assert re.search(r"resets [1-9]", info) and "failed" not in info.splitlines()[-1], info
+        assert vm.poweroff() == 0
+
+
 def test_write_zeroes_reach_the_device(tmp_path):
     image = make_image(tmp_path / "zero.img", 4 * MiB)
     with RayOS(drives=[drive(image, "d0")], devices=["virtio-blk-pci,drive=d0"]) as vm:

@@ -9,6 +9,7 @@
 #include <string.h>
 
 bool fake_dma_mappable = true;
+bool fake_dma_page_at_a_time;
 unsigned fake_dma_allocations;
 
 void *dma_alloc(size_t size, size_t align, phys_addr_t *phys)
@@ -39,6 +40,10 @@ bool dma_map_buffer(const void *virt, size_t size, phys_addr_t *phys)
 {
     (void)size;
     if (!fake_dma_mappable)
+        return false;
+    /* Like memory that is only contiguous within each page. */
+    if (fake_dma_page_at_a_time && size &&
+        (uintptr_t)virt / 4096 != ((uintptr_t)virt + size - 1) / 4096)
         return false;
     *phys = (phys_addr_t)(uintptr_t)virt;
     return true;

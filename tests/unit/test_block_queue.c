@@ -355,6 +355,22 @@ static void test_bounce_when_not_dma_able(void **state)
     fake_dma_mappable = true;
 }
 
+static void test_page_wise_mapping_without_bounce(void **state)
+{
+    (void)state;
+    fake_dma_page_at_a_time = true;
+    static uint8_t buffer[5 * 4096] __attribute__((aligned(4096)));
+    /* Starts mid-page: pieces of 3584, 4096, 4096, 512 bytes, merged back into one segment
+     * because the fake's pages are physically adjacent. */
+    uint8_t *start = buffer + 512;
+    assert_int_equal(blk_read(disk.dev, 40, 24, start), 0);
+    assert_memory_equal(start, disk.data + 40 * 512, 24 * 512);
+    assert_int_equal(disk.seen_count, 2); /* split only by the 8 KiB transfer limit */
+    assert_int_equal(disk.seen_segments[0][0].phys, (uintptr_t)start);
+    assert_int_equal(fake_dma_allocations, 0); /* no bounce buffer */
+    fake_dma_page_at_a_time = false;
+}
+
 static void test_names_and_lookup(void **state)
 {
     (void)state;
@@ -491,6 +507,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_removal_fails_pending_and_later_requests, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bounce_when_not_dma_able, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page_wise_mapping_without_bounce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_and_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partitions_are_bounded_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranges_split_to_device_limits, setup, teardown),

@@ -155,7 +155,7 @@ static void test_probe_failure_falls_back_then_stays_unbound(void **state)
     toy_driver_init(&exact, "exact-fails", 3, -2);
     exact.probe_result = -EIO;
     toy_driver_init(&generic, "generic-fails", -1, -2);
-    generic.probe_result = -ENODEV;
+    generic.probe_result = -ENOMEM;
     assert_int_equal(driver_register(&exact.drv), 0);
     assert_int_equal(driver_register(&generic.drv), 0);
     struct toy_device a;
@@ -164,7 +164,7 @@ static void test_probe_failure_falls_back_then_stays_unbound(void **state)
     assert_int_equal(exact.probes, 1);
     assert_int_equal(generic.probes, 1);
     assert_int_equal(a.dev.state, DEVICE_PROBE_FAILED);
-    assert_int_equal(a.dev.probe_error, -ENODEV);
+    assert_int_equal(a.dev.probe_error, -ENOMEM);
     assert_null(a.dev.driver);
     assert_null(a.dev.driver_data);
     /* The generic one now works: an explicit bind succeeds. */
@@ -177,6 +177,24 @@ static void test_probe_failure_falls_back_then_stays_unbound(void **state)
     assert_int_equal(exact.removes, 0);
     driver_unregister(&exact.drv);
     driver_unregister(&generic.drv);
+}
+
+static void test_probe_declining_is_not_a_failure(void **state)
+{
+    struct toy_driver d;
+    toy_driver_init(&d, "declines", 11, -2);
+    d.probe_result = -ENODEV;
+    driver_register(&d.drv);
+    struct toy_device a;
+    toy_device_init(&a, "toy-11", 11, NULL);
+    device_register(&a.dev);
+    assert_int_equal(d.probes, 1);
+    assert_int_equal(a.dev.state, DEVICE_PRESENT);
+    assert_int_equal(a.dev.probe_error, 0);
+    assert_null(a.dev.driver);
+    device_unregister(&a.dev);
+    assert_int_equal(d.removes, 0);
+    driver_unregister(&d.drv);
 }
 
 static void test_unbind_and_bind_by_hand(void **state)
@@ -328,6 +346,38 @@ static void test_for_each_survives_removal(void **state)
         assert_true(devices[i].released);
 }
 
+static int unregister_child(struct device *dev, void *context)
+{
+    (*(int *)context)++;
+    device_unregister(dev);
+    return 0;
+}
+
+static void test_for_each_child_may_unregister(void **state)
+{
+    struct toy_device parent, children[3];
+    toy_device_init(&parent, "kids", 1, NULL);
+    device_register(&parent.dev);
+    const char *names[] = {"kid0", "kid1", "kid2"};
+    for (int i = 0; i < 3; i++) {
+        toy_device_init(&children[i], names[i], 1, &parent.dev);
+        device_register(&children[i].dev);
+    }
+    int visited = 0;
+    assert_int_equal(device_for_each_child(&parent.dev, unregister_child, &visited), 0);
+    assert_int_equal(visited, 3);
+    for (int i = 0; i < 3; i++)
+        assert_true(children[i].released);
+    assert_true(list_empty(&parent.dev.children));
+    toy_device_init(&children[0], "kid0", 1, &parent.dev);
+    device_register(&children[0].dev);
+    device_unregister_children(&parent.dev);
+    assert_true(children[0].released);
+    assert_false(parent.released);
+    device_unregister(&parent.dev);
+    assert_true(parent.released);
+}
+
 static void test_resources(void **state)
 {
     struct toy_device a;
@@ -350,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_driver_after_device_binds),
         cmocka_unit_test(test_device_after_driver_binds_most_specific),
         cmocka_unit_test(test_probe_failure_falls_back_then_stays_unbound),
+        cmocka_unit_test(test_probe_declining_is_not_a_failure),
         cmocka_unit_test(test_unbind_and_bind_by_hand),
         cmocka_unit_test(test_driver_unregister_unbinds),
         cmocka_unit_test(test_duplicates_and_bad_bus),
@@ -357,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_reference_keeps_removed_device),
         cmocka_unit_test(test_children_removed_first_and_events),
         cmocka_unit_test(test_for_each_survives_removal),
+        cmocka_unit_test(test_for_each_child_may_unregister),
         cmocka_unit_test(test_resources),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -22,12 +22,16 @@
 #define MAX_SIZE   70000
 #define OPERATIONS 2500
 
-static const char *dir_paths[DIRS] = {"", "/Alpha", "/Alpha/Beta Directory", "/gamma",
-                                      "/gamma/d"};
+static const char *dir_paths[DIRS] = {"", "/Alpha", "/Alpha/Beta Directory", "/gamma", "/gamma/d"};
 static const int dir_parent[DIRS] = {-1, 0, 1, 0, 3};
-static const char *file_names[NAMES] = {
-    "README.TXT", "notes.txt", "A Long File Name For Testing.data", "x",
-    "Mixed Case Name.Txt", "caf\xc3\xa9.bin", "12345678.123", "file with,odd;chars=+[].txt"};
+static const char *file_names[NAMES] = {"README.TXT",
+                                        "notes.txt",
+                                        "A Long File Name For Testing.data",
+                                        "x",
+                                        "Mixed Case Name.Txt",
+                                        "caf\xc3\xa9.bin",
+                                        "12345678.123",
+                                        "file with,odd;chars=+[].txt"};
 
 struct model {
     bool dir_exists[DIRS];

@@ -114,6 +114,21 @@ static void test_subsystem_forms(void **state)
     assert_non_null(strstr(listing(true, true), "\tSubsystem: 1af4:1100\n"));
 }
 
+static void test_ide_prog_if_spelled_out(void **state)
+{
+    add(0x01, 0x8086, 0x7010, 0x01010b, 0, 0, 0); /* not in pci.ids: from the bits */
+    add(0x02, 0x8086, 0x7010, 0x010183, 0, 0, 0);
+    add(0x03, 0x8086, 0x7010, 0x010180, 0, 0, 0); /* named in pci.ids */
+    add(0x04, 0x8086, 0x7010, 0x010193, 0, 0, 0); /* a reserved bit: no name */
+    scan();
+    const char *text = listing(true, true);
+    assert_non_null(strstr(text, "00:01.0 0101: 8086:7010 (prog-if 0b [SecP PriP PriO])\n"));
+    assert_non_null(strstr(text, "00:02.0 0101: 8086:7010 (prog-if 83 [Master PriP PriO])\n"));
+    assert_non_null(strstr(text, "00:03.0 0101: 8086:7010 (prog-if 80 [ISA Compatibility mode-only "
+                                 "controller, supports bus mastering])\n"));
+    assert_non_null(strstr(text, "00:04.0 0101: 8086:7010 (prog-if 93)\n"));
+}
+
 static int test_probe(struct pci_device *pdev, const struct pci_device_id *id)
 {
     return 0;
@@ -181,6 +196,7 @@ int main(void)
         cmocka_unit_test_setup(test_sorted_and_domain_prefix, setup),
         cmocka_unit_test_setup(test_subsystem_forms, setup),
         cmocka_unit_test_setup(test_verbose_details, setup),
+        cmocka_unit_test_setup(test_ide_prog_if_spelled_out, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -645,6 +645,8 @@ static struct fake_function *hotplug_port(void)
     fake_put16(port, 0x56, (uint16_t)(PCI_EXP_TYPE_ROOT_PORT << 4 | 2 | PCI_EXP_FLAGS_SLOT));
     fake_put32(port, 0x54 + PCI_EXP_SLTCAP, 0x7b);            /* hot-plug capable, power control */
     fake_put16(port, 0x54 + PCI_EXP_SLTCTL, 0x0400 | 0x0300); /* empty: powered off */
+    fake_put8(port, PCI_INTERRUPT_PIN, 1);
+    fake_put8(port, PCI_INTERRUPT_LINE, 10);
     port->rw1c_offset = 0x54 + PCI_EXP_SLTSTA;
     return port;
 }
@@ -670,6 +672,7 @@ static void test_hotplug_insert_and_attention_button(void **state)
     fake_bar(card, 1, FAKE_BAR_MEM32, 0, 0x1000);
     fake_bar(card, 4, FAKE_BAR_MEM64_PREF, 0, 0x4000);
     fake_put16(card, PCI_COMMAND, 0);
+    fake_put8(card, PCI_INTERRUPT_PIN, 1);
     fake_put16(port, 0x54 + PCI_EXP_SLTSTA, (1u << 6) | (1u << 3)); /* present, changed */
     assert_true(pci_hotplug_check_port(bridge));
     uint16_t control = (uint16_t)fake_get32(port, 0x54 + PCI_EXP_SLTCTL);
@@ -684,7 +687,9 @@ static void test_hotplug_insert_and_attention_button(void **state)
     assert_int_equal(pdev->bars[4].base, 0xfe000000);
     assert_int_equal(fake_get32(card, 0x20), 0xfe00000c);
     assert_int_equal(fake_get32(card, 0x24), 0);
-    assert_int_equal(pdev->bars[0].base, 0); /* no I/O window: left unassigned */
+    assert_int_equal(pdev->bars[0].base, 0);    /* no I/O window: left unassigned */
+    assert_int_equal(pdev->interrupt_line, 10); /* the port's line: INTA of slot 0 is its INTA */
+    assert_int_equal(card->config[PCI_INTERRUPT_LINE], 10);
     assert_int_equal(pdev->dev.state, DEVICE_BOUND);
     assert_int_equal(probes, 1);
 
@@ -700,6 +705,28 @@ static void test_hotplug_insert_and_attention_button(void **state)
     assert_true(pci_hotplug_check_port(bridge));
     assert_null(find(1, 0, 0));
     pci_unregister_driver(&drv);
+}
+
+static void test_hotplug_multifunction_card(void **state)
+{
+    struct fake_function *port = hotplug_port();
+    scan();
+    struct pci_device *bridge = find(0, 0x10, 0);
+    fake_add(1, 0, 0, 0x1af4, 0x1041, 0x020000, PCI_HEADER_MULTIFUNCTION);
+    fake_put8(fake_add(1, 0, 1, 0x1af4, 0x1042, 0x010000, 0), PCI_INTERRUPT_PIN, 2);
+    fake_add(1, 0, 2, 0x1af4, 0x1043, 0x078000, 0);
+    fake_put16(port, 0x54 + PCI_EXP_SLTSTA, (1u << 6) | (1u << 3));
+    assert_true(pci_hotplug_check_port(bridge));
+    assert_non_null(find(1, 0, 0));
+    assert_non_null(find(1, 0, 1));
+    assert_non_null(find(1, 0, 2));
+    assert_int_equal(find(1, 0, 1)->interrupt_line, 0); /* INTB: the port's INTB is unknown */
+    fake_put16(port, 0x54 + PCI_EXP_SLTSTA, (1u << 6) | (1u << 0));
+    assert_true(pci_hotplug_check_port(bridge));
+    assert_null(find(1, 0, 0));
+    assert_null(find(1, 0, 1));
+    assert_null(find(1, 0, 2));
+    assert_true(list_empty(&bridge->dev.children));
 }
 
 static void test_hotplug_surprise_removal(void **state)
@@ -747,6 +774,7 @@ int main(void)
         cmocka_unit_test_setup(test_intx, setup),
         cmocka_unit_test_setup(test_hotplug_rescan_behind_port, setup),
         cmocka_unit_test_setup(test_hotplug_insert_and_attention_button, setup),
+        cmocka_unit_test_setup(test_hotplug_multifunction_card, setup),
         cmocka_unit_test_setup(test_hotplug_surprise_removal, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
