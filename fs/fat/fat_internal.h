@@ -35,8 +35,28 @@ struct fat_cache_slot {
     uint8_t phase;
 };
 
+#define FAT_LFN_UNITS_SLOT 13
+
+/* A long-name run being collected while a directory is read. */
+struct fat_lfn_state {
+    int expected; /* next sequence number wanted; 0 = run complete; -1 = no run */
+    uint8_t checksum;
+    uint8_t slots;
+    uint32_t start;
+    uint16_t units[FAT_LFN_MAX_SLOTS * FAT_LFN_UNITS_SLOT];
+};
+
+/* A name prepared for many comparisons: folded UTF-16 and its 8.3 form if it has one. */
+struct fat_name_key {
+    uint16_t folded[FAT_NAME_MAX];
+    uint16_t length;
+    bool has_short_form;
+    uint8_t short_form[11];
+};
+
 struct fat_volume {
     const struct block_io *io;
+    struct fat_lfn_state lfn; /* scratch for directory reads (one caller at a time) */
     struct fat_clock clock;
     bool read_only;
     unsigned type; /* 12, 16, 32 */
@@ -81,9 +101,11 @@ struct fat_dir_cursor {
 
 struct fat_entry_info {
     uint8_t raw[FAT_DIR_ENTRY_SIZE];
-    uint32_t index;       /* slot of the 8.3 entry */
-    uint32_t first_index; /* first slot of its long-name run (== index without one) */
-    uint64_t sector;      /* where the 8.3 entry lives */
+    uint16_t units[FAT_NAME_MAX]; /* the long name, if valid */
+    uint16_t unit_count;          /* 0: no valid long name */
+    uint32_t index;               /* slot of the 8.3 entry */
+    uint32_t first_index;         /* first slot of its long-name run (== index without one) */
+    uint64_t sector;              /* where the 8.3 entry lives */
     uint32_t offset;
     char name[FAT_NAME_UTF8_MAX + 1];
 };
@@ -165,6 +187,9 @@ void fat_copy_string(char *dst, const char *src, size_t size);
 bool fat_long_name_valid(const char *name);
 /* Case-insensitive name comparison (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic). */
 bool fat_name_equal(const char *a, const char *b);
+uint16_t fat_fold_unit(uint16_t unit);
+int fat_name_key_init(struct fat_name_key *key, const char *name);
+bool fat_name_key_matches(const struct fat_name_key *key, const struct fat_entry_info *e);
 uint8_t fat_short_checksum(const uint8_t short_name[11]);
 void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t size);
 struct fat_short_plan {

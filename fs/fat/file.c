@@ -382,11 +382,11 @@ int64_t fat_seek(struct fat_file *file, int64_t offset, int whence)
     return (int64_t)file->position;
 }
 
-int fat_file_sync(struct fat_file *file)
+/* Puts the file's size and first cluster into its (cached) directory entry; the cache's flush
+ * order writes it only after the chain it points to. */
+static int publish_entry(struct fat_file *file)
 {
     struct fat_volume *vol = file->volume;
-    if (!(file->flags & FAT_O_WRITE))
-        return 0;
     if (file->entry_dirty) {
         uint8_t *data;
         int err = fat_cache_get(vol, file->entry_sector, false, &data);
@@ -407,7 +407,15 @@ int fat_file_sync(struct fat_file *file)
             return err;
         file->entry_dirty = false;
     }
-    return fat_volume_sync(vol);
+    return 0;
+}
+
+int fat_file_sync(struct fat_file *file)
+{
+    if (!(file->flags & FAT_O_WRITE))
+        return 0;
+    int err = publish_entry(file);
+    return err ? err : fat_volume_sync(file->volume);
 }
 
 int fat_truncate(struct fat_file *file, uint64_t size)
@@ -458,7 +466,7 @@ int fat_truncate(struct fat_file *file, uint64_t size)
 int fat_close(struct fat_file *file)
 {
     struct fat_volume *vol = file->volume;
-    int err = fat_file_sync(file);
+    int err = (file->flags & FAT_O_WRITE) ? publish_entry(file) : 0;
     for (struct fat_file **link = &vol->open_files; *link; link = &(*link)->next_open) {
         if (*link == file) {
             *link = file->next_open;
