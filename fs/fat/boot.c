@@ -147,6 +147,7 @@ void fat_free_volume(struct fat_volume *vol)
     if (!vol)
         return;
     fat_cache_release(vol);
+    fat_index_drop_all(vol);
     kfree(vol->boot_sector);
     kfree(vol);
 }

@@ -163,8 +163,8 @@ static size_t lfn_length(const struct fat_lfn_state *lfn, const uint8_t *raw)
 }
 
 /* The next live entry with its long name as UTF-16 (no UTF-8 conversion). */
-static int dir_next_raw(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
-                        struct fat_entry_info *out)
+int fat_dir_next_raw(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
+                     struct fat_entry_info *out)
 {
     struct fat_lfn_state *lfn = &vol->lfn;
     lfn->expected = -1;
@@ -208,7 +208,7 @@ static int dir_next_raw(struct fat_volume *vol, struct fat_dir_cursor *cursor, u
 int fat_dir_next(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
                  struct fat_entry_info *out)
 {
-    int r = dir_next_raw(vol, cursor, position, out);
+    int r = fat_dir_next_raw(vol, cursor, position, out);
     if (r != 1)
         return r;
     if (!out->unit_count ||
@@ -227,11 +227,24 @@ int fat_dir_find(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
     if (!key)
         return -ENOMEM;
     int r = fat_name_key_init(key, name);
+    if (r == 0 && fat_index_prepare(vol, dir_cluster, out) == 0) {
+        r = fat_index_find(vol, dir_cluster, key, out);
+        if (r == 1) {
+            if (!out->unit_count ||
+                utf16_to_utf8(out->units, out->unit_count, out->name, sizeof(out->name)) <= 0)
+                fat_short_to_string(out->raw, true, out->name, sizeof(out->name));
+            r = 0;
+        } else if (r == 0) {
+            r = -ENOENT;
+        }
+        kfree(key);
+        return r;
+    }
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, dir_cluster);
     uint32_t position = 0;
     while (r == 0) {
-        r = dir_next_raw(vol, &cursor, &position, out);
+        r = fat_dir_next_raw(vol, &cursor, &position, out);
         if (r <= 0) {
             r = r == 0 ? -ENOENT : r;
             break;
@@ -280,25 +293,40 @@ struct add_scan {
 };
 
 /* Pass one: the name must not exist; note which ~N tails and whether the bare basis is used. */
+static void note_short_name(struct add_scan *scan, const uint8_t *short_name)
+{
+    if (memcmp(short_name, scan->plan->basis, 11) == 0)
+        scan->basis_used = true;
+    int n = fat_tail_number(scan->plan->basis, short_name);
+    if (n > 0 && n < TAIL_LIMIT)
+        scan->tails_used[n / 8] |= (uint8_t)(1 << (n % 8));
+}
+
 static int scan_names(struct fat_volume *vol, uint32_t dir_cluster, struct add_scan *scan,
                       struct fat_entry_info *e)
 {
+    if (fat_index_prepare(vol, dir_cluster, e) == 0) {
+        int r = fat_index_find(vol, dir_cluster, scan->key, e);
+        if (r < 0)
+            return r;
+        scan->name_exists = r == 1;
+        const struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+        for (uint32_t i = 0; index && i < index->count; i++)
+            note_short_name(scan, index->entries[i].short_name);
+        return 0;
+    }
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, dir_cluster);
     uint32_t position = 0;
     for (;;) {
-        int r = dir_next_raw(vol, &cursor, &position, e);
+        int r = fat_dir_next_raw(vol, &cursor, &position, e);
         if (r <= 0)
             return r;
         if (fat_name_key_matches(scan->key, e)) {
             scan->name_exists = true;
             return 0;
         }
-        if (memcmp(e->raw, scan->plan->basis, 11) == 0)
-            scan->basis_used = true;
-        int n = fat_tail_number(scan->plan->basis, e->raw);
-        if (n > 0 && n < TAIL_LIMIT)
-            scan->tails_used[n / 8] |= (uint8_t)(1 << (n % 8));
+        note_short_name(scan, e->raw);
     }
 }
 
@@ -364,6 +392,7 @@ static int extend_directory(struct fat_volume *vol, uint32_t dir_cluster, uint32
     int err = fat_allocate(vol, last, clusters, false, &first);
     if (err)
         return err;
+    fat_index_grown(vol, dir_cluster, clusters * per_cluster);
     /* Zero the new clusters along their chain (they need not be contiguous). */
     uint32_t c = first;
     for (uint32_t i = 0; i < clusters && !err; i++) {
@@ -449,7 +478,16 @@ int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
     uint32_t lfn_slots = plan.needs_lfn ? DIV_ROUND_UP((uint32_t)unit_count, LFN_UNITS_SLOT) : 0;
     uint32_t needed = lfn_slots + 1, first = 0, slots_total = 0;
     bool after_end = false;
-    int found = find_free_slots(vol, dir_cluster, needed, &first, &after_end, &slots_total);
+    int found;
+    const struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+    if (index && !index->has_holes) {
+        first = index->end_index;
+        slots_total = index->slot_capacity;
+        after_end = true;
+        found = (uint64_t)first + needed <= slots_total;
+    } else {
+        found = find_free_slots(vol, dir_cluster, needed, &first, &after_end, &slots_total);
+    }
     if (found < 0)
         return found;
     if (!found) {
@@ -478,8 +516,12 @@ int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
     out->raw[12] = plan.needs_lfn ? 0 : plan.case_flags;
     out->index = first + lfn_slots;
     out->first_index = first;
+    out->unit_count = plan.needs_lfn ? (uint16_t)unit_count : 0;
+    memcpy(out->units, units, (size_t)unit_count * sizeof(uint16_t));
     fat_copy_string(out->name, name, sizeof(out->name));
     err = write_slot(vol, &cursor, out->index, out->raw, &out->sector, &out->offset);
+    if (!err)
+        fat_index_added(vol, dir_cluster, out);
     if (err || !after_end)
         return err;
     /* Slots after an end marker are unused but may hold garbage: keep an end marker after us. */
@@ -494,6 +536,7 @@ int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
 
 int fat_dir_remove(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_entry_info *e)
 {
+    fat_index_removed(vol, dir_cluster, e->index);
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, dir_cluster);
     for (uint32_t index = e->first_index; index <= e->index; index++) {

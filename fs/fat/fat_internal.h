@@ -54,8 +54,31 @@ struct fat_name_key {
     uint8_t short_form[11];
 };
 
+struct fat_index_entry {
+    uint32_t hash; /* of the folded long name */
+    uint32_t index;
+    uint32_t first_index;
+    bool has_long_name;
+    uint8_t short_name[11];
+};
+
+#define FAT_INDEX_DIRS 4
+
+struct fat_dir_index {
+    bool valid;
+    uint32_t last_use;
+    bool has_holes; /* free slots before the end marker: new entries need a search */
+    uint32_t first_cluster;
+    uint32_t end_index;     /* the end marker's slot (or the capacity) */
+    uint32_t slot_capacity; /* slots in the directory's clusters */
+    uint32_t count, capacity;
+    struct fat_index_entry *entries;
+};
+
 struct fat_volume {
     const struct block_io *io;
+    struct fat_dir_index indexes[FAT_INDEX_DIRS]; /* the directories used most recently */
+    uint32_t index_clock;
     struct fat_lfn_state lfn; /* scratch for directory reads (one caller at a time) */
     struct fat_clock clock;
     bool read_only;
@@ -221,6 +244,21 @@ int fat_write_entry(struct fat_volume *vol, uint64_t sector, uint32_t offset,
 uint32_t fat_entry_cluster(const struct fat_volume *vol, const uint8_t *raw);
 void fat_entry_set_cluster(uint8_t *raw, uint32_t cluster);
 void fat_entry_to_stat(const uint8_t *raw, const struct fat_volume *vol, struct fat_stat *out);
+
+int fat_dir_next_raw(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
+                     struct fat_entry_info *out);
+
+/* index.c */
+uint32_t fat_key_hash(const struct fat_name_key *key);
+void fat_index_drop_all(struct fat_volume *vol);
+void fat_index_drop_dir(struct fat_volume *vol, uint32_t dir_cluster);
+int fat_index_prepare(struct fat_volume *vol, uint32_t dir_cluster, struct fat_entry_info *e);
+struct fat_dir_index *fat_index_of(struct fat_volume *vol, uint32_t dir_cluster);
+void fat_index_added(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_entry_info *e);
+void fat_index_removed(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slot);
+void fat_index_grown(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slots);
+int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_name_key *key,
+                   struct fat_entry_info *e);
 
 /* path.c */
 /* Resolves path; *parent_cluster gets the containing directory and *last the final component.

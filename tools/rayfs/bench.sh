@@ -46,6 +46,6 @@ truncate -s 64M "$WORK/many.img"
 truncate -s 1200M "$WORK/big.img"
 "$RAYFS" mkfs "$WORK/big.img" --fat 32 --cluster-size 4096
 "$BUILD/fat-bench" random "$WORK/big.img"
-truncate -s 64M "$WORK/lookup.img"
+truncate -s 300M "$WORK/lookup.img"
 "$RAYFS" mkfs "$WORK/lookup.img" --fat 32 --cluster-size 4096
 "$BUILD/fat-bench" lookup "$WORK/lookup.img"

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define COPY_CHUNK (4 * 1024 * 1024)
+#define COPY_CHUNK (16 * 1024 * 1024)
 
 static const char usage[] =
     "usage: rayfs COMMAND IMAGE [ARGS]\n"
