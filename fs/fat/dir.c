@@ -70,8 +70,13 @@ static int read_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint
     int err = fat_dir_slot(vol, cursor, index, sector, offset);
     if (err)
         return err;
+    /* the rest of the cluster (or of the fixed root) comes in the same request */
+    uint64_t end = *sector < vol->data_start
+                       ? vol->data_start
+                       : *sector + vol->sectors_per_cluster -
+                             (*sector - vol->data_start) % vol->sectors_per_cluster;
     uint8_t *data;
-    err = fat_cache_get(vol, *sector, false, &data);
+    err = fat_cache_get_ahead(vol, *sector, false, (uint32_t)MIN(end - *sector, 64ull), &data);
     if (err)
         return err;
     memcpy(raw, data + *offset, FAT_DIR_ENTRY_SIZE);

@@ -5,7 +5,8 @@
 #include <rayos/fat.h>
 #include <rayos/types.h>
 
-#define FAT_CACHE_SLOTS     64
+#define FAT_CACHE_SLOTS     128
+#define FAT_READ_AHEAD      16 /* sectors per cache fill at most */
 #define FAT_DIR_ENTRY_SIZE  32
 #define FAT_DIR_MAX_ENTRIES 65536 /* the specification's limit: 2 MiB per directory */
 #define FAT_LFN_MAX_SLOTS   20
@@ -109,6 +110,7 @@ struct fat_volume {
     bool data_unflushed; /* file data written straight to the device since the last flush */
     uint8_t *boot_sector;
     uint32_t use_counter;
+    uint8_t *read_ahead;  /* FAT_READ_AHEAD sectors */
     unsigned recent_slot; /* the last slot found: sequential FAT scans hit it */
     struct fat_cache_slot cache[FAT_CACHE_SLOTS];
     unsigned open_count;
@@ -170,6 +172,8 @@ struct fat_dir {
 int fat_device_read(struct fat_volume *vol, uint64_t sector, uint32_t count, void *buffer);
 int fat_device_write(struct fat_volume *vol, uint64_t sector, uint32_t count, const void *buffer);
 int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t **data);
+int fat_cache_get_ahead(struct fat_volume *vol, uint64_t sector, bool is_fat, uint32_t ahead,
+                        uint8_t **data);
 void fat_cache_mark(struct fat_volume *vol, uint64_t sector, uint8_t phase);
 bool fat_cache_has_phase(const struct fat_volume *vol, uint8_t phase);
 void fat_cache_drop_range(struct fat_volume *vol, uint64_t sector, uint64_t count);

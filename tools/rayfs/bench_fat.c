@@ -104,8 +104,8 @@ static void bench_random_reads(const char *path, int reads)
         }
     }
     double t1 = now();
-    printf("allocate 1 GiB contiguous (zero-filled): %.2f s, %d extent(s)\n",
-           allocated - start, extents);
+    printf("allocate 1 GiB contiguous (zero-filled): %.2f s, %d extent(s)\n", allocated - start,
+           extents);
     printf("random 4 KiB reads in a 1 GiB file: %d in %.3f s (%.0f/s, %.1f us each), "
            "%.2f device reads per read\n",
            reads, t1 - t0, reads / (t1 - t0), (t1 - t0) * 1e6 / reads,
