@@ -32,7 +32,7 @@ $(BUILD)/.deps-ok: mk/deps.sh
 	@sh mk/deps.sh
 	@touch $@
 
-test: all unit-tests
+test: all unit-tests iso disk
 	@$(PYTHON) tests/run.py --build $(BUILD) --kernel $(KERNEL_ELF) \
 		--unit $(UNIT_BINS) --pytest tests/host tests/system
 

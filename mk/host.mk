@@ -5,7 +5,7 @@
 #   FUZZ_TARGETS += NAME      NAME_SRCS := tests/fuzz/NAME.c ...   -> build/fuzz/NAME
 # The host shim (tests/host_shim/shim.c) supplies heap, log, locks and time to all of them.
 
-SHIM_SRCS := tests/host_shim/shim.c
+SHIM_SRCS := tests/host_shim/shim.c lib/string.c kernel/lock.c
 
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(@D)
@@ -45,11 +45,3 @@ $(BUILD)/fuzz/$(1): $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$($(1)_SRCS) $(SHIM_SRC
 	@$(CLANG) -fsanitize=fuzzer,address,undefined -o $$@ $$^
 endef
 
-UNIT_BINS  = $(addprefix $(BUILD)/tests/unit/,$(UNIT_TESTS))
-TOOL_BINS  = $(addprefix $(BUILD)/,$(HOST_TOOLS)) $(addsuffix -asan,$(addprefix $(BUILD)/,$(HOST_TOOLS)))
-FUZZ_BINS  = $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
-
-unit-tests: deps $(UNIT_BINS)
-host-tools: deps $(TOOL_BINS)
-fuzz: deps $(FUZZ_BINS)
-.PHONY: unit-tests host-tools fuzz

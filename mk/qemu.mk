@@ -12,8 +12,9 @@ CMDLINE    ?=
 
 QEMU_BASE = $(QEMU) -machine $(MACHINE) -accel $(ACCEL) -m $(MEM) -display none -no-reboot \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
-QEMU_DISK_ARGS = $(if $(RUN_DISK),-drive file=$(RUN_DISK),format=raw,if=none,id=rootdisk \
-    -device virtio-blk-pci,drive=rootdisk)
+comma := ,
+QEMU_DISK_ARGS = $(if $(RUN_DISK),-drive file=$(RUN_DISK)$(comma)format=raw$(comma)if=none$(comma)id=rootdisk \
+    -device virtio-blk-pci$(comma)drive=rootdisk)
 
 # The serial console is the terminal: Ctrl-C goes to RayOS's shell, Ctrl-A X leaves QEMU.
 run: all $(RUN_DISK)

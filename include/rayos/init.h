@@ -5,11 +5,11 @@
 #define RAYOS_INIT_H
 
 enum init_level {
-    INIT_CORE = 1,     /* registries: device core, block layer */
-    INIT_BUS = 2,      /* bus enumeration: ACPI devices, PCI */
-    INIT_DRIVER = 3,   /* device drivers register (and bind to what the buses found) */
-    INIT_FS = 4,       /* filesystems and mounting the root */
-    INIT_LATE = 5,     /* services that need a root: config, log file */
+    INIT_CORE = 1,   /* registries: device core, block layer */
+    INIT_BUS = 2,    /* bus enumeration: ACPI devices, PCI */
+    INIT_DRIVER = 3, /* device drivers register (and bind to what the buses found) */
+    INIT_FS = 4,     /* filesystems and mounting the root */
+    INIT_LATE = 5,   /* services that need a root: config, log file */
 };
 
 struct initcall {

@@ -34,7 +34,13 @@ void irq_disable(void);
 void irq_enable(void);
 bool irq_enabled(void);
 
-/* Waits for the next interrupt (with interrupts enabled), the idle primitive of polling loops. */
+/* Sleeps until the next interrupt.  Called with interrupts disabled after checking a condition,
+ * it enables them and halts atomically, so a wake-up cannot be missed:
+ *     irq_disable(); while (!done) cpu_wait_for_interrupt(); irq_enable();
+ * It returns with the interrupt state it was called with. */
 void cpu_wait_for_interrupt(void);
+
+/* Ticks of the periodic timer since boot. */
+uint64_t timer_ticks(void);
 
 #endif

@@ -11,7 +11,10 @@ struct spinlock {
     const char *name;
 };
 
-#define SPINLOCK_INIT(n) {0, n}
+#define SPINLOCK_INIT(n)                                                                           \
+    {                                                                                              \
+        0, n                                                                                       \
+    }
 
 typedef unsigned long irqflags_t;
 
@@ -24,7 +27,10 @@ struct mutex {
     volatile int locked;
     const char *name;
 };
-#define MUTEX_INIT(n) {0, n}
+#define MUTEX_INIT(n)                                                                              \
+    {                                                                                              \
+        0, n                                                                                       \
+    }
 void mutex_lock(struct mutex *m);
 void mutex_unlock(struct mutex *m);
 bool mutex_trylock(struct mutex *m);

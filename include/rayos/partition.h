@@ -13,14 +13,14 @@ enum partition_scheme {
 };
 
 struct partition {
-    unsigned number;        /* Linux numbering: MBR primaries 1-4, logicals 5+; GPT slot + 1 */
-    uint64_t start_lba;     /* in the disk's logical blocks */
+    unsigned number;    /* Linux numbering: MBR primaries 1-4, logicals 5+; GPT slot + 1 */
+    uint64_t start_lba; /* in the disk's logical blocks */
     uint64_t block_count;
-    uint8_t mbr_type;       /* MBR system id (0x0c FAT32 LBA, 0x83 Linux...); 0 on GPT */
-    uint8_t type_guid[16];  /* GPT partition type GUID, on-disk byte order; zero on MBR */
+    uint8_t mbr_type;      /* MBR system id (0x0c FAT32 LBA, 0x83 Linux...); 0 on GPT */
+    uint8_t type_guid[16]; /* GPT partition type GUID, on-disk byte order; zero on MBR */
     uint8_t unique_guid[16];
-    char name[72];          /* GPT partition name as UTF-8; empty on MBR */
-    bool bootable;          /* MBR active flag / GPT legacy BIOS bootable attribute */
+    char name[72]; /* GPT partition name as UTF-8; empty on MBR */
+    bool bootable; /* MBR active flag / GPT legacy BIOS bootable attribute */
 };
 
 #define PARTITION_MAX 128
@@ -38,7 +38,8 @@ struct partition_table {
  * or looping extended chains are skipped with a warning. */
 int partition_table_read(const struct block_io *disk, struct partition_table *table);
 
-/* A human name for the partition's type: "EFI System", "Microsoft basic data", "W95 FAT32 (LBA)". */
+/* A human name for the partition's type: "EFI System", "Microsoft basic data", "W95 FAT32 (LBA)".
+ */
 const char *partition_type_name(const struct partition *partition);
 
 /* A block_io confined to [start, start + count) of a parent; requests beyond fail with -EINVAL. */

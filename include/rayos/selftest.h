@@ -14,7 +14,7 @@ struct selftest {
     static void selftest_##test_name(void);                                                        \
     static const struct selftest __selftest_##test_name                                            \
         __attribute__((used, section(".selftests"), aligned(8))) = {#test_name,                    \
-                                                                     selftest_##test_name};        \
+                                                                    selftest_##test_name};         \
     static void selftest_##test_name(void)
 
 void selftest_fail(const char *file, int line, const char *expr);

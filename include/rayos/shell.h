@@ -16,7 +16,7 @@ struct shell_command {
 #define SHELL_COMMAND(cmd_name, cmd_help, cmd_handler)                                             \
     static const struct shell_command __shell_command_##cmd_handler                                \
         __attribute__((used, section(".shell_commands"), aligned(8))) = {cmd_name, cmd_help,       \
-                                                                          cmd_handler}
+                                                                         cmd_handler}
 
 /* Output for commands: goes to the console, not the kernel log. */
 int shell_printf(const char *fmt, ...) __printf(1, 2);

@@ -86,24 +86,6 @@ void spin_unlock_irqrestore(struct spinlock *lock, irqflags_t flags)
     (void)flags;
     lock->locked = 0;
 }
-void mutex_lock(struct mutex *m)
-{
-    if (m->locked)
-        panic("mutex %s taken twice", m->name ? m->name : "?");
-    m->locked = 1;
-}
-bool mutex_trylock(struct mutex *m)
-{
-    if (m->locked)
-        return false;
-    m->locked = 1;
-    return true;
-}
-void mutex_unlock(struct mutex *m)
-{
-    m->locked = 0;
-}
-
 uint64_t time_ns(void)
 {
     struct timespec ts;

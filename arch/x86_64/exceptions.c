@@ -1,0 +1,119 @@
+/* CPU exceptions: a report a developer can act on (what, where, registers, call chain), then
+ * the panic path. */
+#define pr_fmt(fmt) fmt
+#include <rayos/arch.h>
+#include <rayos/printk.h>
+#include "x86.h"
+
+static const char *const exception_names[32] = {
+    "divide error",
+    "debug",
+    "non-maskable interrupt",
+    "breakpoint",
+    "overflow",
+    "bound range exceeded",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor segment overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack-segment fault",
+    "general protection fault",
+    "page fault",
+    "reserved",
+    "x87 floating-point error",
+    "alignment check",
+    "machine check",
+    "SIMD floating-point error",
+    "virtualization exception",
+    "control protection exception",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "hypervisor injection",
+    "VMM communication",
+    "security exception",
+    "reserved",
+};
+
+static bool plausible_frame(uint64_t rbp)
+{
+    return rbp >= DIRECT_MAP_BASE && (rbp & 7) == 0 && rbp < 0xfffffffffffff000ULL;
+}
+
+static void print_frame(unsigned depth, uint64_t address)
+{
+    uint64_t offset;
+    const char *name = ksym_lookup(address, &offset);
+    if (name)
+        printk(LOG_EMERG, "  #%u 0x%016llx %s+0x%llx", depth, (unsigned long long)address, name,
+               (unsigned long long)offset);
+    else
+        printk(LOG_EMERG, "  #%u 0x%016llx ?", depth, (unsigned long long)address);
+}
+
+static void backtrace_from(uint64_t rip, uint64_t rbp)
+{
+    printk(LOG_EMERG, "backtrace:");
+    print_frame(0, rip);
+    for (unsigned depth = 1; depth < 24 && plausible_frame(rbp); depth++) {
+        const uint64_t *frame = (const uint64_t *)rbp;
+        uint64_t return_address = frame[1];
+        if (return_address < KERNEL_VIRT_BASE)
+            break;
+        print_frame(depth, return_address);
+        if (frame[0] <= rbp) /* frames grow upwards; anything else is a corrupt chain */
+            break;
+        rbp = frame[0];
+    }
+}
+
+void arch_print_backtrace(void)
+{
+    uint64_t rbp;
+    __asm__ volatile("mov %%rbp, %0" : "=r"(rbp));
+    const uint64_t *frame = (const uint64_t *)rbp;
+    backtrace_from(frame[1], frame[0]);
+}
+
+void exception_dispatch(struct interrupt_frame *f)
+{
+    const char *name = exception_names[f->vector & 31];
+    printk(LOG_EMERG, "CPU exception %llu (%s), error code 0x%llx", (unsigned long long)f->vector,
+           name, (unsigned long long)f->error_code);
+    uint64_t offset;
+    const char *symbol = ksym_lookup(f->rip, &offset);
+    printk(LOG_EMERG, "RIP: %04llx:%016llx %s+0x%llx  RFLAGS: %08llx", (unsigned long long)f->cs,
+           (unsigned long long)f->rip, symbol ? symbol : "?",
+           (unsigned long long)(symbol ? offset : 0), (unsigned long long)f->rflags);
+    if (f->vector == 14)
+        printk(LOG_EMERG, "CR2: %016llx (%s, %s%s)", (unsigned long long)read_cr2(),
+               f->error_code & 1 ? "protection violation" : "page not present",
+               f->error_code & 2 ? "write" : "read",
+               f->error_code & 16 ? ", instruction fetch" : "");
+    printk(LOG_EMERG, "RAX: %016llx RBX: %016llx RCX: %016llx", (unsigned long long)f->rax,
+           (unsigned long long)f->rbx, (unsigned long long)f->rcx);
+    printk(LOG_EMERG, "RDX: %016llx RSI: %016llx RDI: %016llx", (unsigned long long)f->rdx,
+           (unsigned long long)f->rsi, (unsigned long long)f->rdi);
+    printk(LOG_EMERG, "RBP: %016llx RSP: %016llx R8:  %016llx", (unsigned long long)f->rbp,
+           (unsigned long long)f->rsp, (unsigned long long)f->r8);
+    printk(LOG_EMERG, "R9:  %016llx R10: %016llx R11: %016llx", (unsigned long long)f->r9,
+           (unsigned long long)f->r10, (unsigned long long)f->r11);
+    printk(LOG_EMERG, "R12: %016llx R13: %016llx R14: %016llx", (unsigned long long)f->r12,
+           (unsigned long long)f->r13, (unsigned long long)f->r14);
+    printk(LOG_EMERG, "R15: %016llx CR3: %016llx", (unsigned long long)f->r15,
+           (unsigned long long)read_cr3());
+    backtrace_from(f->rip, f->rbp);
+    panic("unhandled CPU exception %llu (%s) at %s", (unsigned long long)f->vector, name,
+          symbol ? symbol : "?");
+}
+
+void arch_halt(void)
+{
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}

@@ -1,0 +1,250 @@
+/* Interrupt routing and dispatch.  Vectors 0-31 are CPU exceptions, 32-47 the 8259 range (used
+ * only in fallback mode), 48-239 are handed out to IOAPIC lines and MSIs, 0xf0 is the local APIC
+ * timer and 0xff the spurious vector. */
+#define pr_fmt(fmt) "irq: " fmt
+#include <rayos/acpi.h>
+#include <rayos/errno.h>
+#include <rayos/irq.h>
+#include <rayos/lock.h>
+#include <rayos/printk.h>
+#include "x86.h"
+
+#define VECTOR_PIC_BASE 32
+#define VECTOR_FIRST    48
+#define VECTOR_LAST     0xef
+#define VECTOR_TIMER    0xf0
+#define VECTOR_SPURIOUS 0xff
+#define ACTIONS_MAX     96
+#define GSI_NONE        0xffffffffu
+
+struct irq_action {
+    bool used;
+    uint8_t vector;
+    irq_handler_t handler;
+    void *context;
+    const char *name;
+    uint64_t count;
+};
+
+struct vector_state {
+    bool allocated;
+    uint32_t gsi; /* GSI_NONE for MSI vectors */
+};
+
+static struct irq_action actions[ACTIONS_MAX];
+static struct vector_state vectors[256];
+static bool use_ioapic;
+static struct spinlock irq_lock = SPINLOCK_INIT("irq");
+
+void interrupt_entry(struct interrupt_frame *frame);
+
+void interrupt_entry(struct interrupt_frame *frame)
+{
+    unsigned vector = (unsigned)frame->vector;
+    if (vector < 32) {
+        exception_dispatch(frame);
+        return;
+    }
+    if (vector == VECTOR_SPURIOUS)
+        return;
+    if (vector == VECTOR_TIMER) {
+        timer_tick();
+        lapic_eoi();
+        return;
+    }
+    for (unsigned i = 0; i < ACTIONS_MAX; i++) {
+        if (actions[i].used && actions[i].vector == vector) {
+            actions[i].count++;
+            actions[i].handler(actions[i].context);
+        }
+    }
+    if (use_ioapic || vector >= VECTOR_FIRST)
+        lapic_eoi();
+    else
+        pic_eoi(vector - VECTOR_PIC_BASE);
+}
+
+void irq_init(void)
+{
+    const struct acpi_madt_info *madt = acpi_madt();
+    pic_disable();
+    if (madt)
+        lapic_init(madt->lapic_address);
+    if (lapic_present() && ioapic_init()) {
+        use_ioapic = true;
+        pr_info("using LAPIC + IOAPIC (%u CPU%s in MADT)", madt->cpu_count,
+                madt->cpu_count == 1 ? "" : "s");
+    } else {
+        pic_init_legacy();
+        pr_warn("no usable MADT/IOAPIC: falling back to the 8259 PIC");
+    }
+}
+
+static int allocate_vector(void)
+{
+    for (unsigned v = VECTOR_FIRST; v <= VECTOR_LAST; v++) {
+        if (!vectors[v].allocated) {
+            vectors[v].allocated = true;
+            vectors[v].gsi = GSI_NONE;
+            return (int)v;
+        }
+    }
+    return -ENOSPC;
+}
+
+static int add_action(uint8_t vector, irq_handler_t handler, void *context, const char *name)
+{
+    for (unsigned i = 0; i < ACTIONS_MAX; i++) {
+        if (!actions[i].used) {
+            actions[i] = (struct irq_action){true, vector, handler, context, name, 0};
+            return (int)i;
+        }
+    }
+    return -ENOSPC;
+}
+
+static bool vector_has_actions(uint8_t vector)
+{
+    for (unsigned i = 0; i < ACTIONS_MAX; i++)
+        if (actions[i].used && actions[i].vector == vector)
+            return true;
+    return false;
+}
+
+int irq_claim_gsi(unsigned gsi, enum irq_trigger trigger, irq_handler_t handler, void *context,
+                  const char *name)
+{
+    irqflags_t flags = spin_lock_irqsave(&irq_lock);
+    int result;
+    if (!use_ioapic) {
+        if (gsi >= 16) {
+            result = -EINVAL;
+        } else {
+            result = add_action((uint8_t)(VECTOR_PIC_BASE + gsi), handler, context, name);
+            if (result >= 0)
+                pic_mask(gsi, false);
+        }
+        spin_unlock_irqrestore(&irq_lock, flags);
+        return result;
+    }
+    int vector = -1;
+    for (unsigned v = VECTOR_FIRST; v <= VECTOR_LAST; v++)
+        if (vectors[v].allocated && vectors[v].gsi == gsi)
+            vector = (int)v;
+    bool fresh = vector < 0;
+    if (fresh) {
+        vector = allocate_vector();
+        if (vector >= 0)
+            vectors[vector].gsi = gsi;
+    }
+    result = vector < 0 ? vector : add_action((uint8_t)vector, handler, context, name);
+    if (result >= 0 && fresh &&
+        !ioapic_route(gsi, (uint8_t)vector, trigger == IRQ_LEVEL_LOW, trigger == IRQ_LEVEL_LOW)) {
+        actions[result].used = false;
+        result = -EINVAL;
+    }
+    if (result < 0 && fresh && vector >= 0)
+        vectors[vector].allocated = false;
+    spin_unlock_irqrestore(&irq_lock, flags);
+    return result;
+}
+
+int irq_claim_isa(unsigned isa_irq, irq_handler_t handler, void *context, const char *name)
+{
+    enum irq_trigger trigger = IRQ_EDGE_HIGH;
+    unsigned gsi = isa_irq;
+    const struct acpi_madt_info *madt = acpi_madt();
+    for (unsigned i = 0; madt && i < madt->override_count; i++) {
+        if (madt->overrides[i].isa_irq == isa_irq) {
+            gsi = madt->overrides[i].gsi;
+            /* INTI flags: polarity 3 = active low, trigger 3 = level. */
+            if ((madt->overrides[i].flags & 3) == 3 || ((madt->overrides[i].flags >> 2) & 3) == 3)
+                trigger = IRQ_LEVEL_LOW;
+        }
+    }
+    if (!use_ioapic)
+        gsi = isa_irq;
+    return irq_claim_gsi(gsi, trigger, handler, context, name);
+}
+
+int irq_alloc_msi(irq_handler_t handler, void *context, const char *name,
+                  struct msi_message *message)
+{
+    if (!lapic_present())
+        return -ENODEV;
+    irqflags_t flags = spin_lock_irqsave(&irq_lock);
+    int vector = allocate_vector();
+    int result = vector < 0 ? vector : add_action((uint8_t)vector, handler, context, name);
+    if (result < 0 && vector >= 0)
+        vectors[vector].allocated = false;
+    spin_unlock_irqrestore(&irq_lock, flags);
+    if (result >= 0) {
+        message->address = 0xfee00000ULL | (uint64_t)lapic_id() << 12;
+        message->data = (uint32_t)vector; /* fixed delivery, edge */
+    }
+    return result;
+}
+
+void irq_release(int irq)
+{
+    if (irq < 0 || irq >= ACTIONS_MAX || !actions[irq].used)
+        return;
+    irqflags_t flags = spin_lock_irqsave(&irq_lock);
+    uint8_t vector = actions[irq].vector;
+    actions[irq].used = false;
+    if (!vector_has_actions(vector)) {
+        if (vector >= VECTOR_FIRST) {
+            if (vectors[vector].gsi != GSI_NONE)
+                ioapic_mask(vectors[vector].gsi, true);
+            vectors[vector].allocated = false;
+        } else {
+            pic_mask(vector - VECTOR_PIC_BASE, true);
+        }
+    }
+    spin_unlock_irqrestore(&irq_lock, flags);
+}
+
+uint64_t irq_count(int irq)
+{
+    return irq >= 0 && irq < ACTIONS_MAX ? actions[irq].count : 0;
+}
+
+void irq_disable(void)
+{
+    __asm__ volatile("cli" ::: "memory");
+}
+
+void irq_enable(void)
+{
+    __asm__ volatile("sti" ::: "memory");
+}
+
+bool irq_enabled(void)
+{
+    return read_rflags() & RFLAGS_IF;
+}
+
+void cpu_wait_for_interrupt(void)
+{
+    bool was_enabled = irq_enabled();
+    __asm__ volatile("sti; hlt" ::: "memory");
+    if (!was_enabled)
+        __asm__ volatile("cli" ::: "memory");
+}
+
+irqflags_t spin_lock_irqsave(struct spinlock *lock)
+{
+    irqflags_t flags = read_rflags();
+    __asm__ volatile("cli" ::: "memory");
+    if (lock->locked)
+        panic("deadlock: spinlock '%s' taken twice", lock->name ? lock->name : "?");
+    lock->locked = 1;
+    return flags;
+}
+
+void spin_unlock_irqrestore(struct spinlock *lock, irqflags_t flags)
+{
+    lock->locked = 0;
+    if (flags & RFLAGS_IF)
+        __asm__ volatile("sti" ::: "memory");
+}

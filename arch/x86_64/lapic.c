@@ -1,0 +1,84 @@
+/* The local APIC: end-of-interrupt, and the periodic timer that drives timekeeping work. */
+#include <rayos/io.h>
+#include <rayos/time.h>
+#include "x86.h"
+
+enum {
+    LAPIC_ID = 0x20,
+    LAPIC_TASK_PRIORITY = 0x80,
+    LAPIC_EOI = 0xb0,
+    LAPIC_SPURIOUS = 0xf0,
+    LAPIC_LVT_TIMER = 0x320,
+    LAPIC_LVT_LINT0 = 0x350,
+    LAPIC_LVT_LINT1 = 0x360,
+    LAPIC_TIMER_INITIAL = 0x380,
+    LAPIC_TIMER_CURRENT = 0x390,
+    LAPIC_TIMER_DIVIDE = 0x3e0,
+};
+#define LVT_MASKED      (1u << 16)
+#define LVT_PERIODIC    (1u << 17)
+#define TIMER_VECTOR    0xf0
+#define SPURIOUS_VECTOR 0xff
+
+static volatile uint8_t *lapic;
+static uint64_t timer_ticks_per_second;
+
+static uint32_t lapic_read(unsigned reg)
+{
+    return mmio_read32(lapic + reg);
+}
+static void lapic_write(unsigned reg, uint32_t v)
+{
+    mmio_write32(lapic + reg, v);
+}
+
+bool lapic_present(void)
+{
+    return lapic != NULL;
+}
+
+void lapic_init(phys_addr_t base)
+{
+    lapic = map_phys(base, 4096, MAP_UNCACHED);
+    if (!lapic)
+        return;
+    wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11)); /* global enable */
+    lapic_write(LAPIC_TASK_PRIORITY, 0);
+    lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+    lapic_write(LAPIC_SPURIOUS, 0x100 | SPURIOUS_VECTOR); /* software enable */
+}
+
+uint32_t lapic_id(void)
+{
+    return lapic ? lapic_read(LAPIC_ID) >> 24 : 0;
+}
+
+void lapic_eoi(void)
+{
+    lapic_write(LAPIC_EOI, 0);
+}
+
+/* Counts the timer's ticks over a millisecond of the (already calibrated) monotonic clock. */
+void lapic_timer_calibrate(void)
+{
+    lapic_write(LAPIC_TIMER_DIVIDE, 0x3); /* divide by 16 */
+    lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+    lapic_write(LAPIC_TIMER_INITIAL, 0xffffffff);
+    uint64_t start = time_ns();
+    while (time_ns() - start < 2 * NSEC_PER_MSEC)
+        cpu_relax();
+    uint32_t elapsed_ticks = 0xffffffff - lapic_read(LAPIC_TIMER_CURRENT);
+    uint64_t elapsed_ns = time_ns() - start;
+    lapic_write(LAPIC_TIMER_INITIAL, 0);
+    timer_ticks_per_second = elapsed_ns ? elapsed_ticks * NSEC_PER_SEC / elapsed_ns : 0;
+}
+
+void lapic_timer_start(uint32_t hz)
+{
+    uint64_t count = timer_ticks_per_second / hz;
+    if (count == 0)
+        count = 1000000;
+    lapic_write(LAPIC_TIMER_DIVIDE, 0x3);
+    lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR | LVT_PERIODIC);
+    lapic_write(LAPIC_TIMER_INITIAL, (uint32_t)MIN(count, 0xffffffffULL));
+}

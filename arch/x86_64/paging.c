@@ -1,0 +1,179 @@
+/* Kernel page tables.  Three windows:
+ *   DIRECT_MAP_BASE + phys   every RAM range of the memory map (write-back, 2 MiB pages where
+ *                            aligned), so any page from the allocator has a kernel address;
+ *   KERNEL_VIRT_BASE + phys  the kernel image (kernel code model);
+ *   IOMAP_BASE + ...         map_phys(): device registers and firmware tables anywhere in the
+ *                            64-bit physical space, uncached unless asked otherwise. */
+#define pr_fmt(fmt) "mm: " fmt
+#include <rayos/io.h>
+#include <rayos/lock.h>
+#include <rayos/mm.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+#include "kernel/boot_info.h"
+#include "x86.h"
+
+#define PTE_PRESENT  (1ULL << 0)
+#define PTE_WRITABLE (1ULL << 1)
+#define PTE_PWT      (1ULL << 3)
+#define PTE_PCD      (1ULL << 4)
+#define PTE_LARGE    (1ULL << 7)
+#define PTE_ADDRESS  0x000ffffffffff000ULL
+#define LARGE_PAGE   (2 * MiB)
+
+extern char _kernel_end[];
+
+static uint64_t *pml4;
+static phys_addr_t pml4_phys;
+static uint64_t iomap_next = IOMAP_BASE;
+static phys_addr_t direct_map_end; /* highest RAM address mapped in the direct map */
+static struct spinlock paging_lock = SPINLOCK_INIT("paging");
+
+void *phys_to_virt(phys_addr_t phys)
+{
+    return (void *)(DIRECT_MAP_BASE + phys);
+}
+
+bool virt_is_linear(const void *virt)
+{
+    uint64_t v = (uint64_t)virt;
+    return (v >= DIRECT_MAP_BASE && v < DIRECT_MAP_BASE + direct_map_end) ||
+           (v >= KERNEL_VIRT_BASE && v < (uint64_t)_kernel_end);
+}
+
+static uint64_t *table_entry(uint64_t virt, unsigned level_shift, uint64_t *table)
+{
+    return &table[(virt >> level_shift) & 511];
+}
+
+/* The next-level table behind an entry, allocated on first use. */
+static uint64_t *next_table(uint64_t *entry)
+{
+    if (!(*entry & PTE_PRESENT)) {
+        phys_addr_t page = page_alloc(1, PAGE_SIZE, 4 * GiB);
+        if (!page)
+            return NULL;
+        memset(phys_to_virt(page), 0, PAGE_SIZE);
+        *entry = page | PTE_PRESENT | PTE_WRITABLE;
+    }
+    if (*entry & PTE_LARGE)
+        return NULL;
+    return phys_to_virt(*entry & PTE_ADDRESS);
+}
+
+static bool map_one(uint64_t virt, phys_addr_t phys, bool large, uint64_t attributes)
+{
+    uint64_t *pdpt = next_table(table_entry(virt, 39, pml4));
+    uint64_t *pd = pdpt ? next_table(table_entry(virt, 30, pdpt)) : NULL;
+    if (!pd)
+        return false;
+    if (large) {
+        *table_entry(virt, 21, pd) = phys | PTE_PRESENT | PTE_WRITABLE | PTE_LARGE | attributes;
+        return true;
+    }
+    uint64_t *pt = next_table(table_entry(virt, 21, pd));
+    if (!pt)
+        return false;
+    *table_entry(virt, 12, pt) = phys | PTE_PRESENT | PTE_WRITABLE | attributes;
+    return true;
+}
+
+/* Maps [phys, phys + size) at offset + phys with the biggest pages alignment allows. */
+static void map_range(uint64_t offset, phys_addr_t phys, phys_addr_t end, uint64_t attributes)
+{
+    phys = ALIGN_DOWN(phys, PAGE_SIZE);
+    end = ALIGN_UP(end, PAGE_SIZE);
+    while (phys < end) {
+        bool large = IS_ALIGNED(phys, LARGE_PAGE) && phys + LARGE_PAGE <= end;
+        if (!map_one(offset + phys, phys, large, attributes))
+            panic("mm: out of memory for page tables");
+        phys += large ? LARGE_PAGE : PAGE_SIZE;
+    }
+}
+
+void paging_init(void)
+{
+    pml4_phys = page_alloc(1, PAGE_SIZE, 4 * GiB);
+    if (!pml4_phys)
+        panic("mm: no page for the kernel page tables");
+    pml4 = phys_to_virt(pml4_phys);
+    memset(pml4, 0, PAGE_SIZE);
+
+    map_range(DIRECT_MAP_BASE, 0, 0x100000, 0);
+    direct_map_end = 0x100000;
+    for (unsigned i = 0; i < boot_info.region_count; i++) {
+        const struct memory_region *r = &boot_info.regions[i];
+        if (r->type == MEMORY_USABLE || r->type == MEMORY_ACPI_RECLAIMABLE ||
+            r->type == MEMORY_ACPI_NVS) {
+            map_range(DIRECT_MAP_BASE, r->base, r->base + r->length, 0);
+            direct_map_end = MAX(direct_map_end, ALIGN_UP(r->base + r->length, PAGE_SIZE));
+        }
+    }
+    phys_addr_t kernel_end_phys = (uint64_t)_kernel_end - KERNEL_VIRT_BASE;
+    map_range(KERNEL_VIRT_BASE, 0, ALIGN_UP(kernel_end_phys, LARGE_PAGE), 0);
+    write_cr3(pml4_phys);
+}
+
+void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
+{
+    if (size == 0)
+        return NULL;
+    uint64_t attributes = attr == MAP_CACHED ? 0 : PTE_PCD | PTE_PWT;
+    phys_addr_t start = ALIGN_DOWN(phys, PAGE_SIZE);
+    uint64_t length = ALIGN_UP(phys + size, PAGE_SIZE) - start;
+    irqflags_t flags = spin_lock_irqsave(&paging_lock);
+    if (iomap_next + length > IOMAP_BASE + IOMAP_SIZE) {
+        spin_unlock_irqrestore(&paging_lock, flags);
+        return NULL;
+    }
+    uint64_t virt = iomap_next;
+    iomap_next += length + PAGE_SIZE; /* an unmapped guard page between windows */
+    for (uint64_t off = 0; off < length; off += PAGE_SIZE) {
+        if (!map_one(virt + off, start + off, false, attributes)) {
+            spin_unlock_irqrestore(&paging_lock, flags);
+            return NULL;
+        }
+    }
+    spin_unlock_irqrestore(&paging_lock, flags);
+    return (void *)(virt + (phys - start));
+}
+
+static uint64_t *find_pte(uint64_t virt)
+{
+    uint64_t *table = pml4;
+    for (unsigned shift = 39; shift > 12; shift -= 9) {
+        uint64_t entry = *table_entry(virt, shift, table);
+        if (!(entry & PTE_PRESENT) || (entry & PTE_LARGE))
+            return NULL;
+        table = phys_to_virt(entry & PTE_ADDRESS);
+    }
+    return table_entry(virt, 12, table);
+}
+
+void unmap_phys(void *virt, size_t size)
+{
+    uint64_t start = ALIGN_DOWN((uint64_t)virt, PAGE_SIZE);
+    uint64_t end = ALIGN_UP((uint64_t)virt + size, PAGE_SIZE);
+    if (start < IOMAP_BASE || end > IOMAP_BASE + IOMAP_SIZE)
+        return;
+    irqflags_t flags = spin_lock_irqsave(&paging_lock);
+    for (uint64_t v = start; v < end; v += PAGE_SIZE) {
+        uint64_t *pte = find_pte(v);
+        if (pte) {
+            *pte = 0;
+            invlpg(v);
+        }
+    }
+    spin_unlock_irqrestore(&paging_lock, flags);
+}
+
+phys_addr_t virt_to_phys(const void *virt)
+{
+    uint64_t v = (uint64_t)virt;
+    if (v >= KERNEL_VIRT_BASE)
+        return v - KERNEL_VIRT_BASE;
+    if (v >= DIRECT_MAP_BASE && v < DIRECT_MAP_BASE + direct_map_end)
+        return v - DIRECT_MAP_BASE;
+    uint64_t *pte = find_pte(v);
+    return pte && (*pte & PTE_PRESENT) ? (*pte & PTE_ADDRESS) | (v & (PAGE_SIZE - 1)) : 0;
+}

@@ -1,0 +1,42 @@
+/* The x86-64 half of boot, in dependency order: console, boot information, descriptor tables,
+ * physical memory, page tables, heap, ACPI, interrupt controllers, clocks. */
+#define pr_fmt(fmt) "boot: " fmt
+#include <rayos/mm.h>
+#include <rayos/printk.h>
+#include "drivers/acpi/acpi_internal.h"
+#include "drivers/serial/uart16550.h"
+#include "kernel/boot_info.h"
+#include "kernel/kernel_main.h"
+#include "mm/pmm.h"
+#include "x86.h"
+
+extern char _bss_end[];
+void time_record_boot(void);
+void time_start_pit_irq(void);
+void kmain(uint32_t magic, uint32_t info);
+
+void kmain(uint32_t magic, uint32_t info)
+{
+    time_record_boot();
+    uart16550_early_init();
+    printk(LOG_INFO, "RayOS x86_64 booting");
+    boot_info_parse(magic, info);
+    cpu_init();
+
+    struct pmm_reserved reserved[BOOT_MODULES_MAX + 1];
+    unsigned reserved_count = 0;
+    reserved[reserved_count++] =
+        (struct pmm_reserved){0x100000, (phys_addr_t)_bss_end - KERNEL_VIRT_BASE};
+    for (unsigned i = 0; i < boot_info.module_count; i++)
+        reserved[reserved_count++] =
+            (struct pmm_reserved){boot_info.modules[i].start, boot_info.modules[i].end};
+    pmm_init(boot_info.regions, boot_info.region_count, reserved, reserved_count);
+    paging_init();
+
+    acpi_init();
+    irq_init();
+    time_init();
+    time_start_pit_irq();
+    rtc_init();
+    kernel_start();
+}

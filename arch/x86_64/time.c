@@ -1,0 +1,152 @@
+/* Timekeeping.  The monotonic clock is the TSC, calibrated at boot against the HPET (whose
+ * period the hardware states exactly) or, without one, against PIT channel 2.  The local APIC
+ * timer then ticks periodically for timeouts and deferred work. */
+#define pr_fmt(fmt) "time: " fmt
+#include <rayos/acpi.h>
+#include <rayos/io.h>
+#include <rayos/irq.h>
+#include <rayos/printk.h>
+#include <rayos/time.h>
+#include "x86.h"
+
+#define TIMER_HZ 250
+
+static uint64_t boot_tsc;
+static uint64_t tsc_hz;
+static uint64_t ns_per_tsc_q32; /* nanoseconds per TSC tick, 32.32 fixed point */
+static volatile uint64_t ticks;
+
+void time_record_boot(void);
+void time_record_boot(void)
+{
+    boot_tsc = rdtsc();
+}
+
+uint64_t time_ns(void)
+{
+    if (!ns_per_tsc_q32)
+        return 0;
+    uint64_t delta = rdtsc() - boot_tsc;
+    return (uint64_t)(((unsigned __int128)delta * ns_per_tsc_q32) >> 32);
+}
+
+void udelay(uint64_t usec)
+{
+    if (!ns_per_tsc_q32) { /* before calibration: port 0x80 writes take about 1 us each */
+        for (uint64_t i = 0; i < usec; i++)
+            io_write8(0x80, 0);
+        return;
+    }
+    uint64_t end = time_ns() + usec * NSEC_PER_USEC;
+    while (time_ns() < end)
+        cpu_relax();
+}
+
+void mdelay(uint64_t msec)
+{
+    udelay(msec * 1000);
+}
+
+uint64_t timer_ticks(void)
+{
+    return ticks;
+}
+
+void timer_tick(void)
+{
+    ticks++;
+}
+
+struct acpi_hpet_table {
+    struct acpi_table_header header;
+    uint32_t event_timer_block_id;
+    uint8_t address_space_id, register_width, register_offset, reserved;
+    uint64_t address;
+    uint8_t hpet_number;
+    uint16_t minimum_tick;
+    uint8_t page_protection;
+} __packed;
+
+/* TSC ticks per second measured against the HPET over about 2 ms; 0 if there is no HPET. */
+static uint64_t calibrate_with_hpet(void)
+{
+    const struct acpi_hpet_table *table = (const void *)acpi_find_table("HPET", 0);
+    if (!table || table->header.length < sizeof(*table) || table->address_space_id != 0)
+        return 0;
+    volatile uint8_t *hpet = map_phys(table->address, 1024, MAP_UNCACHED);
+    if (!hpet)
+        return 0;
+    uint64_t period_fs = mmio_read64(hpet) >> 32;
+    if (period_fs == 0 || period_fs > 100000000) /* the spec caps the period at 100 ns */
+        return 0;
+    mmio_write64(hpet + 0x10, mmio_read64(hpet + 0x10) | 1); /* counter enable */
+    uint64_t hpet_start = mmio_read64(hpet + 0xf0), tsc_start = rdtsc();
+    uint64_t wanted = 2000000000000ULL / period_fs; /* 2 ms worth of HPET ticks */
+    uint64_t hpet_now;
+    for (unsigned long spins = 0;; spins++) {
+        hpet_now = mmio_read64(hpet + 0xf0);
+        if (hpet_now - hpet_start >= wanted)
+            break;
+        if (spins > 100000000UL)
+            return 0; /* counter does not move */
+    }
+    uint64_t tsc_delta = rdtsc() - tsc_start;
+    uint64_t elapsed_ns = (hpet_now - hpet_start) * period_fs / 1000000;
+    return elapsed_ns ? tsc_delta * NSEC_PER_SEC / elapsed_ns : 0;
+}
+
+/* The same against PIT channel 2 counting down from 11932 (10 ms at 1.193182 MHz). */
+static uint64_t calibrate_with_pit(void)
+{
+    io_write8(0x61, (io_read8(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
+    io_write8(0x43, 0xb0);                            /* channel 2, lobyte/hibyte, mode 0 */
+    io_write8(0x42, 11932 & 0xff);
+    io_write8(0x42, 11932 >> 8);
+    uint64_t start = rdtsc();
+    for (unsigned long spins = 0; !(io_read8(0x61) & 0x20); spins++)
+        if (spins > 100000000UL)
+            return 0;
+    return (rdtsc() - start) * 100;
+}
+
+void time_init(void)
+{
+    const char *source = "HPET";
+    tsc_hz = calibrate_with_hpet();
+    if (!tsc_hz) {
+        source = "PIT";
+        tsc_hz = calibrate_with_pit();
+    }
+    if (!tsc_hz) {
+        source = "a guess";
+        tsc_hz = 1000000000ULL;
+    }
+    ns_per_tsc_q32 = (NSEC_PER_SEC << 32) / tsc_hz;
+    pr_info("TSC %llu.%03llu MHz (calibrated against %s)", (unsigned long long)(tsc_hz / 1000000),
+            (unsigned long long)(tsc_hz / 1000 % 1000), source);
+    if (lapic_present()) {
+        lapic_timer_calibrate();
+        lapic_timer_start(TIMER_HZ);
+        pr_info("periodic timer: local APIC at %u Hz", TIMER_HZ);
+    } else {
+        /* PIT channel 0 in rate-generator mode on IRQ 0. */
+        uint16_t divisor = (uint16_t)(1193182 / TIMER_HZ);
+        io_write8(0x43, 0x34);
+        io_write8(0x40, divisor & 0xff);
+        io_write8(0x40, divisor >> 8);
+        pr_info("periodic timer: PIT at %u Hz", TIMER_HZ);
+    }
+}
+
+static void pit_tick(void *context)
+{
+    (void)context;
+    timer_tick();
+}
+
+void time_start_pit_irq(void);
+void time_start_pit_irq(void)
+{
+    if (!lapic_present())
+        irq_claim_isa(0, pit_tick, NULL, "timer");
+}

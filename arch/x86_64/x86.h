@@ -1,0 +1,99 @@
+/* x86-64 registers and instructions, private to arch/x86_64. */
+#ifndef ARCH_X86_H
+#define ARCH_X86_H
+
+#include <rayos/types.h>
+
+#define KERNEL_VIRT_BASE 0xffffffff80000000ULL
+#define DIRECT_MAP_BASE  0xffff800000000000ULL
+#define IOMAP_BASE       0xffffc00000000000ULL /* map_phys() window */
+#define IOMAP_SIZE       (64ULL << 30)
+
+#define MSR_EFER      0xC0000080
+#define MSR_APIC_BASE 0x1B
+
+#define RFLAGS_IF (1UL << 9)
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c,
+                         uint32_t *d)
+{
+    __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
+}
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+static inline uint64_t read_cr2(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+static inline uint64_t read_cr3(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+static inline void write_cr3(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+static inline uint64_t read_rflags(void)
+{
+    uint64_t v;
+    __asm__ volatile("pushfq; popq %0" : "=r"(v));
+    return v;
+}
+static inline void invlpg(uint64_t virt)
+{
+    __asm__ volatile("invlpg (%0)" : : "r"(virt) : "memory");
+}
+
+/* Interrupt frame pushed by the stubs in interrupts.S. */
+struct interrupt_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error_code;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+
+/* Implemented across arch/x86_64. */
+void cpu_init(void);
+void exception_dispatch(struct interrupt_frame *frame);
+void interrupt_dispatch(struct interrupt_frame *frame);
+void paging_init(void);
+void pic_disable(void);
+void pic_init_legacy(void);
+void pic_mask(unsigned irq, bool masked);
+void pic_eoi(unsigned irq);
+void lapic_init(phys_addr_t base);
+bool lapic_present(void);
+void lapic_eoi(void);
+uint32_t lapic_id(void);
+void lapic_timer_start(uint32_t hz);
+void lapic_timer_calibrate(void);
+bool ioapic_init(void);
+bool ioapic_route(unsigned gsi, uint8_t vector, bool level, bool active_low);
+void ioapic_mask(unsigned gsi, bool masked);
+void irq_init(void);
+void timer_tick(void);
+void time_init(void);
+void rtc_init(void);
+void x86_serial_early_init(void);
+
+extern uint32_t boot_magic, boot_info_phys;
+
+#endif

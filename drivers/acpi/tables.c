@@ -1,0 +1,246 @@
+/* ACPI table discovery.  The RSDP comes from the boot loader (Multiboot 2) or the BIOS areas;
+ * then the XSDT (or RSDT) lists the tables.  Firmware tables are untrusted: every checksum is
+ * verified and a table with a bad checksum or impossible length is skipped with a warning. */
+#define pr_fmt(fmt) "acpi: " fmt
+#include <rayos/acpi.h>
+#include <rayos/io.h>
+#include <rayos/mm.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+#include "acpi_internal.h"
+#include "kernel/boot_info.h"
+
+#define TABLES_MAX      64
+#define TABLE_MAX_BYTES (4 * MiB)
+
+struct rsdp {
+    char signature[8];
+    uint8_t checksum;
+    char oem_id[6];
+    uint8_t revision;
+    uint32_t rsdt_address;
+    uint32_t length;
+    uint64_t xsdt_address;
+    uint8_t extended_checksum;
+    uint8_t reserved[3];
+} __packed;
+
+struct table_slot {
+    const struct acpi_table_header *table;
+    phys_addr_t phys;
+};
+
+static struct table_slot tables[TABLES_MAX];
+static unsigned table_count;
+static struct acpi_madt_info madt_info;
+static bool madt_valid;
+static struct acpi_mcfg_window mcfg_windows[16];
+static unsigned mcfg_count;
+static phys_addr_t rsdp_phys;
+static uint8_t rsdp_revision;
+
+static uint8_t checksum(const void *data, size_t length)
+{
+    const uint8_t *p = data;
+    uint8_t sum = 0;
+    for (size_t i = 0; i < length; i++)
+        sum += p[i];
+    return sum;
+}
+
+static bool rsdp_valid(const struct rsdp *r)
+{
+    if (memcmp(r->signature, "RSD PTR ", 8) != 0 || checksum(r, 20) != 0)
+        return false;
+    return r->revision < 2 || (r->length >= 36 && r->length <= 4096 && checksum(r, 36) == 0);
+}
+
+/* Scans [start, end) on 16-byte boundaries, as the specification places the RSDP. */
+static phys_addr_t scan_for_rsdp(phys_addr_t start, phys_addr_t end)
+{
+    for (phys_addr_t p = ALIGN_UP(start, 16); p + sizeof(struct rsdp) <= end; p += 16)
+        if (rsdp_valid(phys_to_virt(p)))
+            return p;
+    return 0;
+}
+
+static const struct rsdp *find_rsdp(struct rsdp *copy)
+{
+    if (boot_info.has_rsdp_copy) {
+        memcpy(copy, boot_info.rsdp_copy, sizeof(*copy));
+        if (copy->revision < 2)
+            copy->xsdt_address = 0;
+        if (memcmp(copy->signature, "RSD PTR ", 8) == 0 && checksum(copy, 20) == 0)
+            return copy;
+        pr_warn("RSDP from the boot loader has a bad checksum; searching memory");
+    }
+    phys_addr_t ebda = (phys_addr_t)(*(const uint16_t *)phys_to_virt(0x40e)) << 4;
+    phys_addr_t found = 0;
+    if (ebda >= 0x80000 && ebda < 0xa0000)
+        found = scan_for_rsdp(ebda, ebda + 1024);
+    if (!found)
+        found = scan_for_rsdp(0xe0000, 0x100000);
+    if (!found)
+        return NULL;
+    rsdp_phys = found;
+    memcpy(copy, phys_to_virt(found), sizeof(*copy));
+    if (copy->revision < 2)
+        copy->xsdt_address = 0;
+    return copy;
+}
+
+/* Maps and validates one table; NULL (with a warning) if it is not sound. */
+static const struct acpi_table_header *map_table(phys_addr_t phys, const char *expect)
+{
+    const struct acpi_table_header *header = map_phys(phys, sizeof(*header), MAP_CACHED);
+    if (!header)
+        return NULL;
+    uint32_t length = header->length;
+    char signature[5] = {0};
+    memcpy(signature, header->signature, 4);
+    if (length < sizeof(*header) || length > TABLE_MAX_BYTES) {
+        pr_warn("table %.4s at 0x%llx has impossible length %u; skipped", signature,
+                (unsigned long long)phys, length);
+        return NULL;
+    }
+    if (expect && memcmp(signature, expect, 4) != 0) {
+        pr_warn("expected %s at 0x%llx, found '%.4s'; skipped", expect, (unsigned long long)phys,
+                signature);
+        return NULL;
+    }
+    const struct acpi_table_header *table = map_phys(phys, length, MAP_CACHED);
+    if (!table)
+        return NULL;
+    if (checksum(table, length) != 0) {
+        pr_warn("table %.4s at 0x%llx has a bad checksum; skipped", signature,
+                (unsigned long long)phys);
+        return NULL;
+    }
+    return table;
+}
+
+static void add_table(const struct acpi_table_header *table, phys_addr_t phys)
+{
+    if (table_count < TABLES_MAX)
+        tables[table_count++] = (struct table_slot){table, phys};
+}
+
+static void parse_madt(const struct acpi_table_header *table)
+{
+    const uint8_t *p = (const uint8_t *)table;
+    if (table->length < 44)
+        return;
+    madt_info.lapic_address = *(const uint32_t *)(p + 36);
+    madt_info.has_8259 = *(const uint32_t *)(p + 40) & 1;
+    for (uint32_t off = 44; off + 2 <= table->length;) {
+        uint8_t type = p[off], length = p[off + 1];
+        if (length < 2 || off + length > table->length) {
+            pr_warn("MADT entry at offset %u has length %u; rest ignored", off, length);
+            break;
+        }
+        const uint8_t *e = p + off;
+        if (type == 0 && length >= 8 && (*(const uint32_t *)(e + 4) & 1)) {
+            madt_info.cpu_count++;
+        } else if (type == 1 && length >= 12 && madt_info.ioapic_count < 8) {
+            madt_info.ioapics[madt_info.ioapic_count++] =
+                (struct acpi_ioapic){e[2], *(const uint32_t *)(e + 4), *(const uint32_t *)(e + 8)};
+        } else if (type == 2 && length >= 10 && madt_info.override_count < 16) {
+            madt_info.overrides[madt_info.override_count++] = (struct acpi_irq_override){
+                e[3], *(const uint32_t *)(e + 4), *(const uint16_t *)(e + 8)};
+        } else if (type == 5 && length >= 12) {
+            madt_info.lapic_address = *(const uint64_t *)(e + 4);
+        }
+        off += length;
+    }
+    madt_valid = madt_info.lapic_address != 0;
+}
+
+static void parse_mcfg(const struct acpi_table_header *table)
+{
+    const uint8_t *p = (const uint8_t *)table;
+    for (uint32_t off = 44; off + 16 <= table->length && mcfg_count < ARRAY_SIZE(mcfg_windows);
+         off += 16) {
+        struct acpi_mcfg_window w = {*(const uint64_t *)(p + off), *(const uint16_t *)(p + off + 8),
+                                     p[off + 10], p[off + 11]};
+        if (w.base == 0 || w.end_bus < w.start_bus) {
+            pr_warn("MCFG window %u has base 0x%llx buses %u-%u; skipped", mcfg_count,
+                    (unsigned long long)w.base, w.start_bus, w.end_bus);
+            continue;
+        }
+        mcfg_windows[mcfg_count++] = w;
+    }
+}
+
+void acpi_init(void)
+{
+    struct rsdp copy;
+    const struct rsdp *rsdp = find_rsdp(&copy);
+    if (!rsdp) {
+        pr_warn("no RSDP found: no ACPI tables (no IOAPIC, no ACPI power-off)");
+        return;
+    }
+    rsdp_revision = rsdp->revision;
+    bool use_xsdt = rsdp->revision >= 2 && rsdp->xsdt_address;
+    const struct acpi_table_header *root =
+        use_xsdt ? map_table(rsdp->xsdt_address, "XSDT") : map_table(rsdp->rsdt_address, "RSDT");
+    if (!root && use_xsdt) {
+        use_xsdt = false;
+        root = map_table(rsdp->rsdt_address, "RSDT");
+    }
+    if (!root) {
+        pr_warn("no valid RSDT/XSDT: no ACPI tables");
+        return;
+    }
+    add_table(root, use_xsdt ? rsdp->xsdt_address : rsdp->rsdt_address);
+    unsigned entry_size = use_xsdt ? 8 : 4;
+    unsigned entries = (root->length - sizeof(*root)) / entry_size;
+    const uint8_t *list = (const uint8_t *)(root + 1);
+    for (unsigned i = 0; i < entries; i++) {
+        phys_addr_t phys =
+            use_xsdt ? *(const uint64_t *)(list + i * 8) : *(const uint32_t *)(list + i * 4);
+        const struct acpi_table_header *table = phys ? map_table(phys, NULL) : NULL;
+        if (!table)
+            continue;
+        add_table(table, phys);
+        if (memcmp(table->signature, "FACP", 4) == 0)
+            acpi_fadt_found(table, add_table, map_table);
+        else if (memcmp(table->signature, "APIC", 4) == 0)
+            parse_madt(table);
+        else if (memcmp(table->signature, "MCFG", 4) == 0)
+            parse_mcfg(table);
+    }
+    pr_info("RSDP rev %u, %s with %u tables", rsdp_revision, use_xsdt ? "XSDT" : "RSDT",
+            table_count);
+}
+
+const struct acpi_table_header *acpi_table_at(unsigned index)
+{
+    return index < table_count ? tables[index].table : NULL;
+}
+
+phys_addr_t acpi_table_phys(const struct acpi_table_header *table)
+{
+    for (unsigned i = 0; i < table_count; i++)
+        if (tables[i].table == table)
+            return tables[i].phys;
+    return 0;
+}
+
+const struct acpi_table_header *acpi_find_table(const char *signature, unsigned index)
+{
+    for (unsigned i = 0; i < table_count; i++)
+        if (memcmp(tables[i].table->signature, signature, 4) == 0 && index-- == 0)
+            return tables[i].table;
+    return NULL;
+}
+
+const struct acpi_madt_info *acpi_madt(void)
+{
+    return madt_valid ? &madt_info : NULL;
+}
+
+unsigned acpi_mcfg_windows(const struct acpi_mcfg_window **windows)
+{
+    *windows = mcfg_windows;
+    return mcfg_count;
+}

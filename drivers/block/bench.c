@@ -1,0 +1,230 @@
+/* blk bench: sequential 128 KiB at queue depth 32 and random 4 KiB at depth 1 and 32, with
+ * requests resubmitted from their completion so the device never waits for the shell.
+ * Figures use integer arithmetic only (no floating point in the kernel). */
+#include <rayos/block.h>
+#include <rayos/dma.h>
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/irq.h>
+#include <rayos/shell.h>
+#include <rayos/string.h>
+#include <rayos/time.h>
+
+#define BENCH_MAX_DEPTH 32
+
+struct bench;
+
+struct bench_slot {
+    struct block_request req;
+    struct block_segment segment;
+    struct bench *bench;
+};
+
+struct bench {
+    struct block_device *dev;
+    enum block_op op;
+    bool random;
+    uint32_t request_bytes;
+    uint64_t blocks_per_request;
+    uint64_t request_slots; /* request-sized positions on the device */
+    uint64_t next_position;
+    uint64_t random_state;
+    uint64_t deadline;
+    volatile unsigned in_flight;
+    volatile uint64_t completed;
+    volatile int error;
+    struct bench_slot slots[BENCH_MAX_DEPTH];
+};
+
+static uint64_t next_random(struct bench *b)
+{
+    /* xorshift64 */
+    uint64_t x = b->random_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return b->random_state = x;
+}
+
+static void prepare(struct bench *b, struct bench_slot *slot)
+{
+    uint64_t position =
+        b->random ? next_random(b) % b->request_slots : b->next_position++ % b->request_slots;
+    slot->req.lba = position * b->blocks_per_request;
+}
+
+static void bench_complete(struct block_request *req, int status)
+{
+    struct bench_slot *slot = req->context;
+    struct bench *b = slot->bench;
+    if (status < 0 && !b->error)
+        b->error = status;
+    else if (status == 0)
+        b->completed++;
+    if (!b->error && time_ns() < b->deadline) {
+        prepare(b, slot);
+        if (blk_submit(&slot->req) == 0)
+            return;
+    }
+    b->in_flight--;
+}
+
+static int run(struct bench *b, unsigned depth, uint64_t seconds, uint64_t *elapsed_ns)
+{
+    b->completed = 0;
+    b->error = 0;
+    b->next_position = 0;
+    uint64_t start = time_ns();
+    b->deadline = start + seconds * NSEC_PER_SEC;
+    for (unsigned i = 0; i < depth; i++) {
+        struct bench_slot *slot = &b->slots[i];
+        slot->req.op = b->op;
+        slot->req.segments = &slot->segment;
+        slot->req.segment_count = 1;
+        slot->segment.length = b->request_bytes;
+        slot->req.device = b->dev;
+        slot->req.complete = bench_complete;
+        slot->req.context = slot;
+        prepare(b, slot);
+        /* Completions decrement from interrupt context: count with interrupts off. */
+        bool enabled = irq_enabled();
+        irq_disable();
+        b->in_flight++;
+        if (enabled)
+            irq_enable();
+        int status = blk_submit(&slot->req);
+        if (status < 0) {
+            irq_disable();
+            b->in_flight--;
+            if (enabled)
+                irq_enable();
+            b->error = status;
+            break;
+        }
+    }
+    while (b->in_flight) {
+        blk_service(b->dev);
+        if (!b->in_flight)
+            break;
+        if (irq_enabled()) {
+            irq_disable();
+            if (b->in_flight)
+                cpu_wait_for_interrupt();
+            irq_enable();
+        }
+    }
+    *elapsed_ns = time_ns() - start;
+    return b->error;
+}
+
+static int alloc_buffers(struct bench *b, uint32_t bytes)
+{
+    for (unsigned i = 0; i < BENCH_MAX_DEPTH; i++) {
+        struct bench_slot *slot = &b->slots[i];
+        slot->bench = b;
+        slot->segment.virt = dma_alloc(bytes, 4096, &slot->segment.phys);
+        if (!slot->segment.virt)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static void free_buffers(struct bench *b, uint32_t bytes)
+{
+    for (unsigned i = 0; i < BENCH_MAX_DEPTH; i++) {
+        if (b->slots[i].segment.virt)
+            dma_free(b->slots[i].segment.virt, bytes);
+        b->slots[i].segment.virt = NULL;
+    }
+}
+
+struct bench_test {
+    const char *name;
+    enum block_op op;
+    bool random;
+    uint32_t request_bytes;
+    unsigned depth;
+    bool writes;
+};
+
+static const struct bench_test tests[] = {
+    {"seqread 128k qd32", BLOCK_OP_READ, false, 128 * 1024, 32, false},
+    {"randread 4k qd1", BLOCK_OP_READ, true, 4096, 1, false},
+    {"randread 4k qd32", BLOCK_OP_READ, true, 4096, 32, false},
+    {"seqwrite 128k qd32", BLOCK_OP_WRITE, false, 128 * 1024, 32, true},
+    {"randwrite 4k qd32", BLOCK_OP_WRITE, true, 4096, 32, true},
+};
+
+static void print_result(const struct bench_test *test, const struct bench *b, uint64_t ns)
+{
+    if (ns == 0)
+        ns = 1;
+    if (!test->random) {
+        /* MB/s (10^6 bytes) with one decimal: bytes * 10^4 / ns tenths. */
+        uint64_t tenths = b->completed * test->request_bytes * 10000 / ns;
+        shell_printf("blk-bench: %s: %llu.%llu MB/s\n", test->name,
+                     (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10));
+    } else {
+        uint64_t iops = b->completed * NSEC_PER_SEC / ns;
+        shell_printf("blk-bench: %s: %llu IOPS\n", test->name, (unsigned long long)iops);
+    }
+}
+
+int blk_bench_command(struct block_device *dev, int argc, char **argv);
+
+int blk_bench_command(struct block_device *dev, int argc, char **argv)
+{
+    uint64_t seconds = 2;
+    bool writes = false;
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--write") == 0) {
+            writes = true;
+        } else {
+            char *end;
+            seconds = strtoull(argv[i], &end, 0);
+            if (*end || seconds == 0 || seconds > 600) {
+                shell_printf("usage: blk bench DEV [SECONDS] [--write]\n");
+                return -EINVAL;
+            }
+        }
+    }
+    if (writes && dev->read_only) {
+        shell_printf("blk bench: %s is read-only\n", dev->name);
+        return -EROFS;
+    }
+    struct bench *b = kzalloc(sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    b->dev = dev;
+    b->random_state = 0x9e3779b97f4a7c15ull ^ time_ns();
+    const uint32_t buffer_bytes = 128 * 1024;
+    int status = alloc_buffers(b, buffer_bytes);
+    for (unsigned t = 0; t < ARRAY_SIZE(tests) && status == 0; t++) {
+        const struct bench_test *test = &tests[t];
+        if (test->writes && !writes)
+            continue;
+        if (test->request_bytes % dev->logical_block_size ||
+            dev->block_count * dev->logical_block_size < test->request_bytes) {
+            shell_printf("blk-bench: %s: skipped (device too small or blocks too large)\n",
+                         test->name);
+            continue;
+        }
+        b->op = test->op;
+        b->random = test->random;
+        b->request_bytes = test->request_bytes;
+        b->blocks_per_request = test->request_bytes / dev->logical_block_size;
+        b->request_slots = dev->block_count / b->blocks_per_request;
+        uint64_t ns;
+        status = run(b, test->depth, seconds, &ns);
+        if (status < 0)
+            shell_printf("blk-bench: %s: failed: %s (%d)\n", test->name, error_name(-status),
+                         status);
+        else
+            print_result(test, b, ns);
+    }
+    if (status == -ENOMEM)
+        shell_printf("blk-bench: no DMA memory for the buffers\n");
+    free_buffers(b, buffer_bytes);
+    kfree(b);
+    return status;
+}

@@ -1,0 +1,245 @@
+/* Reaching configuration space on a PC, and enumerating at boot.
+ *
+ * ECAM (the MCFG's memory windows) reaches all 4096 bytes of every function and needs no
+ * lock; configuration mechanism #1 (ports 0xCF8/0xCFC) reaches 256 bytes of segment 0 and
+ * takes two port accesses, so it is serialised.  ECAM is used for the buses the MCFG covers
+ * unless the kernel option pci=cam asks otherwise or firmware left the window dead. */
+#define pr_fmt(fmt) "pci: " fmt
+
+#include <rayos/acpi.h>
+#include <rayos/cmdline.h>
+#include <rayos/init.h>
+#include <rayos/io.h>
+#include <rayos/lock.h>
+#include <rayos/pci.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+#include <rayos/time.h>
+
+#include "pci_core.h"
+#include "pci_host.h"
+
+#define CAM_ADDRESS 0xcf8
+#define CAM_DATA    0xcfc
+
+static struct spinlock cam_lock = SPINLOCK_INIT("pci-cam");
+
+static uint32_t cam_address(uint8_t bus, uint8_t slot, uint8_t function, uint16_t offset)
+{
+    return 0x80000000u | (uint32_t)bus << 16 | (uint32_t)slot << 11 | (uint32_t)function << 8 |
+           (offset & 0xfc);
+}
+
+static uint32_t cam_read(void *context, uint16_t segment, uint8_t bus, uint8_t slot,
+                         uint8_t function, uint16_t offset, unsigned width)
+{
+    if (segment != 0)
+        return 0xffffffffu;
+    irqflags_t flags = spin_lock_irqsave(&cam_lock);
+    io_write32(CAM_ADDRESS, cam_address(bus, slot, function, offset));
+    uint16_t port = (uint16_t)(CAM_DATA + (offset & 3));
+    uint32_t value = width == 1 ? io_read8(port) : width == 2 ? io_read16(port) : io_read32(port);
+    spin_unlock_irqrestore(&cam_lock, flags);
+    return value;
+}
+
+static void cam_write(void *context, uint16_t segment, uint8_t bus, uint8_t slot, uint8_t function,
+                      uint16_t offset, unsigned width, uint32_t value)
+{
+    if (segment != 0)
+        return;
+    irqflags_t flags = spin_lock_irqsave(&cam_lock);
+    io_write32(CAM_ADDRESS, cam_address(bus, slot, function, offset));
+    uint16_t port = (uint16_t)(CAM_DATA + (offset & 3));
+    if (width == 1)
+        io_write8(port, (uint8_t)value);
+    else if (width == 2)
+        io_write16(port, (uint16_t)value);
+    else
+        io_write32(port, value);
+    spin_unlock_irqrestore(&cam_lock, flags);
+}
+
+uint32_t pci_cam_read32(uint8_t bus, uint8_t slot, uint8_t function, uint16_t offset)
+{
+    return cam_read(NULL, 0, bus, slot, function, offset, 4);
+}
+
+/* ---- ECAM ---- */
+
+struct ecam_window {
+    struct acpi_mcfg_window window;
+    volatile uint8_t *bus_map[256]; /* 1 MiB per bus, mapped on first use */
+};
+
+static struct ecam_window ecam_windows[8];
+static unsigned ecam_window_count;
+static bool ecam_enabled;
+
+static struct ecam_window *ecam_find(uint16_t segment, uint8_t bus)
+{
+    for (unsigned i = 0; i < ecam_window_count; i++) {
+        struct ecam_window *w = &ecam_windows[i];
+        if (w->window.segment == segment && bus >= w->window.start_bus && bus <= w->window.end_bus)
+            return w;
+    }
+    return NULL;
+}
+
+static volatile uint8_t *ecam_address(uint16_t segment, uint8_t bus, uint8_t slot, uint8_t function,
+                                      uint16_t offset)
+{
+    struct ecam_window *w = ecam_find(segment, bus);
+    if (!w)
+        return NULL;
+    unsigned index = bus - w->window.start_bus;
+    if (!w->bus_map[index]) {
+        phys_addr_t phys = w->window.base + ((phys_addr_t)index << 20);
+        w->bus_map[index] = map_phys(phys, 1u << 20, MAP_UNCACHED);
+        if (!w->bus_map[index])
+            return NULL;
+    }
+    return w->bus_map[index] + ((uint32_t)slot << 15 | (uint32_t)function << 12 | offset);
+}
+
+static bool ecam_covers(uint16_t segment, uint8_t bus)
+{
+    return ecam_enabled && ecam_find(segment, bus);
+}
+
+static uint32_t host_read(void *context, uint16_t segment, uint8_t bus, uint8_t slot,
+                          uint8_t function, uint16_t offset, unsigned width)
+{
+    if (!ecam_covers(segment, bus))
+        return cam_read(context, segment, bus, slot, function, offset, width);
+    volatile uint8_t *address = ecam_address(segment, bus, slot, function, offset);
+    if (!address)
+        return 0xffffffffu;
+    return width == 1   ? mmio_read8(address)
+           : width == 2 ? mmio_read16(address)
+                        : mmio_read32(address);
+}
+
+static void host_write(void *context, uint16_t segment, uint8_t bus, uint8_t slot, uint8_t function,
+                       uint16_t offset, unsigned width, uint32_t value)
+{
+    if (!ecam_covers(segment, bus)) {
+        cam_write(context, segment, bus, slot, function, offset, width, value);
+        return;
+    }
+    volatile uint8_t *address = ecam_address(segment, bus, slot, function, offset);
+    if (!address)
+        return;
+    if (width == 1)
+        mmio_write8(address, (uint8_t)value);
+    else if (width == 2)
+        mmio_write16(address, (uint16_t)value);
+    else
+        mmio_write32(address, value);
+}
+
+static unsigned host_space_size(void *context, uint16_t segment, uint8_t bus)
+{
+    return ecam_covers(segment, bus) ? 4096 : 256;
+}
+
+static struct pci_config_access host_access = {"ECAM", NULL, host_read, host_write,
+                                               host_space_size};
+
+const char *pci_host_access_name(void)
+{
+    return ecam_enabled ? "ECAM" : "mechanism #1";
+}
+
+/* ECAM is trusted only when its view of 00:00.0 agrees with mechanism #1's. */
+static bool ecam_works(void)
+{
+    uint32_t cam_id = cam_read(NULL, 0, 0, 0, 0, 0, 4);
+    if (!ecam_find(0, 0))
+        return true; /* nothing to compare with: other segments only */
+    uint32_t ecam_id = host_read(NULL, 0, 0, 0, 0, 0, 4);
+    if (cam_id == ecam_id)
+        return true;
+    pr_warn("ECAM reads %08x at 00:00.0 but mechanism #1 reads %08x: ECAM not used\n", ecam_id,
+            cam_id);
+    return false;
+}
+
+static void ecam_setup(void)
+{
+    char option[16];
+    if (cmdline_get("pci", option, sizeof(option)) && strcmp(option, "cam") == 0) {
+        pr_info("pci=cam: configuration mechanism #1 only\n");
+        return;
+    }
+    const struct acpi_mcfg_window *windows;
+    unsigned count = acpi_mcfg_windows(&windows);
+    for (unsigned i = 0; i < count && ecam_window_count < ARRAY_SIZE(ecam_windows); i++) {
+        ecam_windows[ecam_window_count].window = windows[i];
+        ecam_window_count++;
+        pr_info("ECAM window segment %04x buses %02x-%02x at 0x%llx\n", windows[i].segment,
+                windows[i].start_bus, windows[i].end_bus, (unsigned long long)windows[i].base);
+    }
+    if (ecam_window_count == 0)
+        return;
+    ecam_enabled = true;
+    if (!ecam_works()) {
+        ecam_enabled = false;
+        ecam_window_count = 0;
+    }
+}
+
+/* ---- boot enumeration ---- */
+
+static struct pci_scan_stats boot_stats;
+static uint64_t boot_scan_ns;
+
+void pci_host_boot_stats(struct pci_scan_stats *stats, uint64_t *nanoseconds)
+{
+    *stats = boot_stats;
+    *nanoseconds = boot_scan_ns;
+}
+
+static void scan_root(uint16_t segment, uint8_t bus)
+{
+    char name[DEVICE_NAME_MAX];
+    snprintf(name, sizeof(name), "pci%04x:%02x", segment, bus);
+    struct device *root = root_device_create(name);
+    if (!root)
+        pr_err("cannot create %s\n", name);
+    pci_scan_root_bus(&host_access, segment, bus, root, &boot_stats);
+}
+
+static int log_pci_function(struct device *dev, void *context)
+{
+    if (dev_is_pci(dev))
+        pci_log_function(to_pci_device(dev));
+    return 0;
+}
+
+static int pci_init(void)
+{
+    int error = pci_core_init();
+    if (error)
+        return error;
+    ecam_setup();
+    uint64_t start = time_ns();
+    bool scanned_segment0 = false;
+    for (unsigned i = 0; i < ecam_window_count; i++) {
+        scan_root(ecam_windows[i].window.segment, ecam_windows[i].window.start_bus);
+        scanned_segment0 |= ecam_windows[i].window.segment == 0;
+    }
+    if (!scanned_segment0)
+        scan_root(0, 0);
+    boot_scan_ns = time_ns() - start;
+    device_for_each(log_pci_function, NULL);
+    pr_info("%u functions on %u buses in %llu us (%s)\n", boot_stats.functions, boot_stats.buses,
+            (unsigned long long)(boot_scan_ns / 1000), pci_host_access_name());
+    /* Under emulation most of the scan is the emulator remapping on each decode toggle. */
+    pr_info("BAR sizing took %llu us of that\n",
+            (unsigned long long)(boot_stats.bar_sizing_ns / 1000));
+    if (boot_stats.warnings)
+        pr_warn("%u problems found in configuration space (see above)\n", boot_stats.warnings);
+    return 0;
+}
+INITCALL(pci_init, INIT_BUS);

@@ -1,0 +1,25 @@
+# PCI core: the generated pci.ids table and the host unit tests of the portable code.
+
+KERNEL_GENERATED_SRCS += $(BUILD)/generated/pci_ids.c
+
+$(BUILD)/generated/pci_ids.c: drivers/pci/gen_pci_ids.py /usr/share/misc/pci.ids
+	@mkdir -p $(@D)
+	@echo "  GEN     $@"
+	@$(PYTHON) drivers/pci/gen_pci_ids.py /usr/share/misc/pci.ids $@
+
+PCI_CORE_SRCS := drivers/core/device.c drivers/pci/config.c drivers/pci/caps.c \
+    drivers/pci/bar.c drivers/pci/scan.c drivers/pci/bus.c drivers/pci/msi.c drivers/pci/ids.c \
+    drivers/pci/lspci.c drivers/pci/text.c drivers/pci/assign.c drivers/pci/hotplug.c \
+    $(BUILD)/generated/pci_ids.c
+
+UNIT_TESTS += test_device_core
+test_device_core_SRCS := tests/unit/test_device_core.c drivers/core/device.c
+
+UNIT_TESTS += test_pci_scan
+test_pci_scan_SRCS := tests/unit/test_pci_scan.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
+
+UNIT_TESTS += test_pci_lspci
+test_pci_lspci_SRCS := tests/unit/test_pci_lspci.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
+
+FUZZ_TARGETS += fuzz_pci_scan
+fuzz_pci_scan_SRCS := tests/fuzz/fuzz_pci_scan.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)

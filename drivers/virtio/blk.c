@@ -1,0 +1,619 @@
+/* VirtIO block devices (1af4:1001 transitional, 1af4:1042 modern).  One request queue; each
+ * request is header + data segments + status byte, in one indirect descriptor when the device
+ * offers indirect tables.  The header's sector is always in 512-byte units, whatever the
+ * logical block size. */
+#define pr_fmt(fmt) "virtio-blk: " fmt
+#include <rayos/block.h>
+#include <rayos/cmdline.h>
+#include <rayos/dma.h>
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/init.h>
+#include <rayos/lock.h>
+#include <rayos/pci.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+#include <rayos/time.h>
+#include <rayos/virtio.h>
+
+/* Feature bits (VirtIO 1.x, 5.2.3). */
+#define BLK_F_SIZE_MAX     1
+#define BLK_F_SEG_MAX      2
+#define BLK_F_RO           5
+#define BLK_F_BLK_SIZE     6
+#define BLK_F_FLUSH        9
+#define BLK_F_TOPOLOGY     10
+#define BLK_F_DISCARD      13
+#define BLK_F_WRITE_ZEROES 14
+
+/* Device configuration offsets. */
+#define CONFIG_CAPACITY         0
+#define CONFIG_SIZE_MAX         8
+#define CONFIG_SEG_MAX          12
+#define CONFIG_BLK_SIZE         20
+#define CONFIG_PHYSICAL_EXP     24
+#define CONFIG_MAX_DISCARD      36
+#define CONFIG_MAX_WRITE_ZEROES 48
+
+#define REQ_IN           0
+#define REQ_OUT          1
+#define REQ_FLUSH        4
+#define REQ_DISCARD      11
+#define REQ_WRITE_ZEROES 13
+
+#define STATUS_OK     0
+#define STATUS_IOERR  1
+#define STATUS_UNSUPP 2
+#define STATUS_UNSET  0xff
+
+#define QUEUE_SIZE_MAX  256
+#define DATA_SEGMENTS   64 /* per request through an indirect table */
+#define MAX_TRANSFER    (1024 * 1024)
+#define REQUEST_TIMEOUT (10 * NSEC_PER_SEC)
+
+struct blk_header {
+    uint32_t type;
+    uint32_t reserved;
+    uint64_t sector;
+};
+
+struct blk_range {
+    uint64_t sector;
+    uint32_t sector_count;
+    uint32_t flags;
+};
+
+/* Per-slot DMA memory the device reads the header from and writes the status to. */
+struct slot_dma {
+    struct blk_header header;
+    struct blk_range range;
+    uint8_t status;
+    uint8_t padding[31];
+};
+
+struct vblk_slot {
+    struct block_request *req;
+    unsigned index;
+};
+
+struct vblk {
+    struct pci_device *pdev;
+    struct virtio_device *vdev;
+    struct block_device *disk;
+    struct virtqueue vq;
+    struct spinlock lock;
+    uint64_t features;
+    struct slot_dma *slot_dma;
+    phys_addr_t slot_dma_phys;
+    size_t slot_dma_bytes;
+    struct vblk_slot *slots;
+    unsigned *free_slots;
+    unsigned free_count, slot_count;
+    struct virtq_buffer *buffers; /* scratch for building one chain (under lock) */
+    unsigned max_chain;
+    bool needs_reset; /* DEVICE_NEEDS_RESET seen: reset at the next drain */
+    bool dead;        /* a reset failed: every request fails */
+    uint64_t interrupts, resets;
+};
+
+static bool has(const struct vblk *vb, unsigned bit)
+{
+    return vb->features & (1ull << bit);
+}
+
+static uint32_t config32(struct vblk *vb, unsigned offset)
+{
+    return vb->vdev->ops->config_read(vb->vdev, offset, 4);
+}
+
+static uint64_t config64(struct vblk *vb, unsigned offset)
+{
+    /* Read until two passes agree: the halves could change in between (no generation counter
+     * on legacy). */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        uint64_t first = config32(vb, offset) | (uint64_t)config32(vb, offset + 4) << 32;
+        uint64_t second = config32(vb, offset) | (uint64_t)config32(vb, offset + 4) << 32;
+        if (first == second)
+            return first;
+    }
+    return 0;
+}
+
+static int translate_status(uint8_t status)
+{
+    switch (status) {
+    case STATUS_OK:
+        return 0;
+    case STATUS_UNSUPP:
+        return -EOPNOTSUPP;
+    default:
+        return -EIO;
+    }
+}
+
+static uint32_t request_type(enum block_op op)
+{
+    switch (op) {
+    case BLOCK_OP_READ:
+        return REQ_IN;
+    case BLOCK_OP_WRITE:
+        return REQ_OUT;
+    case BLOCK_OP_FLUSH:
+        return REQ_FLUSH;
+    case BLOCK_OP_DISCARD:
+        return REQ_DISCARD;
+    case BLOCK_OP_WRITE_ZEROES:
+        return REQ_WRITE_ZEROES;
+    }
+    return REQ_IN;
+}
+
+/* Builds header, data and status buffers for req in vb->buffers; returns the out count. */
+static unsigned build_chain(struct vblk *vb, struct vblk_slot *slot, unsigned *in_count)
+{
+    struct block_request *req = slot->req;
+    struct slot_dma *dma = &vb->slot_dma[slot->index];
+    phys_addr_t dma_phys = vb->slot_dma_phys + (phys_addr_t)slot->index * sizeof(*dma);
+    uint32_t sectors_per_block = vb->disk->logical_block_size / 512;
+    dma->header.type = request_type(req->op);
+    dma->header.reserved = 0;
+    dma->header.sector = req->op == BLOCK_OP_FLUSH ? 0 : req->lba * sectors_per_block;
+    dma->status = STATUS_UNSET;
+    unsigned n = 0, out;
+    vb->buffers[n++] = (struct virtq_buffer){dma_phys, sizeof(dma->header)};
+    if (req->op == BLOCK_OP_DISCARD || req->op == BLOCK_OP_WRITE_ZEROES) {
+        dma->range = (struct blk_range){req->lba * sectors_per_block,
+                                        req->block_count * sectors_per_block, 0};
+        vb->buffers[n++] =
+            (struct virtq_buffer){dma_phys + offsetof(struct slot_dma, range), sizeof(dma->range)};
+        out = n;
+    } else if (req->op == BLOCK_OP_WRITE) {
+        for (unsigned i = 0; i < req->segment_count; i++)
+            vb->buffers[n++] =
+                (struct virtq_buffer){req->segments[i].phys, req->segments[i].length};
+        out = n;
+    } else {
+        out = n;
+        if (req->op == BLOCK_OP_READ) {
+            for (unsigned i = 0; i < req->segment_count; i++)
+                vb->buffers[n++] =
+                    (struct virtq_buffer){req->segments[i].phys, req->segments[i].length};
+        }
+    }
+    vb->buffers[n++] =
+        (struct virtq_buffer){dma_phys + offsetof(struct slot_dma, status), sizeof(dma->status)};
+    *in_count = n - out;
+    return out;
+}
+
+static int vblk_submit(struct block_device *dev, struct block_request *req)
+{
+    struct vblk *vb = dev->driver_data;
+    bool ranged = req->op == BLOCK_OP_DISCARD || req->op == BLOCK_OP_WRITE_ZEROES;
+    /* Header and status around the data (or the range) in one chain. */
+    if (req->segment_count + 2 + (ranged ? 1 : 0) > vb->max_chain)
+        return -EINVAL;
+    if (vb->dead)
+        return -EIO;
+    irqflags_t flags = spin_lock_irqsave(&vb->lock);
+    if (vb->needs_reset || vb->vq.broken) {
+        spin_unlock_irqrestore(&vb->lock, flags);
+        return -EBUSY; /* the reset path restarts the queue */
+    }
+    if (vb->free_count == 0) {
+        spin_unlock_irqrestore(&vb->lock, flags);
+        return -EBUSY;
+    }
+    struct vblk_slot *slot = &vb->slots[vb->free_slots[--vb->free_count]];
+    slot->req = req;
+    unsigned in_count;
+    unsigned out_count = build_chain(vb, slot, &in_count);
+    int status = virtqueue_add(&vb->vq, vb->buffers, out_count, in_count, slot);
+    if (status < 0) {
+        slot->req = NULL;
+        vb->free_slots[vb->free_count++] = slot->index;
+        spin_unlock_irqrestore(&vb->lock, flags);
+        return status == -ENOSPC ? -EBUSY : status;
+    }
+    bool kick = virtqueue_kick_prepare(&vb->vq);
+    spin_unlock_irqrestore(&vb->lock, flags);
+    if (kick)
+        vb->vq.notify(&vb->vq);
+    return 0;
+}
+
+/* Collected completions, finished outside the lock (completion callbacks submit more). */
+struct done_batch {
+    unsigned count;
+    struct block_request *reqs[32];
+    int statuses[32];
+};
+
+static void finish(struct done_batch *batch)
+{
+    for (unsigned i = 0; i < batch->count; i++)
+        blk_request_done(batch->reqs[i], batch->statuses[i]);
+    batch->count = 0;
+}
+
+static bool reap_one(struct vblk *vb, struct done_batch *batch)
+{
+    struct vblk_slot *slot = virtqueue_get_used(&vb->vq, NULL);
+    if (!slot)
+        return false;
+    uint8_t status = *(volatile uint8_t *)&vb->slot_dma[slot->index].status;
+    int result = translate_status(status);
+    if (result < 0)
+        pr_err("%s: %s at block %llu failed: device status %u\n", vb->disk->name,
+               block_op_name(slot->req->op), (unsigned long long)slot->req->lba, status);
+    batch->reqs[batch->count] = slot->req;
+    batch->statuses[batch->count++] = result;
+    slot->req = NULL;
+    vb->free_slots[vb->free_count++] = slot->index;
+    return true;
+}
+
+static void vblk_reset(struct vblk *vb, int status);
+static int restart_device(struct vblk *vb);
+
+static void drain(struct vblk *vb)
+{
+    struct done_batch batch = {0};
+    for (;;) {
+        irqflags_t flags = spin_lock_irqsave(&vb->lock);
+        virtqueue_disable_callbacks(&vb->vq);
+        while (batch.count < ARRAY_SIZE(batch.reqs) && reap_one(vb, &batch))
+            ;
+        bool more = batch.count == ARRAY_SIZE(batch.reqs) || virtqueue_enable_callbacks(&vb->vq);
+        bool broken = vb->vq.broken || vb->needs_reset;
+        spin_unlock_irqrestore(&vb->lock, flags);
+        finish(&batch);
+        if (broken) {
+            vblk_reset(vb, -EIO);
+            return;
+        }
+        if (!more)
+            return;
+    }
+}
+
+static void vblk_interrupt(struct virtio_device *vdev, unsigned queue)
+{
+    struct vblk *vb = vdev->driver_data;
+    vb->interrupts++;
+    if (vdev->needs_reset) {
+        vdev->needs_reset = false;
+        vb->needs_reset = true;
+    }
+    drain(vb);
+}
+
+static void vblk_poll(struct block_device *dev)
+{
+    drain(dev->driver_data);
+}
+
+/* Fails everything in flight with status and brings the device back from reset. */
+static void vblk_reset(struct vblk *vb, int status)
+{
+    struct done_batch batch = {0};
+    pr_err("%s: resetting the device\n", vb->disk->name);
+    vb->resets++;
+    irqflags_t flags = spin_lock_irqsave(&vb->lock);
+    vb->vdev->ops->reset(vb->vdev);
+    struct vblk_slot *slot;
+    while ((slot = virtqueue_detach_one(&vb->vq)) != NULL) {
+        if (batch.count == ARRAY_SIZE(batch.reqs)) {
+            spin_unlock_irqrestore(&vb->lock, flags);
+            finish(&batch);
+            flags = spin_lock_irqsave(&vb->lock);
+        }
+        batch.reqs[batch.count] = slot->req;
+        batch.statuses[batch.count++] = status;
+        slot->req = NULL;
+        vb->free_slots[vb->free_count++] = slot->index;
+    }
+    virtqueue_reset(&vb->vq);
+    int restart = restart_device(vb);
+    vb->needs_reset = false;
+    vb->dead = restart < 0;
+    spin_unlock_irqrestore(&vb->lock, flags);
+    if (restart < 0)
+        pr_err("%s: device did not come back after reset: %d\n", vb->disk->name, restart);
+    finish(&batch);
+    blk_queue_run(vb->disk);
+}
+
+static void vblk_reset_op(struct block_device *dev, int status)
+{
+    vblk_reset(dev->driver_data, status);
+}
+
+static void vblk_describe(struct block_device *dev, char *buffer, size_t size)
+{
+    struct vblk *vb = dev->driver_data;
+    snprintf(buffer, size,
+             "virtio-blk %s transport, %s, queue %u%s%s, interrupts %llu, resets %llu%s",
+             vb->vdev->transport_name, vb->vdev->msix ? "MSI-X" : "INTx", vb->vq.size,
+             vb->vq.indirect_max ? ", indirect" : "", vb->vq.event_idx ? ", event-idx" : "",
+             (unsigned long long)vb->interrupts, (unsigned long long)vb->resets,
+             vb->dead ? ", failed" : "");
+}
+
+static const struct block_driver_ops vblk_ops = {
+    .submit = vblk_submit,
+    .poll = vblk_poll,
+    .reset = vblk_reset_op,
+    .describe = vblk_describe,
+};
+
+static const uint64_t wanted_features =
+    1ull << BLK_F_SIZE_MAX | 1ull << BLK_F_SEG_MAX | 1ull << BLK_F_RO | 1ull << BLK_F_BLK_SIZE |
+    1ull << BLK_F_FLUSH | 1ull << BLK_F_TOPOLOGY | 1ull << BLK_F_DISCARD |
+    1ull << BLK_F_WRITE_ZEROES | 1ull << VIRTIO_F_RING_INDIRECT_DESC |
+    1ull << VIRTIO_F_RING_EVENT_IDX;
+
+/* Queue activation and DRIVER_OK: the last steps of bringing the device up. */
+static int activate(struct vblk *vb)
+{
+    struct virtio_device *vdev = vb->vdev;
+    int status = vdev->ops->queue_activate(vdev, &vb->vq);
+    if (status < 0) {
+        virtio_fail(vdev, "queue activation failed");
+        return status;
+    }
+    vdev->ops->set_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                    (vdev->modern ? VIRTIO_STATUS_FEATURES_OK : 0) |
+                                    VIRTIO_STATUS_DRIVER_OK);
+    return 0;
+}
+
+/* After a reset: the same features again, the interrupt vectors the reset cleared, queues. */
+static int restart_device(struct vblk *vb)
+{
+    uint64_t features;
+    int status = virtio_negotiate(vb->vdev, wanted_features, &features);
+    if (status < 0)
+        return status;
+    if (features != vb->features)
+        return -EIO; /* the device changed under us */
+    status = vb->vdev->ops->restore_interrupts(vb->vdev);
+    if (status < 0)
+        return status;
+    return activate(vb);
+}
+
+static void read_geometry(struct vblk *vb, struct block_device *disk)
+{
+    uint64_t sectors = config64(vb, CONFIG_CAPACITY);
+    uint32_t block_size = 512;
+    if (has(vb, BLK_F_BLK_SIZE)) {
+        uint32_t value = config32(vb, CONFIG_BLK_SIZE);
+        if (value >= 512 && value <= 65536 && IS_POWER_OF_2(value))
+            block_size = value;
+        else
+            pr_warn("%s: ignoring bad block size %u\n", pci_name(vb->pdev), value);
+    }
+    uint32_t physical = block_size;
+    if (has(vb, BLK_F_TOPOLOGY)) {
+        uint8_t exponent = (uint8_t)vb->vdev->ops->config_read(vb->vdev, CONFIG_PHYSICAL_EXP, 1);
+        if (exponent <= 7)
+            physical = block_size << exponent;
+    }
+    disk->logical_block_size = block_size;
+    disk->physical_block_size = physical;
+    disk->block_count = sectors / (block_size / 512);
+    disk->read_only = has(vb, BLK_F_RO);
+    disk->can_flush = has(vb, BLK_F_FLUSH);
+    disk->can_discard = has(vb, BLK_F_DISCARD) && config32(vb, CONFIG_MAX_DISCARD) != 0;
+    disk->can_write_zeroes =
+        has(vb, BLK_F_WRITE_ZEROES) && config32(vb, CONFIG_MAX_WRITE_ZEROES) != 0;
+}
+
+static void set_limits(struct vblk *vb, struct block_device *disk)
+{
+    unsigned segments = DATA_SEGMENTS;
+    if (has(vb, BLK_F_SEG_MAX)) {
+        uint32_t seg_max = config32(vb, CONFIG_SEG_MAX);
+        if (seg_max >= 1)
+            segments = MIN(segments, seg_max);
+    }
+    uint32_t segment_size = MAX_TRANSFER;
+    if (has(vb, BLK_F_SIZE_MAX)) {
+        uint32_t size_max = config32(vb, CONFIG_SIZE_MAX);
+        if (size_max >= disk->logical_block_size)
+            segment_size = MIN(segment_size, size_max);
+    }
+    unsigned depth;
+    if (vb->vq.indirect_max) {
+        segments = MIN(segments, vb->vq.indirect_max - 2);
+        depth = vb->vq.size;
+    } else {
+        /* Without indirect tables a request takes its segments plus header and status. */
+        segments = MIN(segments, (unsigned)vb->vq.size / 4 - 2);
+        segments = MAX(segments, 1u);
+        depth = vb->vq.size / (segments + 2);
+    }
+    uint32_t sectors_per_block = disk->logical_block_size / 512;
+    disk->limits = (struct block_limits){
+        .max_segments = segments,
+        .max_segment_size = segment_size,
+        .max_transfer = MAX_TRANSFER,
+        .queue_depth = MAX(depth, 1u),
+        .max_discard_blocks =
+            disk->can_discard ? MAX(config32(vb, CONFIG_MAX_DISCARD) / sectors_per_block, 1u) : 0,
+        .max_write_zeroes_blocks =
+            disk->can_write_zeroes
+                ? MAX(config32(vb, CONFIG_MAX_WRITE_ZEROES) / sectors_per_block, 1u)
+                : 0,
+    };
+}
+
+/* "virtio_blk.timeout_ms=N" on the command line overrides the request timeout (tests). */
+static uint64_t request_timeout(void)
+{
+    char text[24];
+    if (cmdline_get("virtio_blk.timeout_ms", text, sizeof(text))) {
+        char *end;
+        unsigned long ms = strtoul(text, &end, 10);
+        if (*end == 0 && ms > 0)
+            return ms * NSEC_PER_MSEC;
+        pr_warn("ignoring virtio_blk.timeout_ms=%s\n", text);
+    }
+    return REQUEST_TIMEOUT;
+}
+
+static int alloc_slots(struct vblk *vb, unsigned count)
+{
+    vb->slot_count = count;
+    vb->slot_dma_bytes = count * sizeof(struct slot_dma);
+    vb->slot_dma = dma_alloc(vb->slot_dma_bytes, 64, &vb->slot_dma_phys);
+    vb->slots = kcalloc(count, sizeof(*vb->slots));
+    vb->free_slots = kcalloc(count, sizeof(*vb->free_slots));
+    if (!vb->slot_dma || !vb->slots || !vb->free_slots)
+        return -ENOMEM;
+    for (unsigned i = 0; i < count; i++) {
+        vb->slots[i].index = i;
+        vb->free_slots[i] = count - 1 - i;
+    }
+    vb->free_count = count;
+    return 0;
+}
+
+static void vblk_free(struct vblk *vb)
+{
+    if (vb->slot_dma)
+        dma_free(vb->slot_dma, vb->slot_dma_bytes);
+    kfree(vb->slots);
+    kfree(vb->free_slots);
+    kfree(vb->buffers);
+    if (vb->vq.ring_memory)
+        virtqueue_destroy(&vb->vq);
+    if (vb->vdev)
+        virtio_pci_release(vb->vdev);
+    if (vb->disk)
+        block_device_put(vb->disk);
+    kfree(vb);
+}
+
+static int create_queue(struct vblk *vb)
+{
+    uint16_t max = vb->vdev->ops->queue_max_size(vb->vdev, 0);
+    if (max == 0 || !IS_POWER_OF_2(max)) {
+        pr_err("%s: bad queue size %u\n", pci_name(vb->pdev), max);
+        return -ENODEV;
+    }
+    /* The legacy interface dictates the size; modern lets us choose up to the maximum. */
+    uint16_t size = vb->vdev->modern ? MIN(max, (uint16_t)QUEUE_SIZE_MAX) : max;
+    bool indirect = has(vb, VIRTIO_F_RING_INDIRECT_DESC);
+    int status = virtqueue_create(&vb->vq, 0, size, 4096, indirect ? DATA_SEGMENTS + 2 : 0,
+                                  has(vb, VIRTIO_F_RING_EVENT_IDX));
+    if (status < 0)
+        return status;
+    vb->max_chain = vb->vq.indirect_max ? vb->vq.indirect_max : size;
+    vb->buffers = kcalloc(MAX(vb->max_chain, (unsigned)DATA_SEGMENTS + 3), sizeof(*vb->buffers));
+    return vb->buffers ? 0 : -ENOMEM;
+}
+
+static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
+{
+    struct vblk *vb = kzalloc(sizeof(*vb));
+    if (!vb)
+        return -ENOMEM;
+    vb->pdev = pdev;
+    vb->lock = (struct spinlock)SPINLOCK_INIT("virtio-blk");
+    int status = virtio_pci_setup(pdev, &vb->vdev);
+    if (status < 0) {
+        kfree(vb);
+        return status;
+    }
+    vb->vdev->driver_data = vb;
+    uint64_t features;
+    status = virtio_negotiate(vb->vdev, wanted_features, &features);
+    if (status < 0)
+        goto fail;
+    vb->features = features;
+    /* Interrupts first: on the legacy transport MSI-X moves the device config. */
+    vb->vdev->ops->setup_interrupts(vb->vdev, 1, vblk_interrupt);
+    vb->disk = block_device_alloc();
+    status = vb->disk ? create_queue(vb) : -ENOMEM;
+    if (status < 0)
+        goto fail;
+    read_geometry(vb, vb->disk);
+    set_limits(vb, vb->disk);
+    status = alloc_slots(vb, vb->disk->limits.queue_depth);
+    if (status < 0)
+        goto fail;
+    status = activate(vb);
+    if (status < 0)
+        goto fail;
+
+    struct block_device *disk = vb->disk;
+    disk->driver_name = "virtio-blk";
+    disk->ops = &vblk_ops;
+    disk->driver_data = vb;
+    disk->timeout_ns = request_timeout();
+    status = block_device_register(disk, "vd");
+    if (status < 0)
+        goto fail;
+    pr_info("%s: %s at %s, %s transport, queue %u%s%s, %u segments x %u bytes, depth %u\n",
+            disk->name, id->device == 0x1042 ? "modern" : "transitional", pci_name(pdev),
+            vb->vdev->transport_name, vb->vq.size, vb->vq.indirect_max ? ", indirect" : "",
+            vb->vq.event_idx ? ", event-idx" : "", disk->limits.max_segments,
+            disk->limits.max_segment_size, disk->limits.queue_depth);
+    pci_set_drvdata(pdev, vb);
+    block_device_scan_partitions(disk);
+    return 0;
+
+fail:
+    pr_err("%s: probe failed: %d\n", pci_name(pdev), status);
+    vblk_free(vb);
+    return status;
+}
+
+static void vblk_remove(struct pci_device *pdev)
+{
+    struct vblk *vb = pci_get_drvdata(pdev);
+    if (!vb)
+        return;
+    block_device_unregister(vb->disk);
+    /* Stop the device, then fail what it still held. */
+    struct done_batch batch = {0};
+    irqflags_t flags = spin_lock_irqsave(&vb->lock);
+    vb->vdev->ops->reset(vb->vdev);
+    vb->needs_reset = true;
+    vb->dead = true;
+    struct vblk_slot *slot;
+    while ((slot = virtqueue_detach_one(&vb->vq)) != NULL) {
+        if (batch.count == ARRAY_SIZE(batch.reqs)) {
+            spin_unlock_irqrestore(&vb->lock, flags);
+            finish(&batch);
+            flags = spin_lock_irqsave(&vb->lock);
+        }
+        batch.reqs[batch.count] = slot->req;
+        batch.statuses[batch.count++] = -ENODEV;
+    }
+    spin_unlock_irqrestore(&vb->lock, flags);
+    finish(&batch);
+    pci_set_drvdata(pdev, NULL);
+    vblk_free(vb);
+}
+
+static const struct pci_device_id vblk_ids[] = {
+    {PCI_DEVICE(0x1af4, 0x1001)},
+    {PCI_DEVICE(0x1af4, 0x1042)},
+    {0},
+};
+
+static struct pci_driver vblk_driver = {
+    .name = "virtio-blk",
+    .id_table = vblk_ids,
+    .probe = vblk_probe,
+    .remove = vblk_remove,
+};
+
+static int vblk_init(void)
+{
+    return pci_register_driver(&vblk_driver);
+}
+INITCALL(vblk_init, INIT_DRIVER);

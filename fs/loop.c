@@ -1,0 +1,292 @@
+/* Loop devices: a file exposed as a block device (how VMs get disks).  The file's extents are
+ * read once at attach time, so every request goes straight to the disk underneath as one child
+ * request per contiguous extent it touches; a contiguous image file (mkimage) means one child
+ * per request.  Writes past the end of the file are refused by the block layer's range check. */
+#define pr_fmt(fmt) "loop: " fmt
+#include <rayos/block.h>
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/power.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+#include <rayos/vfs.h>
+#include "fs/loop.h"
+
+#define LOOP_MAX       8
+#define EXTENTS_MAX    4096
+#define CHILD_SEGMENTS 64
+
+struct loop {
+    struct block_device *dev;
+    struct block_device *backing;
+    struct vfs_file *file;
+    struct vfs_extent *extents;
+    size_t extent_count;
+    char path[VFS_PATH_MAX];
+};
+
+/* One request from above, split into children along extent boundaries. */
+struct loop_request {
+    struct block_request *parent;
+    unsigned remaining;
+    int status;
+};
+
+struct loop_child {
+    struct block_request request;
+    struct loop_request *owner;
+    struct block_segment segments[];
+};
+
+static struct loop *loops[LOOP_MAX];
+
+static void child_done(struct block_request *req, int status)
+{
+    struct loop_child *child = container_of(req, struct loop_child, request);
+    struct loop_request *owner = child->owner;
+    if (status && !owner->status)
+        owner->status = status;
+    kfree(child);
+    if (--owner->remaining == 0) {
+        struct block_request *parent = owner->parent;
+        int result = owner->status;
+        kfree(owner);
+        blk_request_done(parent, result);
+    }
+}
+
+/* Copies the segments covering bytes [offset, offset + length) of the parent's list. */
+static unsigned slice_segments(const struct block_request *parent, uint64_t offset, uint64_t length,
+                               struct block_segment *out, unsigned max)
+{
+    unsigned count = 0;
+    uint64_t position = 0;
+    for (unsigned i = 0; i < parent->segment_count && length && count < max; i++) {
+        const struct block_segment *s = &parent->segments[i];
+        if (position + s->length <= offset) {
+            position += s->length;
+            continue;
+        }
+        uint64_t skip = offset > position ? offset - position : 0;
+        uint32_t take = (uint32_t)MIN((uint64_t)s->length - skip, length);
+        out[count++] = (struct block_segment){(char *)s->virt + skip, s->phys + skip, take};
+        offset += take;
+        length -= take;
+        position += s->length;
+    }
+    return length ? 0 : count;
+}
+
+/* The extent holding file byte offset, or NULL (a hole would be a filesystem bug). */
+static const struct vfs_extent *extent_at(const struct loop *loop, uint64_t offset,
+                                          uint32_t block_size)
+{
+    size_t low = 0, high = loop->extent_count;
+    while (low < high) {
+        size_t middle = (low + high) / 2;
+        const struct vfs_extent *e = &loop->extents[middle];
+        if (offset < e->file_offset)
+            high = middle;
+        else if (offset >= e->file_offset + e->block_count * block_size)
+            low = middle + 1;
+        else
+            return e;
+    }
+    return NULL;
+}
+
+static int submit_child(struct loop *loop, struct loop_request *owner, enum block_op op,
+                        uint64_t lba, uint64_t offset, uint64_t length)
+{
+    struct loop_child *child =
+        kzalloc(sizeof(*child) + CHILD_SEGMENTS * sizeof(struct block_segment));
+    if (!child)
+        return -ENOMEM;
+    child->owner = owner;
+    child->request.op = op;
+    child->request.lba = lba;
+    child->request.device = loop->backing;
+    child->request.complete = child_done;
+    if (op == BLOCK_OP_READ || op == BLOCK_OP_WRITE) {
+        child->request.segment_count =
+            slice_segments(owner->parent, offset, length, child->segments, CHILD_SEGMENTS);
+        child->request.segments = child->segments;
+        if (child->request.segment_count == 0) {
+            kfree(child);
+            return -EINVAL;
+        }
+    }
+    owner->remaining++;
+    int status = blk_submit(&child->request);
+    if (status < 0) { /* not accepted: the completion will not come */
+        owner->remaining--;
+        kfree(child);
+    }
+    return status < 0 ? status : 0;
+}
+
+static int loop_submit(struct block_device *dev, struct block_request *req)
+{
+    struct loop *loop = dev->driver_data;
+    struct loop_request *owner = kzalloc(sizeof(*owner));
+    if (!owner)
+        return -ENOMEM;
+    owner->parent = req;
+    owner->remaining = 1; /* held while children are being issued */
+    int status = 0;
+    uint32_t block_size = dev->logical_block_size;
+    if (req->op == BLOCK_OP_FLUSH) {
+        status = submit_child(loop, owner, BLOCK_OP_FLUSH, 0, 0, 0);
+    } else if (req->op == BLOCK_OP_READ || req->op == BLOCK_OP_WRITE) {
+        uint64_t start = req->lba * block_size, length = blk_request_bytes(req), done = 0;
+        while (!status && done < length) {
+            const struct vfs_extent *e = extent_at(loop, start + done, block_size);
+            if (!e) {
+                status = -EIO;
+                break;
+            }
+            uint64_t inside = start + done - e->file_offset;
+            uint64_t piece = MIN(length - done, e->block_count * block_size - inside);
+            status = submit_child(loop, owner, req->op, e->lba + inside / block_size, done, piece);
+            done += piece;
+        }
+    } else {
+        status = -EOPNOTSUPP;
+    }
+    if (status && !owner->status)
+        owner->status = status;
+    /* Drop the issuing hold; completes the parent now if every child already finished. */
+    if (--owner->remaining == 0) {
+        int result = owner->status;
+        kfree(owner);
+        blk_request_done(req, result);
+    }
+    return 0;
+}
+
+static const struct block_driver_ops loop_ops = {
+    .submit = loop_submit,
+};
+
+static void loop_free(struct loop *loop)
+{
+    if (loop->file)
+        vfs_close(loop->file);
+    if (loop->backing)
+        block_device_put(loop->backing);
+    kfree(loop->extents);
+    kfree(loop);
+}
+
+int loop_attach(const char *path, bool read_only, char *name, size_t name_size)
+{
+    unsigned slot = 0;
+    while (slot < LOOP_MAX && loops[slot])
+        slot++;
+    if (slot == LOOP_MAX)
+        return -ENOSPC;
+    struct loop *loop = kzalloc(sizeof(*loop));
+    if (!loop)
+        return -ENOMEM;
+    strlcpy(loop->path, path, sizeof(loop->path));
+    int error = vfs_open(path, read_only ? VFS_O_READ : VFS_O_READ | VFS_O_WRITE, &loop->file);
+    struct vfs_stat st;
+    if (!error)
+        error = vfs_fstat(loop->file, &st);
+    if (!error && st.is_directory)
+        error = -EISDIR;
+    if (!error) {
+        loop->backing = block_device_find(vfs_file_source(loop->file));
+        if (!loop->backing)
+            error = -EOPNOTSUPP; /* a file in memory has no disk underneath */
+    }
+    uint32_t block_size = loop->backing ? loop->backing->logical_block_size : 512;
+    if (!error && (st.size == 0 || st.size % block_size))
+        error = -EINVAL; /* not a whole number of blocks */
+    int total = 0;
+    if (!error) {
+        loop->extents = kcalloc(EXTENTS_MAX, sizeof(*loop->extents));
+        total = loop->extents ? vfs_extents(loop->file, loop->extents, EXTENTS_MAX) : -ENOMEM;
+        if (total < 0)
+            error = total;
+        else if (total > EXTENTS_MAX)
+            error = -E2BIG; /* too fragmented to map; mkimage makes contiguous files */
+        loop->extent_count = total > 0 ? (size_t)total : 0;
+    }
+    if (!error) {
+        loop->dev = block_device_alloc();
+        if (!loop->dev)
+            error = -ENOMEM;
+    }
+    if (error) {
+        loop_free(loop);
+        return error;
+    }
+    struct block_device *dev = loop->dev;
+    snprintf(dev->name, sizeof(dev->name), "loop%u", slot);
+    dev->logical_block_size = block_size;
+    dev->physical_block_size = loop->backing->physical_block_size;
+    dev->block_count = st.size / block_size;
+    dev->read_only = read_only || loop->backing->read_only;
+    dev->can_flush = true;
+    dev->driver_name = "loop";
+    dev->ops = &loop_ops;
+    dev->driver_data = loop;
+    dev->limits = loop->backing->limits;
+    dev->limits.max_segments = CHILD_SEGMENTS;
+    error = block_device_register(dev, "loop");
+    if (error) {
+        block_device_put(dev);
+        loop->dev = NULL;
+        loop_free(loop);
+        return error;
+    }
+    loops[slot] = loop;
+    pr_info("%s: %s on %s, %zu extent%s", dev->name, path, loop->backing->name, loop->extent_count,
+            loop->extent_count == 1 ? "" : "s");
+    block_device_scan_partitions(dev);
+    strlcpy(name, dev->name, name_size);
+    return 0;
+}
+
+int loop_detach(const char *name)
+{
+    for (unsigned slot = 0; slot < LOOP_MAX; slot++) {
+        struct loop *loop = loops[slot];
+        if (!loop || strcmp(loop->dev->name, name) != 0)
+            continue;
+        if (loop->dev->in_flight)
+            return -EBUSY;
+        loops[slot] = NULL;
+        block_device_unregister(loop->dev);
+        loop_free(loop);
+        return 0;
+    }
+    return -ENODEV;
+}
+
+bool loop_info(unsigned index, struct loop_info *out)
+{
+    for (unsigned slot = 0; slot < LOOP_MAX; slot++) {
+        if (!loops[slot] || index-- != 0)
+            continue;
+        const struct loop *loop = loops[slot];
+        strlcpy(out->name, loop->dev->name, sizeof(out->name));
+        strlcpy(out->path, loop->path, sizeof(out->path));
+        strlcpy(out->backing, loop->backing->name, sizeof(out->backing));
+        out->bytes = loop->dev->block_count * loop->dev->logical_block_size;
+        out->extents = loop->extent_count;
+        out->read_only = loop->dev->read_only;
+        return true;
+    }
+    return false;
+}
+
+/* Loop devices hold their files open: detach them before filesystems are unmounted. */
+static void detach_all(void)
+{
+    for (unsigned slot = 0; slot < LOOP_MAX; slot++)
+        if (loops[slot])
+            loop_detach(loops[slot]->dev->name);
+}
+SHUTDOWN_HOOK(detach_all, 60);

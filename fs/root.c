@@ -1,0 +1,195 @@
+/* The root filesystem.  RayOS finds its boot volume (root=NAME on the command line, else the
+ * first FAT volume holding /BOOT/RAYOS.CFG), mounts it at "/", and always has an in-memory /tmp.
+ * Without a usable disk it boots with an in-memory "/" and says why. */
+#define pr_fmt(fmt) "root: " fmt
+#include <rayos/block.h>
+#include <rayos/cmdline.h>
+#include <rayos/config.h>
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/init.h>
+#include <rayos/power.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+#include <rayos/vfs.h>
+#include "fs/root.h"
+
+#define PROBE_PATH "/.probe"
+
+/* Block devices under mounted filesystems stay referenced (block_device_io's rule). */
+#define HELD_MAX 16
+static struct block_device *held[HELD_MAX];
+
+static void hold(struct block_device *dev)
+{
+    for (unsigned i = 0; i < HELD_MAX; i++) {
+        if (!held[i]) {
+            held[i] = dev;
+            return;
+        }
+    }
+    block_device_put(dev); /* more mounts than slots: the registry's own reference remains */
+}
+
+static void release(const char *name)
+{
+    for (unsigned i = 0; i < HELD_MAX; i++) {
+        if (held[i] && strcmp(held[i]->name, name) == 0) {
+            block_device_put(held[i]);
+            held[i] = NULL;
+            return;
+        }
+    }
+}
+
+int fs_mount_device(const char *name, const char *path, unsigned flags)
+{
+    struct block_device *dev = block_device_find(name);
+    if (!dev)
+        return -ENODEV;
+    struct block_io io;
+    block_device_io(dev, &io);
+    if (dev->read_only)
+        flags |= VFS_MOUNT_READ_ONLY;
+    int error = vfs_mount(NULL, &io, dev->name, path, flags);
+    if (error)
+        block_device_put(dev);
+    else
+        hold(dev);
+    return error;
+}
+
+int fs_unmount_path(const char *path)
+{
+    struct vfs_mount_info info;
+    char normal[VFS_PATH_MAX];
+    int error = vfs_normalize_path(path, normal, sizeof(normal));
+    if (error)
+        return error;
+    bool found = false;
+    for (unsigned i = 0; !found && vfs_mount_at(i, &info); i++)
+        found = strcmp(info.path, normal) == 0;
+    if (!found)
+        return -EINVAL;
+    error = vfs_unmount(normal);
+    if (error != -EBUSY)
+        release(info.source);
+    return error;
+}
+
+/* Does this device hold a FAT volume with the boot configuration?  Probed read-only, so disks
+ * that are not ours are never written to. */
+static int probe(struct block_device *dev, void *context)
+{
+    char *found = context;
+    if (found[0])
+        return 1;
+    struct block_io io;
+    block_device_io(dev, &io);
+    if (vfs_mount(vfs_find_type("fat"), &io, dev->name, PROBE_PATH, VFS_MOUNT_READ_ONLY) != 0)
+        return 0;
+    struct vfs_stat st;
+    if ((vfs_stat(PROBE_PATH CONFIG_PATH, &st) == 0 && !st.is_directory) ||
+        vfs_stat(PROBE_PATH CONFIG_NEW_PATH, &st) == 0)
+        strlcpy(found, dev->name, BLOCK_NAME_MAX);
+    vfs_unmount(PROBE_PATH);
+    return found[0] != 0;
+}
+
+static bool block_device_find_exists(const char *name)
+{
+    struct block_device *dev = block_device_find(name);
+    if (dev)
+        block_device_put(dev);
+    return dev != NULL;
+}
+
+static int count_device(struct block_device *dev, void *context)
+{
+    (*(unsigned *)context)++;
+    return 0;
+}
+
+static void ramfs_root(const char *why)
+{
+    pr_warn("%s: using an in-memory root (nothing will persist)", why);
+    int error = vfs_mount(&ramfs_type, NULL, "ramfs", "/", 0);
+    if (error)
+        pr_err("cannot mount the in-memory root (%d)", error);
+}
+
+/* The configuration may name another root ([boot] root = NAME): switch to it once. */
+static void follow_configured_root(const char *current)
+{
+    const char *wanted = config_get_string("boot", "root", NULL);
+    if (!wanted || strcmp(wanted, current) == 0)
+        return;
+    if (!block_device_find_exists(wanted)) {
+        pr_warn("%s names root '%s', which does not exist; keeping %s", CONFIG_PATH, wanted,
+                current);
+        return;
+    }
+    char target[BLOCK_NAME_MAX];
+    strlcpy(target, wanted, sizeof(target));
+    fs_unmount_path("/");
+    int error = fs_mount_device(target, "/", 0);
+    if (error == 0) {
+        pr_info("root is %s ([boot] root in %s on %s)", target, CONFIG_PATH, current);
+        config_load();
+        return;
+    }
+    pr_err("cannot mount %s named by %s (%s); back to %s", target, CONFIG_PATH, error_name(-error),
+           current);
+    fs_mount_device(current, "/", 0);
+    config_load();
+}
+
+/* A disk went away (hot-unplug, driver unbind): drop its mounts; open files get -ENODEV. */
+static void device_removed(struct block_device *dev)
+{
+    vfs_source_removed(dev->name);
+    /* The held reference stays: a filesystem with files still open keeps calling the device
+     * (and getting -ENODEV) until they close, so its structure must outlive the removal. */
+}
+
+static int root_init(void)
+{
+    block_device_on_remove(device_removed);
+    char name[BLOCK_NAME_MAX] = "";
+    bool asked = cmdline_get("root", name, sizeof(name));
+    if (!asked)
+        block_device_for_each(probe, name);
+    if (name[0]) {
+        int error = fs_mount_device(name, "/", cmdline_has("ro") ? VFS_MOUNT_READ_ONLY : 0);
+        if (error == 0) {
+            pr_info("root is %s%s", name, asked ? " (root= on the command line)" : "");
+            config_load();
+            if (!asked)
+                follow_configured_root(name);
+        } else {
+            char why[96];
+            snprintf(why, sizeof(why), "cannot mount %s: %s", name,
+                     error == -ENODEV        ? "no such block device"
+                     : error == -EMEDIUMTYPE ? "no FAT filesystem on it"
+                                             : error_name(-error));
+            ramfs_root(why);
+        }
+    } else {
+        unsigned disks = 0;
+        block_device_for_each(count_device, &disks);
+        ramfs_root(disks ? "no FAT volume with " CONFIG_PATH " found" : "no disks");
+    }
+    if (!config_document())
+        config_load(); /* defaults, and says there is no file */
+    int error = vfs_mount(&ramfs_type, NULL, "tmpfs", "/tmp", 0);
+    if (error)
+        pr_err("cannot mount /tmp (%d)", error);
+    return 0;
+}
+INITCALL(root_init, INIT_FS);
+
+static void unmount_everything(void)
+{
+    vfs_unmount_all();
+}
+SHUTDOWN_HOOK(unmount_everything, 100);

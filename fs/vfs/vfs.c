@@ -1,0 +1,616 @@
+/* The VFS core: mount table, path resolution to (mount, path inside it), and dispatch to the
+ * filesystem type.  Each mount has a lock held across every call into its filesystem, so two
+ * users of one volume never interleave inside it. */
+#define pr_fmt(fmt) "vfs: " fmt
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/list.h>
+#include <rayos/lock.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+#include <rayos/vfs.h>
+
+#define TYPES_MAX 8
+
+struct mount {
+    struct list_node node;
+    char path[VFS_PATH_MAX];
+    size_t path_length;
+    char source[32];
+    const struct filesystem_type *type;
+    void *volume;
+    struct block_io io; /* the filesystem keeps a pointer to it, so it lives here */
+    bool has_io;
+    unsigned flags;
+    unsigned open_count; /* open files and directories */
+    bool removed;
+    struct mutex lock;
+};
+
+struct vfs_file {
+    struct mount *mount;
+    void *handle;
+};
+
+struct vfs_dir {
+    struct mount *mount;
+    void *handle;
+    char path[VFS_PATH_MAX];
+    unsigned next_child_mount; /* mount points shown after the filesystem's own entries */
+    bool filesystem_done;
+};
+
+static LIST_HEAD(mounts);
+static const struct filesystem_type *types[TYPES_MAX];
+static struct mutex table_lock = MUTEX_INIT("vfs mount table");
+
+int vfs_register_type(const struct filesystem_type *type)
+{
+    for (unsigned i = 0; i < TYPES_MAX; i++) {
+        if (types[i] == type)
+            return 0;
+        if (!types[i]) {
+            types[i] = type;
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
+const struct filesystem_type *vfs_find_type(const char *name)
+{
+    for (unsigned i = 0; i < TYPES_MAX && types[i]; i++)
+        if (strcmp(types[i]->name, name) == 0)
+            return types[i];
+    return NULL;
+}
+
+/* Is path inside (or equal to) the mount point prefix? */
+static bool under(const char *path, const char *prefix, size_t prefix_length)
+{
+    if (prefix_length == 1)
+        return true; /* "/" */
+    return strncmp(path, prefix, prefix_length) == 0 &&
+           (path[prefix_length] == 0 || path[prefix_length] == '/');
+}
+
+/* Normalises path and finds the innermost mount holding it; *inner points into buffer. */
+static int resolve(const char *path, char *buffer, struct mount **out, const char **inner)
+{
+    int error = vfs_normalize_path(path, buffer, VFS_PATH_MAX);
+    if (error)
+        return error;
+    struct mount *best = NULL, *m;
+    list_for_each_entry(m, &mounts, node)
+    {
+        if (under(buffer, m->path, m->path_length) && (!best || m->path_length > best->path_length))
+            best = m;
+    }
+    if (!best)
+        return -ENOENT;
+    *out = best;
+    *inner = best->path_length == 1 ? buffer : buffer + best->path_length;
+    if (**inner == 0)
+        *inner = "/";
+    return 0;
+}
+
+static void mount_free(struct mount *m)
+{
+    if (m->volume)
+        m->type->unmount(m->volume);
+    kfree(m);
+}
+
+int vfs_mount(const struct filesystem_type *type, const struct block_io *io, const char *source,
+              const char *path, unsigned flags)
+{
+    struct mount *m = kzalloc(sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    int error = vfs_normalize_path(path, m->path, sizeof(m->path));
+    if (error) {
+        kfree(m);
+        return error;
+    }
+    m->path_length = strlen(m->path);
+    strlcpy(m->source, source ? source : "none", sizeof(m->source));
+    m->flags = flags;
+    m->lock = (struct mutex)MUTEX_INIT("vfs mount");
+    if (io) {
+        m->io = *io;
+        m->has_io = true;
+    }
+    if (type)
+        vfs_register_type(type);
+    mutex_lock(&table_lock);
+    struct mount *other;
+    list_for_each_entry(other, &mounts, node)
+    {
+        if (strcmp(other->path, m->path) == 0 || (io && strcmp(other->source, m->source) == 0)) {
+            mutex_unlock(&table_lock);
+            kfree(m);
+            return -EBUSY;
+        }
+    }
+    error = -ENODEV;
+    for (unsigned i = 0; i < TYPES_MAX && types[i] && !m->type; i++) {
+        if (type && types[i] != type)
+            continue;
+        if ((io == NULL) != (types[i] == &ramfs_type))
+            continue;
+        error = types[i]->mount(m->has_io ? &m->io : NULL, flags, &m->volume);
+        if (error == 0)
+            m->type = types[i];
+    }
+    if (!m->type) {
+        mutex_unlock(&table_lock);
+        kfree(m);
+        /* Only a failing device or memory is an error of its own; anything else means no
+         * filesystem type recognised what it found. */
+        return error == -EIO || error == -ENOMEM ? error : -EMEDIUMTYPE;
+    }
+    list_add_tail(&mounts, &m->node);
+    mutex_unlock(&table_lock);
+    struct vfs_statfs info = {0};
+    m->type->statfs(m->volume, &info);
+    pr_info("mounted %s (%s%s) at %s", m->source, m->type->name,
+            (flags & VFS_MOUNT_READ_ONLY) ? ", read-only" : "", m->path);
+    if (info.was_dirty)
+        pr_warn("%s was not cleanly unmounted last time; run a check (rayfs check) if in doubt",
+                m->source);
+    return 0;
+}
+
+static bool has_child_mount(const struct mount *parent)
+{
+    const struct mount *m;
+    list_for_each_entry(m, &mounts, node)
+    {
+        if (m != parent && m->path_length > parent->path_length &&
+            under(m->path, parent->path, parent->path_length))
+            return true;
+    }
+    return false;
+}
+
+int vfs_unmount(const char *path)
+{
+    char buffer[VFS_PATH_MAX];
+    int error = vfs_normalize_path(path, buffer, sizeof(buffer));
+    if (error)
+        return error;
+    mutex_lock(&table_lock);
+    struct mount *m, *found = NULL;
+    list_for_each_entry(m, &mounts, node)
+    {
+        if (strcmp(m->path, buffer) == 0)
+            found = m;
+    }
+    if (!found) {
+        mutex_unlock(&table_lock);
+        return -EINVAL;
+    }
+    if (found->open_count || has_child_mount(found)) {
+        mutex_unlock(&table_lock);
+        return -EBUSY;
+    }
+    error = found->type->unmount(found->volume);
+    found->volume = NULL;
+    list_remove(&found->node);
+    mutex_unlock(&table_lock);
+    pr_info("unmounted %s from %s%s", found->source, found->path, error ? " (with errors)" : "");
+    kfree(found);
+    return error;
+}
+
+void vfs_unmount_all(void)
+{
+    /* Innermost first: repeatedly take a mount without children. */
+    for (;;) {
+        struct mount *m, *leaf = NULL;
+        list_for_each_entry(m, &mounts, node)
+        {
+            if (!has_child_mount(m))
+                leaf = m;
+        }
+        if (!leaf)
+            return;
+        if (leaf->open_count == 0) {
+            vfs_unmount(leaf->path);
+            continue;
+        }
+        /* Files still open: make everything durable, then forget the mount (the machine is
+         * going down, so nothing will use it again). */
+        pr_warn("%s: %u files still open at shutdown; synced, left dirty", leaf->path,
+                leaf->open_count);
+        leaf->type->sync(leaf->volume);
+        list_remove(&leaf->node);
+    }
+}
+
+void vfs_source_removed(const char *source)
+{
+    mutex_lock(&table_lock);
+    struct mount *m, *tmp;
+    list_for_each_entry_safe(m, tmp, &mounts, node)
+    {
+        if (strcmp(m->source, source) != 0)
+            continue;
+        m->removed = true;
+        list_remove(&m->node);
+        pr_warn("%s removed: dropped the mount at %s (%u open file%s now fail with ENODEV)", source,
+                m->path, m->open_count, m->open_count == 1 ? "" : "s");
+        if (m->open_count == 0)
+            mount_free(m);
+    }
+    mutex_unlock(&table_lock);
+}
+
+bool vfs_mount_at(unsigned index, struct vfs_mount_info *out)
+{
+    struct mount *m;
+    list_for_each_entry(m, &mounts, node)
+    {
+        if (index-- == 0) {
+            strlcpy(out->path, m->path, sizeof(out->path));
+            strlcpy(out->source, m->source, sizeof(out->source));
+            out->type = m->type->name;
+            out->read_only = m->flags & VFS_MOUNT_READ_ONLY;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Drops one open reference; the last one frees a mount whose device went away. */
+static void release(struct mount *m)
+{
+    if (--m->open_count == 0 && m->removed)
+        mount_free(m);
+}
+
+static bool writes(unsigned flags)
+{
+    return flags & (VFS_O_WRITE | VFS_O_CREATE | VFS_O_TRUNC | VFS_O_APPEND);
+}
+
+int vfs_open(const char *path, unsigned flags, struct vfs_file **out)
+{
+    char buffer[VFS_PATH_MAX];
+    const char *inner;
+    struct mount *m;
+    int error = resolve(path, buffer, &m, &inner);
+    if (error)
+        return error;
+    if (writes(flags) && (m->flags & VFS_MOUNT_READ_ONLY))
+        return -EROFS;
+    struct vfs_file *file = kzalloc(sizeof(*file));
+    if (!file)
+        return -ENOMEM;
+    mutex_lock(&m->lock);
+    error = m->type->open(m->volume, inner, flags, &file->handle);
+    mutex_unlock(&m->lock);
+    if (error) {
+        kfree(file);
+        return error;
+    }
+    file->mount = m;
+    m->open_count++;
+    *out = file;
+    return 0;
+}
+
+/* Runs one filesystem call on an open file's mount under its lock. */
+#define FILE_CALL(file, call)                                                                      \
+    ({                                                                                             \
+        __typeof__(call) result_;                                                                  \
+        if ((file)->mount->removed) {                                                              \
+            result_ = -ENODEV;                                                                     \
+        } else {                                                                                   \
+            mutex_lock(&(file)->mount->lock);                                                      \
+            result_ = (call);                                                                      \
+            mutex_unlock(&(file)->mount->lock);                                                    \
+        }                                                                                          \
+        result_;                                                                                   \
+    })
+
+ssize_t vfs_read(struct vfs_file *file, void *buffer, size_t size)
+{
+    return FILE_CALL(file, file->mount->type->read(file->handle, buffer, size));
+}
+
+ssize_t vfs_write(struct vfs_file *file, const void *buffer, size_t size)
+{
+    return FILE_CALL(file, file->mount->type->write(file->handle, buffer, size));
+}
+
+int64_t vfs_seek(struct vfs_file *file, int64_t offset, int whence)
+{
+    return FILE_CALL(file, file->mount->type->seek(file->handle, offset, whence));
+}
+
+int vfs_truncate(struct vfs_file *file, uint64_t size)
+{
+    return FILE_CALL(file, file->mount->type->truncate(file->handle, size));
+}
+
+int vfs_file_sync(struct vfs_file *file)
+{
+    return FILE_CALL(file, file->mount->type->file_sync(file->handle));
+}
+
+int vfs_fstat(struct vfs_file *file, struct vfs_stat *out)
+{
+    return FILE_CALL(file, file->mount->type->fstat(file->handle, out));
+}
+
+int vfs_extents(struct vfs_file *file, struct vfs_extent *out, size_t max)
+{
+    if (!file->mount->type->extents)
+        return -EOPNOTSUPP;
+    return FILE_CALL(file, file->mount->type->extents(file->handle, out, max));
+}
+
+int vfs_allocate(struct vfs_file *file, uint64_t size, bool contiguous)
+{
+    if (!file->mount->type->allocate)
+        return -EOPNOTSUPP;
+    return FILE_CALL(file, file->mount->type->allocate(file->handle, size, contiguous));
+}
+
+const char *vfs_file_source(struct vfs_file *file)
+{
+    return file->mount->source;
+}
+
+int vfs_close(struct vfs_file *file)
+{
+    struct mount *m = file->mount;
+    int error = m->removed ? -ENODEV : 0;
+    mutex_lock(&m->lock);
+    int closed = m->type->close(file->handle); /* frees the handle even on a dead device */
+    mutex_unlock(&m->lock);
+    release(m);
+    kfree(file);
+    return error ? error : closed;
+}
+
+/* Runs one path-based call under the mount's lock. */
+static int path_call(const char *path, bool modifies,
+                     int (*call)(struct mount *m, const char *inner, void *arg), void *arg)
+{
+    char buffer[VFS_PATH_MAX];
+    const char *inner;
+    struct mount *m;
+    int error = resolve(path, buffer, &m, &inner);
+    if (error)
+        return error;
+    if (modifies && (m->flags & VFS_MOUNT_READ_ONLY))
+        return -EROFS;
+    mutex_lock(&m->lock);
+    error = call(m, inner, arg);
+    mutex_unlock(&m->lock);
+    return error;
+}
+
+static int do_stat(struct mount *m, const char *inner, void *arg)
+{
+    return m->type->stat(m->volume, inner, arg);
+}
+static int do_mkdir(struct mount *m, const char *inner, void *arg)
+{
+    return m->type->mkdir(m->volume, inner);
+}
+static int do_rmdir(struct mount *m, const char *inner, void *arg)
+{
+    return strcmp(inner, "/") == 0 ? -EBUSY : m->type->rmdir(m->volume, inner);
+}
+static int do_unlink(struct mount *m, const char *inner, void *arg)
+{
+    return m->type->unlink(m->volume, inner);
+}
+static int do_sync(struct mount *m, const char *inner, void *arg)
+{
+    return m->type->sync(m->volume);
+}
+static int do_statfs(struct mount *m, const char *inner, void *arg)
+{
+    return m->type->statfs(m->volume, arg);
+}
+
+/* A path that is itself a mount point behaves as a directory even if its parent lacks it. */
+static bool is_mount_point(const char *path)
+{
+    char buffer[VFS_PATH_MAX];
+    if (vfs_normalize_path(path, buffer, sizeof(buffer)))
+        return false;
+    struct mount *m;
+    list_for_each_entry(m, &mounts, node)
+    {
+        if (strcmp(m->path, buffer) == 0)
+            return true;
+    }
+    return false;
+}
+
+int vfs_stat(const char *path, struct vfs_stat *out)
+{
+    return path_call(path, false, do_stat, out);
+}
+int vfs_mkdir(const char *path)
+{
+    return is_mount_point(path) ? -EEXIST : path_call(path, true, do_mkdir, NULL);
+}
+int vfs_rmdir(const char *path)
+{
+    return is_mount_point(path) ? -EBUSY : path_call(path, true, do_rmdir, NULL);
+}
+int vfs_unlink(const char *path)
+{
+    return path_call(path, true, do_unlink, NULL);
+}
+int vfs_statfs(const char *path, struct vfs_statfs *out)
+{
+    return path_call(path, false, do_statfs, out);
+}
+
+int vfs_sync(const char *path)
+{
+    if (path)
+        return path_call(path, false, do_sync, NULL);
+    int first_error = 0;
+    struct mount *m;
+    list_for_each_entry(m, &mounts, node)
+    {
+        mutex_lock(&m->lock);
+        int error = m->type->sync(m->volume);
+        mutex_unlock(&m->lock);
+        if (error && !first_error)
+            first_error = error;
+    }
+    return first_error;
+}
+
+int vfs_rename(const char *old_path, const char *new_path)
+{
+    char old_buffer[VFS_PATH_MAX], new_buffer[VFS_PATH_MAX];
+    const char *old_inner, *new_inner;
+    struct mount *old_mount, *new_mount;
+    int error = resolve(old_path, old_buffer, &old_mount, &old_inner);
+    if (!error)
+        error = resolve(new_path, new_buffer, &new_mount, &new_inner);
+    if (error)
+        return error;
+    if (old_mount != new_mount)
+        return -EXDEV;
+    if (is_mount_point(old_buffer) || is_mount_point(new_buffer))
+        return -EBUSY;
+    if (old_mount->flags & VFS_MOUNT_READ_ONLY)
+        return -EROFS;
+    mutex_lock(&old_mount->lock);
+    error = old_mount->type->rename(old_mount->volume, old_inner, new_inner);
+    mutex_unlock(&old_mount->lock);
+    return error;
+}
+
+int vfs_opendir(const char *path, struct vfs_dir **out)
+{
+    struct vfs_dir *dir = kzalloc(sizeof(*dir));
+    if (!dir)
+        return -ENOMEM;
+    const char *inner;
+    struct mount *m;
+    int error = resolve(path, dir->path, &m, &inner);
+    if (!error) {
+        mutex_lock(&m->lock);
+        error = m->type->opendir(m->volume, inner, &dir->handle);
+        mutex_unlock(&m->lock);
+    }
+    if (error) {
+        kfree(dir);
+        return error;
+    }
+    dir->mount = m;
+    m->open_count++;
+    *out = dir;
+    return 0;
+}
+
+/* The next mount point directly under dir->path that the filesystem did not list itself. */
+static int next_child_mount(struct vfs_dir *dir, struct vfs_dirent *out)
+{
+    size_t length = strlen(dir->path);
+    unsigned index = 0;
+    struct mount *m;
+    list_for_each_entry(m, &mounts, node)
+    {
+        if (index++ < dir->next_child_mount)
+            continue;
+        dir->next_child_mount++;
+        if (m->path_length <= length || !under(m->path, dir->path, length == 1 ? 1 : length))
+            continue;
+        const char *name = m->path + (length == 1 ? 1 : length + 1);
+        if (strchr(name, '/'))
+            continue;
+        struct vfs_stat st;
+        const char *inner =
+            dir->mount->path_length == 1 ? m->path : m->path + dir->mount->path_length;
+        if (dir->mount->type->stat(dir->mount->volume, inner, &st) == 0)
+            continue; /* the filesystem has a directory of that name and listed it */
+        memset(out, 0, sizeof(*out));
+        strlcpy(out->name, name, sizeof(out->name));
+        out->stat.is_directory = true;
+        return 1;
+    }
+    return 0;
+}
+
+int vfs_readdir(struct vfs_dir *dir, struct vfs_dirent *out)
+{
+    if (dir->mount->removed)
+        return -ENODEV;
+    mutex_lock(&dir->mount->lock);
+    int result = 0;
+    if (!dir->filesystem_done) {
+        result = dir->mount->type->readdir(dir->handle, out);
+        if (result == 0)
+            dir->filesystem_done = true;
+    }
+    if (dir->filesystem_done)
+        result = next_child_mount(dir, out);
+    mutex_unlock(&dir->mount->lock);
+    return result;
+}
+
+int vfs_closedir(struct vfs_dir *dir)
+{
+    struct mount *m = dir->mount;
+    mutex_lock(&m->lock);
+    int error = m->type->closedir(dir->handle);
+    mutex_unlock(&m->lock);
+    release(m);
+    kfree(dir);
+    return error;
+}
+
+int vfs_read_file(const char *path, size_t max, char **data, size_t *length)
+{
+    struct vfs_file *file;
+    int error = vfs_open(path, VFS_O_READ, &file);
+    if (error)
+        return error;
+    struct vfs_stat st;
+    error = vfs_fstat(file, &st);
+    if (!error && st.is_directory)
+        error = -EISDIR;
+    if (!error && st.size > max)
+        error = -EFBIG;
+    char *buffer = error ? NULL : kmalloc((size_t)st.size + 1);
+    if (!error && !buffer)
+        error = -ENOMEM;
+    ssize_t n = error ? 0 : vfs_read(file, buffer, (size_t)st.size);
+    if (!error && n < 0)
+        error = (int)n;
+    vfs_close(file);
+    if (error) {
+        kfree(buffer);
+        return error;
+    }
+    buffer[n] = 0;
+    *data = buffer;
+    *length = (size_t)n;
+    return 0;
+}
+
+int vfs_write_file(const char *path, const void *data, size_t length)
+{
+    struct vfs_file *file;
+    int error = vfs_open(path, VFS_O_WRITE | VFS_O_CREATE | VFS_O_TRUNC, &file);
+    if (error)
+        return error;
+    ssize_t n = vfs_write(file, data, length);
+    error = n < 0 ? (int)n : (size_t)n != length ? -EIO : vfs_file_sync(file);
+    int closed = vfs_close(file);
+    return error ? error : closed;
+}

@@ -1,0 +1,14 @@
+/* The few things the portable kernel asks of the architecture beyond I/O, memory and IRQs. */
+#ifndef RAYOS_ARCH_H
+#define RAYOS_ARCH_H
+
+#include <rayos/types.h>
+
+void arch_halt(void) __noreturn;  /* stop this CPU for good */
+void arch_reset(void) __noreturn; /* reset the machine by the architecture's own means */
+void arch_print_backtrace(void);  /* the caller's stack, with symbol names */
+
+/* Symbol lookup in the kernel's embedded table (for backtraces); NULL if unknown. */
+const char *ksym_lookup(uint64_t address, uint64_t *offset);
+
+#endif

@@ -1,0 +1,168 @@
+/* Block devices: one interface every storage driver implements and every filesystem uses.
+ *
+ * A driver allocates a device with block_device_alloc(), fills geometry, limits and ops, and
+ * registers it.  Requests are asynchronous: blk_submit() checks them, splits them to the
+ * device's limits, keeps at most limits.queue_depth in flight and calls req->complete once with
+ * 0 or a negative error.  blk_read/blk_write/blk_flush wrap that synchronously, bouncing caller
+ * buffers that are not DMA-able.  Errors: -EIO from the device, -EROFS on a read-only device,
+ * -EINVAL for a range past the end or a length that is not a whole number of blocks, -ENODEV
+ * once the device has been removed, -EOPNOTSUPP when the device lacks the operation. */
+#ifndef RAYOS_BLOCK_H
+#define RAYOS_BLOCK_H
+
+#include <rayos/block_io.h>
+#include <rayos/list.h>
+#include <rayos/types.h>
+
+struct block_device;
+struct block_request;
+
+enum block_op {
+    BLOCK_OP_READ,
+    BLOCK_OP_WRITE,
+    BLOCK_OP_FLUSH,
+    BLOCK_OP_DISCARD,
+    BLOCK_OP_WRITE_ZEROES,
+};
+
+/* One physically contiguous piece of a transfer. */
+struct block_segment {
+    void *virt;
+    phys_addr_t phys;
+    uint32_t length;
+};
+
+typedef void (*block_complete_t)(struct block_request *req, int status);
+
+struct block_request {
+    enum block_op op;
+    uint64_t lba;         /* in the device's logical blocks */
+    uint32_t block_count; /* DISCARD/WRITE_ZEROES only; READ/WRITE derive it from segments */
+    unsigned segment_count;
+    struct block_segment *segments;
+    block_complete_t complete; /* called once, possibly from interrupt context */
+    void *context;             /* the caller's */
+
+    /* Owned by the block layer and the driver while the request is in flight. */
+    struct block_device *device;
+    struct list_node queue_node;
+    uint64_t submit_time_ns;
+    void *driver_data;
+};
+
+struct block_limits {
+    unsigned max_segments;            /* scatter-gather entries per request */
+    uint32_t max_segment_size;        /* bytes per entry */
+    uint32_t max_transfer;            /* bytes per request */
+    unsigned queue_depth;             /* requests in flight at once */
+    uint32_t max_discard_blocks;      /* per DISCARD request; 0: no limit */
+    uint32_t max_write_zeroes_blocks; /* per WRITE_ZEROES request; 0: no limit */
+};
+
+struct block_driver_ops {
+    /* Starts req, which already fits the limits.  0 when the device accepted it, -EBUSY when
+     * it has no room right now (the queue retries after a completion), else an error. */
+    int (*submit)(struct block_device *dev, struct block_request *req);
+    /* Reaps completions without interrupts (early boot); optional. */
+    void (*poll)(struct block_device *dev);
+    /* Resets the device: fails every request it holds with status (via blk_request_done) and
+     * brings it back to a working state.  The queue calls it with -ETIMEDOUT when a request
+     * has been in flight longer than timeout_ns; `blk reset` with -EIO.  Optional. */
+    void (*reset)(struct block_device *dev, int status);
+    /* One line about the driver's state for `blk info` (transport, interrupts); optional. */
+    void (*describe)(struct block_device *dev, char *buffer, size_t size);
+};
+
+enum block_device_type { BLOCK_TYPE_DISK, BLOCK_TYPE_PARTITION };
+
+#define BLOCK_NAME_MAX 16
+
+struct block_device {
+    char name[BLOCK_NAME_MAX];
+    enum block_device_type type;
+    uint32_t logical_block_size;  /* 512 or 4096 (a power of two >= 512) */
+    uint32_t physical_block_size; /* >= logical_block_size */
+    uint64_t block_count;
+    bool read_only;
+    bool can_flush; /* volatile write cache: FLUSH reaches the device */
+    bool can_discard;
+    bool can_write_zeroes;
+    const char *driver_name;
+    struct block_limits limits;
+    const struct block_driver_ops *ops;
+    void *driver_data;
+    uint64_t timeout_ns; /* 0: never time out */
+
+    /* Partitions: where this one lies in its disk, and what the table says about it. */
+    struct block_device *parent;
+    uint64_t start_lba;
+    unsigned partition_number;
+    char partition_type[40];
+    char partition_label[40];
+
+    /* Block layer state. */
+    struct list_node registry_node;
+    struct list_node pending;        /* accepted, waiting for room on the device */
+    struct list_node in_flight_list; /* started, oldest first */
+    unsigned in_flight;
+    bool dispatch_running, dispatch_again;
+    unsigned references;
+    unsigned partition_count;
+    bool registered;
+    bool removed;
+    uint64_t completed_requests, failed_requests;
+};
+
+/* Registry. */
+struct block_device *block_device_alloc(void);
+/* Names the device prefix + letter ("vd" -> vda, vdb, ... vdz, vdaa) when name is empty. */
+int block_device_register(struct block_device *dev, const char *prefix);
+/* Fails everything pending or in flight with -ENODEV, as do later calls; removes partitions. */
+void block_device_unregister(struct block_device *dev);
+struct block_device *block_device_find(const char *name); /* takes a reference */
+void block_device_get(struct block_device *dev);
+void block_device_put(struct block_device *dev);
+/* Called (outside interrupt context) for each device as it is unregistered, partitions before
+ * their disk, so users such as mounted filesystems can let go of it. */
+int block_device_on_remove(void (*listener)(struct block_device *dev));
+/* Visits registered devices in registration order; stops when fn returns non-zero. */
+int block_device_for_each(int (*fn)(struct block_device *dev, void *context), void *context);
+
+/* Reads the disk's partition table and registers each partition as device NAME + number
+ * (vda1, nvme0n1p1 for names ending in a digit).  Returns the number registered or an error. */
+int block_device_scan_partitions(struct block_device *disk);
+
+/* Requests. */
+int blk_submit(struct block_request *req); /* req->device set by the caller */
+/* Drivers report a finished request (any context). */
+void blk_request_done(struct block_request *req, int status);
+/* Polls and checks timeouts once: what waiting loops call. */
+void blk_service(struct block_device *dev);
+/* Starts waiting requests (a driver that answered -EBUSY has room again). */
+void blk_queue_run(struct block_device *dev);
+/* Fails every request not yet started with status (removal, device failure). */
+void blk_queue_abort(struct block_device *dev, int status);
+
+/* Synchronous wrappers; buf may be any kernel memory. */
+int blk_read(struct block_device *dev, uint64_t lba, uint32_t count, void *buf);
+int blk_write(struct block_device *dev, uint64_t lba, uint32_t count, const void *buf);
+int blk_flush(struct block_device *dev);
+/* Runs one request and waits for it. */
+int blk_submit_wait(struct block_request *req);
+
+/* A block_io over dev (for partition tables, filesystems); dev must stay referenced. */
+void block_device_io(struct block_device *dev, struct block_io *out);
+
+/* Splitting, exposed for tests: how many bytes of req (starting at byte offset `done`) the
+ * next piece takes, filling at most limits->max_segments entries of `pieces`.  Returns the
+ * piece count, 0 when nothing is left, or -EINVAL when the limits cannot hold one block. */
+int blk_split_next(const struct block_request *req, const struct block_limits *limits,
+                   uint32_t block_size, uint64_t done, struct block_segment *pieces,
+                   uint32_t *piece_bytes);
+uint64_t blk_request_bytes(const struct block_request *req);
+
+const char *block_op_name(enum block_op op);
+/* "1.5G", "512M", "32K": human size of bytes. */
+void block_format_size(uint64_t bytes, char *out, size_t size);
+
+#endif

@@ -1,0 +1,45 @@
+/* Console output fan-out and the typed-input queue. */
+#include <rayos/lock.h>
+#include "console.h"
+
+#define CONSOLES_MAX 4
+#define INPUT_SIZE   1024 /* a power of two */
+
+static const struct console_driver *consoles[CONSOLES_MAX];
+static unsigned console_count;
+static struct spinlock output_lock = SPINLOCK_INIT("console");
+
+static volatile char input[INPUT_SIZE];
+static volatile unsigned input_head, input_tail;
+
+void console_register(const struct console_driver *driver)
+{
+    if (console_count < CONSOLES_MAX)
+        consoles[console_count++] = driver;
+}
+
+void console_write(const char *text, size_t length)
+{
+    irqflags_t flags = spin_lock_irqsave(&output_lock);
+    for (unsigned i = 0; i < console_count; i++)
+        consoles[i]->write(text, length);
+    spin_unlock_irqrestore(&output_lock, flags);
+}
+
+void console_input_push(char c)
+{
+    /* Full queue: drop the newest character rather than overwrite what the shell has not read. */
+    if (input_head - input_tail >= INPUT_SIZE)
+        return;
+    input[input_head % INPUT_SIZE] = c;
+    __atomic_store_n(&input_head, input_head + 1, __ATOMIC_RELEASE);
+}
+
+int console_input_pop(void)
+{
+    if (input_tail == __atomic_load_n(&input_head, __ATOMIC_ACQUIRE))
+        return -1;
+    char c = input[input_tail % INPUT_SIZE];
+    input_tail++;
+    return (unsigned char)c;
+}

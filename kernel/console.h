@@ -1,0 +1,19 @@
+/* The console: where the kernel log and the shell write, and where typed input arrives. */
+#ifndef KERNEL_CONSOLE_H
+#define KERNEL_CONSOLE_H
+
+#include <rayos/types.h>
+
+struct console_driver {
+    const char *name;
+    void (*write)(const char *text, size_t length);
+};
+
+void console_register(const struct console_driver *driver);
+void console_write(const char *text, size_t length);
+
+/* Input: drivers push received characters (from interrupt context); the shell pops them. */
+void console_input_push(char c);
+int console_input_pop(void); /* -1 when empty */
+
+#endif

@@ -1,0 +1,185 @@
+/* The serial shell: a line editor (backspace, Ctrl-C, Ctrl-U), a tokenizer with double quotes,
+ * and dispatch through the command table that subsystems fill with SHELL_COMMAND. */
+#include <rayos/shell.h>
+#include <rayos/string.h>
+#include <rayos/irq.h>
+#include <rayos/work.h>
+#include <stdarg.h>
+#include "console.h"
+#include "shell_internal.h"
+#include "drivers/serial/uart16550.h"
+
+#define LINE_MAX 1024
+#define ARGS_MAX 32
+#define PROMPT   "rayos> "
+
+extern const struct shell_command _shell_commands_start[], _shell_commands_end[];
+
+void shell_write(const char *text, size_t length)
+{
+    console_write(text, length);
+}
+
+int shell_printf(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, args);
+    va_end(args);
+    if (n >= (int)sizeof(buf)) {
+        /* Long output: format again into a heap-free path, one chunk at a time is not possible
+         * with va_list reuse, so say that it was cut rather than lose it silently. */
+        shell_write(buf, sizeof(buf) - 1);
+        static const char cut[] = "...(line cut)\n";
+        shell_write(cut, sizeof(cut) - 1);
+        return n;
+    }
+    shell_write(buf, (size_t)n);
+    return n;
+}
+
+const struct shell_command *shell_find(const char *name)
+{
+    for (const struct shell_command *c = _shell_commands_start; c < _shell_commands_end; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+unsigned shell_command_count(void)
+{
+    return (unsigned)(_shell_commands_end - _shell_commands_start);
+}
+
+const struct shell_command *shell_command_at(unsigned index)
+{
+    return index < shell_command_count() ? &_shell_commands_start[index] : NULL;
+}
+
+/* Splits line in place into argv; double quotes group words.  Returns argc or -1. */
+int shell_tokenize(char *line, char **argv, int max)
+{
+    int argc = 0;
+    char *p = line;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        if (argc == max)
+            return -1;
+        char *out = p;
+        argv[argc++] = out;
+        bool quoted = false;
+        while (*p && (quoted || (*p != ' ' && *p != '\t'))) {
+            if (*p == '"') {
+                quoted = !quoted;
+                p++;
+                continue;
+            }
+            *out++ = *p++;
+        }
+        if (*p)
+            p++;
+        *out = 0;
+    }
+    return argc;
+}
+
+int shell_execute(char *line)
+{
+    char *argv[ARGS_MAX + 1];
+    int argc = shell_tokenize(line, argv, ARGS_MAX);
+    if (argc < 0) {
+        shell_printf("too many arguments (at most %d)\n", ARGS_MAX - 1);
+        return -1;
+    }
+    if (argc == 0)
+        return 0;
+    argv[argc] = NULL;
+    const struct shell_command *command = shell_find(argv[0]);
+    if (!command) {
+        shell_printf("unknown command: %s (try 'help')\n", argv[0]);
+        return -1;
+    }
+    return command->handler(argc, argv);
+}
+
+/* Waits for one typed character, running periodic work while idle. */
+static int read_char(void)
+{
+    for (;;) {
+        int c = console_input_pop();
+        if (c >= 0)
+            return c;
+        work_run_due();
+        irq_disable();
+        uart16550_poll(); /* in case the UART interrupt is unavailable */
+        c = console_input_pop();
+        if (c < 0)
+            cpu_wait_for_interrupt();
+        irq_enable();
+        if (c >= 0)
+            return c;
+    }
+}
+
+void shell_run(void)
+{
+    char line[LINE_MAX];
+    size_t length = 0;
+    bool overflow = false, last_was_cr = false;
+    shell_write(PROMPT, sizeof(PROMPT) - 1);
+    for (;;) {
+        int c = read_char();
+        if (c == '\n' && last_was_cr) { /* CR LF from a terminal counts once */
+            last_was_cr = false;
+            continue;
+        }
+        last_was_cr = c == '\r';
+        if (c == '\r' || c == '\n') {
+            shell_write("\n", 1);
+            if (overflow) {
+                shell_printf("line too long (at most %d characters); ignored\n", LINE_MAX - 1);
+            } else {
+                line[length] = 0;
+                shell_execute(line);
+            }
+            length = 0;
+            overflow = false;
+            shell_write(PROMPT, sizeof(PROMPT) - 1);
+        } else if (c == 0x03) { /* Ctrl-C drops the line */
+            shell_write("^C\n" PROMPT, 3 + sizeof(PROMPT) - 1);
+            length = 0;
+            overflow = false;
+        } else if (c == 0x15) { /* Ctrl-U erases it */
+            while (length) {
+                shell_write("\b \b", 3);
+                length--;
+            }
+            overflow = false;
+        } else if (c == 0x7f || c == 0x08) {
+            if (length) {
+                length--;
+                shell_write("\b \b", 3);
+            }
+        } else if (c == 0x1b) { /* escape sequences (arrow keys): swallow "[X" */
+            int next = read_char();
+            if (next == '[' || next == 'O') {
+                int final;
+                do {
+                    final = read_char();
+                } while (final >= 0x30 && final < 0x40);
+            }
+        } else if (c >= 0x20 && c < 0x7f) {
+            if (length < LINE_MAX - 1) {
+                line[length++] = (char)c;
+                char echo = (char)c;
+                shell_write(&echo, 1);
+            } else {
+                overflow = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+"""Boot RayOS in QEMU and drive its serial shell (pexpect), for the system tests.
+
+    with RayOS(machine="q35", drives=["file=disk.img,format=raw,if=none,id=d0"],
+               devices=["virtio-blk-pci,drive=d0"]) as vm:
+        out = vm.run("lsblk")
+        status = vm.poweroff()
+
+Everything runs under TCG unless RAYOS_ACCEL says otherwise, with -no-reboot and the
+isa-debug-exit device, so a panic (with exit_on_panic, always set here) ends QEMU with a
+non-zero status instead of hanging the test.
+"""
+import json
+import os
+import re
+import socket
+import tempfile
+import time
+
+import pexpect
+
+BUILD = os.environ.get("RAYOS_BUILD", "build")
+KERNEL = os.path.join(BUILD, "rayos.elf")
+PROMPT = "rayos> "
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+LOG_LINE = re.compile(r"^\[\s*\d+\.\d{6}\] ")
+
+
+class RayOSError(Exception):
+    pass
+
+
+class RayOS:
+    def __init__(self, machine="q35", mem="256M", drives=(), devices=(), cmdline="",
+                 extra=(), kernel=None, qmp=False, boot_timeout=60, cdrom=None, bios=None):
+        self.qmp_path = None
+        args = ["-machine", machine, "-accel", os.environ.get("RAYOS_ACCEL", "tcg"),
+                "-m", mem, "-display", "none", "-no-reboot",
+                "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
+                "-monitor", "none",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        if cdrom:
+            args += ["-cdrom", cdrom, "-boot", "d"]
+        else:
+            args += ["-kernel", kernel or KERNEL,
+                     "-append", ("exit_on_panic " + cmdline).strip()]
+        if bios:
+            args += ["-bios", bios]
+        for d in drives:
+            args += ["-drive", d]
+        for d in devices:
+            args += ["-device", d]
+        if qmp:
+            self.qmp_dir = tempfile.mkdtemp(prefix="rayos-qmp-")
+            self.qmp_path = os.path.join(self.qmp_dir, "qmp.sock")
+            args += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
+        args += list(extra)
+        self.args = args
+        self.child = pexpect.spawn("qemu-system-x86_64", args, encoding="utf-8",
+                                   codec_errors="replace", timeout=boot_timeout,
+                                   dimensions=(200, 400))
+        self.transcript = []
+        self.child.logfile_read = _Recorder(self.transcript)
+        self._qmp = None
+        self.boot_log = self.expect_prompt(boot_timeout)
+
+    # --- basic I/O -------------------------------------------------------------------------
+    @property
+    def output(self):
+        """Everything QEMU printed so far (serial console), CRs removed."""
+        return "".join(self.transcript).replace("\r", "")
+
+    def expect_prompt(self, timeout=30):
+        try:
+            self.child.expect_exact(PROMPT, timeout=timeout)
+        except (pexpect.TIMEOUT, pexpect.EOF) as e:
+            raise RayOSError(f"no prompt ({type(e).__name__}); output so far:\n"
+                             f"{self.output[-3000:]}") from None
+        return self.child.before.replace("\r", "")
+
+    def send(self, text):
+        self.child.send(text)
+
+    def run(self, command, timeout=60):
+        """Types command, waits for the next prompt and returns what the command printed."""
+        self.child.send(command + "\r")
+        try:
+            self.child.expect_exact(command, timeout=timeout)  # the echo
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            raise RayOSError(f"command {command!r} was not echoed; output:\n"
+                             f"{self.output[-3000:]}") from None
+        out = self.expect_prompt(timeout)
+        if out.startswith("\n"):
+            out = out[1:]
+        return ANSI.sub("", out)
+
+    def command(self, command, timeout=60):
+        """Like run(), without the kernel log lines that interleave on the shared console."""
+        out = self.run(command, timeout)
+        return "".join(l for l in out.splitlines(True) if not LOG_LINE.match(l))
+
+    def wait_exit(self, timeout=30):
+        try:
+            self.child.expect(pexpect.EOF, timeout=timeout)
+        except pexpect.TIMEOUT:
+            raise RayOSError(f"QEMU did not exit; output:\n{self.output[-3000:]}") from None
+        self.child.close()
+        return self.child.exitstatus if self.child.exitstatus is not None else -1
+
+    def poweroff(self, timeout=30):
+        self.child.send("poweroff\r")
+        return self.wait_exit(timeout)
+
+    def close(self):
+        if self.child.isalive():
+            self.child.terminate(force=True)
+        if self._qmp:
+            self._qmp.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- QMP -------------------------------------------------------------------------------
+    def qmp(self, command, **arguments):
+        if not self.qmp_path:
+            raise RayOSError("QEMU was started without qmp=True")
+        if not self._qmp:
+            self._qmp = QMP(self.qmp_path)
+        return self._qmp.command(command, **arguments)
+
+    def qmp_events(self):
+        return self._qmp.events if self._qmp else []
+
+
+class _Recorder:
+    def __init__(self, sink):
+        self.sink = sink
+
+    def write(self, data):
+        self.sink.append(data)
+
+    def flush(self):
+        pass
+
+
+class QMP:
+    """A minimal QMP client: greeting, capabilities, commands; events are kept."""
+
+    def __init__(self, path, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.sock.settimeout(timeout)
+        self.buffer = b""
+        self.events = []
+        self._read()  # greeting
+        self.command("qmp_capabilities")
+
+    def _read(self):
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise RayOSError("QMP connection closed")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def command(self, name, **arguments):
+        message = {"execute": name}
+        if arguments:
+            message["arguments"] = arguments
+        self.sock.sendall(json.dumps(message).encode() + b"\n")
+        while True:
+            reply = self._read()
+            if "event" in reply:
+                self.events.append(reply)
+                continue
+            if "error" in reply:
+                raise RayOSError(f"QMP {name}: {reply['error']}")
+            return reply.get("return")
+
+    def wait_event(self, name, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for e in self.events:
+                if e["event"] == name:
+                    self.events.remove(e)
+                    return e
+            self.sock.settimeout(max(0.1, deadline - time.time()))
+            try:
+                reply = self._read()
+            except socket.timeout:
+                break
+            if "event" in reply:
+                self.events.append(reply)
+        raise RayOSError(f"no QMP event {name} within {timeout} s")
+
+    def close(self):
+        self.sock.close()

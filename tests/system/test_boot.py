@@ -1,0 +1,103 @@
+"""Kernel base: boot, log format, shell editing, base commands, power, panics."""
+import re
+
+import pytest
+
+from rayos_qemu import RayOS, RayOSError
+
+LOG_LINE = re.compile(r"^\[\s*\d+\.\d{6}\] [a-zA-Z0-9_-]+: .+$")
+
+
+@pytest.mark.parametrize("machine", ["q35", "pc"])
+def test_boot_log_and_poweroff(machine):
+    with RayOS(machine=machine) as vm:
+        log = vm.boot_log
+        lines = [l for l in log.splitlines() if l.startswith("[")]
+        assert len(lines) >= 8, log
+        for line in lines:
+            if "RayOS x86_64 booting" in line:
+                continue
+            assert LOG_LINE.match(line), f"bad log line: {line!r}"
+        assert re.search(r"boot: ready in \d+\.\d{3} ms", log)
+        assert "mm: " in log and "MiB usable" in log
+        assert re.search(r"time: TSC \d+\.\d{3} MHz", log)
+        assert "irq: using LAPIC + IOAPIC" in log
+        assert vm.poweroff() == 0
+        assert "power: powering off" in vm.output
+
+
+def test_help_lists_base_commands_and_unknown_command():
+    with RayOS() as vm:
+        out = vm.run("help")
+        for name in ["help", "dmesg", "mem", "uptime", "date", "reboot", "poweroff"]:
+            assert re.search(rf"^{name}\s+\S", out, re.M), out
+        assert vm.run("frobnicate now") == "unknown command: frobnicate (try 'help')\n"
+        vm.poweroff()
+
+
+def test_line_editing():
+    with RayOS() as vm:
+        # Backspace corrects a typo before Enter.
+        vm.send("helq\x7fp\r")
+        vm.expect_prompt()
+        assert "dmesg" in vm.child.before
+        # Ctrl-C drops the line: the command never runs.
+        vm.send("poweroff\x03")
+        vm.expect_prompt()
+        # Ctrl-U erases what was typed.
+        vm.send("poweroff\x15")
+        out = vm.run("uptime")
+        assert re.match(r"up \d+:\d\d:\d\d \(\d+\.\d{3} s\)", out), out
+        # An over-long line is refused, and the shell still works afterwards.
+        vm.send("x" * 1100 + "\r")
+        out = vm.expect_prompt()
+        assert "line too long" in out
+        assert "unknown command" not in out
+        assert vm.run("date").endswith("UTC\n")
+        assert vm.poweroff() == 0
+
+
+def test_mem_uptime_date_dmesg():
+    with RayOS(mem="512M") as vm:
+        mem = vm.run("mem")
+        m = re.search(r"physical: (\d+) KiB total, (\d+) KiB free", mem)
+        assert m, mem
+        assert 500 * 1024 < int(m.group(1)) <= 512 * 1024
+        assert re.search(r"heap: +\d+ bytes in \d+ allocations", mem)
+        assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\n$", vm.run("date"))
+        dmesg = vm.run("dmesg")
+        assert "boot: ready in" in dmesg
+        vm.poweroff()
+
+
+def test_memory_above_4g_is_used():
+    with RayOS(mem="5G") as vm:
+        mem = vm.run("mem")
+        total = int(re.search(r"physical: (\d+) KiB total", mem).group(1))
+        assert total > 4 * 1024 * 1024, mem
+        assert vm.poweroff() == 0
+
+
+def test_reboot_resets_the_machine():
+    with RayOS() as vm:
+        vm.send("reboot\r")
+        # -no-reboot turns the reset into an exit with status 0.
+        assert vm.wait_exit() == 0
+        assert "power: rebooting" in vm.output
+
+
+@pytest.mark.parametrize("how,expect", [
+    ("pagefault", [r"CPU exception 14 \(page fault\)", r"CR2: 00000000dead0000",
+                   r"RIP: 0008:ffffffff8[0-9a-f]+ cmd_crash\+0x", r"#\d+ 0x[0-9a-f]+ shell_execute\+"]),
+    ("divide", [r"CPU exception 0 \(divide error\)", r"RAX: [0-9a-f]{16}"]),
+    ("panic", [r"Kernel panic: crash command", r"backtrace:"]),
+    ("overrun", [r"Kernel panic: kfree: heap overrun past the 24 bytes"]),
+    ("double-free", [r"Kernel panic: kfree: double free"]),
+])
+def test_panic_report_and_exit_status(how, expect):
+    with RayOS() as vm:
+        vm.send(f"crash {how}\r")
+        status = vm.wait_exit()
+        assert status not in (0, 1), f"exit status {status}"
+        for pattern in expect:
+            assert re.search(pattern, vm.output), f"{pattern!r} not in:\n{vm.output[-2000:]}"

@@ -1,0 +1,64 @@
+/* Host stand-ins for the kernel's DMA and interrupt services used by the block layer and the
+ * virtqueue: DMA memory is ordinary memory whose bus address is its virtual address. */
+#include "block_fakes.h"
+
+#include <rayos/dma.h>
+#include <rayos/irq.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+bool fake_dma_mappable = true;
+bool fake_dma_page_at_a_time;
+unsigned fake_dma_allocations;
+
+void *dma_alloc(size_t size, size_t align, phys_addr_t *phys)
+{
+    void *p = aligned_alloc(align < 16 ? 16 : align, (size + align - 1) / align * align);
+    if (!p)
+        return NULL;
+    memset(p, 0, size);
+    *phys = (phys_addr_t)(uintptr_t)p;
+    fake_dma_allocations++;
+    return p;
+}
+
+void *dma_alloc_low(size_t size, size_t align, phys_addr_t *phys)
+{
+    return dma_alloc(size, align, phys);
+}
+
+void dma_free(void *virt, size_t size)
+{
+    (void)size;
+    if (virt)
+        fake_dma_allocations--;
+    free(virt);
+}
+
+bool dma_map_buffer(const void *virt, size_t size, phys_addr_t *phys)
+{
+    (void)size;
+    if (!fake_dma_mappable)
+        return false;
+    /* Like memory that is only contiguous within each page. */
+    if (fake_dma_page_at_a_time && size &&
+        (uintptr_t)virt / 4096 != ((uintptr_t)virt + size - 1) / 4096)
+        return false;
+    *phys = (phys_addr_t)(uintptr_t)virt;
+    return true;
+}
+
+bool irq_enabled(void)
+{
+    return false;
+}
+void irq_disable(void)
+{
+}
+void irq_enable(void)
+{
+}
+void cpu_wait_for_interrupt(void)
+{
+}

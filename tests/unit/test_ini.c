@@ -1,0 +1,190 @@
+/* INI parser and editor: values, types, comments kept, malformed lines reported, edits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rayos/errno.h>
+#include <rayos/ini.h>
+
+struct reports {
+    unsigned count;
+    unsigned lines[16];
+    char messages[16][64];
+};
+
+static void collect(void *context, unsigned line, const char *message)
+{
+    struct reports *r = context;
+    if (r->count < 16) {
+        r->lines[r->count] = line;
+        snprintf(r->messages[r->count], 64, "%s", message);
+    }
+    r->count++;
+}
+
+static struct ini_document *parse(const char *text, struct reports *r)
+{
+    struct ini_document *doc = ini_parse(text, strlen(text), collect, r);
+    assert_non_null(doc);
+    return doc;
+}
+
+static const char sample[] = "# RayOS configuration\n"
+                             "top = level\n"
+                             "\n"
+                             "[log]\n"
+                             "level = 6   ; info\n"
+                             "file_max_size = 512K\n"
+                             "path = \"/LOG/KERNEL.LOG\"  # quoted\n"
+                             "\n"
+                             "[vm Debian Test]\n"
+                             "image=/VMS/DEBIAN.IMG\n"
+                             "read_only = yes\n";
+
+static void test_values_and_types(void **state)
+{
+    struct reports r = {0};
+    struct ini_document *doc = parse(sample, &r);
+    assert_int_equal(r.count, 0);
+    assert_string_equal(ini_get(doc, "", "top"), "level");
+    assert_string_equal(ini_get(doc, "LOG", "Level"), "6");
+    assert_string_equal(ini_get(doc, "log", "path"), "/LOG/KERNEL.LOG");
+    assert_string_equal(ini_get(doc, "vm Debian Test", "image"), "/VMS/DEBIAN.IMG");
+    assert_null(ini_get(doc, "log", "missing"));
+    assert_string_equal(ini_get_string(doc, "log", "missing", "dflt"), "dflt");
+    int64_t v;
+    assert_int_equal(ini_get_integer(doc, "log", "file_max_size", &v), 0);
+    assert_int_equal(v, 512 * 1024);
+    assert_int_equal(ini_get_integer(doc, "log", "path", &v), -EINVAL);
+    assert_int_equal(ini_get_integer(doc, "log", "nothing", &v), -ENOENT);
+    bool b = false;
+    assert_int_equal(ini_get_bool(doc, "vm debian test", "read_only", &b), 0);
+    assert_true(b);
+    assert_string_equal(ini_section(doc, 1), "vm Debian Test");
+    assert_null(ini_section(doc, 2));
+    ini_free(doc);
+}
+
+static void test_integer_units(void **state)
+{
+    int64_t v;
+    assert_int_equal(ini_parse_integer("512M", &v), 0);
+    assert_int_equal(v, 512LL << 20);
+    assert_int_equal(ini_parse_integer("2G", &v), 0);
+    assert_int_equal(v, 2LL << 30);
+    assert_int_equal(ini_parse_integer("4KiB", &v), 0);
+    assert_int_equal(v, 4096);
+    assert_int_equal(ini_parse_integer("0x10", &v), 0);
+    assert_int_equal(v, 16);
+    assert_int_equal(ini_parse_integer("-3", &v), 0);
+    assert_int_equal(v, -3);
+    assert_int_equal(ini_parse_integer("12Q", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("99999999999999999999T", &v), -EINVAL);
+    bool b;
+    assert_int_equal(ini_parse_bool("Off", &b), 0);
+    assert_false(b);
+    assert_int_equal(ini_parse_bool("maybe", &b), -EINVAL);
+}
+
+static void test_malformed_lines_reported_with_numbers(void **state)
+{
+    struct reports r = {0};
+    struct ini_document *doc = parse("[ok]\n"
+                                     "good = 1\n"
+                                     "no equals sign\n"
+                                     "[broken\n"
+                                     " = empty key\n"
+                                     "q = \"unterminated\n"
+                                     "after = 2\n",
+                                     &r);
+    assert_int_equal(r.count, 4);
+    assert_int_equal(r.lines[0], 3);
+    assert_int_equal(r.lines[1], 4);
+    assert_int_equal(r.lines[2], 5);
+    assert_int_equal(r.lines[3], 6);
+    assert_string_equal(ini_get(doc, "ok", "after"), "2");
+    assert_int_equal(ini_line_of(doc, "ok", "after"), 7);
+    assert_int_equal(ini_line_of(doc, "ok", "missing"), 0);
+    assert_int_equal(ini_section_line(doc, "OK"), 1);
+    /* The malformed lines are kept verbatim when the file is written back. */
+    char *text = ini_serialize(doc, NULL);
+    assert_non_null(strstr(text, "no equals sign\n[broken\n"));
+    free(text);
+    ini_free(doc);
+}
+
+static void test_set_preserves_comments_and_order(void **state)
+{
+    struct reports r = {0};
+    struct ini_document *doc = parse(sample, &r);
+    assert_int_equal(ini_set(doc, "log", "level", "7"), 0);
+    assert_int_equal(ini_set(doc, "log", "new_key", "has spaces # and hash"), 0);
+    assert_int_equal(ini_set(doc, "net", "mode", "dhcp"), 0);
+    char *text = ini_serialize(doc, NULL);
+    assert_string_equal(text, "# RayOS configuration\n"
+                              "top = level\n"
+                              "\n"
+                              "[log]\n"
+                              "level = 7\n"
+                              "file_max_size = 512K\n"
+                              "path = \"/LOG/KERNEL.LOG\"  # quoted\n"
+                              "new_key = \"has spaces # and hash\"\n"
+                              "\n"
+                              "[vm Debian Test]\n"
+                              "image=/VMS/DEBIAN.IMG\n"
+                              "read_only = yes\n"
+                              "\n"
+                              "[net]\n"
+                              "mode = dhcp\n");
+    /* What was written parses back to the same values. */
+    struct ini_document *again = parse(text, &r);
+    assert_int_equal(r.count, 0);
+    assert_string_equal(ini_get(again, "log", "new_key"), "has spaces # and hash");
+    assert_string_equal(ini_get(again, "net", "mode"), "dhcp");
+    free(text);
+    ini_free(again);
+    assert_int_equal(ini_set(doc, "bad]", "k", "v"), -EINVAL);
+    assert_int_equal(ini_set(doc, "s", "k=", "v"), -EINVAL);
+    assert_int_equal(ini_set(doc, "s", "k", "line\nbreak"), -EINVAL);
+    ini_free(doc);
+}
+
+static void test_binary_garbage_and_crlf(void **state)
+{
+    char garbage[4096];
+    unsigned seed = 12345;
+    for (size_t i = 0; i < sizeof(garbage); i++) {
+        seed = seed * 1103515245 + 12345;
+        garbage[i] = (char)(seed >> 16);
+    }
+    struct reports r = {0};
+    struct ini_document *doc = ini_parse(garbage, sizeof(garbage), collect, &r);
+    assert_non_null(doc);
+    assert_true(r.count > 0);
+    ini_free(doc);
+    struct reports r2 = {0};
+    doc = parse("[a]\r\nk = v\r\n", &r2);
+    assert_int_equal(r2.count, 0);
+    assert_string_equal(ini_get(doc, "a", "k"), "v");
+    ini_free(doc);
+    doc = parse("", &r2);
+    assert_null(ini_get(doc, "a", "k"));
+    ini_free(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_values_and_types),
+        cmocka_unit_test(test_integer_units),
+        cmocka_unit_test(test_malformed_lines_reported_with_numbers),
+        cmocka_unit_test(test_set_preserves_comments_and_order),
+        cmocka_unit_test(test_binary_garbage_and_crlf),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
