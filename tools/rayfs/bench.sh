@@ -20,23 +20,40 @@ seconds() { # seconds COMMAND...: wall time of a command, stdout discarded
 }
 
 head -c $((256 * 1024 * 1024)) /dev/urandom > "$WORK/file256"
-cat "$WORK/file256" > /dev/null
-truncate -s 600M "$WORK/fat32.img"
-"$RAYFS" mkfs "$WORK/fat32.img" --fat 32 --cluster-size 4096
 
-echo "== 256 MiB file, FAT32 600 MiB image, 4 KiB clusters (page cache warm) =="
-sync
-t_put=$(seconds "$RAYFS" put "$WORK/fat32.img" "$WORK/file256" /rayfs.bin)
-t_cat=$(seconds "$RAYFS" cat "$WORK/fat32.img" /rayfs.bin)
-t_mcopy=$(seconds mcopy -i "$WORK/fat32.img" "$WORK/file256" ::/mtools.bin)
-t_mtype=$(seconds mtype -i "$WORK/fat32.img" ::/mtools.bin)
-"$RAYFS" cat "$WORK/fat32.img" /mtools.bin | cmp - "$WORK/file256"
-mtype -i "$WORK/fat32.img" ::/rayfs.bin | cmp - "$WORK/file256"
-echo "rayfs put:  $t_put s"
-echo "mcopy in:   $t_mcopy s"
-echo "rayfs cat:  $t_cat s"
-echo "mtype:      $t_mtype s"
-echo "put speed-up: $(echo "scale=1; $t_mcopy / $t_put" | bc)x, cat speed-up: $(echo "scale=1; $t_mtype / $t_cat" | bc)x"
+# compare IMAGE_DIR LABEL: the same 256 MiB file through rayfs and through mtools.  rayfs put
+# ends with fdatasync (durable); mcopy does not, so it is timed both alone and with a sync.
+compare() {
+    img="$1/fat32.img"
+    truncate -s 1000M "$img"
+    "$RAYFS" mkfs "$img" --fat 32 --cluster-size 4096
+    cat "$WORK/file256" > /dev/null
+    sync
+    t_put=$(seconds "$RAYFS" put "$img" "$WORK/file256" /rayfs.bin)
+    sync
+    t_mcopy=$(seconds mcopy -i "$img" "$WORK/file256" ::/mtools.bin)
+    t_mcopy_sync=$(seconds sh -c "mcopy -i '$img' '$WORK/file256' ::/mtools2.bin && sync")
+    t_cat=$(seconds sh -c "'$RAYFS' cat '$img' /rayfs.bin > '$1/out1'")
+    t_mtype=$(seconds sh -c "mtype -i '$img' ::/mtools.bin > '$1/out2'")
+    cmp "$1/out1" "$WORK/file256"
+    cmp "$1/out2" "$WORK/file256"
+    "$RAYFS" cat "$img" /mtools.bin | cmp - "$WORK/file256"
+    mtype -i "$img" ::/rayfs.bin | cmp - "$WORK/file256"
+    echo "== 256 MiB file, FAT32 1000 MiB image, 4 KiB clusters, $2 =="
+    echo "rayfs put (with fdatasync):  $t_put s"
+    echo "mcopy (no sync):             $t_mcopy s"
+    echo "mcopy + sync:                $t_mcopy_sync s"
+    echo "rayfs cat > file:            $t_cat s"
+    echo "mtype > file:                $t_mtype s"
+    echo "put vs mcopy+sync: $(echo "scale=2; $t_mcopy_sync / $t_put" | bc)x, cat vs mtype: $(echo "scale=2; $t_mtype / $t_cat" | bc)x"
+    rm -f "$img" "$1/out1" "$1/out2"
+}
+compare "$WORK" "image on disk"
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    SHM=$(mktemp -d /dev/shm/fatbench.XXXXXX)
+    compare "$SHM" "image in tmpfs (no device cost: CPU and copies only)"
+    rm -rf "$SHM"
+fi
 rm -f "$WORK/file256"
 
 echo "== library figures =="
