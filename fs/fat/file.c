@@ -545,3 +545,35 @@ int fat_file_allocate(struct fat_file *file, uint64_t size, bool contiguous)
     file->entry_dirty = true;
     return fat_file_sync(file);
 }
+
+int fat_file_reserve(struct fat_file *file, uint64_t size, bool contiguous)
+{
+    if (!(file->flags & FAT_O_WRITE))
+        return -EBADF;
+    if (size > FILE_SIZE_MAX)
+        return -EFBIG;
+    int err = fat_mark_dirty(file->volume);
+    if (err)
+        return err;
+    return ensure_clusters(file, (uint32_t)DIV_ROUND_UP(size, file->volume->cluster_size),
+                           contiguous);
+}
+
+int fat_file_commit(struct fat_file *file, uint64_t size)
+{
+    struct fat_volume *vol = file->volume;
+    if (!(file->flags & FAT_O_WRITE))
+        return -EBADF;
+    int err = map_complete(file);
+    if (err)
+        return err;
+    if (size > (uint64_t)file->mapped_clusters * vol->cluster_size || size > FILE_SIZE_MAX)
+        return -EINVAL;
+    if (size <= file->size)
+        return 0;
+    /* the data went around us: the next flush must make it durable before the entry */
+    vol->data_unflushed = true;
+    file->size = (uint32_t)size;
+    file->entry_dirty = true;
+    return 0;
+}

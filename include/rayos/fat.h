@@ -111,6 +111,13 @@ int fat_file_extents(struct fat_file *file, struct fat_extent *out, size_t max);
 /* Grows the file to at least size bytes with zero-filled clusters; with contiguous the new
  * clusters form one run after the existing ones (-ENOSPC if no such run exists). */
 int fat_file_allocate(struct fat_file *file, uint64_t size, bool contiguous);
+/* Makes the chain cover at least size bytes without changing the file's size (the new clusters
+ * are not zeroed and not readable until committed). */
+int fat_file_reserve(struct fat_file *file, uint64_t size, bool contiguous);
+/* The caller has written the bytes up to size straight to the device through the extents of
+ * reserved clusters; the file grows to size (-EINVAL beyond the chain).  Like a write, the new
+ * size reaches the disk after the data (at close, sync or unmount). */
+int fat_file_commit(struct fat_file *file, uint64_t size);
 
 int fat_stat(struct fat_volume *volume, const char *path, struct fat_stat *out);
 int fat_opendir(struct fat_volume *volume, const char *path, struct fat_dir **out);

@@ -236,6 +236,47 @@ static int cmd_get(int argc, char **argv)
     return session_close(&s, status);
 }
 
+/* The file's clusters are reserved first, then the host kernel copies the local file into
+ * their extents (copy_file_range), then the size is committed.  Returns 1 when done, 0 when
+ * that is not possible (nothing but the reservation happened; the caller writes normally), -1
+ * on an error (reported). */
+static int copy_in_extents(struct session *s, struct fat_file *file, int fd, uint64_t size,
+                           const char *path)
+{
+    int err = fat_file_reserve(file, size, false);
+    if (err)
+        return fail(path, err), -1;
+    int count = fat_file_extents(file, NULL, 0);
+    struct fat_extent *extents = count > 0 ? calloc((size_t)count, sizeof(*extents)) : NULL;
+    if (!extents || fat_file_extents(file, extents, (size_t)count) != count) {
+        free(extents);
+        return 0;
+    }
+    uint64_t block_size = s->image.io->block_size;
+    uint64_t base = s->image.io == &s->image.part_io ? s->image.slice.start * block_size : 0;
+    uint64_t done = 0;
+    int result = 1;
+    for (int i = 0; i < count && done < size && result == 1; i++) {
+        uint64_t length = MIN(extents[i].block_count * block_size, size - done);
+        loff_t to = (loff_t)(base + extents[i].lba * block_size);
+        loff_t from = (loff_t)done;
+        while (length > 0) {
+            ssize_t n =
+                copy_file_range(fd, &from, s->image.fd, &to, (size_t)MIN(length, 1u << 30), 0);
+            if (n <= 0) {
+                result = done == 0 && n < 0 ? 0 : (fail(path, n < 0 ? errno : EIO), -1);
+                break;
+            }
+            length -= (uint64_t)n;
+            done += (uint64_t)n;
+        }
+    }
+    free(extents);
+    if (result == 1 && (err = fat_file_commit(file, size)) != 0)
+        return fail(path, err), -1;
+    return result;
+}
+
 /* Everything that can be checked is checked before the image changes: the parent exists, the
  * target is not a directory, and the free space suffices. */
 static int cmd_put(int argc, char **argv)
@@ -281,6 +322,13 @@ static int cmd_put(int argc, char **argv)
     if (status == 0 &&
         (err = fat_open(s.vol, target, FAT_O_WRITE | FAT_O_CREATE | FAT_O_TRUNC, &file)) != 0)
         status = fail(target, err);
+    if (status == 0 && local.st_size > 0) {
+        int fast = copy_in_extents(&s, file, fd, (uint64_t)local.st_size, target);
+        if (fast < 0)
+            status = 1;
+        else if (fast == 1)
+            lseek(fd, 0, SEEK_END); /* done: the loop below reads nothing */
+    }
     char *buffer = status == 0 ? malloc(PUT_CHUNK) : NULL;
     while (status == 0) {
         ssize_t n = read(fd, buffer, PUT_CHUNK);
