@@ -579,7 +579,7 @@ static void test_append_and_overwrite(void **state)
 
 static void test_reserve_and_commit(void **state)
 {
-    setup_volume(8 * 1024 * 1024, 16, 0, 2048);
+    setup_volume(16 * 1024 * 1024, 16, 0, 2048);
     struct fat_file *f;
     assert_int_equal(fat_open(vol, "/direct", FAT_O_WRITE | FAT_O_READ | FAT_O_CREATE, &f), 0);
     assert_int_equal(fat_file_reserve(f, 10000, false), 0);
