@@ -33,9 +33,3 @@ FAT_FUZZ_BINS += $(BUILD)/fuzz/fuzz_fat
 # mk/host.mk's fuzz rule records no header dependencies: without these, a changed header
 # leaves stale fuzz objects with old structure layouts.
 ALL_DEPFILES += $(patsubst %.c,$(BUILD)/fuzz-obj/%.d,$(fuzz_fat_SRCS) $(SHIM_SRCS))
-
-# mk/host.mk names its prerequisite lists before the fragments are read (immediate expansion
-# in rule lines), so the targets are attached here as well; harmless once that is fixed.
-host-tools: $(BUILD)/rayfs $(BUILD)/rayfs-asan
-unit-tests: $(FAT_UNIT_BINS)
-fuzz: $(FAT_FUZZ_BINS)
