@@ -30,6 +30,3 @@ FAT_UNIT_BINS += $(BUILD)/tests/unit/test_fat_crash
 FUZZ_TARGETS += fuzz_fat
 fuzz_fat_SRCS := tests/fuzz/fuzz_fat.c tests/unit/ramdisk.c $(FAT_LIB_SRCS) drivers/block/partition.c
 FAT_FUZZ_BINS += $(BUILD)/fuzz/fuzz_fat
-# mk/host.mk's fuzz rule records no header dependencies: without these, a changed header
-# leaves stale fuzz objects with old structure layouts.
-ALL_DEPFILES += $(patsubst %.c,$(BUILD)/fuzz-obj/%.d,$(fuzz_fat_SRCS) $(SHIM_SRCS))
