@@ -28,6 +28,7 @@ need mtools mcopy
 need dosfstools mkfs.fat fsck.fat
 need fdisk sfdisk
 need pci.ids /usr/share/misc/pci.ids
+need pciutils lspci
 need python3 /usr/bin/python3
 need python3-pytest /usr/lib/python3/dist-packages/pytest
 need python3-pexpect /usr/lib/python3/dist-packages/pexpect

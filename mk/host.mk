@@ -43,5 +43,6 @@ $(BUILD)/fuzz/$(1): $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$($(1)_SRCS) $(SHIM_SRC
 	@mkdir -p $$(@D)
 	@echo "  LINK    $$@"
 	@$(CLANG) -fsanitize=fuzzer,address,undefined -o $$@ $$^
+ALL_DEPFILES += $(patsubst %.c,$(BUILD)/fuzz-obj/%.d,$($(1)_SRCS) $(SHIM_SRCS))
 endef
 

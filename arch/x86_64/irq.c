@@ -139,7 +139,8 @@ int irq_claim_gsi(unsigned gsi, enum irq_trigger trigger, irq_handler_t handler,
     }
     result = vector < 0 ? vector : add_action((uint8_t)vector, handler, context, name);
     if (result >= 0 && fresh &&
-        !ioapic_route(gsi, (uint8_t)vector, trigger == IRQ_LEVEL_LOW, trigger == IRQ_LEVEL_LOW)) {
+        !ioapic_route(gsi, (uint8_t)vector, trigger == IRQ_LEVEL_LOW || trigger == IRQ_LEVEL_HIGH,
+                      trigger == IRQ_LEVEL_LOW || trigger == IRQ_EDGE_LOW)) {
         actions[result].used = false;
         result = -EINVAL;
     }
@@ -157,9 +158,12 @@ int irq_claim_isa(unsigned isa_irq, irq_handler_t handler, void *context, const 
     for (unsigned i = 0; madt && i < madt->override_count; i++) {
         if (madt->overrides[i].isa_irq == isa_irq) {
             gsi = madt->overrides[i].gsi;
-            /* INTI flags: polarity 3 = active low, trigger 3 = level. */
-            if ((madt->overrides[i].flags & 3) == 3 || ((madt->overrides[i].flags >> 2) & 3) == 3)
-                trigger = IRQ_LEVEL_LOW;
+            /* MPS INTI flags: polarity bits 0-1 and trigger bits 2-3, where 0 means "as the bus
+             * says" (ISA: active high, edge), 1 high/edge and 3 low/level. */
+            bool active_low = (madt->overrides[i].flags & 3) == 3;
+            bool level = ((madt->overrides[i].flags >> 2) & 3) == 3;
+            trigger = level ? (active_low ? IRQ_LEVEL_LOW : IRQ_LEVEL_HIGH)
+                            : (active_low ? IRQ_EDGE_LOW : IRQ_EDGE_HIGH);
         }
     }
     if (!use_ioapic)

@@ -65,7 +65,7 @@ void lapic_timer_calibrate(void)
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
     lapic_write(LAPIC_TIMER_INITIAL, 0xffffffff);
     uint64_t start = time_ns();
-    while (time_ns() - start < 2 * NSEC_PER_MSEC)
+    while (time_ns() - start < NSEC_PER_MSEC)
         cpu_relax();
     uint32_t elapsed_ticks = 0xffffffff - lapic_read(LAPIC_TIMER_CURRENT);
     uint64_t elapsed_ns = time_ns() - start;

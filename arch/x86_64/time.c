@@ -67,7 +67,20 @@ struct acpi_hpet_table {
     uint8_t page_protection;
 } __packed;
 
-/* TSC ticks per second measured against the HPET over about 2 ms; 0 if there is no HPET. */
+/* Reads the HPET counter with the TSC just before and after; false if the pair was stretched
+ * (the emulator or hypervisor was descheduled between them), which would skew calibration. */
+static bool paired_read(volatile uint8_t *hpet, uint64_t *counter, uint64_t *tsc)
+{
+    uint64_t before = rdtsc();
+    *counter = mmio_read64(hpet + 0xf0);
+    uint64_t after = rdtsc();
+    *tsc = before + (after - before) / 2;
+    return after - before < 200000; /* well under 100 us at any plausible TSC rate */
+}
+
+/* TSC ticks per second against the HPET: the median of three 1 ms rounds, each bracketed by
+ * tight (TSC, HPET) pairs, so one interruption of the emulator cannot skew the clock.  0 if
+ * there is no HPET. */
 static uint64_t calibrate_with_hpet(void)
 {
     const struct acpi_hpet_table *table = (const void *)acpi_find_table("HPET", 0);
@@ -80,19 +93,33 @@ static uint64_t calibrate_with_hpet(void)
     if (period_fs == 0 || period_fs > 100000000) /* the spec caps the period at 100 ns */
         return 0;
     mmio_write64(hpet + 0x10, mmio_read64(hpet + 0x10) | 1); /* counter enable */
-    uint64_t hpet_start = mmio_read64(hpet + 0xf0), tsc_start = rdtsc();
-    uint64_t wanted = 2000000000000ULL / period_fs; /* 2 ms worth of HPET ticks */
-    uint64_t hpet_now;
-    for (unsigned long spins = 0;; spins++) {
-        hpet_now = mmio_read64(hpet + 0xf0);
-        if (hpet_now - hpet_start >= wanted)
-            break;
-        if (spins > 100000000UL)
-            return 0; /* counter does not move */
+    uint64_t wanted = 1000000000000ULL / period_fs;          /* 1 ms worth of HPET ticks */
+    uint64_t rates[3];
+    unsigned count = 0;
+    for (unsigned attempt = 0; attempt < 6 && count < ARRAY_SIZE(rates); attempt++) {
+        uint64_t h0, t0, h1, t1;
+        if (!paired_read(hpet, &h0, &t0))
+            continue;
+        unsigned long spins = 0;
+        bool paired;
+        do {
+            paired = paired_read(hpet, &h1, &t1);
+            if (++spins > 10000000UL)
+                return 0; /* the counter does not move */
+        } while (h1 - h0 < wanted);
+        uint64_t elapsed_ns = (h1 - h0) * period_fs / 1000000;
+        if (paired && elapsed_ns)
+            rates[count++] = (t1 - t0) * NSEC_PER_SEC / elapsed_ns;
     }
-    uint64_t tsc_delta = rdtsc() - tsc_start;
-    uint64_t elapsed_ns = (hpet_now - hpet_start) * period_fs / 1000000;
-    return elapsed_ns ? tsc_delta * NSEC_PER_SEC / elapsed_ns : 0;
+    if (count == 0)
+        return 0;
+    for (unsigned i = 1; i < count; i++) /* insertion sort: three values */
+        for (unsigned j = i; j > 0 && rates[j - 1] > rates[j]; j--) {
+            uint64_t swap = rates[j];
+            rates[j] = rates[j - 1];
+            rates[j - 1] = swap;
+        }
+    return rates[count / 2];
 }
 
 /* The same against PIT channel 2 counting down from 11932 (10 ms at 1.193182 MHz). */

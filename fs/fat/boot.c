@@ -147,6 +147,7 @@ void fat_free_volume(struct fat_volume *vol)
     if (!vol)
         return;
     fat_cache_release(vol);
+    fat_index_drop_all(vol);
     kfree(vol->boot_sector);
     kfree(vol);
 }
@@ -176,7 +177,8 @@ int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume
         goto fail;
     err = -ENOMEM;
     vol->boot_sector = kmalloc(vol->sector_size);
-    if (!vol->boot_sector)
+    vol->read_ahead = kmalloc((size_t)FAT_READ_AHEAD * vol->sector_size);
+    if (!vol->boot_sector || !vol->read_ahead)
         goto fail;
     for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
         vol->cache[i].data = kmalloc(vol->sector_size);

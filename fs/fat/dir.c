@@ -70,8 +70,13 @@ static int read_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint
     int err = fat_dir_slot(vol, cursor, index, sector, offset);
     if (err)
         return err;
+    /* the rest of the cluster (or of the fixed root) comes in the same request */
+    uint64_t end = *sector < vol->data_start
+                       ? vol->data_start
+                       : *sector + vol->sectors_per_cluster -
+                             (*sector - vol->data_start) % vol->sectors_per_cluster;
     uint8_t *data;
-    err = fat_cache_get(vol, *sector, false, &data);
+    err = fat_cache_get_ahead(vol, *sector, false, (uint32_t)MIN(end - *sector, 64ull), &data);
     if (err)
         return err;
     memcpy(raw, data + *offset, FAT_DIR_ENTRY_SIZE);
@@ -128,15 +133,7 @@ void fat_entry_to_stat(const uint8_t *raw, const struct fat_volume *vol, struct 
     decode_date_time(get_le16(raw + 18), 0, &out->accessed);
 }
 
-struct lfn_state {
-    int expected; /* next sequence number wanted; 0 = run complete; -1 = no run */
-    uint8_t checksum;
-    uint8_t slots;
-    uint32_t start;
-    uint16_t units[FAT_LFN_MAX_SLOTS * LFN_UNITS_SLOT];
-};
-
-static void lfn_take(struct lfn_state *lfn, const uint8_t *raw, uint32_t index)
+static void lfn_take(struct fat_lfn_state *lfn, const uint8_t *raw, uint32_t index)
 {
     int sequence = raw[0] & 0x1f;
     if (raw[0] & 0x40) {
@@ -156,27 +153,26 @@ static void lfn_take(struct lfn_state *lfn, const uint8_t *raw, uint32_t index)
     lfn->expected = sequence - 1;
 }
 
-/* The long name if the run is complete and belongs to this 8.3 entry. */
-static bool lfn_name(const struct lfn_state *lfn, const uint8_t *raw, char *out, size_t size)
+/* The long name's length if the run is complete and belongs to this 8.3 entry, else 0. */
+static size_t lfn_length(const struct fat_lfn_state *lfn, const uint8_t *raw)
 {
     if (lfn->expected != 0 || lfn->checksum != fat_short_checksum(raw))
-        return false;
+        return 0;
     size_t total = (size_t)lfn->slots * LFN_UNITS_SLOT, length = 0;
     while (length < total && lfn->units[length] != 0)
         length++;
-    if (length == 0 || length > FAT_NAME_MAX)
-        return false;
-    return utf16_to_utf8(lfn->units, length, out, size) > 0;
+    /* the run must not be longer than the name needs */
+    if (length > FAT_NAME_MAX || DIV_ROUND_UP(length, LFN_UNITS_SLOT) != lfn->slots)
+        return 0;
+    return length;
 }
 
-int fat_dir_next(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
-                 struct fat_entry_info *out)
+/* The next live entry with its long name as UTF-16 (no UTF-8 conversion). */
+int fat_dir_next_raw(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
+                     struct fat_entry_info *out)
 {
-    struct lfn_state *lfn = kmalloc(sizeof(*lfn));
-    if (!lfn)
-        return -ENOMEM;
+    struct fat_lfn_state *lfn = &vol->lfn;
     lfn->expected = -1;
-    int result = 0;
     for (uint32_t index = *position;; index++) {
         uint8_t raw[32];
         uint64_t sector;
@@ -184,13 +180,10 @@ int fat_dir_next(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t
         int err = read_slot(vol, cursor, index, raw, &sector, &offset);
         if (err == -ENOENT || (!err && raw[0] == 0)) {
             *position = index;
-            result = 0;
-            break;
+            return 0;
         }
-        if (err) {
-            result = err;
-            break;
-        }
+        if (err)
+            return err;
         if (raw[0] == FAT_ENTRY_DELETED) {
             lfn->expected = -1;
             continue;
@@ -207,42 +200,71 @@ int fat_dir_next(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t
         out->index = index;
         out->sector = sector;
         out->offset = offset;
-        if (lfn_name(lfn, raw, out->name, sizeof(out->name))) {
-            out->first_index = lfn->start;
-        } else {
-            out->first_index = index;
-            fat_short_to_string(raw, true, out->name, sizeof(out->name));
-        }
+        size_t length = lfn_length(lfn, raw);
+        out->unit_count = (uint16_t)length;
+        out->first_index = length ? lfn->start : index;
+        if (length)
+            memcpy(out->units, lfn->units, length * sizeof(uint16_t));
         *position = index + 1;
-        result = 1;
-        break;
+        return 1;
     }
-    kfree(lfn);
-    return result;
 }
 
-static bool entry_matches(const struct fat_entry_info *e, const char *name)
+int fat_dir_next(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
+                 struct fat_entry_info *out)
 {
-    if (fat_name_equal(e->name, name))
-        return true;
-    char short_text[32];
-    fat_short_to_string(e->raw, false, short_text, sizeof(short_text));
-    return fat_name_equal(short_text, name);
+    int r = fat_dir_next_raw(vol, cursor, position, out);
+    if (r != 1)
+        return r;
+    if (!out->unit_count ||
+        utf16_to_utf8(out->units, out->unit_count, out->name, sizeof(out->name)) <= 0) {
+        out->unit_count = 0;
+        out->first_index = out->index;
+        fat_short_to_string(out->raw, true, out->name, sizeof(out->name));
+    }
+    return 1;
 }
 
 int fat_dir_find(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
                  struct fat_entry_info *out)
 {
+    struct fat_name_key *key = kmalloc(sizeof(*key));
+    if (!key)
+        return -ENOMEM;
+    int r = fat_name_key_init(key, name);
+    if (r == 0 && fat_index_prepare(vol, dir_cluster, out) == 0) {
+        r = fat_index_find(vol, dir_cluster, key, out);
+        if (r == 1) {
+            if (!out->unit_count ||
+                utf16_to_utf8(out->units, out->unit_count, out->name, sizeof(out->name)) <= 0)
+                fat_short_to_string(out->raw, true, out->name, sizeof(out->name));
+            r = 0;
+        } else if (r == 0) {
+            r = -ENOENT;
+        }
+        kfree(key);
+        return r;
+    }
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, dir_cluster);
     uint32_t position = 0;
-    for (;;) {
-        int r = fat_dir_next(vol, &cursor, &position, out);
-        if (r <= 0)
-            return r == 0 ? -ENOENT : r;
-        if (entry_matches(out, name))
-            return 0;
+    while (r == 0) {
+        r = fat_dir_next_raw(vol, &cursor, &position, out);
+        if (r <= 0) {
+            r = r == 0 ? -ENOENT : r;
+            break;
+        }
+        if (fat_name_key_matches(key, out)) {
+            if (!out->unit_count ||
+                utf16_to_utf8(out->units, out->unit_count, out->name, sizeof(out->name)) <= 0)
+                fat_short_to_string(out->raw, true, out->name, sizeof(out->name));
+            r = 0;
+            break;
+        }
+        r = 0;
     }
+    kfree(key);
+    return r;
 }
 
 int fat_dir_is_empty(struct fat_volume *vol, uint32_t dir_cluster)
@@ -269,32 +291,47 @@ int fat_dir_is_empty(struct fat_volume *vol, uint32_t dir_cluster)
 
 struct add_scan {
     const struct fat_short_plan *plan;
-    const char *name;
+    const struct fat_name_key *key;
     uint8_t *tails_used; /* bitmap */
     bool basis_used;
     bool name_exists;
 };
 
 /* Pass one: the name must not exist; note which ~N tails and whether the bare basis is used. */
+static void note_short_name(struct add_scan *scan, const uint8_t *short_name)
+{
+    if (memcmp(short_name, scan->plan->basis, 11) == 0)
+        scan->basis_used = true;
+    int n = fat_tail_number(scan->plan->basis, short_name);
+    if (n > 0 && n < TAIL_LIMIT)
+        scan->tails_used[n / 8] |= (uint8_t)(1 << (n % 8));
+}
+
 static int scan_names(struct fat_volume *vol, uint32_t dir_cluster, struct add_scan *scan,
                       struct fat_entry_info *e)
 {
+    if (fat_index_prepare(vol, dir_cluster, e) == 0) {
+        int r = fat_index_find(vol, dir_cluster, scan->key, e);
+        if (r < 0)
+            return r;
+        scan->name_exists = r == 1;
+        const struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+        for (uint32_t i = 0; index && i < index->count; i++)
+            note_short_name(scan, index->entries[i].short_name);
+        return 0;
+    }
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, dir_cluster);
     uint32_t position = 0;
     for (;;) {
-        int r = fat_dir_next(vol, &cursor, &position, e);
+        int r = fat_dir_next_raw(vol, &cursor, &position, e);
         if (r <= 0)
             return r;
-        if (entry_matches(e, scan->name)) {
+        if (fat_name_key_matches(scan->key, e)) {
             scan->name_exists = true;
             return 0;
         }
-        if (memcmp(e->raw, scan->plan->basis, 11) == 0)
-            scan->basis_used = true;
-        int n = fat_tail_number(scan->plan->basis, e->raw);
-        if (n > 0 && n < TAIL_LIMIT)
-            scan->tails_used[n / 8] |= (uint8_t)(1 << (n % 8));
+        note_short_name(scan, e->raw);
     }
 }
 
@@ -360,6 +397,7 @@ static int extend_directory(struct fat_volume *vol, uint32_t dir_cluster, uint32
     int err = fat_allocate(vol, last, clusters, false, &first);
     if (err)
         return err;
+    fat_index_grown(vol, dir_cluster, clusters * per_cluster);
     /* Zero the new clusters along their chain (they need not be contiguous). */
     uint32_t c = first;
     for (uint32_t i = 0; i < clusters && !err; i++) {
@@ -427,11 +465,13 @@ int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
         return -EINVAL;
     struct fat_short_plan plan;
     fat_plan_short_name(name, &plan);
-    struct add_scan scan = {.plan = &plan, .name = name};
+    struct fat_name_key *key = kmalloc(sizeof(*key));
+    struct add_scan scan = {.plan = &plan, .key = key};
     scan.tails_used = kzalloc(TAIL_LIMIT / 8);
-    if (!scan.tails_used)
-        return -ENOMEM;
-    int err = scan_names(vol, dir_cluster, &scan, out);
+    int err = key && scan.tails_used ? fat_name_key_init(key, name) : -ENOMEM;
+    if (!err)
+        err = scan_names(vol, dir_cluster, &scan, out);
+    kfree(key);
     uint8_t short_name[11];
     if (!err && scan.name_exists)
         err = -EEXIST;
@@ -443,7 +483,16 @@ int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
     uint32_t lfn_slots = plan.needs_lfn ? DIV_ROUND_UP((uint32_t)unit_count, LFN_UNITS_SLOT) : 0;
     uint32_t needed = lfn_slots + 1, first = 0, slots_total = 0;
     bool after_end = false;
-    int found = find_free_slots(vol, dir_cluster, needed, &first, &after_end, &slots_total);
+    int found;
+    const struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+    if (index && !index->has_holes) {
+        first = index->end_index;
+        slots_total = index->slot_capacity;
+        after_end = true;
+        found = (uint64_t)first + needed <= slots_total;
+    } else {
+        found = find_free_slots(vol, dir_cluster, needed, &first, &after_end, &slots_total);
+    }
     if (found < 0)
         return found;
     if (!found) {
@@ -472,8 +521,12 @@ int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
     out->raw[12] = plan.needs_lfn ? 0 : plan.case_flags;
     out->index = first + lfn_slots;
     out->first_index = first;
+    out->unit_count = plan.needs_lfn ? (uint16_t)unit_count : 0;
+    memcpy(out->units, units, (size_t)unit_count * sizeof(uint16_t));
     fat_copy_string(out->name, name, sizeof(out->name));
     err = write_slot(vol, &cursor, out->index, out->raw, &out->sector, &out->offset);
+    if (!err)
+        fat_index_added(vol, dir_cluster, out);
     if (err || !after_end)
         return err;
     /* Slots after an end marker are unused but may hold garbage: keep an end marker after us. */
@@ -488,6 +541,7 @@ int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
 
 int fat_dir_remove(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_entry_info *e)
 {
+    fat_index_removed(vol, dir_cluster, e->index);
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, dir_cluster);
     for (uint32_t index = e->first_index; index <= e->index; index++) {

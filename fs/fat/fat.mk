@@ -1,6 +1,6 @@
 # FAT filesystem library, partition tables, the rayfs host tool and their tests.
 FAT_LIB_SRCS := fs/fat/boot.c fs/fat/io.c fs/fat/table.c fs/fat/name.c fs/fat/dir.c \
-                fs/fat/path.c fs/fat/file.c fs/fat/ops.c fs/fat/mkfs.c fs/fat/check.c \
+                fs/fat/path.c fs/fat/file.c fs/fat/ops.c fs/fat/mkfs.c fs/fat/check.c fs/fat/index.c \
                 lib/utf.c lib/crc32.c
 PARTITION_SRCS := drivers/block/partition.c lib/crc32.c lib/utf.c
 
@@ -30,9 +30,3 @@ FAT_UNIT_BINS += $(BUILD)/tests/unit/test_fat_crash
 FUZZ_TARGETS += fuzz_fat
 fuzz_fat_SRCS := tests/fuzz/fuzz_fat.c tests/unit/ramdisk.c $(FAT_LIB_SRCS) drivers/block/partition.c
 FAT_FUZZ_BINS += $(BUILD)/fuzz/fuzz_fat
-
-# mk/host.mk names its prerequisite lists before the fragments are read (immediate expansion
-# in rule lines), so the targets are attached here as well; harmless once that is fixed.
-host-tools: $(BUILD)/rayfs $(BUILD)/rayfs-asan
-unit-tests: $(FAT_UNIT_BINS)
-fuzz: $(FAT_FUZZ_BINS)

@@ -5,7 +5,8 @@
 #include <rayos/fat.h>
 #include <rayos/types.h>
 
-#define FAT_CACHE_SLOTS     64
+#define FAT_CACHE_SLOTS     128
+#define FAT_READ_AHEAD      16 /* sectors per cache fill at most */
 #define FAT_DIR_ENTRY_SIZE  32
 #define FAT_DIR_MAX_ENTRIES 65536 /* the specification's limit: 2 MiB per directory */
 #define FAT_LFN_MAX_SLOTS   20
@@ -35,8 +36,51 @@ struct fat_cache_slot {
     uint8_t phase;
 };
 
+#define FAT_LFN_UNITS_SLOT 13
+
+/* A long-name run being collected while a directory is read. */
+struct fat_lfn_state {
+    int expected; /* next sequence number wanted; 0 = run complete; -1 = no run */
+    uint8_t checksum;
+    uint8_t slots;
+    uint32_t start;
+    uint16_t units[FAT_LFN_MAX_SLOTS * FAT_LFN_UNITS_SLOT];
+};
+
+/* A name prepared for many comparisons: folded UTF-16 and its 8.3 form if it has one. */
+struct fat_name_key {
+    uint16_t folded[FAT_NAME_MAX];
+    uint16_t length;
+    bool has_short_form;
+    uint8_t short_form[11];
+};
+
+struct fat_index_entry {
+    uint32_t hash; /* of the folded long name */
+    uint32_t index;
+    uint32_t first_index;
+    bool has_long_name;
+    uint8_t short_name[11];
+};
+
+#define FAT_INDEX_DIRS 4
+
+struct fat_dir_index {
+    bool valid;
+    uint32_t last_use;
+    bool has_holes; /* free slots before the end marker: new entries need a search */
+    uint32_t first_cluster;
+    uint32_t end_index;     /* the end marker's slot (or the capacity) */
+    uint32_t slot_capacity; /* slots in the directory's clusters */
+    uint32_t count, capacity;
+    struct fat_index_entry *entries;
+};
+
 struct fat_volume {
     const struct block_io *io;
+    struct fat_dir_index indexes[FAT_INDEX_DIRS]; /* the directories used most recently */
+    uint32_t index_clock;
+    struct fat_lfn_state lfn; /* scratch for directory reads (one caller at a time) */
     struct fat_clock clock;
     bool read_only;
     unsigned type; /* 12, 16, 32 */
@@ -66,6 +110,7 @@ struct fat_volume {
     bool data_unflushed; /* file data written straight to the device since the last flush */
     uint8_t *boot_sector;
     uint32_t use_counter;
+    uint8_t *read_ahead;  /* FAT_READ_AHEAD sectors */
     unsigned recent_slot; /* the last slot found: sequential FAT scans hit it */
     struct fat_cache_slot cache[FAT_CACHE_SLOTS];
     unsigned open_count;
@@ -81,9 +126,11 @@ struct fat_dir_cursor {
 
 struct fat_entry_info {
     uint8_t raw[FAT_DIR_ENTRY_SIZE];
-    uint32_t index;       /* slot of the 8.3 entry */
-    uint32_t first_index; /* first slot of its long-name run (== index without one) */
-    uint64_t sector;      /* where the 8.3 entry lives */
+    uint16_t units[FAT_NAME_MAX]; /* the long name, if valid */
+    uint16_t unit_count;          /* 0: no valid long name */
+    uint32_t index;               /* slot of the 8.3 entry */
+    uint32_t first_index;         /* first slot of its long-name run (== index without one) */
+    uint64_t sector;              /* where the 8.3 entry lives */
     uint32_t offset;
     char name[FAT_NAME_UTF8_MAX + 1];
 };
@@ -125,6 +172,8 @@ struct fat_dir {
 int fat_device_read(struct fat_volume *vol, uint64_t sector, uint32_t count, void *buffer);
 int fat_device_write(struct fat_volume *vol, uint64_t sector, uint32_t count, const void *buffer);
 int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t **data);
+int fat_cache_get_ahead(struct fat_volume *vol, uint64_t sector, bool is_fat, uint32_t ahead,
+                        uint8_t **data);
 void fat_cache_mark(struct fat_volume *vol, uint64_t sector, uint8_t phase);
 bool fat_cache_has_phase(const struct fat_volume *vol, uint8_t phase);
 void fat_cache_drop_range(struct fat_volume *vol, uint64_t sector, uint64_t count);
@@ -165,6 +214,9 @@ void fat_copy_string(char *dst, const char *src, size_t size);
 bool fat_long_name_valid(const char *name);
 /* Case-insensitive name comparison (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic). */
 bool fat_name_equal(const char *a, const char *b);
+uint16_t fat_fold_unit(uint16_t unit);
+int fat_name_key_init(struct fat_name_key *key, const char *name);
+bool fat_name_key_matches(const struct fat_name_key *key, const struct fat_entry_info *e);
 uint8_t fat_short_checksum(const uint8_t short_name[11]);
 void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t size);
 struct fat_short_plan {
@@ -196,6 +248,21 @@ int fat_write_entry(struct fat_volume *vol, uint64_t sector, uint32_t offset,
 uint32_t fat_entry_cluster(const struct fat_volume *vol, const uint8_t *raw);
 void fat_entry_set_cluster(uint8_t *raw, uint32_t cluster);
 void fat_entry_to_stat(const uint8_t *raw, const struct fat_volume *vol, struct fat_stat *out);
+
+int fat_dir_next_raw(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
+                     struct fat_entry_info *out);
+
+/* index.c */
+uint32_t fat_key_hash(const struct fat_name_key *key);
+void fat_index_drop_all(struct fat_volume *vol);
+void fat_index_drop_dir(struct fat_volume *vol, uint32_t dir_cluster);
+int fat_index_prepare(struct fat_volume *vol, uint32_t dir_cluster, struct fat_entry_info *e);
+struct fat_dir_index *fat_index_of(struct fat_volume *vol, uint32_t dir_cluster);
+void fat_index_added(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_entry_info *e);
+void fat_index_removed(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slot);
+void fat_index_grown(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slots);
+int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_name_key *key,
+                   struct fat_entry_info *e);
 
 /* path.c */
 /* Resolves path; *parent_cluster gets the containing directory and *last the final component.

@@ -382,11 +382,11 @@ int64_t fat_seek(struct fat_file *file, int64_t offset, int whence)
     return (int64_t)file->position;
 }
 
-int fat_file_sync(struct fat_file *file)
+/* Puts the file's size and first cluster into its (cached) directory entry; the cache's flush
+ * order writes it only after the chain it points to. */
+static int publish_entry(struct fat_file *file)
 {
     struct fat_volume *vol = file->volume;
-    if (!(file->flags & FAT_O_WRITE))
-        return 0;
     if (file->entry_dirty) {
         uint8_t *data;
         int err = fat_cache_get(vol, file->entry_sector, false, &data);
@@ -407,7 +407,15 @@ int fat_file_sync(struct fat_file *file)
             return err;
         file->entry_dirty = false;
     }
-    return fat_volume_sync(vol);
+    return 0;
+}
+
+int fat_file_sync(struct fat_file *file)
+{
+    if (!(file->flags & FAT_O_WRITE))
+        return 0;
+    int err = publish_entry(file);
+    return err ? err : fat_volume_sync(file->volume);
 }
 
 int fat_truncate(struct fat_file *file, uint64_t size)
@@ -458,7 +466,7 @@ int fat_truncate(struct fat_file *file, uint64_t size)
 int fat_close(struct fat_file *file)
 {
     struct fat_volume *vol = file->volume;
-    int err = fat_file_sync(file);
+    int err = (file->flags & FAT_O_WRITE) ? publish_entry(file) : 0;
     for (struct fat_file **link = &vol->open_files; *link; link = &(*link)->next_open) {
         if (*link == file) {
             *link = file->next_open;
@@ -536,4 +544,36 @@ int fat_file_allocate(struct fat_file *file, uint64_t size, bool contiguous)
     file->size = (uint32_t)size;
     file->entry_dirty = true;
     return fat_file_sync(file);
+}
+
+int fat_file_reserve(struct fat_file *file, uint64_t size, bool contiguous)
+{
+    if (!(file->flags & FAT_O_WRITE))
+        return -EBADF;
+    if (size > FILE_SIZE_MAX)
+        return -EFBIG;
+    int err = fat_mark_dirty(file->volume);
+    if (err)
+        return err;
+    return ensure_clusters(file, (uint32_t)DIV_ROUND_UP(size, file->volume->cluster_size),
+                           contiguous);
+}
+
+int fat_file_commit(struct fat_file *file, uint64_t size)
+{
+    struct fat_volume *vol = file->volume;
+    if (!(file->flags & FAT_O_WRITE))
+        return -EBADF;
+    int err = map_complete(file);
+    if (err)
+        return err;
+    if (size > (uint64_t)file->mapped_clusters * vol->cluster_size || size > FILE_SIZE_MAX)
+        return -EINVAL;
+    if (size <= file->size)
+        return 0;
+    /* the data went around us: the next flush must make it durable before the entry */
+    vol->data_unflushed = true;
+    file->size = (uint32_t)size;
+    file->entry_dirty = true;
+    return 0;
 }

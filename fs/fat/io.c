@@ -85,30 +85,33 @@ int fat_cache_flush(struct fat_volume *vol)
     return 0;
 }
 
-int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t **data)
+static struct fat_cache_slot *cache_lookup(struct fat_volume *vol, uint64_t sector)
 {
-    struct fat_cache_slot *victim = NULL;
-    vol->use_counter++;
     struct fat_cache_slot *recent = &vol->cache[vol->recent_slot];
-    if (recent->valid && recent->sector == sector) {
-        recent->last_use = vol->use_counter;
-        *data = recent->data;
-        return 0;
-    }
+    if (recent->valid && recent->sector == sector)
+        return recent;
     for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
         struct fat_cache_slot *slot = &vol->cache[i];
         if (slot->valid && slot->sector == sector) {
-            slot->last_use = vol->use_counter;
             vol->recent_slot = (unsigned)i;
-            *data = slot->data;
-            return 0;
+            return slot;
         }
+    }
+    return NULL;
+}
+
+/* The least recently used slot, made clean first. */
+static int cache_victim(struct fat_volume *vol, struct fat_cache_slot **out)
+{
+    struct fat_cache_slot *victim = NULL;
+    for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
+        struct fat_cache_slot *slot = &vol->cache[i];
         if (!slot->valid) {
-            if (!victim || victim->valid)
-                victim = slot;
-        } else if (!victim || (victim->valid && slot->last_use < victim->last_use)) {
             victim = slot;
+            break;
         }
+        if (!victim || slot->last_use < victim->last_use)
+            victim = slot;
     }
     if (victim->valid && victim->phase != FAT_PHASE_CLEAN) {
         /* Evicting one dirty sector alone could break the write order: flush them all. */
@@ -117,17 +120,65 @@ int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t 
             return err;
     }
     victim->valid = false;
-    int err = fat_device_read(vol, sector, 1, victim->data);
-    if (err)
-        return err;
-    victim->valid = true;
-    victim->sector = sector;
-    victim->is_fat = is_fat;
-    victim->phase = FAT_PHASE_CLEAN;
-    victim->last_use = vol->use_counter;
-    vol->recent_slot = (unsigned)(victim - vol->cache);
-    *data = victim->data;
+    *out = victim;
     return 0;
+}
+
+static void cache_fill(struct fat_volume *vol, struct fat_cache_slot *slot, uint64_t sector,
+                       bool is_fat)
+{
+    slot->valid = true;
+    slot->sector = sector;
+    slot->is_fat = is_fat;
+    slot->phase = FAT_PHASE_CLEAN;
+    slot->last_use = ++vol->use_counter;
+    vol->recent_slot = (unsigned)(slot - vol->cache);
+}
+
+/* A cached sector; on a miss up to ahead - 1 following uncached sectors are read in the same
+ * device request (a directory's cluster, a stretch of the FAT). */
+int fat_cache_get_ahead(struct fat_volume *vol, uint64_t sector, bool is_fat, uint32_t ahead,
+                        uint8_t **data)
+{
+    struct fat_cache_slot *slot = cache_lookup(vol, sector);
+    if (slot) {
+        slot->last_use = ++vol->use_counter;
+        *data = slot->data;
+        return 0;
+    }
+    uint32_t count = 1;
+    ahead = MIN(ahead, (uint32_t)FAT_READ_AHEAD);
+    while (count < ahead && sector + count < vol->total_sectors &&
+           !cache_lookup(vol, sector + count))
+        count++;
+    int err;
+    if (count > 1) {
+        err = fat_device_read(vol, sector, count, vol->read_ahead);
+        if (err)
+            return err;
+        for (uint32_t i = count - 1; i >= 1; i--) {
+            if ((err = cache_victim(vol, &slot)))
+                return err;
+            memcpy(slot->data, vol->read_ahead + (size_t)i * vol->sector_size, vol->sector_size);
+            cache_fill(vol, slot, sector + i, is_fat);
+        }
+        if ((err = cache_victim(vol, &slot)))
+            return err;
+        memcpy(slot->data, vol->read_ahead, vol->sector_size);
+    } else {
+        if ((err = cache_victim(vol, &slot)))
+            return err;
+        if ((err = fat_device_read(vol, sector, 1, slot->data)))
+            return err;
+    }
+    cache_fill(vol, slot, sector, is_fat);
+    *data = slot->data;
+    return 0;
+}
+
+int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t **data)
+{
+    return fat_cache_get_ahead(vol, sector, is_fat, 1, data);
 }
 
 bool fat_cache_has_phase(const struct fat_volume *vol, uint8_t phase)
@@ -160,6 +211,8 @@ void fat_cache_drop_range(struct fat_volume *vol, uint64_t sector, uint64_t coun
 
 void fat_cache_release(struct fat_volume *vol)
 {
+    kfree(vol->read_ahead);
+    vol->read_ahead = NULL;
     for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
         kfree(vol->cache[i].data);
         vol->cache[i].data = NULL;

@@ -51,6 +51,47 @@ bool fat_name_equal(const char *a, const char *b)
     return i == a_length && k == b_length;
 }
 
+uint16_t fat_fold_unit(uint16_t unit)
+{
+    return unit >= 0xd800 && unit <= 0xdfff ? unit : (uint16_t)fold_case(unit);
+}
+
+int fat_name_key_init(struct fat_name_key *key, const char *name)
+{
+    int length = utf8_to_utf16(name, key->folded, FAT_NAME_MAX);
+    if (length < 0)
+        return length;
+    key->length = (uint16_t)length;
+    for (int i = 0; i < length; i++)
+        key->folded[i] = fat_fold_unit(key->folded[i]);
+    char upper[16];
+    size_t n = strlen(name);
+    key->has_short_form = false;
+    if (n < sizeof(upper)) {
+        for (size_t i = 0; i <= n; i++)
+            upper[i] = (char)to_upper(name[i]);
+        struct fat_short_plan plan;
+        fat_plan_short_name(upper, &plan);
+        if (!plan.needs_lfn) {
+            key->has_short_form = true;
+            memcpy(key->short_form, plan.basis, 11);
+        }
+    }
+    return 0;
+}
+
+bool fat_name_key_matches(const struct fat_name_key *key, const struct fat_entry_info *e)
+{
+    if (key->has_short_form && memcmp(e->raw, key->short_form, 11) == 0)
+        return true;
+    if (e->unit_count != key->length)
+        return false;
+    for (uint16_t i = 0; i < key->length; i++)
+        if (fat_fold_unit(e->units[i]) != key->folded[i])
+            return false;
+    return true;
+}
+
 bool fat_long_name_valid(const char *name)
 {
     size_t length = strlen(name);

@@ -200,6 +200,8 @@ static int remove_path(struct fat_volume *vol, const char *path, bool directory)
             err = -EUCLEAN;
         else
             err = fat_dir_is_empty(vol, cluster);
+        if (!err)
+            fat_index_drop_dir(vol, cluster); /* the directory goes away */
     }
     if (!err && fat_entry_is_open(vol, e->sector, e->offset))
         err = -EBUSY;

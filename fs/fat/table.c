@@ -52,7 +52,9 @@ static bool entry_in_fat(const struct fat_volume *vol, uint32_t cluster)
 static int fat_byte_pointer(struct fat_volume *vol, uint64_t byte_offset, uint8_t **out)
 {
     uint8_t *data;
-    int err = fat_cache_get(vol, vol->fat_start + byte_offset / vol->sector_size, true, &data);
+    uint64_t index = byte_offset / vol->sector_size;
+    uint32_t ahead = (uint32_t)MIN((uint64_t)8, vol->fat_sectors - index);
+    int err = fat_cache_get_ahead(vol, vol->fat_start + index, true, ahead, &data);
     if (err)
         return err;
     *out = data + byte_offset % vol->sector_size;

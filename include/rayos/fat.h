@@ -87,8 +87,8 @@ struct fat_extent {
 
 int fat_mount(const struct block_io *io, unsigned flags, const struct fat_clock *clock,
               struct fat_volume **out);
-/* Flushes, clears the dirty bits and frees the volume (also on error).  Fails with -EBUSY
- * while files or directories are open. */
+/* Flushes, clears the dirty bits and frees the volume (also when the flush fails).  Fails
+ * with -EBUSY, and frees nothing, while files or directories are open. */
 int fat_unmount(struct fat_volume *volume);
 /* Makes everything written so far durable (metadata in crash-safe order, then a device flush). */
 int fat_sync(struct fat_volume *volume);
@@ -100,8 +100,9 @@ ssize_t fat_write(struct fat_file *file, const void *buffer, size_t size);
 /* Returns the new position (a position past the end is allowed; writing there zero-fills). */
 int64_t fat_seek(struct fat_file *file, int64_t offset, int whence);
 int fat_truncate(struct fat_file *file, uint64_t size);
-/* Publishes the file's size and clusters and makes them durable. */
+/* Publishes the file's size and clusters and makes them (and everything before) durable. */
 int fat_file_sync(struct fat_file *file);
+/* Publishes the file's size and clusters (durable at the next sync or unmount) and frees it. */
 int fat_close(struct fat_file *file);
 int fat_file_stat(struct fat_file *file, struct fat_stat *out);
 /* Fills up to max extents covering the file's allocated clusters (not just its size); returns
@@ -110,6 +111,13 @@ int fat_file_extents(struct fat_file *file, struct fat_extent *out, size_t max);
 /* Grows the file to at least size bytes with zero-filled clusters; with contiguous the new
  * clusters form one run after the existing ones (-ENOSPC if no such run exists). */
 int fat_file_allocate(struct fat_file *file, uint64_t size, bool contiguous);
+/* Makes the chain cover at least size bytes without changing the file's size (the new clusters
+ * are not zeroed and not readable until committed). */
+int fat_file_reserve(struct fat_file *file, uint64_t size, bool contiguous);
+/* The caller has written the bytes up to size straight to the device through the extents of
+ * reserved clusters; the file grows to size (-EINVAL beyond the chain).  Like a write, the new
+ * size reaches the disk after the data (at close, sync or unmount). */
+int fat_file_commit(struct fat_file *file, uint64_t size);
 
 int fat_stat(struct fat_volume *volume, const char *path, struct fat_stat *out);
 int fat_opendir(struct fat_volume *volume, const char *path, struct fat_dir **out);

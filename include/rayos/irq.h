@@ -6,7 +6,9 @@
 
 typedef void (*irq_handler_t)(void *context);
 
-enum irq_trigger { IRQ_EDGE_HIGH, IRQ_LEVEL_LOW };
+/* How a line signals: PCI INTx is level-triggered active-low, ISA IRQs edge-triggered
+ * active-high, and the MADT's overrides may say anything else. */
+enum irq_trigger { IRQ_EDGE_HIGH, IRQ_LEVEL_LOW, IRQ_LEVEL_HIGH, IRQ_EDGE_LOW };
 
 /* Claims global system interrupt gsi (an ISA IRQ number is translated through the MADT's
  * overrides by irq_claim_isa).  Lines may be shared: every handler on a line is called.

@@ -42,6 +42,9 @@ def test_reads_mtools_tree_exactly(tmp_path, fat, size_mib, sector_size):
     path, data = max(files.items(), key=lambda item: len(item[1]))
     rayfs("get", image, "/" + path, out)
     assert out.read_bytes() == data
+    with open(out, "wb") as f:  # cat into a regular file takes the extent-copy path
+        subprocess.run([RAYFS, "cat", str(image), "/" + path], stdout=f, check=True)
+    assert out.read_bytes() == data
 
 
 @pytest.mark.parametrize("fat,size_mib,sector_size", FAT_CASES)

@@ -41,6 +41,9 @@ def test_partition_access(tmp_path, script, number, start):
     rayfs("mkdir", spec, "/Part Dir")
     rayfs("put", spec, data, "/Part Dir/payload.bin")
     assert rayfs("cat", spec, "/part dir/PAYLOAD.BIN").stdout == data.read_bytes()
+    out = tmp_path / "out.bin"  # a regular file: copied by extents at the partition's offset
+    rayfs("get", spec, "/part dir/payload.bin", out)
+    assert out.read_bytes() == data.read_bytes()
     # mtools sees the same files at the partition's byte offset
     target = f"{disk}@@{start * 512}"
     listing = run("mdir", "-i", target, "::/Part Dir").stdout.decode()

@@ -231,3 +231,17 @@ def test_disk_removed_with_files_open(tmp_path):
         assert vm.poweroff() == 0
     assert read_file(disk, "/still.txt") == b"still here\n"
     assert fsck(disk)[0] == 0
+
+
+def test_power_cut_leaves_volume_dirty_and_next_boot_says_so(tmp_path):
+    disk = default_disk(tmp_path)
+    with boot(disk) as vm:
+        assert vm.command("echo before the cut > /cut.txt") == ""  # synced by echo
+        vm.close()  # pulls the plug: no unmount, the dirty bit stays set
+    status, report = fsck(disk)
+    assert status != 0 and "dirty" in report.lower(), report
+    with boot(disk) as vm:
+        assert "vfs: vda1 was not cleanly unmounted last time" in vm.boot_log
+        assert vm.command("cat /cut.txt") == "before the cut\n"
+        assert vm.poweroff() == 0
+    assert fsck(disk)[0] == 0  # a clean unmount clears it again

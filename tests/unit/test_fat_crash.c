@@ -63,6 +63,7 @@ static void write_file(const char *path, unsigned flags, const uint8_t *data, si
 
 static void seal(const char *path, uint8_t *data, size_t size)
 {
+    assert_int_equal(fat_sync(vol), 0);
     struct sealed *s = &sealed[sealed_count++];
     snprintf(s->path, sizeof(s->path), "%s", path);
     s->data = data;

@@ -577,6 +577,33 @@ static void test_append_and_overwrite(void **state)
     teardown_volume();
 }
 
+static void test_reserve_and_commit(void **state)
+{
+    setup_volume(16 * 1024 * 1024, 16, 0, 2048);
+    struct fat_file *f;
+    assert_int_equal(fat_open(vol, "/direct", FAT_O_WRITE | FAT_O_READ | FAT_O_CREATE, &f), 0);
+    assert_int_equal(fat_file_reserve(f, 10000, false), 0);
+    struct fat_stat st;
+    assert_int_equal(fat_file_stat(f, &st), 0);
+    assert_int_equal(st.size, 0); /* reserved, not yet part of the file */
+    struct fat_extent extents[8];
+    int count = fat_file_extents(f, extents, 8);
+    assert_true(count >= 1);
+    uint64_t covered = 0;
+    for (int i = 0; i < count; i++)
+        for (uint64_t b = 0; b < extents[i].block_count; b++, covered += 512)
+            memset(disk.bytes + (extents[i].lba + b) * 512, (int)(covered / 512), 512);
+    assert_true(covered >= 10000);
+    assert_int_equal(fat_file_commit(f, covered + 1), -EINVAL);
+    assert_int_equal(fat_file_commit(f, 10000), 0);
+    uint8_t buffer[10000];
+    assert_int_equal(fat_read(f, buffer, sizeof(buffer)), sizeof(buffer));
+    for (int i = 0; i < 10000; i++)
+        assert_int_equal(buffer[i], (uint8_t)(i / 512));
+    assert_int_equal(fat_close(f), 0);
+    teardown_volume();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -594,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_fat32_fsinfo),
         cmocka_unit_test(test_damaged_chains),
         cmocka_unit_test(test_append_and_overwrite),
+        cmocka_unit_test(test_reserve_and_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

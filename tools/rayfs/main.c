@@ -1,4 +1,5 @@
 /* rayfs: FAT disk images from the host command line, through RayOS's own FAT library. */
+#define _GNU_SOURCE /* copy_file_range */
 #include <rayos/fat.h>
 
 #include "image.h"
@@ -12,7 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define COPY_CHUNK (4 * 1024 * 1024)
+#define PUT_CHUNK  (16 * 1024 * 1024) /* fewer, larger allocations */
+#define COPY_CHUNK (1024 * 1024)      /* reading: stays in the CPU caches */
 
 static const char usage[] =
     "usage: rayfs COMMAND IMAGE [ARGS]\n"
@@ -155,6 +157,45 @@ out:
     return status;
 }
 
+/* The run map lets the host kernel copy the file's extents from the image straight into a
+ * regular output file (copy_file_range: no copy through this process).  Returns 1 when done,
+ * 0 when that is not possible here (nothing was written), -1 on an error (reported). */
+static int copy_out_extents(struct session *s, struct fat_file *file, int fd, const char *path)
+{
+    struct stat out_stat;
+    struct fat_stat st;
+    if (fstat(fd, &out_stat) != 0 || !S_ISREG(out_stat.st_mode) || fat_file_stat(file, &st))
+        return 0;
+    int count = fat_file_extents(file, NULL, 0);
+    if (count <= 0)
+        return count == 0 && st.size == 0 ? 1 : 0;
+    struct fat_extent *extents = calloc((size_t)count, sizeof(*extents));
+    if (!extents || fat_file_extents(file, extents, (size_t)count) != count) {
+        free(extents);
+        return 0;
+    }
+    uint64_t block_size = s->image.io->block_size;
+    uint64_t base = s->image.io == &s->image.part_io ? s->image.slice.start * block_size : 0;
+    uint64_t done = 0;
+    int result = 1;
+    for (int i = 0; i < count && done < st.size && result == 1; i++) {
+        uint64_t length = MIN(extents[i].block_count * block_size, st.size - done);
+        loff_t from = (loff_t)(base + extents[i].lba * block_size);
+        while (length > 0) {
+            ssize_t n =
+                copy_file_range(s->image.fd, &from, fd, NULL, (size_t)MIN(length, 1u << 30), 0);
+            if (n <= 0) {
+                result = done == 0 && n < 0 ? 0 : (fail(path, n < 0 ? errno : EIO), -1);
+                break;
+            }
+            length -= (uint64_t)n;
+            done += (uint64_t)n;
+        }
+    }
+    free(extents);
+    return result;
+}
+
 static int cmd_cat(int argc, char **argv)
 {
     if (argc != 2)
@@ -166,7 +207,8 @@ static int cmd_cat(int argc, char **argv)
     int err = fat_open(s.vol, argv[1], FAT_O_READ, &file);
     if (err)
         return session_close(&s, fail(argv[1], err));
-    int status = copy_out(file, STDOUT_FILENO, argv[1]);
+    int fast = copy_out_extents(&s, file, STDOUT_FILENO, argv[1]);
+    int status = fast == 1 ? 0 : fast < 0 ? 1 : copy_out(file, STDOUT_FILENO, argv[1]);
     fat_close(file);
     return session_close(&s, status);
 }
@@ -183,11 +225,56 @@ static int cmd_get(int argc, char **argv)
     if (err)
         return session_close(&s, fail(argv[1], err));
     int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int status = fd < 0 ? fail(argv[2], errno) : copy_out(file, fd, argv[1]);
+    int status = fd < 0 ? fail(argv[2], errno) : 0;
+    if (fd >= 0) {
+        int fast = copy_out_extents(&s, file, fd, argv[1]);
+        status = fast == 1 ? 0 : fast < 0 ? 1 : copy_out(file, fd, argv[1]);
+    }
     if (fd >= 0 && close(fd) != 0 && status == 0)
         status = fail(argv[2], errno);
     fat_close(file);
     return session_close(&s, status);
+}
+
+/* The file's clusters are reserved first, then the host kernel copies the local file into
+ * their extents (copy_file_range), then the size is committed.  Returns 1 when done, 0 when
+ * that is not possible (nothing but the reservation happened; the caller writes normally), -1
+ * on an error (reported). */
+static int copy_in_extents(struct session *s, struct fat_file *file, int fd, uint64_t size,
+                           const char *path)
+{
+    int err = fat_file_reserve(file, size, false);
+    if (err)
+        return fail(path, err), -1;
+    int count = fat_file_extents(file, NULL, 0);
+    struct fat_extent *extents = count > 0 ? calloc((size_t)count, sizeof(*extents)) : NULL;
+    if (!extents || fat_file_extents(file, extents, (size_t)count) != count) {
+        free(extents);
+        return 0;
+    }
+    uint64_t block_size = s->image.io->block_size;
+    uint64_t base = s->image.io == &s->image.part_io ? s->image.slice.start * block_size : 0;
+    uint64_t done = 0;
+    int result = 1;
+    for (int i = 0; i < count && done < size && result == 1; i++) {
+        uint64_t length = MIN(extents[i].block_count * block_size, size - done);
+        loff_t to = (loff_t)(base + extents[i].lba * block_size);
+        loff_t from = (loff_t)done;
+        while (length > 0) {
+            ssize_t n =
+                copy_file_range(fd, &from, s->image.fd, &to, (size_t)MIN(length, 1u << 30), 0);
+            if (n <= 0) {
+                result = done == 0 && n < 0 ? 0 : (fail(path, n < 0 ? errno : EIO), -1);
+                break;
+            }
+            length -= (uint64_t)n;
+            done += (uint64_t)n;
+        }
+    }
+    free(extents);
+    if (result == 1 && (err = fat_file_commit(file, size)) != 0)
+        return fail(path, err), -1;
+    return result;
 }
 
 /* Everything that can be checked is checked before the image changes: the parent exists, the
@@ -235,9 +322,16 @@ static int cmd_put(int argc, char **argv)
     if (status == 0 &&
         (err = fat_open(s.vol, target, FAT_O_WRITE | FAT_O_CREATE | FAT_O_TRUNC, &file)) != 0)
         status = fail(target, err);
-    char *buffer = status == 0 ? malloc(COPY_CHUNK) : NULL;
+    if (status == 0 && local.st_size > 0) {
+        int fast = copy_in_extents(&s, file, fd, (uint64_t)local.st_size, target);
+        if (fast < 0)
+            status = 1;
+        else if (fast == 1)
+            lseek(fd, 0, SEEK_END); /* done: the loop below reads nothing */
+    }
+    char *buffer = status == 0 ? malloc(PUT_CHUNK) : NULL;
     while (status == 0) {
-        ssize_t n = read(fd, buffer, COPY_CHUNK);
+        ssize_t n = read(fd, buffer, PUT_CHUNK);
         if (n < 0) {
             status = fail(argv[1], errno);
             break;

@@ -1,0 +1,206 @@
+/* A name index of the most recently used directory, so that a lookup or a create in a large
+ * directory costs one pass over a compact array instead of a pass over the directory: each
+ * live entry's folded-name hash, 8.3 name and slots.  It is built by one directory scan and
+ * then kept up to date by every add and remove in that directory; anything it cannot follow
+ * drops it. */
+#include <rayos/errno.h>
+#include <rayos/heap.h>
+#include <rayos/string.h>
+
+#include "fat_internal.h"
+
+static uint32_t hash_units(const uint16_t *units, size_t count, bool fold)
+{
+    uint32_t hash = 2166136261u;
+    for (size_t i = 0; i < count; i++) {
+        uint16_t unit = fold ? fat_fold_unit(units[i]) : units[i];
+        hash = (hash ^ (unit & 0xff)) * 16777619u;
+        hash = (hash ^ (unit >> 8)) * 16777619u;
+    }
+    return hash;
+}
+
+uint32_t fat_key_hash(const struct fat_name_key *key)
+{
+    return hash_units(key->folded, key->length, false);
+}
+
+static uint32_t entry_hash(const struct fat_entry_info *e)
+{
+    if (e->unit_count)
+        return hash_units(e->units, e->unit_count, true);
+    return 0; /* short-name-only entries are matched through their 8.3 name */
+}
+
+static void index_drop(struct fat_dir_index *index)
+{
+    kfree(index->entries);
+    memset(index, 0, sizeof(*index));
+}
+
+void fat_index_drop_all(struct fat_volume *vol)
+{
+    for (int i = 0; i < FAT_INDEX_DIRS; i++)
+        index_drop(&vol->indexes[i]);
+}
+
+static uint32_t resolve_dir(const struct fat_volume *vol, uint32_t dir_cluster)
+{
+    return dir_cluster == 0 && vol->type == 32 ? vol->root_cluster : dir_cluster;
+}
+
+struct fat_dir_index *fat_index_of(struct fat_volume *vol, uint32_t dir_cluster)
+{
+    uint32_t first = resolve_dir(vol, dir_cluster);
+    for (int i = 0; i < FAT_INDEX_DIRS; i++)
+        if (vol->indexes[i].valid && vol->indexes[i].first_cluster == first)
+            return &vol->indexes[i];
+    return NULL;
+}
+
+void fat_index_drop_dir(struct fat_volume *vol, uint32_t dir_cluster)
+{
+    struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+    if (index)
+        index_drop(index);
+}
+
+static int index_append(struct fat_dir_index *index, const struct fat_entry_info *e)
+{
+    if (index->count == index->capacity) {
+        uint32_t capacity = index->capacity ? index->capacity * 2 : 64;
+        struct fat_index_entry *entries = krealloc(index->entries, sizeof(*entries) * capacity);
+        if (!entries)
+            return -ENOMEM;
+        index->entries = entries;
+        index->capacity = capacity;
+    }
+    struct fat_index_entry *slot = &index->entries[index->count++];
+    slot->hash = entry_hash(e);
+    slot->index = e->index;
+    slot->first_index = e->first_index;
+    slot->has_long_name = e->unit_count != 0;
+    memcpy(slot->short_name, e->raw, 11);
+    if (e->index + 1 > index->end_index)
+        index->end_index = e->index + 1;
+    return 0;
+}
+
+/* Slots the directory's clusters hold (its chain walked, bounded). */
+static int directory_capacity(struct fat_volume *vol, uint32_t first, uint32_t *out)
+{
+    if (first == 0) {
+        *out = vol->root_entries;
+        return 0;
+    }
+    uint32_t per_cluster = vol->cluster_size / FAT_DIR_ENTRY_SIZE, clusters = 1, c = first;
+    while ((uint64_t)clusters * per_cluster < FAT_DIR_MAX_ENTRIES) {
+        int r = fat_next_cluster(vol, c, &c);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break;
+        clusters++;
+    }
+    *out = (uint32_t)MIN((uint64_t)clusters * per_cluster, (uint64_t)FAT_DIR_MAX_ENTRIES);
+    return 0;
+}
+
+/* Builds the index for a directory (by its resolved first cluster) unless it is current. */
+int fat_index_prepare(struct fat_volume *vol, uint32_t dir_cluster, struct fat_entry_info *e)
+{
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, dir_cluster);
+    struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+    if (index) {
+        index->last_use = ++vol->index_clock;
+        return 0;
+    }
+    index = &vol->indexes[0];
+    for (int i = 1; i < FAT_INDEX_DIRS; i++)
+        if (!vol->indexes[i].valid || (index->valid && vol->indexes[i].last_use < index->last_use))
+            index = &vol->indexes[i];
+    index_drop(index);
+    index->last_use = ++vol->index_clock;
+    index->first_cluster = cursor.first_cluster;
+    uint32_t position = 0, live_slots = 0;
+    int err = directory_capacity(vol, cursor.first_cluster, &index->slot_capacity);
+    for (;;) {
+        if (err)
+            break;
+        int r = fat_dir_next_raw(vol, &cursor, &position, e);
+        if (r < 0)
+            err = r;
+        if (r <= 0)
+            break;
+        live_slots += e->index - e->first_index + 1;
+        if (memcmp(e->raw, ".          ", 11) == 0 || memcmp(e->raw, "..         ", 11) == 0)
+            continue;
+        err = index_append(index, e);
+    }
+    if (err) {
+        index_drop(index);
+        return err;
+    }
+    /* slots before the end marker that no live entry uses: deleted or orphaned */
+    index->end_index = position;
+    index->has_holes = live_slots != position;
+    index->valid = true;
+    return 0;
+}
+
+void fat_index_added(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_entry_info *e)
+{
+    struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+    if (index && index_append(index, e) != 0)
+        index_drop(index);
+}
+
+void fat_index_removed(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slot)
+{
+    struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+    if (!index)
+        return;
+    for (uint32_t i = 0; i < index->count; i++) {
+        if (index->entries[i].index == slot) {
+            index->entries[i] = index->entries[--index->count];
+            index->has_holes = true;
+            return;
+        }
+    }
+    index_drop(index);
+}
+
+void fat_index_grown(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slots)
+{
+    struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+    if (index)
+        index->slot_capacity =
+            (uint32_t)MIN((uint64_t)index->slot_capacity + slots, FAT_DIR_MAX_ENTRIES);
+}
+
+/* Looks the key up; returns 1 with e filled, 0 if absent, or an error. */
+int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_name_key *key,
+                   struct fat_entry_info *e)
+{
+    struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+    if (!index)
+        return -ENOENT;
+    uint32_t hash = fat_key_hash(key);
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, index->first_cluster);
+    for (uint32_t i = 0; i < index->count; i++) {
+        const struct fat_index_entry *slot = &index->entries[i];
+        bool maybe = (key->has_short_form && memcmp(slot->short_name, key->short_form, 11) == 0) ||
+                     (slot->has_long_name && slot->hash == hash);
+        if (!maybe)
+            continue;
+        uint32_t position = slot->first_index;
+        int r = fat_dir_next_raw(vol, &cursor, &position, e);
+        if (r < 0)
+            return r;
+        if (r == 1 && fat_name_key_matches(key, e))
+            return 1;
+    }
+    return 0;
+}
