@@ -742,10 +742,8 @@ static int ide_legacy_probe(struct platform_device *pdev)
     for (unsigned i = 0; i < ARRAY_SIZE(pci_claimed); i++)
         if (pci_claimed[i] == command->start)
             return -EBUSY;
-    if (device_for_each(find_pci_ide, NULL)) {
-        pr_info("%s: left to the PCI IDE controller\n", pdev->dev.name);
-        return -EBUSY;
-    }
+    if (device_for_each(find_pci_ide, NULL))
+        return -EBUSY; /* a PCI IDE function appeared after boot: it owns these ports */
     unsigned number = command->start == 0x170 ? 1 : 0;
     struct ide_host *host = kzalloc(sizeof(*host));
     if (!host)
@@ -785,10 +783,16 @@ static struct platform_driver ide_legacy_driver = {
 
 static int ide_init(void)
 {
-    /* PCI first: its channels claim the compatibility ports before the fallback looks. */
     int status = pci_register_driver(&ide_pci_driver);
     if (status < 0)
         return status;
+    /* The legacy ports are a fallback: with a PCI IDE function present (enumerated at
+     * INIT_BUS, so already known here) they belong to it, and the platform devices stay
+     * unbound. */
+    if (device_for_each(find_pci_ide, NULL)) {
+        pr_info("legacy ports left to the PCI IDE controller\n");
+        return 0;
+    }
     return platform_register_driver(&ide_legacy_driver);
 }
 INITCALL(ide_init, INIT_DRIVER);
