@@ -75,3 +75,21 @@ def test_root_filesystem_on_the_only_disk_an_ide_disk(tmp_path):
         assert re.search(r"vfs: mounted hda1 \(fat\) at /\n", log), log
         assert vm.run("cat /HELLO.TXT") == FILE_TEXT.decode()
         assert vm.poweroff() == 0
+
+
+def test_io_error_fails_only_that_request(tmp_path):
+    bad = make_image(tmp_path / "bad.img", 4 * MiB)
+    config = tmp_path / "blkdebug.conf"
+    config.write_text('[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "1000"\n')
+    with RayOS(machine="pc",
+               drives=[f"file=blkdebug:{config}:{bad},format=raw,if=none,id=e0,cache=none"],
+               devices=[ide_disk("e0", 0)]) as vm:
+        out = vm.run("blk read hda 1000")
+        assert "Input/output error (-5)" in out, out
+        assert re.search(r"hda: read at block 1000 failed: -5 \(status 0x\w+, error 0x\w+\)",
+                         vm.run("dmesg"))
+        # The channel was reset and serves the next requests.
+        assert vm.run("blk read hda 999") == xxd(bad, 999 * 512, 512)
+        assert "filled with 0x12" in vm.run("blk write hda 1001 0x12")
+        assert vm.poweroff() == 0
+    assert bad.read_bytes()[1001 * 512:1002 * 512] == b"\x12" * 512

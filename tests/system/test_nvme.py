@@ -94,3 +94,19 @@ def test_controller_reset_keeps_the_disk_working(tmp_path):
     data = image.read_bytes()
     assert all(data[lba * 512:(lba + 1) * 512] == b"\x3c" * 512 for lba in range(0, 30, 3))
     assert data[512:528] == b"sector 00000001."
+
+
+def test_io_error_fails_only_that_request(tmp_path):
+    bad = make_image(tmp_path / "bad.img", 4 * MiB)
+    config = tmp_path / "blkdebug.conf"
+    config.write_text('[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "1000"\n')
+    with RayOS(machine="q35",
+               drives=[f"file=blkdebug:{config}:{bad},format=raw,if=none,id=e0,cache=none"],
+               devices=["nvme,serial=err,drive=e0"]) as vm:
+        out = vm.run("blk read nvme0n1 1000")
+        assert "Input/output error (-5)" in out, out
+        assert re.search(r"nvme0n1: read at block 1000 failed: status 0x\w+", vm.run("dmesg"))
+        assert vm.run("blk read nvme0n1 999") == xxd(bad, 999 * 512, 512)
+        assert "filled with 0x13" in vm.run("blk write nvme0n1 1001 0x13")
+        assert vm.poweroff() == 0
+    assert bad.read_bytes()[1001 * 512:1002 * 512] == b"\x13" * 512
