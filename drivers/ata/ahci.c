@@ -5,6 +5,7 @@
  * once; a second failure is -EIO.  ATAPI devices are reported, not driven. */
 #define pr_fmt(fmt) "ahci: " fmt
 #include <rayos/block.h>
+#include <rayos/cmdline.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
@@ -627,11 +628,9 @@ static int port_setup(struct ahci_host *host, struct ahci_port *port)
                 port->id.model);
         return -ENODEV;
     }
-    port->depth = port->id.ncq && (host->cap & CAP_SNCQ)
-                      ? MIN(port->depth, MIN(port->id.ncq_depth, host->slot_count))
-                      : 1;
-    if (!(host->cap & CAP_SNCQ))
+    if (!(host->cap & CAP_SNCQ) || cmdline_has("ahci.noncq"))
         port->id.ncq = false;
+    port->depth = port->id.ncq ? MIN(port->depth, MIN(port->id.ncq_depth, host->slot_count)) : 1;
     port_write(port, PX_IE, IE_WANTED);
     return register_disk(port);
 }
@@ -664,10 +663,12 @@ static bool hba_reset(struct ahci_host *host)
     return true;
 }
 
+/* "ahci.nomsi" on the command line forces INTx, "ahci.noncq" one command at a time: for
+ * hardware whose MSI or NCQ misbehaves, and to test those paths. */
 static void setup_interrupts(struct ahci_host *host)
 {
     struct pci_device *pdev = host->pdev;
-    if (pci_enable_msi(pdev, ahci_interrupt, host, "ahci") >= 0)
+    if (!cmdline_has("ahci.nomsi") && pci_enable_msi(pdev, ahci_interrupt, host, "ahci") >= 0)
         host->irq_msi = true;
     else if (pci_intx_irq(pdev, ahci_interrupt, host, "ahci") >= 0)
         host->irq_intx = true;

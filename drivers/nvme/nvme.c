@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) "nvme: " fmt
 #include <rayos/block.h>
 #include <rayos/bytes.h>
+#include <rayos/cmdline.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
@@ -509,13 +510,16 @@ static int alloc_slots(struct nvme_ctrl *ctrl, unsigned count)
     return 0;
 }
 
+/* "nvme.nomsi" on the command line skips MSI-X and MSI (INTx only): for hardware whose message
+ * interrupts misbehave, and to test the fallback. */
 static void setup_interrupts(struct nvme_ctrl *ctrl)
 {
     struct pci_device *pdev = ctrl->pdev;
     struct pci_msix_vector vector = {nvme_interrupt, ctrl, "nvme"};
-    if (pci_msix_table_size(pdev) >= 1 && pci_enable_msix(pdev, &vector, 1) == 1)
+    bool messages = !cmdline_has("nvme.nomsi");
+    if (messages && pci_msix_table_size(pdev) >= 1 && pci_enable_msix(pdev, &vector, 1) == 1)
         ctrl->irq_kind = IRQ_MSIX;
-    else if (pci_enable_msi(pdev, nvme_interrupt, ctrl, "nvme") >= 0)
+    else if (messages && pci_enable_msi(pdev, nvme_interrupt, ctrl, "nvme") >= 0)
         ctrl->irq_kind = IRQ_MSI;
     else if (pci_intx_irq(pdev, nvme_interrupt, ctrl, "nvme") >= 0)
         ctrl->irq_kind = IRQ_INTX;

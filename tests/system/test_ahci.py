@@ -117,3 +117,21 @@ def test_port_reset_keeps_the_disk_working_and_physical_sector_size(tmp_path):
         assert vm.run("blk read sda 19") == xxd(image, 19 * 512, 512)
         assert vm.poweroff() == 0
     assert image.read_bytes()[20 * 512:84 * 512] == b"\x42" * (64 * 512)
+
+
+def test_without_ncq_and_msi(tmp_path):
+    """One READ/WRITE DMA EXT at a time, completed by INTx: the paths for HBAs and disks
+    without NCQ or MSI, forced with ahci.noncq and ahci.nomsi."""
+    image = make_image(tmp_path / "plain.img", 8 * MiB)
+    with RayOS(machine="q35", drives=[drive(image, "s0")], cmdline="ahci.noncq ahci.nomsi",
+               devices=["ide-hd,drive=s0,bus=ide.0"]) as vm:
+        assert "512-byte sectors, no NCQ -> sda" in vm.boot_log, vm.boot_log
+        assert "ahci: 0000:00:1f.2: 1 disk, INTx completion" in vm.boot_log, vm.boot_log
+        assert "600 blocks at 40 filled with 0x9a" in vm.run("blk write sda 40 0x9a 600")
+        assert vm.run("blk read sda 8000 40") == xxd(image, 8000 * 512, 40 * 512)
+        out = vm.run("blk bench sda 1", timeout=120)
+        assert re.search(r"randread 4k qd32: \d+ IOPS", out) and "failed" not in out, out
+        assert vm.poweroff() == 0
+    data = image.read_bytes()
+    assert data[40 * 512:640 * 512] == b"\x9a" * (600 * 512)
+    assert data[640 * 512:640 * 512 + 16] == b"sector 00000640."

@@ -110,3 +110,18 @@ def test_io_error_fails_only_that_request(tmp_path):
         assert "filled with 0x13" in vm.run("blk write nvme0n1 1001 0x13")
         assert vm.poweroff() == 0
     assert bad.read_bytes()[1001 * 512:1002 * 512] == b"\x13" * 512
+
+
+def test_intx_completion(tmp_path):
+    """nvme.nomsi: completions by the legacy interrupt line instead of MSI-X."""
+    image = make_image(tmp_path / "intx.img", 8 * MiB)
+    with RayOS(machine="q35", drives=[drive(image, "n0")], cmdline="nvme.nomsi",
+               devices=["nvme,serial=intx,drive=n0"]) as vm:
+        assert re.search(r"nvme0: .*, INTx completion", vm.boot_log), vm.boot_log
+        assert "500 blocks at 9 filled with 0x5e" in vm.run("blk write nvme0n1 9 0x5e 500")
+        assert vm.run("blk read nvme0n1 7000 3") == xxd(image, 7000 * 512, 3 * 512)
+        out = vm.run("blk bench nvme0n1 1", timeout=120)
+        assert re.search(r"randread 4k qd32: \d+ IOPS", out) and "failed" not in out, out
+        assert vm.poweroff() == 0
+    data = image.read_bytes()
+    assert data[9 * 512:509 * 512] == b"\x5e" * (500 * 512)
