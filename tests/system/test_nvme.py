@@ -125,3 +125,21 @@ def test_intx_completion(tmp_path):
         assert vm.poweroff() == 0
     data = image.read_bytes()
     assert data[9 * 512:509 * 512] == b"\x5e" * (500 * 512)
+
+
+def test_two_namespaces_on_one_controller(tmp_path):
+    first = make_image(tmp_path / "ns1.img", 8 * MiB)
+    second = make_image(tmp_path / "ns2.img", 8 * MiB, sector_size=4096)
+    with RayOS(machine="q35", drives=[drive(first, "a"), drive(second, "b")],
+               devices=["nvme,id=nvme0,serial=multi", "nvme-ns,drive=a,bus=nvme0,nsid=1",
+                        "nvme-ns,drive=b,bus=nvme0,nsid=2,logical_block_size=4096,"
+                        "physical_block_size=4096"]) as vm:
+        assert "namespace 1: 8 MiB, 512-byte blocks -> nvme0n1" in vm.boot_log, vm.boot_log
+        assert "namespace 2: 8 MiB, 4096-byte blocks -> nvme0n2" in vm.boot_log, vm.boot_log
+        assert vm.run("blk read nvme0n2 5") == xxd(second, 5 * 4096, 4096)
+        assert "filled with 0x01" in vm.run("blk write nvme0n1 3 0x01")
+        assert "filled with 0x02" in vm.run("blk write nvme0n2 3 0x02")
+        assert vm.poweroff() == 0
+    assert first.read_bytes()[3 * 512:4 * 512] == b"\x01" * 512
+    assert first.read_bytes()[4 * 512:4 * 512 + 16] == b"sector 00000004."
+    assert second.read_bytes()[3 * 4096:4 * 4096] == b"\x02" * 4096
