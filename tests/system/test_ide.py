@@ -18,9 +18,12 @@ def test_piix_master_and_slave_read_write_and_fat(tmp_path):
     master = make_image(tmp_path / "master.img", 8 * MiB, patches=[(3 * 512 + 40, b"master!")])
     slave = tmp_path / "slave.img"
     make_fat_image(slave, 40 * MiB, "HELLO.TXT", FILE_TEXT)
-    with RayOS(machine="pc", drives=[drive(master, "i0"), drive(slave, "i1")],
-               devices=[ide_disk("i0", 0), ide_disk("i1", 1)]) as vm:
+    with RayOS(machine="pc",
+               drives=[drive(master, "i0"), drive(slave, "i1"), "if=none,id=cd,media=cdrom"],
+               devices=[ide_disk("i0", 0), ide_disk("i1", 1), "ide-cd,drive=cd,bus=ide.1"]) as vm:
         log = vm.boot_log
+        assert "ide: 0000:00:01.1 channel 1 master: ATAPI device QEMU DVD-ROM (not supported)" \
+            in log, log
         assert re.search(r"ide: 0000:00:01\.1 channel 0 master: QEMU HARDDISK, 8 MiB, "
                          r"512-byte sectors, LBA48, DMA -> hda", log), log
         assert re.search(r"ide: 0000:00:01\.1 channel 0 slave: QEMU HARDDISK, 40 MiB, .* -> hdb",
