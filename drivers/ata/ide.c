@@ -52,7 +52,7 @@
 #define SEGMENT_MAX      (64u * 1024)
 
 #define COMMAND_TIMEOUT (5 * NSEC_PER_SEC)
-#define FLUSH_TIMEOUT   (30 * NSEC_PER_SEC)
+#define REQUEST_TIMEOUT (30 * NSEC_PER_SEC) /* DMA and FLUSH, enforced by the block layer */
 #define RESET_TIMEOUT   (2 * NSEC_PER_SEC)
 #define SELECT_TIMEOUT  (100 * NSEC_PER_MSEC)
 
@@ -475,6 +475,7 @@ static void register_drive(struct ide_channel *ch, struct ide_drive *drive)
                                          .queue_depth = 1};
     disk->ops = &ide_ops;
     disk->driver_data = drive;
+    disk->timeout_ns = REQUEST_TIMEOUT;
     drive->disk = disk;
     if (block_device_register(disk, "hd") < 0) {
         block_device_put(disk);
