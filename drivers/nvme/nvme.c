@@ -97,9 +97,23 @@ struct nvme_ctrl {
     enum { IRQ_NONE_, IRQ_MSIX, IRQ_MSI, IRQ_INTX } irq_kind;
     bool dead;
     bool resetting; /* submissions wait (-EBUSY) while the queues are rebuilt */
+    bool numbered;  /* index taken from controller_numbers */
 };
 
-static unsigned controller_count;
+/* Controller numbers in use (nvme0, nvme1...): a controller unbound and bound again gets the
+ * lowest free number, as its disks' names depend on it. */
+static uint64_t controller_numbers;
+
+static unsigned take_controller_number(void)
+{
+    for (unsigned i = 0; i < 64; i++) {
+        if (!(controller_numbers & (1ull << i))) {
+            controller_numbers |= 1ull << i;
+            return i;
+        }
+    }
+    return 64; /* beyond the map: never released, names stay unique */
+}
 
 static uint32_t reg_read32(struct nvme_ctrl *ctrl, unsigned reg)
 {
@@ -632,6 +646,8 @@ static void ctrl_free(struct nvme_ctrl *ctrl)
     kfree(ctrl->free_slots);
     queue_free(&ctrl->admin);
     queue_free(&ctrl->io);
+    if (ctrl->numbered && ctrl->index < 64)
+        controller_numbers &= ~(1ull << ctrl->index);
     kfree(ctrl);
 }
 
@@ -713,7 +729,8 @@ static int nvme_probe(struct pci_device *pdev, const struct pci_device_id *id)
         ctrl_free(ctrl);
         return status;
     }
-    ctrl->index = controller_count++;
+    ctrl->index = take_controller_number();
+    ctrl->numbered = true;
     uint32_t vs = reg_read32(ctrl, REG_VS);
     pr_info("%s: nvme%u: %s (serial %s, firmware %s), NVMe %u.%u, queue %u, max transfer %u KiB, "
             "%s completion\n",

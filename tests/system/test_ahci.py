@@ -135,3 +135,18 @@ def test_without_ncq_and_msi(tmp_path):
     data = image.read_bytes()
     assert data[40 * 512:640 * 512] == b"\x9a" * (600 * 512)
     assert data[640 * 512:640 * 512 + 16] == b"sector 00000640."
+
+
+def test_unbind_and_bind_again(tmp_path):
+    image = make_image(tmp_path / "u.img", 8 * MiB)
+    with RayOS(machine="q35", drives=[drive(image, "s0")],
+               devices=["ide-hd,drive=s0,bus=ide.0"]) as vm:
+        out = vm.run("driver unbind 0000:00:1f.2")
+        assert "sda: removed" in out and "unbound from ahci" in out, out
+        assert "sda" not in vm.run("lsblk")
+        out = vm.run("driver bind 0000:00:1f.2 ahci")
+        assert "port 0: QEMU HARDDISK, 8 MiB, 512-byte sectors, NCQ depth 32 -> sda" in out, out
+        assert "filled with 0x61" in vm.run("blk write sda 9 0x61")
+        assert vm.run("blk read sda 10") == xxd(image, 10 * 512, 512)
+        assert vm.poweroff() == 0
+    assert image.read_bytes()[9 * 512:10 * 512] == b"\x61" * 512

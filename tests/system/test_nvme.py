@@ -143,3 +143,18 @@ def test_two_namespaces_on_one_controller(tmp_path):
     assert first.read_bytes()[3 * 512:4 * 512] == b"\x01" * 512
     assert first.read_bytes()[4 * 512:4 * 512 + 16] == b"sector 00000004."
     assert second.read_bytes()[3 * 4096:4 * 4096] == b"\x02" * 4096
+
+
+def test_unbind_and_bind_again(tmp_path):
+    image = make_image(tmp_path / "u.img", 8 * MiB)
+    with RayOS(machine="q35", drives=[drive(image, "n0")],
+               devices=["nvme,serial=rebind,drive=n0,addr=05.0"]) as vm:
+        out = vm.run("driver unbind 0000:00:05.0")
+        assert "nvme0n1: removed" in out and "unbound from nvme" in out, out
+        assert "nvme0n1" not in vm.run("lsblk")
+        assert "no block device nvme0n1" in vm.run("blk read nvme0n1 1")
+        out = vm.run("driver bind 0000:00:05.0 nvme")
+        # The controller number is reused, so the disk keeps its name.
+        assert "namespace 1: 8 MiB, 512-byte blocks -> nvme0n1" in out, out
+        assert vm.run("blk read nvme0n1 1") == xxd(image, 512, 512)
+        assert vm.poweroff() == 0
