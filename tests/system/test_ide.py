@@ -96,3 +96,18 @@ def test_io_error_fails_only_that_request(tmp_path):
         assert "filled with 0x12" in vm.run("blk write hda 1001 0x12")
         assert vm.poweroff() == 0
     assert bad.read_bytes()[1001 * 512:1002 * 512] == b"\x12" * 512
+
+
+def test_unbind_and_bind_again(tmp_path):
+    image = make_image(tmp_path / "u.img", 4 * MiB)
+    with RayOS(machine="pc", drives=[drive(image, "u0")], devices=[ide_disk("u0", 0)]) as vm:
+        out = vm.run("driver unbind 0000:00:01.1")
+        assert "hda: removed" in out and "unbound from ide" in out, out
+        assert "hda" not in vm.run("lsblk")
+        out = vm.run("driver bind 0000:00:01.1 ide")
+        assert "channel 0 master: QEMU HARDDISK, 4 MiB, 512-byte sectors, LBA48, DMA -> hda" \
+            in out, out
+        assert "filled with 0x62" in vm.run("blk write hda 9 0x62 3")
+        assert vm.run("blk read hda 12") == xxd(image, 12 * 512, 512)
+        assert vm.poweroff() == 0
+    assert image.read_bytes()[9 * 512:12 * 512] == b"\x62" * (3 * 512)
