@@ -196,6 +196,14 @@ static int copy_out_extents(struct session *s, struct fat_file *file, int fd, co
     return result;
 }
 
+/* Copies the image's file at path to fd: through its extents when possible, else by reads.
+ * Returns the exit status (errors already reported). */
+static int send_file(struct session *s, struct fat_file *file, int fd, const char *path)
+{
+    int fast = copy_out_extents(s, file, fd, path);
+    return fast == 1 ? 0 : fast < 0 ? 1 : copy_out(file, fd, path);
+}
+
 static int cmd_cat(int argc, char **argv)
 {
     if (argc != 2)
@@ -207,8 +215,7 @@ static int cmd_cat(int argc, char **argv)
     int err = fat_open(s.vol, argv[1], FAT_O_READ, &file);
     if (err)
         return session_close(&s, fail(argv[1], err));
-    int fast = copy_out_extents(&s, file, STDOUT_FILENO, argv[1]);
-    int status = fast == 1 ? 0 : fast < 0 ? 1 : copy_out(file, STDOUT_FILENO, argv[1]);
+    int status = send_file(&s, file, STDOUT_FILENO, argv[1]);
     fat_close(file);
     return session_close(&s, status);
 }
@@ -225,11 +232,7 @@ static int cmd_get(int argc, char **argv)
     if (err)
         return session_close(&s, fail(argv[1], err));
     int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int status = fd < 0 ? fail(argv[2], errno) : 0;
-    if (fd >= 0) {
-        int fast = copy_out_extents(&s, file, fd, argv[1]);
-        status = fast == 1 ? 0 : fast < 0 ? 1 : copy_out(file, fd, argv[1]);
-    }
+    int status = fd < 0 ? fail(argv[2], errno) : send_file(&s, file, fd, argv[1]);
     if (fd >= 0 && close(fd) != 0 && status == 0)
         status = fail(argv[2], errno);
     fat_close(file);
