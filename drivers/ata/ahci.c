@@ -80,7 +80,8 @@
 #define COMMAND_TIMEOUT   (5 * NSEC_PER_SEC)
 #define READY_TIMEOUT     (2 * NSEC_PER_SEC)
 #define ENGINE_TIMEOUT    (500 * NSEC_PER_MSEC)
-#define LINK_TIMEOUT      (20 * NSEC_PER_MSEC)
+#define PRESENCE_TIMEOUT  (20 * NSEC_PER_MSEC)
+#define LINK_TIMEOUT      (1 * NSEC_PER_SEC)
 #define HBA_RESET_TIMEOUT (1 * NSEC_PER_SEC)
 
 struct command_header {
@@ -606,8 +607,17 @@ static int port_setup(struct ahci_host *host, struct ahci_port *port)
     port_write(port, PX_CMD, port_read(port, PX_CMD) | CMD_FRE);
     if (host->cap & CAP_SSS)
         port_write(port, PX_CMD, port_read(port, PX_CMD) | CMD_SUD | CMD_POD);
-    if (!port_wait(port, PX_SSTS, SSTS_DET_MASK, SSTS_DET_UP, LINK_TIMEOUT))
-        return -ENODEV; /* empty port */
+    /* DET 0: nothing attached (empty ports cost only PRESENCE_TIMEOUT); DET 1: a device is
+     * there and the link is still negotiating, which can take real disks most of a second. */
+    if (!port_wait(port, PX_SSTS, SSTS_DET_MASK, SSTS_DET_UP, PRESENCE_TIMEOUT)) {
+        if ((port_read(port, PX_SSTS) & SSTS_DET_MASK) == 0)
+            return -ENODEV;
+        if (!port_wait(port, PX_SSTS, SSTS_DET_MASK, SSTS_DET_UP, LINK_TIMEOUT)) {
+            pr_err("%s: port %u: device present but no link (SStatus %#x)\n", where, port->index,
+                   port_read(port, PX_SSTS));
+            return -EIO;
+        }
+    }
     port_write(port, PX_SERR, 0xffffffff);
     port_write(port, PX_IS, 0xffffffff);
     if (!port_wait(port, PX_TFD, ATA_STATUS_BSY | ATA_STATUS_DRQ, 0, READY_TIMEOUT)) {
