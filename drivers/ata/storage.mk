@@ -9,11 +9,7 @@ test_ahci_fis_SRCS := tests/unit/test_ahci_fis.c drivers/ata/ata.c
 UNIT_TESTS += test_nvme_prp
 test_nvme_prp_SRCS := tests/unit/test_nvme_prp.c drivers/nvme/nvme_cmd.c
 
-# mk/host.mk expands the unit-tests prerequisites before reading fragments; attach ours here.
-unit-tests: $(BUILD)/tests/unit/test_ata $(BUILD)/tests/unit/test_ahci_fis \
-            $(BUILD)/tests/unit/test_nvme_prp
 
 FUZZ_TARGETS += fuzz_storage_identify
 fuzz_storage_identify_SRCS := tests/fuzz/fuzz_storage_identify.c drivers/ata/ata.c \
                               drivers/nvme/nvme_cmd.c
-fuzz: $(BUILD)/fuzz/fuzz_storage_identify
