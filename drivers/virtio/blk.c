@@ -94,6 +94,7 @@ struct vblk {
     bool needs_reset; /* DEVICE_NEEDS_RESET seen: reset at the next drain */
     bool dead;        /* a reset failed: every request fails */
     uint64_t interrupts, resets;
+    uint64_t stall_kicks; /* notifications sent again by vblk_poll */
 };
 
 static bool has(const struct vblk *vb, unsigned bit)
@@ -288,9 +289,23 @@ static void vblk_interrupt(struct virtio_device *vdev, unsigned queue)
     drain(vb);
 }
 
+/* Waiters poll every tick.  Besides reaping completions whose interrupt went missing, this
+ * notifies again when the device sits on outstanding chains without completing any: a kick
+ * suppressed through EVENT_IDX is only safe if our avail idx store and avail_event load stay
+ * ordered against the device, and under QEMU TCG with one vCPU (before 8.1) our mfence between
+ * them orders nothing on the host, so the device can go idle right after we decided not to
+ * notify it. */
 static void vblk_poll(struct block_device *dev)
 {
-    drain(dev->driver_data);
+    struct vblk *vb = dev->driver_data;
+    drain(vb);
+    irqflags_t flags = spin_lock_irqsave(&vb->lock);
+    bool stalled = !vb->dead && !vb->needs_reset && virtqueue_poll_stalled(&vb->vq);
+    if (stalled)
+        vb->stall_kicks++;
+    spin_unlock_irqrestore(&vb->lock, flags);
+    if (stalled)
+        vb->vq.notify(&vb->vq);
 }
 
 /* Fails everything in flight with status and brings the device back from reset. */
@@ -333,11 +348,12 @@ static void vblk_describe(struct block_device *dev, char *buffer, size_t size)
 {
     struct vblk *vb = dev->driver_data;
     snprintf(buffer, size,
-             "virtio-blk %s transport, %s, queue %u%s%s, interrupts %llu, resets %llu%s",
+             "virtio-blk %s transport, %s, queue %u%s%s, stall kicks %llu, interrupts %llu, "
+             "resets %llu%s",
              vb->vdev->transport_name, vb->vdev->msix ? "MSI-X" : "INTx", vb->vq.size,
              vb->vq.indirect_max ? ", indirect" : "", vb->vq.event_idx ? ", event-idx" : "",
-             (unsigned long long)vb->interrupts, (unsigned long long)vb->resets,
-             vb->dead ? ", failed" : "");
+             (unsigned long long)vb->stall_kicks, (unsigned long long)vb->interrupts,
+             (unsigned long long)vb->resets, vb->dead ? ", failed" : "");
 }
 
 static const struct block_driver_ops vblk_ops = {

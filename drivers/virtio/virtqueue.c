@@ -107,6 +107,7 @@ void virtqueue_reset(struct virtqueue *vq)
     vq->avail_idx = 0;
     vq->kicked_avail_idx = 0;
     vq->last_used = 0;
+    vq->polled_used_idx = 0;
     vq->broken = false;
 }
 
@@ -212,6 +213,19 @@ void virtqueue_kick(struct virtqueue *vq)
 {
     if (virtqueue_kick_prepare(vq) && vq->notify)
         vq->notify(vq);
+}
+
+bool virtqueue_poll_stalled(struct virtqueue *vq)
+{
+    if (vq->broken)
+        return false;
+    uint16_t used_idx = *(volatile uint16_t *)&vq->used->idx;
+    bool stalled = used_idx != vq->avail_idx && used_idx == vq->polled_used_idx;
+    vq->polled_used_idx = used_idx;
+    /* An avail_event at our avail idx says the device has read it: it is only slow. */
+    if (stalled && vq->event_idx)
+        stalled = *avail_event(vq) != vq->avail_idx;
+    return stalled;
 }
 
 static void release_chain(struct virtqueue *vq, uint16_t head)

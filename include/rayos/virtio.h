@@ -84,6 +84,7 @@ struct virtqueue {
     uint16_t avail_idx;           /* what we published */
     uint16_t kicked_avail_idx;    /* avail idx at the last notification */
     uint16_t last_used;           /* next used entry to consume */
+    uint16_t polled_used_idx;     /* the device's used idx at the last stall check */
 
     bool event_idx;
     bool broken;           /* the device misbehaved: stop trusting the ring until reset */
@@ -116,6 +117,13 @@ int virtqueue_add(struct virtqueue *vq, const struct virtq_buffer *buffers, unsi
 bool virtqueue_kick_prepare(struct virtqueue *vq);
 /* kick_prepare + notify. */
 void virtqueue_kick(struct virtqueue *vq);
+/* For waiters, once per poll: true when chains are outstanding, the device has completed none
+ * since the previous call and (with EVENT_IDX) has not asked to hear about our latest avail
+ * idx, so the caller should notify again.  A suppressed kick relies on
+ * the device seeing our avail idx store before we load its avail_event (or used flags); hosts
+ * that reorder the two (QEMU TCG before 8.1 drops guest fences with one vCPU) can leave the
+ * device idle with chains it was never told about. */
+bool virtqueue_poll_stalled(struct virtqueue *vq);
 /* The next completed chain's token (and bytes written to it), or NULL.  A bogus used index or
  * id marks the queue broken and returns NULL. */
 void *virtqueue_get_used(struct virtqueue *vq, uint32_t *length);

@@ -305,6 +305,51 @@ static void test_event_idx(void **state)
     virtqueue_destroy(vq);
 }
 
+/* The lost kick: the device has fetched A and is about to go idle; we add B and read its
+ * avail_event before its update lands (a host that does not order our store->load), so the
+ * kick is suppressed, and the device's last look at avail idx misses B.  Only the stall check
+ * that waiters run tells us to notify again. */
+static void test_poll_recovers_a_suppressed_kick(void **state)
+{
+    (void)state;
+    struct virtqueue *vq = make_queue(8, 0, true);
+    uint8_t data[8];
+    struct virtq_buffer buffer = {(uintptr_t)data, 8};
+    int token_a, token_b;
+    uint16_t *avail_event = (uint16_t *)&vq->used->ring[8];
+    *avail_event = 0;
+    assert_int_equal(virtqueue_add(vq, &buffer, 0, 1, &token_a), 0);
+    virtqueue_kick(vq);
+    assert_int_equal(sim.notifications, 1);
+    struct seen_chain chain;
+    assert_true(sim_fetch(&chain));
+    uint16_t head_a = chain.head;
+
+    /* Hide B from the device's final check, as the reordered store would. */
+    assert_int_equal(virtqueue_add(vq, &buffer, 0, 1, &token_b), 0);
+    uint16_t published = vq->avail->idx;
+    vq->avail->idx = 1;
+    virtqueue_kick(vq); /* reads the stale avail_event 0: no kick for 1 -> 2 */
+    assert_int_equal(sim.notifications, 1);
+    *avail_event = 1;
+    assert_false(sim_fetch(&chain)); /* the device sees nothing new and goes idle */
+    vq->avail->idx = published;
+    sim_complete(head_a, 8);
+
+    assert_ptr_equal(virtqueue_get_used(vq, NULL), &token_a);
+    assert_false(virtqueue_poll_stalled(vq)); /* A completed since the last look */
+    assert_true(virtqueue_poll_stalled(vq));  /* B outstanding, nothing moved */
+    vq->notify(vq);
+    assert_true(sim_fetch(&chain));
+    *avail_event = 2;
+    assert_false(virtqueue_poll_stalled(vq)); /* it has read our avail idx: only slow */
+    sim_complete(chain.head, 8);
+    assert_false(virtqueue_poll_stalled(vq));
+    assert_ptr_equal(virtqueue_get_used(vq, NULL), &token_b);
+    assert_false(virtqueue_poll_stalled(vq)); /* nothing outstanding is never a stall */
+    virtqueue_destroy(vq);
+}
+
 static void test_enable_callbacks_reports_missed_completions(void **state)
 {
     (void)state;
@@ -367,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_bogus_used_id_is_rejected),
         cmocka_unit_test(test_notification_suppression),
         cmocka_unit_test(test_event_idx),
+        cmocka_unit_test(test_poll_recovers_a_suppressed_kick),
         cmocka_unit_test(test_enable_callbacks_reports_missed_completions),
         cmocka_unit_test(test_detach_everything_in_flight),
         cmocka_unit_test(test_layout),
