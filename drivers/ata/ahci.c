@@ -80,7 +80,7 @@
 #define COMMAND_TIMEOUT   (5 * NSEC_PER_SEC)
 #define READY_TIMEOUT     (2 * NSEC_PER_SEC)
 #define ENGINE_TIMEOUT    (500 * NSEC_PER_MSEC)
-#define PRESENCE_TIMEOUT  (20 * NSEC_PER_MSEC)
+#define PRESENCE_TIMEOUT  (10 * NSEC_PER_MSEC)
 #define LINK_TIMEOUT      (1 * NSEC_PER_SEC)
 #define HBA_RESET_TIMEOUT (1 * NSEC_PER_SEC)
 
@@ -719,6 +719,31 @@ static void host_free(struct ahci_host *host)
     kfree(host);
 }
 
+/* Spins every port up at once and waits for device presence (SStatus DET) on all of them
+ * together, so empty ports cost one presence timeout per controller, not one per port. */
+static uint32_t detect_present(struct ahci_host *host, uint32_t ports)
+{
+    for (unsigned i = 0; i < 32 && (host->cap & CAP_SSS); i++) {
+        if (ports & (1u << i)) {
+            volatile uint8_t *regs = host->mmio + PORT_BASE + i * PORT_STRIDE;
+            mmio_write32(regs + PX_CMD, mmio_read32(regs + PX_CMD) | CMD_SUD | CMD_POD);
+        }
+    }
+    uint32_t present = 0;
+    uint64_t deadline = time_ns() + PRESENCE_TIMEOUT;
+    do {
+        for (unsigned i = 0; i < 32; i++) {
+            volatile uint8_t *regs = host->mmio + PORT_BASE + i * PORT_STRIDE;
+            if ((ports & ~present & (1u << i)) && (mmio_read32(regs + PX_SSTS) & SSTS_DET_MASK))
+                present |= 1u << i;
+        }
+        if (present == ports)
+            break;
+        udelay(10);
+    } while (time_ns() < deadline);
+    return present;
+}
+
 static int ahci_probe(struct pci_device *pdev, const struct pci_device_id *id)
 {
     (void)id;
@@ -752,14 +777,20 @@ static int ahci_probe(struct pci_device *pdev, const struct pci_device_id *id)
     pr_info("%s: AHCI %x.%x, %u slots, ports %#x%s%s\n", where, version >> 16,
             (version >> 8) & 0xff, host->slot_count, implemented,
             host->cap & CAP_SNCQ ? ", NCQ" : "", host->cap & CAP_S64A ? ", 64-bit" : "");
-    unsigned disks = 0;
+    uint32_t usable = 0;
     for (unsigned i = 0; i < 32; i++) {
         if (!(implemented & (1u << i)))
             continue;
-        if (i >= reachable) {
+        if (i >= reachable)
             pr_warn("%s: port %u lies outside BAR 5; ignored\n", where, i);
-            continue;
-        }
+        else
+            usable |= 1u << i;
+    }
+    uint32_t present = detect_present(host, usable);
+    unsigned disks = 0;
+    for (unsigned i = 0; i < 32; i++) {
+        if (!(present & (1u << i)))
+            continue; /* nothing attached */
         struct ahci_port *port = kzalloc(sizeof(*port));
         if (!port)
             break;
