@@ -86,7 +86,8 @@ static int probe(struct block_device *dev, void *context)
         return 1;
     struct block_io io;
     block_device_io(dev, &io);
-    if (vfs_mount(vfs_find_type("fat"), &io, dev->name, PROBE_PATH, VFS_MOUNT_READ_ONLY) != 0)
+    if (vfs_mount(vfs_find_type("fat"), &io, dev->name, PROBE_PATH,
+                  VFS_MOUNT_READ_ONLY | VFS_MOUNT_QUIET) != 0)
         return 0;
     struct vfs_stat st;
     if ((vfs_stat(PROBE_PATH CONFIG_PATH, &st) == 0 && !st.is_directory) ||

@@ -152,6 +152,8 @@ int vfs_mount(const struct filesystem_type *type, const struct block_io *io, con
     }
     list_add_tail(&mounts, &m->node);
     mutex_unlock(&table_lock);
+    if (flags & VFS_MOUNT_QUIET)
+        return 0;
     struct vfs_statfs info = {0};
     m->type->statfs(m->volume, &info);
     pr_info("mounted %s (%s%s) at %s", m->source, m->type->name,
@@ -199,7 +201,9 @@ int vfs_unmount(const char *path)
     found->volume = NULL;
     list_remove(&found->node);
     mutex_unlock(&table_lock);
-    pr_info("unmounted %s from %s%s", found->source, found->path, error ? " (with errors)" : "");
+    if (!(found->flags & VFS_MOUNT_QUIET) || error)
+        pr_info("unmounted %s from %s%s", found->source, found->path,
+                error ? " (with errors)" : "");
     kfree(found);
     return error;
 }

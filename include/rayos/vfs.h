@@ -25,6 +25,7 @@
 
 /* vfs_mount flags */
 #define VFS_MOUNT_READ_ONLY 0x01u
+#define VFS_MOUNT_QUIET     0x02u /* no log lines: a probe, not a mount anyone asked for */
 
 struct vfs_stat {
     uint64_t size;
