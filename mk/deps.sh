@@ -29,6 +29,7 @@ need dosfstools mkfs.fat fsck.fat
 need fdisk sfdisk
 need pci.ids /usr/share/misc/pci.ids
 need pciutils lspci
+need xxd xxd
 need python3 /usr/bin/python3
 need python3-pytest /usr/lib/python3/dist-packages/pytest
 need python3-pexpect /usr/lib/python3/dist-packages/pexpect
