@@ -55,6 +55,7 @@
 #define REQUEST_TIMEOUT (30 * NSEC_PER_SEC) /* DMA and FLUSH, enforced by the block layer */
 #define RESET_TIMEOUT   (2 * NSEC_PER_SEC)
 #define SELECT_TIMEOUT  (100 * NSEC_PER_MSEC)
+#define ABSENT_WAIT     (2 * NSEC_PER_MSEC) /* status 0 this long: no device at the position */
 
 struct ide_channel;
 
@@ -144,15 +145,27 @@ static int select_drive(struct ide_channel *ch, unsigned unit, uint8_t lba_bits)
     return status < 0 && status != -EIO ? status : 0;
 }
 
+/* Device 0 is selected first because the BSY poll below can only watch the selected
+ * device, and an absent device 1 reads status 0 (QEMU) even while the reset is still
+ * running: the poll would end at once, and the registers written next, the device select
+ * among them, would be dropped by the still-busy device.  QEMU completes SRST later, from
+ * its main loop, so under host load this window spans milliseconds.  If the select itself
+ * is dropped (the selected device is busy), that device is present and shows BSY. */
 static void soft_reset(struct ide_channel *ch)
 {
+    io_write8((uint16_t)(ch->command + REG_DEVICE), 0xa0 | ATA_DEVICE_LBA);
+    settle(ch);
     io_write8(ch->control, CONTROL_SRST | CONTROL_NIEN);
     udelay(10);
     io_write8(ch->control, ch->control_value);
-    mdelay(2);
+    mdelay(2); /* BSY may show only some time after SRST is released */
     uint64_t deadline = time_ns() + RESET_TIMEOUT;
-    while ((alt_status(ch) & ATA_STATUS_BSY) && alt_status(ch) != 0xff && time_ns() < deadline)
+    for (;;) {
+        uint8_t status = alt_status(ch);
+        if (!(status & ATA_STATUS_BSY) || status == 0xff || time_ns() > deadline)
+            break;
         udelay(100);
+    }
     ch->selected = 0xff;
 }
 
@@ -437,6 +450,24 @@ static const struct block_driver_ops ide_ops = {
     .describe = ide_describe,
 };
 
+/* After a command: a device at the selected position shows BSY, DRQ or ERR, possibly only
+ * after a while (an emulator may post it late).  Nobody is there when the bus floats or the
+ * status stays 0 for ABSENT_WAIT; one early read of 0 proves nothing. */
+static bool device_answers(struct ide_channel *ch)
+{
+    uint64_t deadline = time_ns() + ABSENT_WAIT;
+    for (;;) {
+        uint8_t status = alt_status(ch);
+        if (status == 0xff)
+            return false;
+        if (status != 0)
+            return true;
+        if (time_ns() > deadline)
+            return false;
+        udelay(20);
+    }
+}
+
 static int identify(struct ide_channel *ch, struct ide_drive *drive, bool packet, uint16_t *words)
 {
     struct ata_taskfile tf;
@@ -445,8 +476,8 @@ static int identify(struct ide_channel *ch, struct ide_drive *drive, bool packet
     int status = issue(ch, drive->unit, &tf);
     if (status < 0)
         return status;
-    if (status_read(ch) == 0)
-        return -ENODEV; /* no device answers at this position */
+    if (!device_answers(ch))
+        return -ENODEV;
     status = wait_status(ch, ATA_STATUS_DRQ, ATA_STATUS_DRQ, COMMAND_TIMEOUT);
     if (status < 0)
         return status;
@@ -505,6 +536,7 @@ static bool probe_drive(struct ide_channel *ch, struct ide_drive *drive, uint16_
             pr_info("%s %s: ATAPI device %s (not supported)\n", ch->where, position, id.model);
             return false;
         }
+        pr_err("%s %s: IDENTIFY aborted (signature %#x/%#x)\n", ch->where, position, mid, high);
     }
     if (status == -ETIMEDOUT)
         pr_err("%s %s: device never became ready\n", ch->where, position);
