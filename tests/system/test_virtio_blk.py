@@ -1,11 +1,11 @@
 """VirtIO block under QEMU: modern and legacy transports at once, 4 KiB logical blocks, a
 read-only disk, injected I/O errors (blkdebug); data checked byte for byte on the host."""
 import re
-import subprocess
 
 import pytest
 
 from rayos_qemu import RayOS
+from storage_images import drive, lsblk_rows, xxd
 
 MiB = 1024 * 1024
 
@@ -19,24 +19,6 @@ def make_image(path, size, pattern_blocks=()):
         data[offset:offset + len(text)] = text
     path.write_bytes(bytes(data))
     return path
-
-
-def xxd(path, offset, length):
-    return subprocess.run(["xxd", "-s", str(offset), "-l", str(length), str(path)],
-                          check=True, capture_output=True, text=True).stdout
-
-
-def lsblk_rows(out):
-    rows = {}
-    for line in out.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 7:
-            rows[fields[0]] = fields
-    return rows
-
-
-def drive(path, name, extra=""):
-    return f"file={path},format=raw,if=none,id={name},cache=none{extra}"
 
 
 @pytest.mark.parametrize("machine", ["q35", "pc"])
