@@ -245,3 +245,32 @@ def test_power_cut_leaves_volume_dirty_and_next_boot_says_so(tmp_path):
         assert vm.command("cat /cut.txt") == "before the cut\n"
         assert vm.poweroff() == 0
     assert fsck(disk)[0] == 0  # a clean unmount clears it again
+
+
+def test_hot_unplug_of_a_mounted_disk(tmp_path):
+    """PCIe native hot-plug: a disk added to a root port is mounted and holds an open file
+    (a loop device); device_del removes it: the mount is dropped, the open file fails with
+    ENODEV, the root filesystem and QEMU's removal complete normally."""
+    disk = default_disk(tmp_path)
+    data = os.path.join(tmp_path, "data.img")
+    subprocess.run(["truncate", "-s", "16M", data], check=True)
+    subprocess.run(["mkfs.fat", "-F", "16", data], check=True, capture_output=True)
+    drive0, device0 = virtio_drive(disk, 0)
+    with RayOS(qmp=True, drives=[drive0, f"file={data},format=raw,if=none,id=hot"],
+               devices=[device0, "pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x10"],
+               extra=["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"]) as vm:
+        vm.qmp("device_add", driver="virtio-blk-pci", drive="hot", bus="rp1", id="hotdisk")
+        vm.child.expect_exact("hot-plug: 1 functions added", timeout=30)
+        assert vm.command("mount vdb /mnt") == ""
+        assert vm.command("mkimage /mnt/guest.img 1M").startswith("mkimage: /mnt/guest.img: 1M")
+        assert vm.command("losetup /mnt/guest.img") == "loop0\n"
+        vm.qmp("device_del", id="hotdisk")
+        vm.child.expect_exact("dropped the mount at /mnt (1 open file now fail with ENODEV)",
+                              timeout=30)
+        vm.child.expect_exact("hot-plug: slot powered off", timeout=30)
+        assert vm.command("ls /mnt") == "ls: /mnt: No such file or directory\n"
+        assert "No such device" in vm.command("blk read loop0 0")
+        assert vm.command("echo after > /after.txt") == ""
+        assert vm.poweroff() == 0
+    assert read_file(disk, "/after.txt") == b"after\n"
+    assert fsck(disk)[0] == 0
