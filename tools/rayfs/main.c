@@ -196,47 +196,39 @@ static int copy_out_extents(struct session *s, struct fat_file *file, int fd, co
     return result;
 }
 
-/* Copies the image's file at path to fd: through its extents when possible, else by reads.
- * Returns the exit status (errors already reported). */
-static int send_file(struct session *s, struct fat_file *file, int fd, const char *path)
+/* Copies the image's file IMAGE PATH to the local file (standard output when local is NULL):
+ * through its extents when possible, else by reads.  Returns the exit status. */
+static int export_file(const char *image, const char *path, const char *local)
 {
-    int fast = copy_out_extents(s, file, fd, path);
-    return fast == 1 ? 0 : fast < 0 ? 1 : copy_out(file, fd, path);
+    struct session s;
+    if (session_open(&s, image, false))
+        return 1;
+    struct fat_file *file;
+    int err = fat_open(s.vol, path, FAT_O_READ, &file);
+    if (err)
+        return session_close(&s, fail(path, err));
+    int fd = local ? open(local, O_WRONLY | O_CREAT | O_TRUNC, 0644) : STDOUT_FILENO;
+    int status = 0;
+    if (fd < 0) {
+        status = fail(local, errno);
+    } else {
+        int fast = copy_out_extents(&s, file, fd, path);
+        status = fast == 1 ? 0 : fast < 0 ? 1 : copy_out(file, fd, path);
+    }
+    if (local && fd >= 0 && close(fd) != 0 && status == 0)
+        status = fail(local, errno);
+    fat_close(file);
+    return session_close(&s, status);
 }
 
 static int cmd_cat(int argc, char **argv)
 {
-    if (argc != 2)
-        return fail("cat", EINVAL);
-    struct session s;
-    if (session_open(&s, argv[0], false))
-        return 1;
-    struct fat_file *file;
-    int err = fat_open(s.vol, argv[1], FAT_O_READ, &file);
-    if (err)
-        return session_close(&s, fail(argv[1], err));
-    int status = send_file(&s, file, STDOUT_FILENO, argv[1]);
-    fat_close(file);
-    return session_close(&s, status);
+    return argc != 2 ? fail("cat", EINVAL) : export_file(argv[0], argv[1], NULL);
 }
 
 static int cmd_get(int argc, char **argv)
 {
-    if (argc != 3)
-        return fail("get", EINVAL);
-    struct session s;
-    if (session_open(&s, argv[0], false))
-        return 1;
-    struct fat_file *file;
-    int err = fat_open(s.vol, argv[1], FAT_O_READ, &file);
-    if (err)
-        return session_close(&s, fail(argv[1], err));
-    int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int status = fd < 0 ? fail(argv[2], errno) : send_file(&s, file, fd, argv[1]);
-    if (fd >= 0 && close(fd) != 0 && status == 0)
-        status = fail(argv[2], errno);
-    fat_close(file);
-    return session_close(&s, status);
+    return argc != 3 ? fail("get", EINVAL) : export_file(argv[0], argv[1], argv[2]);
 }
 
 /* The file's clusters are reserved first, then the host kernel copies the local file into
