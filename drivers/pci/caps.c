@@ -5,6 +5,7 @@
 
 #include <rayos/pci.h>
 #include <rayos/printk.h>
+#include <rayos/string.h>
 
 #include "pci_core.h"
 
@@ -12,6 +13,27 @@
 /* Set by a reporting walk that had to cut a list. */
 static bool walk_cut;
 #define EXT_CAP_FIRST 0x100
+
+/* Ends a walk over a malformed list; a reporting walk says why (format takes the offset). */
+static void __printf(3, 0)
+    cut_list(struct pci_device *pdev, bool report, const char *format, unsigned offset)
+{
+    if (!report)
+        return;
+    walk_cut = true;
+    char why[80];
+    snprintf(why, sizeof(why), format, offset);
+    pr_warn("%s: %s, list cut\n", pci_name(pdev), why);
+}
+
+/* Marks the dword at offset visited in a one-bit-per-dword set; true if it already was. */
+static bool seen_before(uint8_t *seen, unsigned offset)
+{
+    unsigned dword = offset / 4;
+    bool was = seen[dword / 8] & (1u << (dword % 8));
+    seen[dword / 8] |= (uint8_t)(1u << (dword % 8));
+    return was;
+}
 
 /* Calls visit(id, offset) for each capability in order until it returns true; returns the
  * offset it stopped at, or 0. */
@@ -25,31 +47,17 @@ static uint8_t walk_standard(struct pci_device *pdev, bool report,
     uint8_t offset = pci_read_config8(pdev, PCI_CAPABILITY_LIST) & 0xfc;
     while (offset) {
         if (offset < CAP_FIRST) {
-            if (report) {
-                walk_cut = true;
-                pr_warn("%s: capability pointer 0x%02x inside the header, list cut\n",
-                        pci_name(pdev), offset);
-            }
+            cut_list(pdev, report, "capability pointer 0x%02x inside the header", offset);
             return 0;
         }
-        unsigned dword = offset / 4;
-        if (seen[dword / 8] & (1u << (dword % 8))) {
-            if (report) {
-                walk_cut = true;
-                pr_warn("%s: capability list loops back to 0x%02x, list cut\n", pci_name(pdev),
-                        offset);
-            }
+        if (seen_before(seen, offset)) {
+            cut_list(pdev, report, "capability list loops back to 0x%02x", offset);
             return 0;
         }
-        seen[dword / 8] |= (uint8_t)(1u << (dword % 8));
         uint16_t header = pci_read_config16(pdev, offset);
         uint8_t id = header & 0xff;
         if (id == 0xff) {
-            if (report) {
-                walk_cut = true;
-                pr_warn("%s: capability at 0x%02x reads all ones, list cut\n", pci_name(pdev),
-                        offset);
-            }
+            cut_list(pdev, report, "capability at 0x%02x reads all ones", offset);
             return 0;
         }
         if (visit(id, offset, context))
@@ -69,23 +77,13 @@ static uint16_t walk_extended(struct pci_device *pdev, bool report,
     uint16_t offset = EXT_CAP_FIRST;
     while (offset) {
         if (offset < EXT_CAP_FIRST || offset + 4 > pdev->config_size) {
-            if (report) {
-                walk_cut = true;
-                pr_warn("%s: extended capability pointer 0x%03x out of range, list cut\n",
-                        pci_name(pdev), offset);
-            }
+            cut_list(pdev, report, "extended capability pointer 0x%03x out of range", offset);
             return 0;
         }
-        unsigned dword = offset / 4;
-        if (seen[dword / 8] & (1u << (dword % 8))) {
-            if (report) {
-                walk_cut = true;
-                pr_warn("%s: extended capability list loops back to 0x%03x, list cut\n",
-                        pci_name(pdev), offset);
-            }
+        if (seen_before(seen, offset)) {
+            cut_list(pdev, report, "extended capability list loops back to 0x%03x", offset);
             return 0;
         }
-        seen[dword / 8] |= (uint8_t)(1u << (dword % 8));
         uint32_t header = pci_read_config32(pdev, offset);
         /* An empty list reads as 0 (or all ones where nothing decodes) at 0x100. */
         if (header == 0 || header == 0xffffffffu)
