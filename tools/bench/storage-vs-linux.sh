@@ -50,22 +50,4 @@ PY
 done > "$WORK/rayos.txt"
 
 cat "$WORK/linux.txt" "$WORK/rayos.txt"
-/usr/bin/python3 - "$WORK/linux.txt" "$WORK/rayos.txt" <<'PY'
-import re, statistics, sys
-linux, rayos = open(sys.argv[1]).read(), open(sys.argv[2]).read()
-def median(pattern, text):
-    values = [float(v) for v in re.findall(pattern, text)]
-    return statistics.median(values) if values else float("nan")
-rows = [
-    ("seqread 128k qd32 (MB/s)", r"FIO seqread_128k_qd32 bw_MBps=([\d.]+)",
-     r"seqread 128k qd32: ([\d.]+) MB/s", 1.0),
-    ("randread 4k qd1 (IOPS)", r"FIO randread_4k_qd1 bw_MBps=[\d.]+ iops=(\d+)",
-     r"randread 4k qd1: (\d+) IOPS", None),
-    ("randread 4k qd32 (IOPS)", r"FIO randread_4k_qd32 bw_MBps=[\d.]+ iops=(\d+)",
-     r"randread 4k qd32: (\d+) IOPS", 1.0),
-]
-print(f"{'test':28} {'Linux':>10} {'RayOS':>10} {'ratio':>7} {'goal':>6}")
-for name, lp, rp, goal in rows:
-    l, r = median(lp, linux), median(rp, rayos)
-    print(f"{name:28} {l:10.1f} {r:10.1f} {r / l:7.2f} {goal if goal else '-':>6}")
-PY
+/usr/bin/python3 tools/bench/compare.py "$WORK/linux.txt" "$WORK/rayos.txt" 1.0 - 1.0
