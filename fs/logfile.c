@@ -7,6 +7,7 @@
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/init.h>
+#include <rayos/lock.h>
 #include <rayos/log.h>
 #include <rayos/power.h>
 #include <rayos/printk.h>
@@ -62,7 +63,10 @@ static void pause_logging(const char *what, int error)
             state.path, error_name(-error));
 }
 
-static void flush(void)
+/* The periodic worker, the first flush and the shutdown hook may meet: one at a time. */
+static struct mutex flush_lock = MUTEX_INIT("logfile flush");
+
+static void flush_locked(void)
 {
     if (!state.enabled || state.paused || state.position == log_end())
         return;
@@ -100,12 +104,28 @@ static void flush(void)
     state.last_flush = time_ns();
 }
 
+static void flush(void)
+{
+    mutex_lock(&flush_lock);
+    flush_locked();
+    mutex_unlock(&flush_lock);
+}
+
 static void periodic_flush(void)
 {
     if (time_ns() - state.last_flush >= state.flush_ns)
         flush();
 }
 PERIODIC_WORK(periodic_flush, FLUSH_PERIOD_MS);
+
+/* The first write (the whole boot log, with a device flush) runs on a worker thread right
+ * after init, not on the way to the prompt. */
+static void first_flush(struct work *work)
+{
+    (void)work;
+    flush();
+}
+static struct work first_flush_work = WORK_INIT(first_flush);
 
 static void shutdown_flush(void)
 {
@@ -143,8 +163,7 @@ static int logfile_init(void)
     state.enabled = true;
     pr_info("appending the kernel log to %s (rotates at %llu KiB, keeps %u old files)", state.path,
             (unsigned long long)(state.max_size / 1024), state.files);
-    /* The first write (the whole boot log, with a device flush) happens from the idle loop,
-     * not on the way to the prompt. */
+    queue_work(system_wq, &first_flush_work);
     return 0;
 }
 INITCALL(logfile_init, INIT_LATE);

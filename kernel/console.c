@@ -1,5 +1,6 @@
 /* Console output fan-out and the typed-input queue. */
 #include <rayos/lock.h>
+#include <rayos/wait.h>
 #include "console.h"
 
 #define CONSOLES_MAX 4
@@ -11,6 +12,7 @@ static struct spinlock output_lock = SPINLOCK_INIT("console");
 
 static volatile char input[INPUT_SIZE];
 static volatile unsigned input_head, input_tail;
+static struct wait_queue input_wait = WAIT_QUEUE_INIT("console input");
 
 void console_register(const struct console_driver *driver)
 {
@@ -33,6 +35,17 @@ void console_input_push(char c)
         return;
     input[input_head % INPUT_SIZE] = c;
     __atomic_store_n(&input_head, input_head + 1, __ATOMIC_RELEASE);
+    wake_up(&input_wait);
+}
+
+bool console_input_available(void)
+{
+    return input_tail != __atomic_load_n(&input_head, __ATOMIC_ACQUIRE);
+}
+
+void console_input_wait(uint64_t timeout_ns)
+{
+    wait_event_timeout(&input_wait, console_input_available(), timeout_ns);
 }
 
 int console_input_pop(void)

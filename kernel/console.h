@@ -15,5 +15,7 @@ void console_write(const char *text, size_t length);
 /* Input: drivers push received characters (from interrupt context); the shell pops them. */
 void console_input_push(char c);
 int console_input_pop(void); /* -1 when empty */
+bool console_input_available(void);
+void console_input_wait(uint64_t timeout_ns); /* sleeps until input arrives or the time passes */
 
 #endif

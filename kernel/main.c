@@ -1,18 +1,24 @@
-/* The portable half of boot: once the architecture has memory, interrupts and time running,
- * run every subsystem's init hooks by level, then self-tests or the shell. */
+/* The portable half of boot: once the architecture has memory, interrupts and time running, the
+ * boot context becomes CPU 0's idle thread, the other CPUs are started, and an "init" thread
+ * runs every subsystem's init hooks by level, then the self-tests or the shell's thread. */
 #define pr_fmt(fmt) "boot: " fmt
 #include <rayos/cmdline.h>
 #include <rayos/init.h>
 #include <rayos/irq.h>
 #include <rayos/log.h>
 #include <rayos/printk.h>
+#include <rayos/smp.h>
 #include <rayos/string.h>
+#include <rayos/thread.h>
 #include <rayos/time.h>
 #include "kernel_main.h"
 #include "selftest_internal.h"
 #include "shell_internal.h"
 
+#define AP_START_TIMEOUT_MS 1000
+
 extern const struct initcall _initcalls_start[], _initcalls_end[];
+void timer_init_clock(void);
 
 static void run_initcalls(void)
 {
@@ -27,6 +33,51 @@ static void run_initcalls(void)
     }
 }
 
+/* nosmp and maxcpus=N: how many CPUs to run (the boot CPU included). */
+static unsigned cpu_limit(const char **why)
+{
+    static char reason[32];
+    char value[16];
+    if (cmdline_has("nosmp")) {
+        *why = "nosmp";
+        return 1;
+    }
+    if (cmdline_get("maxcpus", value, sizeof(value))) {
+        long n = strtol(value, NULL, 10);
+        snprintf(reason, sizeof(reason), "maxcpus=%s", value);
+        *why = reason;
+        return n < 1 ? 1 : (unsigned)MIN(n, CPUS_MAX);
+    }
+    *why = "";
+    return CPUS_MAX;
+}
+
+static int shell_thread(void *arg)
+{
+    (void)arg;
+    shell_run();
+    return 0;
+}
+
+static int init_thread(void *arg)
+{
+    (void)arg;
+    run_initcalls();
+    arch_smp_wait_started(AP_START_TIMEOUT_MS);
+    printk(LOG_INFO, "smp: %u CPU%s online", cpu_online_count(),
+           cpu_online_count() == 1 ? "" : "s");
+    uint64_t ns = time_ns();
+    pr_info("ready in %llu.%03llu ms", (unsigned long long)(ns / NSEC_PER_MSEC),
+            (unsigned long long)(ns / 1000 % 1000));
+    if (cmdline_has("selftest"))
+        selftest_run_all();
+    struct thread *shell = thread_create("shell", shell_thread, NULL, 0);
+    if (!shell)
+        panic("no memory for the shell thread");
+    thread_detach(shell);
+    return 0;
+}
+
 void kernel_start(void)
 {
     char level[8];
@@ -34,12 +85,15 @@ void kernel_start(void)
         log_set_console_level((int)strtol(level, NULL, 10));
     if (cmdline_has("quiet"))
         log_set_console_level(LOG_WARNING);
+    sched_init();
+    timer_init_clock();
+    const char *why;
+    unsigned limit = cpu_limit(&why);
+    arch_smp_start(limit, why);
     irq_enable();
-    run_initcalls();
-    uint64_t ns = time_ns();
-    pr_info("ready in %llu.%03llu ms", (unsigned long long)(ns / NSEC_PER_MSEC),
-            (unsigned long long)(ns / 1000 % 1000));
-    if (cmdline_has("selftest"))
-        selftest_run_all();
-    shell_run();
+    struct thread *init = thread_create("init", init_thread, NULL, 0);
+    if (!init)
+        panic("no memory for the init thread");
+    thread_detach(init);
+    sched_idle_loop();
 }

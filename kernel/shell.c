@@ -3,7 +3,7 @@
 #include <rayos/shell.h>
 #include <rayos/string.h>
 #include <rayos/irq.h>
-#include <rayos/work.h>
+#include <rayos/time.h>
 #include <stdarg.h>
 #include "console.h"
 #include "shell_internal.h"
@@ -106,22 +106,16 @@ int shell_execute(char *line)
     return command->handler(argc, argv);
 }
 
-/* Waits for one typed character, running periodic work while idle. */
+/* Sleeps until a character is typed.  The receive interrupt wakes us; the UART is also polled
+ * every 50 ms in case its interrupt is unavailable. */
 static int read_char(void)
 {
     for (;;) {
         int c = console_input_pop();
         if (c >= 0)
             return c;
-        work_run_due();
-        irq_disable();
-        uart16550_poll(); /* in case the UART interrupt is unavailable */
-        c = console_input_pop();
-        if (c < 0)
-            cpu_wait_for_interrupt();
-        irq_enable();
-        if (c >= 0)
-            return c;
+        console_input_wait(50 * NSEC_PER_MSEC);
+        uart16550_poll();
     }
 }
 

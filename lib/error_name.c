@@ -13,6 +13,8 @@ const char *error_name(int error)
         return "Operation not permitted";
     case ENOENT:
         return "No such file or directory";
+    case EINTR:
+        return "Interrupted system call";
     case EIO:
         return "Input/output error";
     case ENXIO:

@@ -2,3 +2,6 @@ UNIT_TESTS += test_ini
 test_ini_SRCS := tests/unit/test_ini.c lib/ini.c
 UNIT_TESTS += test_time_convert
 test_time_convert_SRCS := tests/unit/test_time_convert.c lib/time.c
+
+UNIT_TESTS += test_timer_wheel
+test_timer_wheel_SRCS := tests/unit/test_timer_wheel.c lib/timer_wheel.c

@@ -1,5 +1,9 @@
-/* Descriptor tables: a flat 64-bit GDT with a TSS (its IST stacks catch double faults and NMIs
- * on a known-good stack), and an IDT pointing every vector at the stubs in interrupts.S. */
+/* Descriptor tables: a flat 64-bit GDT with a TSS per CPU (its IST stacks catch double faults
+ * and NMIs on a known-good stack), and one IDT, shared by every CPU, pointing every vector at
+ * the stubs in interrupts.S. */
+#include <rayos/mm.h>
+#include <rayos/printk.h>
+#include <rayos/smp.h>
 #include <rayos/string.h>
 #include "x86.h"
 
@@ -32,11 +36,17 @@ struct descriptor_pointer {
 #define SELECTOR_DATA 0x10
 #define SELECTOR_TSS  0x18
 
-static uint64_t gdt[5] __aligned(16);
-static struct tss tss __aligned(16);
+#define DOUBLE_FAULT_STACK_SIZE 16384
+#define NMI_STACK_SIZE          8192
+#define MSR_GS_BASE             0xC0000101
+
+static uint64_t gdt[CPUS_MAX][5] __aligned(16);
+static struct tss tss[CPUS_MAX] __aligned(16);
 static struct idt_gate idt[256] __aligned(16);
-static uint8_t double_fault_stack[16384] __aligned(16);
-static uint8_t nmi_stack[8192] __aligned(16);
+/* The boot CPU's exception stacks are static (nothing can be allocated that early); the
+ * others' come from the page allocator when they start. */
+static uint8_t boot_double_fault_stack[DOUBLE_FAULT_STACK_SIZE] __aligned(16);
+static uint8_t boot_nmi_stack[NMI_STACK_SIZE] __aligned(16);
 extern const uint64_t interrupt_stubs[256];
 
 static void set_gate(unsigned vector, uint64_t handler, uint8_t ist)
@@ -51,21 +61,23 @@ static void set_gate(unsigned vector, uint64_t handler, uint8_t ist)
     };
 }
 
-void cpu_init(void)
+void cpu_set_percpu_base(struct cpu *c)
 {
-    tss.ist[0] = (uint64_t)(double_fault_stack + sizeof(double_fault_stack));
-    tss.ist[1] = (uint64_t)(nmi_stack + sizeof(nmi_stack));
-    tss.iomap_base = sizeof(tss);
+    wrmsr(MSR_GS_BASE, (uint64_t)c);
+}
 
-    uint64_t tss_base = (uint64_t)&tss, tss_limit = sizeof(tss) - 1;
-    gdt[0] = 0;
-    gdt[1] = 0x00af9a000000ffffULL; /* kernel code, 64-bit */
-    gdt[2] = 0x00cf92000000ffffULL; /* kernel data */
-    gdt[3] = (tss_limit & 0xffff) | (tss_base & 0xffffff) << 16 | 0x89ULL << 40 |
-             ((tss_limit >> 16) & 0xf) << 48 | ((tss_base >> 24) & 0xff) << 56;
-    gdt[4] = tss_base >> 32;
+static void load_tables(unsigned id)
+{
+    uint64_t tss_base = (uint64_t)&tss[id], tss_limit = sizeof(tss[id]) - 1;
+    uint64_t *g = gdt[id];
+    g[0] = 0;
+    g[1] = 0x00af9a000000ffffULL; /* kernel code, 64-bit */
+    g[2] = 0x00cf92000000ffffULL; /* kernel data */
+    g[3] = (tss_limit & 0xffff) | (tss_base & 0xffffff) << 16 | 0x89ULL << 40 |
+           ((tss_limit >> 16) & 0xf) << 48 | ((tss_base >> 24) & 0xff) << 56;
+    g[4] = tss_base >> 32;
 
-    struct descriptor_pointer gdt_pointer = {sizeof(gdt) - 1, (uint64_t)gdt};
+    struct descriptor_pointer gdt_pointer = {sizeof(gdt[id]) - 1, (uint64_t)g};
     __asm__ volatile("lgdt %0\n"
                      "pushq %1\n"
                      "leaq 1f(%%rip), %%rax\n"
@@ -79,9 +91,35 @@ void cpu_init(void)
                      :
                      : "m"(gdt_pointer), "i"(SELECTOR_CODE), "r"(SELECTOR_DATA), "r"(SELECTOR_TSS)
                      : "rax", "memory");
-
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, interrupt_stubs[v], v == 8 ? 1 : v == 2 ? 2 : 0);
+    /* Loading a data selector into %gs would clear its base: %gs stays untouched. */
     struct descriptor_pointer idt_pointer = {sizeof(idt) - 1, (uint64_t)idt};
     __asm__ volatile("lidt %0" : : "m"(idt_pointer));
+}
+
+void cpu_init(void)
+{
+    tss[0].ist[0] = (uint64_t)(boot_double_fault_stack + sizeof(boot_double_fault_stack));
+    tss[0].ist[1] = (uint64_t)(boot_nmi_stack + sizeof(boot_nmi_stack));
+    tss[0].iomap_base = sizeof(tss[0]);
+    for (unsigned v = 0; v < 256; v++)
+        set_gate(v, interrupt_stubs[v], v == 8 ? 1 : v == 2 ? 2 : 0);
+    load_tables(0);
+}
+
+bool cpu_init_secondary(unsigned id)
+{
+    phys_addr_t stacks =
+        page_alloc((DOUBLE_FAULT_STACK_SIZE + NMI_STACK_SIZE) / PAGE_SIZE, PAGE_SIZE, 0);
+    if (!stacks)
+        return false;
+    uint8_t *base = phys_to_virt(stacks);
+    tss[id].ist[0] = (uint64_t)(base + DOUBLE_FAULT_STACK_SIZE);
+    tss[id].ist[1] = (uint64_t)(base + DOUBLE_FAULT_STACK_SIZE + NMI_STACK_SIZE);
+    tss[id].iomap_base = sizeof(tss[id]);
+    return true;
+}
+
+void cpu_load_tables(unsigned id)
+{
+    load_tables(id);
 }

@@ -80,6 +80,26 @@ void arch_print_backtrace(void)
     backtrace_from(frame[1], frame[0]);
 }
 
+void arch_stack_trace(uint64_t *out, unsigned max)
+{
+    uint64_t rbp;
+    __asm__ volatile("mov %%rbp, %0" : "=r"(rbp));
+    unsigned n = 0;
+    /* Skip our own frame: start at the caller's. */
+    while (n < max && plausible_frame(rbp)) {
+        const uint64_t *frame = (const uint64_t *)rbp;
+        if (frame[1] < KERNEL_VIRT_BASE)
+            break;
+        if (rbp != 0 && n + 1 > 0)
+            out[n++] = frame[1];
+        if (frame[0] <= rbp)
+            break;
+        rbp = frame[0];
+    }
+    while (n < max)
+        out[n++] = 0;
+}
+
 void exception_dispatch(struct interrupt_frame *f)
 {
     const char *name = exception_names[f->vector & 31];

@@ -3,10 +3,14 @@
  * timer and 0xff the spurious vector. */
 #define pr_fmt(fmt) "irq: " fmt
 #include <rayos/acpi.h>
+#include <rayos/arch.h>
 #include <rayos/errno.h>
 #include <rayos/irq.h>
 #include <rayos/lock.h>
 #include <rayos/printk.h>
+#include <rayos/smp.h>
+#include <rayos/thread.h>
+#include <rayos/timer.h>
 #include "x86.h"
 
 #define VECTOR_PIC_BASE 32
@@ -38,20 +42,10 @@ static struct spinlock irq_lock = SPINLOCK_INIT("irq");
 
 void interrupt_entry(struct interrupt_frame *frame);
 
-void interrupt_entry(struct interrupt_frame *frame)
+volatile bool x86_cpus_stopping; /* set by a panicking CPU before it sends NMIs */
+
+static void run_actions(unsigned vector)
 {
-    unsigned vector = (unsigned)frame->vector;
-    if (vector < 32) {
-        exception_dispatch(frame);
-        return;
-    }
-    if (vector == VECTOR_SPURIOUS)
-        return;
-    if (vector == VECTOR_TIMER) {
-        timer_tick();
-        lapic_eoi();
-        return;
-    }
     for (unsigned i = 0; i < ACTIONS_MAX; i++) {
         if (actions[i].used && actions[i].vector == vector) {
             actions[i].count++;
@@ -62,6 +56,42 @@ void interrupt_entry(struct interrupt_frame *frame)
         lapic_eoi();
     else
         pic_eoi(vector - VECTOR_PIC_BASE);
+}
+
+void interrupt_entry(struct interrupt_frame *frame)
+{
+    unsigned vector = (unsigned)frame->vector;
+    if (vector == 2 && x86_cpus_stopping)
+        arch_halt(); /* another CPU panicked and parks this one */
+    if (vector < 32) {
+        exception_dispatch(frame);
+        return;
+    }
+    if (vector == VECTOR_SPURIOUS)
+        return;
+    struct cpu *c = this_cpu();
+    c->irq_depth++;
+    c->interrupts++;
+    switch (vector) {
+    case VECTOR_TIMER:
+        timer_tick();
+        sched_tick();
+        timer_run_due();
+        lapic_eoi();
+        break;
+    case VECTOR_RESCHEDULE: /* need_resched is already set: the exit path below switches */
+        lapic_eoi();
+        break;
+    case VECTOR_CALL_FUNCTION:
+        lapic_eoi();
+        smp_handle_call_function();
+        break;
+    default:
+        run_actions(vector);
+        break;
+    }
+    c->irq_depth--;
+    sched_interrupt_exit(frame->rflags & RFLAGS_IF);
 }
 
 void irq_init(void)
@@ -183,7 +213,8 @@ int irq_alloc_msi(irq_handler_t handler, void *context, const char *name,
         vectors[vector].allocated = false;
     spin_unlock_irqrestore(&irq_lock, flags);
     if (result >= 0) {
-        message->address = 0xfee00000ULL | (uint64_t)lapic_id() << 12;
+        /* Delivered to the boot CPU, like the IOAPIC's lines (kernel/smp.c can move them). */
+        message->address = 0xfee00000ULL | (uint64_t)cpus[0].hw_id << 12;
         message->data = (uint32_t)vector; /* fixed delivery, edge */
     }
     return result;
@@ -234,21 +265,4 @@ void cpu_wait_for_interrupt(void)
     __asm__ volatile("sti; hlt" ::: "memory");
     if (!was_enabled)
         __asm__ volatile("cli" ::: "memory");
-}
-
-irqflags_t spin_lock_irqsave(struct spinlock *lock)
-{
-    irqflags_t flags = read_rflags();
-    __asm__ volatile("cli" ::: "memory");
-    if (lock->locked)
-        panic("deadlock: spinlock '%s' taken twice", lock->name ? lock->name : "?");
-    lock->locked = 1;
-    return flags;
-}
-
-void spin_unlock_irqrestore(struct spinlock *lock, irqflags_t flags)
-{
-    lock->locked = 0;
-    if (flags & RFLAGS_IF)
-        __asm__ volatile("sti" ::: "memory");
 }

@@ -8,6 +8,8 @@ enum {
     LAPIC_TASK_PRIORITY = 0x80,
     LAPIC_EOI = 0xb0,
     LAPIC_SPURIOUS = 0xf0,
+    LAPIC_ICR_LOW = 0x300,
+    LAPIC_ICR_HIGH = 0x310,
     LAPIC_LVT_TIMER = 0x320,
     LAPIC_LVT_LINT0 = 0x350,
     LAPIC_LVT_LINT1 = 0x360,
@@ -17,6 +19,8 @@ enum {
 };
 #define LVT_MASKED      (1u << 16)
 #define LVT_PERIODIC    (1u << 17)
+#define ICR_PENDING     (1u << 12)
+#define ICR_ASSERT      (1u << 14)
 #define TIMER_VECTOR    0xf0
 #define SPURIOUS_VECTOR 0xff
 
@@ -46,6 +50,35 @@ void lapic_init(phys_addr_t base)
     lapic_write(LAPIC_TASK_PRIORITY, 0);
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
     lapic_write(LAPIC_SPURIOUS, 0x100 | SPURIOUS_VECTOR); /* software enable */
+}
+
+/* The same setup on an application processor (the mapping is shared: every CPU sees its own
+ * local APIC at the same physical address). */
+void lapic_init_ap(void)
+{
+    wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
+    lapic_write(LAPIC_TASK_PRIORITY, 0);
+    lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+    lapic_write(LAPIC_SPURIOUS, 0x100 | SPURIOUS_VECTOR);
+}
+
+/* Sends an inter-processor interrupt; `command` is the ICR's low word (vector, delivery mode,
+ * shorthand).  Interrupts stay off between the two register writes, since a handler sending an
+ * IPI of its own in between would change the destination. */
+void lapic_send_ipi(uint32_t apic_id, uint32_t command)
+{
+    if (!lapic)
+        return;
+    uint64_t flags = read_rflags();
+    __asm__ volatile("cli" ::: "memory");
+    while (lapic_read(LAPIC_ICR_LOW) & ICR_PENDING)
+        cpu_relax();
+    lapic_write(LAPIC_ICR_HIGH, apic_id << 24);
+    lapic_write(LAPIC_ICR_LOW, command | ICR_ASSERT);
+    while (lapic_read(LAPIC_ICR_LOW) & ICR_PENDING)
+        cpu_relax();
+    if (flags & RFLAGS_IF)
+        __asm__ volatile("sti" ::: "memory");
 }
 
 uint32_t lapic_id(void)

@@ -9,6 +9,7 @@
 #include <rayos/lock.h>
 #include <rayos/mm.h>
 #include <rayos/printk.h>
+#include <rayos/smp.h>
 #include <rayos/string.h>
 #include "kernel/boot_info.h"
 #include "x86.h"
@@ -114,6 +115,11 @@ void paging_init(void)
     write_cr3(pml4_phys);
 }
 
+uint64_t paging_kernel_cr3(void)
+{
+    return pml4_phys;
+}
+
 void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
 {
     if (size == 0)
@@ -150,6 +156,20 @@ static uint64_t *find_pte(uint64_t virt)
     return table_entry(virt, 12, table);
 }
 
+struct flush_range {
+    uint64_t start, end;
+};
+
+static void flush_range(void *arg)
+{
+    const struct flush_range *r = arg;
+    for (uint64_t v = r->start; v < r->end; v += PAGE_SIZE)
+        invlpg(v);
+}
+
+/* Other CPUs may have the unmapped pages in their TLBs: shoot them down before the caller can
+ * reuse the addresses' physical pages.  Done after paging_lock is dropped, so a CPU spinning on
+ * it with interrupts off cannot hold up the shoot-down. */
 void unmap_phys(void *virt, size_t size)
 {
     uint64_t start = ALIGN_DOWN((uint64_t)virt, PAGE_SIZE);
@@ -165,6 +185,9 @@ void unmap_phys(void *virt, size_t size)
         }
     }
     spin_unlock_irqrestore(&paging_lock, flags);
+    struct flush_range range = {start, end};
+    if (cpu_online_count() > 1)
+        smp_call_others(flush_range, &range);
 }
 
 phys_addr_t virt_to_phys(const void *virt)

@@ -3,6 +3,7 @@
 #define pr_fmt(fmt) "boot: " fmt
 #include <rayos/mm.h>
 #include <rayos/printk.h>
+#include <rayos/smp.h>
 #include "drivers/acpi/acpi_internal.h"
 #include "drivers/serial/uart16550.h"
 #include "kernel/boot_info.h"
@@ -18,6 +19,9 @@ void kmain(uint32_t magic, uint32_t info);
 void kmain(uint32_t magic, uint32_t info)
 {
     time_record_boot();
+    /* Per-CPU data first: locks (and so printk) find the CPU through it. */
+    smp_init_cpu_struct(0, 0);
+    cpu_set_percpu_base(&cpus[0]);
     uart16550_early_init();
     printk(LOG_INFO, "RayOS x86_64 booting");
     boot_info_parse(magic, info);

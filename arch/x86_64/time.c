@@ -6,10 +6,11 @@
 #include <rayos/io.h>
 #include <rayos/irq.h>
 #include <rayos/printk.h>
+#include <rayos/smp.h>
+#include <rayos/thread.h>
 #include <rayos/time.h>
+#include <rayos/timer.h>
 #include "x86.h"
-
-#define TIMER_HZ 250
 
 static uint64_t boot_tsc;
 static uint64_t tsc_hz;
@@ -54,7 +55,8 @@ uint64_t timer_ticks(void)
 
 void timer_tick(void)
 {
-    ticks++;
+    if (this_cpu()->id == 0)
+        ticks++;
 }
 
 struct acpi_hpet_table {
@@ -169,6 +171,8 @@ static void pit_tick(void *context)
 {
     (void)context;
     timer_tick();
+    sched_tick();
+    timer_run_due();
 }
 
 void time_start_pit_irq(void);

@@ -71,7 +71,11 @@ struct interrupt_frame {
 };
 
 /* Implemented across arch/x86_64. */
+struct cpu;
 void cpu_init(void);
+void cpu_set_percpu_base(struct cpu *c);
+bool cpu_init_secondary(unsigned id); /* allocates its exception stacks */
+void cpu_load_tables(unsigned id);    /* on the CPU itself */
 void exception_dispatch(struct interrupt_frame *frame);
 void interrupt_dispatch(struct interrupt_frame *frame);
 void paging_init(void);
@@ -83,6 +87,17 @@ void lapic_init(phys_addr_t base);
 bool lapic_present(void);
 void lapic_eoi(void);
 uint32_t lapic_id(void);
+void lapic_init_ap(void);
+void lapic_send_ipi(uint32_t apic_id, uint32_t command);
+/* ICR delivery modes and shorthands (the low word's bits 8-10 and 18-19). */
+#define IPI_FIXED            (0u << 8)
+#define IPI_NMI              (4u << 8)
+#define IPI_INIT             (5u << 8)
+#define IPI_STARTUP          (6u << 8)
+#define IPI_ALL_BUT_SELF     (3u << 18)
+#define VECTOR_RESCHEDULE    0xf1
+#define VECTOR_CALL_FUNCTION 0xf2
+uint64_t paging_kernel_cr3(void);
 void lapic_timer_start(uint32_t hz);
 void lapic_timer_calibrate(void);
 bool ioapic_init(void);

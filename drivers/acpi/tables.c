@@ -139,8 +139,19 @@ static void parse_madt(const struct acpi_table_header *table)
             break;
         }
         const uint8_t *e = p + off;
-        if (type == 0 && length >= 8 && (*(const uint32_t *)(e + 4) & 1)) {
-            madt_info.cpu_count++;
+        if ((type == 0 && length >= 8) || (type == 9 && length >= 16)) {
+            uint32_t flags = *(const uint32_t *)(e + (type == 0 ? 4 : 8));
+            struct acpi_cpu cpu = {
+                .apic_id = type == 0 ? e[3] : *(const uint32_t *)(e + 4),
+                .uid = type == 0 ? e[2] : *(const uint32_t *)(e + 12),
+                .enabled = flags & 1,
+                .online_capable = flags & 2,
+            };
+            madt_info.cpu_count += cpu.enabled;
+            if (madt_info.cpu_entries < ACPI_MADT_CPUS_MAX)
+                madt_info.cpus[madt_info.cpu_entries++] = cpu;
+            else
+                madt_info.cpus_dropped++;
         } else if (type == 1 && length >= 12 && madt_info.ioapic_count < 8) {
             madt_info.ioapics[madt_info.ioapic_count++] =
                 (struct acpi_ioapic){e[2], *(const uint32_t *)(e + 4), *(const uint32_t *)(e + 8)};

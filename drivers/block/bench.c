@@ -5,10 +5,12 @@
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
-#include <rayos/irq.h>
+#include <rayos/lock.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
+#include <rayos/timer.h>
+#include <rayos/wait.h>
 
 #define BENCH_MAX_DEPTH 32
 
@@ -30,9 +32,14 @@ struct bench {
     uint64_t next_position;
     uint64_t random_state;
     uint64_t deadline;
-    volatile unsigned in_flight;
-    volatile uint64_t completed;
-    volatile int error;
+    volatile bool stop; /* Ctrl-C */
+    /* Completions run in interrupt context on any CPU: the counters are atomic and the position
+     * generator is under a lock. */
+    struct spinlock lock;
+    struct wait_queue drained;
+    unsigned in_flight;
+    uint64_t completed;
+    int error;
     struct bench_slot slots[BENCH_MAX_DEPTH];
 };
 
@@ -48,25 +55,35 @@ static uint64_t next_random(struct bench *b)
 
 static void prepare(struct bench *b, struct bench_slot *slot)
 {
+    irqflags_t flags = spin_lock_irqsave(&b->lock);
     uint64_t position =
         b->random ? next_random(b) % b->request_slots : b->next_position++ % b->request_slots;
+    spin_unlock_irqrestore(&b->lock, flags);
     slot->req.lba = position * b->blocks_per_request;
+}
+
+static void set_error(struct bench *b, int status)
+{
+    int none = 0;
+    __atomic_compare_exchange_n(&b->error, &none, status, false, __ATOMIC_SEQ_CST,
+                                __ATOMIC_SEQ_CST);
 }
 
 static void bench_complete(struct block_request *req, int status)
 {
     struct bench_slot *slot = req->context;
     struct bench *b = slot->bench;
-    if (status < 0 && !b->error)
-        b->error = status;
+    if (status < 0)
+        set_error(b, status);
     else if (status == 0)
-        b->completed++;
-    if (!b->error && time_ns() < b->deadline) {
+        __atomic_add_fetch(&b->completed, 1, __ATOMIC_RELAXED);
+    if (!__atomic_load_n(&b->error, __ATOMIC_RELAXED) && time_ns() < b->deadline && !b->stop) {
         prepare(b, slot);
         if (blk_submit(&slot->req) == 0)
             return;
     }
-    b->in_flight--;
+    if (__atomic_sub_fetch(&b->in_flight, 1, __ATOMIC_ACQ_REL) == 0)
+        wake_up(&b->drained);
 }
 
 static int run(struct bench *b, unsigned depth, uint64_t seconds, uint64_t *elapsed_ns)
@@ -86,33 +103,25 @@ static int run(struct bench *b, unsigned depth, uint64_t seconds, uint64_t *elap
         slot->req.complete = bench_complete;
         slot->req.context = slot;
         prepare(b, slot);
-        /* Completions decrement from interrupt context: count with interrupts off. */
-        bool enabled = irq_enabled();
-        irq_disable();
-        b->in_flight++;
-        if (enabled)
-            irq_enable();
+        __atomic_add_fetch(&b->in_flight, 1, __ATOMIC_ACQ_REL);
         int status = blk_submit(&slot->req);
         if (status < 0) {
-            irq_disable();
-            b->in_flight--;
-            if (enabled)
-                irq_enable();
-            b->error = status;
+            __atomic_sub_fetch(&b->in_flight, 1, __ATOMIC_ACQ_REL);
+            set_error(b, status);
             break;
         }
     }
-    while (b->in_flight) {
+    /* Sleep until the last request drains; service the device every tick (polled drivers,
+     * timeouts) and pass Ctrl-C on to the completions. */
+    while (__atomic_load_n(&b->in_flight, __ATOMIC_ACQUIRE)) {
+        if (thread_should_stop())
+            b->stop = true;
         blk_service(b->dev);
-        if (!b->in_flight)
-            break;
-        if (irq_enabled()) {
-            irq_disable();
-            if (b->in_flight)
-                cpu_wait_for_interrupt();
-            irq_enable();
-        }
+        wait_event_timeout(&b->drained, __atomic_load_n(&b->in_flight, __ATOMIC_ACQUIRE) == 0,
+                           TIMER_TICK_NS);
     }
+    irqflags_t flags = spin_lock_irqsave(&b->drained.lock); /* the last waker has let go */
+    spin_unlock_irqrestore(&b->drained.lock, flags);
     *elapsed_ns = time_ns() - start;
     return b->error;
 }
@@ -196,10 +205,12 @@ int blk_bench_command(struct block_device *dev, int argc, char **argv)
     if (!b)
         return -ENOMEM;
     b->dev = dev;
+    b->lock = (struct spinlock)SPINLOCK_INIT("blk bench");
+    wait_queue_init(&b->drained, "blk bench drained");
     b->random_state = 0x9e3779b97f4a7c15ull ^ time_ns();
     const uint32_t buffer_bytes = 128 * 1024;
     int status = alloc_buffers(b, buffer_bytes);
-    for (unsigned t = 0; t < ARRAY_SIZE(tests) && status == 0; t++) {
+    for (unsigned t = 0; t < ARRAY_SIZE(tests) && status == 0 && !b->stop; t++) {
         const struct bench_test *test = &tests[t];
         if (test->writes && !writes)
             continue;
@@ -224,6 +235,10 @@ int blk_bench_command(struct block_device *dev, int argc, char **argv)
     }
     if (status == -ENOMEM)
         shell_printf("blk-bench: no DMA memory for the buffers\n");
+    if (b->stop) {
+        shell_printf("blk-bench: interrupted\n");
+        status = -EINTR;
+    }
     free_buffers(b, buffer_bytes);
     kfree(b);
     return status;

@@ -1,43 +1,42 @@
-/* Synchronous block I/O: submit one request and wait for it, sleeping on interrupts once they
- * are on and polling the driver before that. */
+/* Synchronous block I/O: submit one request and sleep until its completion wakes us.  Every
+ * timer tick the waiter also services the device (polled drivers, stalled queues, timeouts). */
 #define pr_fmt(fmt) "blk: " fmt
 #include <rayos/block.h>
 #include <rayos/errno.h>
-#include <rayos/irq.h>
+#include <rayos/timer.h>
+#include <rayos/wait.h>
 
 struct sync_wait {
     volatile bool done;
     int status;
+    struct wait_queue wake;
 };
 
 static void sync_complete(struct block_request *req, int status)
 {
     struct sync_wait *wait = req->context;
     wait->status = status;
-    wait->done = true;
+    __atomic_store_n(&wait->done, true, __ATOMIC_RELEASE);
+    wake_up(&wait->wake);
 }
 
 int blk_submit_wait(struct block_request *req)
 {
-    struct sync_wait wait = {false, 0};
+    struct sync_wait wait = {false, 0, WAIT_QUEUE_INIT("blk sync wait")};
     req->complete = sync_complete;
     req->context = &wait;
     int status = blk_submit(req);
     if (status < 0)
         return status;
-    while (!wait.done) {
+    while (!__atomic_load_n(&wait.done, __ATOMIC_ACQUIRE)) {
         blk_service(req->device);
-        if (wait.done)
-            break;
-        if (irq_enabled()) {
-            /* Interrupts off between the check and the halt, so a completion cannot slip in
-             * unseen; the halt re-enables them atomically. */
-            irq_disable();
-            if (!wait.done)
-                cpu_wait_for_interrupt();
-            irq_enable();
-        }
+        wait_event_timeout(&wait.wake, __atomic_load_n(&wait.done, __ATOMIC_ACQUIRE),
+                           TIMER_TICK_NS);
     }
+    /* The completion may still be inside wake_up on another CPU: take the queue's lock once so
+     * it has let go of `wait` before this stack frame goes away. */
+    irqflags_t flags = spin_lock_irqsave(&wait.wake.lock);
+    spin_unlock_irqrestore(&wait.wake.lock, flags);
     return wait.status;
 }
 

@@ -6,6 +6,7 @@
 #include <rayos/init.h>
 #include <rayos/io.h>
 #include <rayos/irq.h>
+#include <rayos/lock.h>
 #include <rayos/printk.h>
 #include "kernel/console.h"
 #include "uart16550.h"
@@ -26,6 +27,7 @@ enum {
 #define MODEM_DTR_RTS_OUT2 0x0b /* OUT2 gates the UART's interrupt line on PCs */
 
 static bool present;
+static struct spinlock rx_lock = SPINLOCK_INIT("uart rx"); /* interrupt vs. polling CPU */
 
 static void uart_put(char c)
 {
@@ -65,8 +67,10 @@ void uart16550_early_init(void)
 static void uart_interrupt(void *context)
 {
     (void)context;
+    irqflags_t flags = spin_lock_irqsave(&rx_lock);
     for (int i = 0; i < 64 && (io_read8(COM1 + REG_LINE_STATUS) & LSR_DATA_READY); i++)
         console_input_push((char)io_read8(COM1 + REG_DATA));
+    spin_unlock_irqrestore(&rx_lock, flags);
 }
 
 static int uart16550_irq_init(void)

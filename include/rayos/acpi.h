@@ -35,10 +35,21 @@ struct acpi_irq_override {
     uint32_t gsi;
     uint16_t flags; /* MPS INTI flags: polarity bits 0-1, trigger bits 2-3 */
 };
+/* A processor the MADT lists (Processor Local APIC or x2APIC entry), in table order. */
+#define ACPI_MADT_CPUS_MAX 64
+struct acpi_cpu {
+    uint32_t apic_id;
+    uint32_t uid; /* ACPI processor UID */
+    bool enabled;
+    bool online_capable; /* disabled now, but may be brought online */
+};
 struct acpi_madt_info {
     phys_addr_t lapic_address;
     bool has_8259;
-    unsigned cpu_count;
+    unsigned cpu_count;    /* enabled processors */
+    unsigned cpu_entries;  /* entries kept in cpus[] */
+    unsigned cpus_dropped; /* entries beyond ACPI_MADT_CPUS_MAX */
+    struct acpi_cpu cpus[ACPI_MADT_CPUS_MAX];
     unsigned ioapic_count;
     struct acpi_ioapic ioapics[8];
     unsigned override_count;

@@ -4,6 +4,9 @@
 #include <rayos/heap.h>
 #include <rayos/lock.h>
 #include <rayos/printk.h>
+#include <rayos/thread.h>
+#include <rayos/wait.h>
+#include "kernel/lockdep.h"
 #include <rayos/time.h>
 #include <asm/io.h>
 
@@ -85,6 +88,69 @@ void spin_unlock_irqrestore(struct spinlock *lock, irqflags_t flags)
 {
     (void)flags;
     lock->locked = 0;
+}
+/* One host thread: the kernel's mutex code runs unchanged, owned by "the boot thread" (NULL
+ * current thread); contention would be a bug and panics before anything below is reached. */
+struct thread *thread_current(void)
+{
+    return NULL;
+}
+bool in_interrupt(void)
+{
+    return false;
+}
+void lockdep_acquire(const void *lock, const char *class_name, void *where, bool spin)
+{
+    (void)lock, (void)class_name, (void)where, (void)spin;
+}
+void lockdep_release(const void *lock, const char *class_name, bool spin)
+{
+    (void)lock, (void)class_name, (void)spin;
+}
+void thread_prepare_sleep(void)
+{
+    panic("host build: no scheduler to sleep in");
+}
+void thread_finish_sleep(void)
+{
+    panic("host build: no scheduler to sleep in");
+}
+void schedule(void)
+{
+    panic("host build: no scheduler to sleep in");
+}
+bool thread_wake(struct thread *t)
+{
+    (void)t;
+    panic("host build: no thread to wake");
+}
+/* Waits poll (the wait_event macros spin on their condition when no scheduler runs); nobody
+ * ever sleeps on a wait queue, so waking one has nothing to do. */
+bool scheduler_running(void)
+{
+    return false;
+}
+void wait_poll_relax(void)
+{
+}
+void wake_up(struct wait_queue *wq)
+{
+    (void)wq;
+}
+void wait_prepare(struct wait_queue *wq, struct wait_entry *entry)
+{
+    (void)wq, (void)entry;
+    panic("host build: no scheduler to sleep in");
+}
+void wait_finish(struct wait_queue *wq, struct wait_entry *entry)
+{
+    (void)wq, (void)entry;
+    panic("host build: no scheduler to sleep in");
+}
+void wait_sleep_until(uint64_t deadline_ns)
+{
+    (void)deadline_ns;
+    panic("host build: no scheduler to sleep in");
 }
 uint64_t time_ns(void)
 {
