@@ -34,7 +34,7 @@ $(BUILD)/.deps-ok: mk/deps.sh
 
 test: all unit-tests iso disk
 	@$(PYTHON) tests/run.py --build $(BUILD) --kernel $(KERNEL_ELF) \
-		--unit $(UNIT_BINS) --pytest tests/host tests/system
+		--unit $(UNIT_BINS) --pytest tests/host tests/system --smp-pass tests/system
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

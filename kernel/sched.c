@@ -6,9 +6,10 @@
  *   thread whose `cpu` is n, and cpus[n].current.
  * - A thread switching out keeps on_cpu set until the next thread on that CPU has its stack;
  *   nobody else may switch to it before (its registers are not saved yet).
- * - Sleeping: the thread marks itself SLEEPING, re-checks its condition, then calls schedule().
- *   A waker changes SLEEPING to RUNNABLE under the rq lock and queues it unless it is still
- *   that CPU's current thread (which will notice on its own).  No wake-up can be lost.
+ * - Sleeping: the thread marks itself SLEEPING, re-checks its condition, then calls schedule(),
+ *   which decides under the rq lock (clearing `active`) whether it stays queued.  A waker
+ *   changes SLEEPING to RUNNABLE under the same lock and queues the thread only if that decision
+ *   was already taken; otherwise the thread sees RUNNABLE when it decides.  No wake-up is lost.
  * - Preemption happens only on the way out of an interrupt that arrived with interrupts on,
  *   so never while a spinlock is held. */
 #define pr_fmt(fmt) "sched: " fmt
@@ -181,7 +182,7 @@ bool thread_wake(struct thread *t)
             spin_unlock_irqrestore(&c->rq_lock, flags);
             return false;
         }
-        if (c->current == t || t->on_rq) { /* still on its way to sleep, or preempted there */
+        if (t->active || t->on_rq) { /* still on its way to sleep, or preempted there */
             spin_unlock_irqrestore(&c->rq_lock, flags);
             return true;
         }
@@ -263,12 +264,19 @@ static void do_schedule(bool preempt)
     struct cpu *c = this_cpu();
     struct thread *prev = c->current;
     irqflags_t flags = spin_lock_irqsave(&c->rq_lock);
-    bool keep = prev != c->idle && !prev->on_rq &&
-                (prev->state == THREAD_RUNNABLE || (preempt && prev->state == THREAD_SLEEPING));
-    /* A thread whose affinity no longer includes this CPU goes to one it may run on. */
-    bool migrate = keep && !allowed_on(prev, c->id);
-    if (keep && !migrate)
-        rq_add(c, prev);
+    /* The decision: from here a waker queues prev itself if prev goes to sleep. */
+    bool migrate = false;
+    if (prev != c->idle) {
+        prev->active = false;
+        bool runnable = prev->state == THREAD_RUNNABLE;
+        if (!prev->on_rq && (runnable || (preempt && prev->state == THREAD_SLEEPING))) {
+            /* A thread whose affinity no longer includes this CPU goes to one it may run on
+             * (a preempted sleeper stays: its waker or a stealing CPU moves it). */
+            migrate = runnable && !allowed_on(prev, c->id);
+            if (!migrate)
+                rq_add(c, prev);
+        }
+    }
     struct thread *next = NULL, *t;
     list_for_each_entry(t, &c->runqueue, rq_node)
     {
@@ -277,14 +285,19 @@ static void do_schedule(bool preempt)
             break;
         }
     }
-    if (next)
+    if (next) {
         rq_remove(c, next);
+        next->active = true;
+    }
     c->need_resched = false;
     c->slice_ticks = SLICE_TICKS;
     spin_unlock_irqrestore(&c->rq_lock, flags);
 
-    if (!next)
+    if (!next) {
         next = steal(c);
+        if (next)
+            next->active = true; /* RUNNABLE and on no queue: no waker touches it */
+    }
     if (!next)
         next = c->idle;
     if (next != prev) {

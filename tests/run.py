@@ -3,7 +3,8 @@
 
 Suites:
   unit      host unit tests (cmocka, AddressSanitizer + UBSan); each binary prints TAP
-  pytest    host tool tests (tests/host) and QEMU system tests (tests/system)
+  pytest    host tool tests (tests/host) and QEMU system tests (tests/system); the system
+            tests run twice: on one CPU, then with RAYOS_SMP=2 (--smp-pass)
   selftest  the in-kernel self-tests: the kernel boots with "selftest", prints TAP and powers
             off with status 0 only if every case passed
 """
@@ -88,18 +89,24 @@ def run_selftest(tally, build, kernel):
     print(f"selftest: {sum(ok for _, ok in results)}/{len(results)} passed (qemu exit {code})")
 
 
-def run_pytest(tally, build, dirs):
+def run_pytest(tally, build, dirs, smp=None):
     dirs = [d for d in dirs if os.path.isdir(d) and any(
         f.startswith("test_") and f.endswith(".py") for f in os.listdir(d))]
     if not dirs:
         return
-    junit = os.path.join(build, "pytest-junit.xml")
+    label = f"pytest-smp{smp}" if smp else "pytest"
+    junit = os.path.join(build, f"{label}-junit.xml")
     workers = os.environ.get("TEST_JOBS", str(max(2, os.cpu_count() or 2)))
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
            f"--junitxml={junit}", "-o", "junit_family=xunit1", *dirs]
-    proc = subprocess.run(cmd, env=dict(os.environ, RAYOS_BUILD=build))
+    env = dict(os.environ, RAYOS_BUILD=build)
+    if smp:
+        env["RAYOS_SMP"] = str(smp)
+    if os.path.exists(junit):
+        os.remove(junit)
+    proc = subprocess.run(cmd, env=env)
     if not os.path.exists(junit):
-        tally.record("pytest", f"pytest did not run (exit {proc.returncode})", False)
+        tally.record(label, f"pytest did not run (exit {proc.returncode})", False)
         return
     before = tally.passed + tally.failed
     for case in ET.parse(junit).getroot().iter("testcase"):
@@ -108,9 +115,9 @@ def run_pytest(tally, build, dirs):
             tally.skipped += 1
             continue
         bad = case.find("failure") is not None or case.find("error") is not None
-        tally.record("pytest", name, not bad)
+        tally.record(label, name, not bad)
     if proc.returncode not in (0, 1, 5) and tally.passed + tally.failed == before:
-        tally.record("pytest", f"pytest exit status {proc.returncode}", False)
+        tally.record(label, f"pytest exit status {proc.returncode}", False)
 
 
 def main():
@@ -119,6 +126,8 @@ def main():
     parser.add_argument("--kernel")
     parser.add_argument("--unit", nargs="*", default=[])
     parser.add_argument("--pytest", nargs="*", default=[])
+    parser.add_argument("--smp-pass", nargs="*", default=[],
+                        help="suites run a second time with RAYOS_SMP=2 (two CPUs per machine)")
     args = parser.parse_args()
 
     tally = Tally()
@@ -126,6 +135,7 @@ def main():
     if args.kernel:
         run_selftest(tally, args.build, args.kernel)
     run_pytest(tally, args.build, args.pytest)
+    run_pytest(tally, args.build, args.smp_pass, smp=2)
 
     for failure in tally.failures:
         print(f"FAILED {failure}")

@@ -31,10 +31,14 @@ class RayOSError(Exception):
 
 class RayOS:
     def __init__(self, machine="q35", mem="256M", drives=(), devices=(), cmdline="",
-                 extra=(), kernel=None, qmp=False, boot_timeout=60, cdrom=None, bios=None):
+                 extra=(), kernel=None, qmp=False, boot_timeout=60, cdrom=None, bios=None,
+                 smp=None):
         self.qmp_path = None
+        # RAYOS_SMP runs the whole suite on more CPUs (tests/run.py does a second pass with 2);
+        # a test that needs a count of its own passes smp.
+        self.smp = int(smp or os.environ.get("RAYOS_SMP", "1"))
         args = ["-machine", machine, "-accel", os.environ.get("RAYOS_ACCEL", "tcg"),
-                "-m", mem, "-display", "none", "-no-reboot",
+                "-m", mem, "-smp", str(self.smp), "-display", "none", "-no-reboot",
                 "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
                 "-monitor", "none",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
