@@ -5,6 +5,7 @@
 #include <rayos/heap.h>
 #include <rayos/hexdump.h>
 #include <rayos/shell.h>
+#include <rayos/thread.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
 #include <rayos/vfs.h>
@@ -93,8 +94,13 @@ static int cmd_cat(int argc, char **argv)
         struct vfs_file *file;
         int error = vfs_open(path, VFS_O_READ, &file);
         ssize_t n = 0;
-        while (!error && (n = vfs_read(file, chunk, COPY_CHUNK)) > 0)
+        while (!error && (n = vfs_read(file, chunk, COPY_CHUNK)) > 0) {
             shell_write(chunk, (size_t)n);
+            if (thread_should_stop()) {
+                n = -EINTR;
+                break;
+            }
+        }
         if (!error) {
             error = n < 0 ? (int)n : 0;
             vfs_close(file);
@@ -182,6 +188,10 @@ static int copy_file(const char *from, const char *to)
     char *chunk = kmalloc(COPY_CHUNK);
     ssize_t n = chunk ? 0 : -ENOMEM;
     while (chunk && (n = vfs_read(in, chunk, COPY_CHUNK)) > 0) {
+        if (thread_should_stop()) { /* Ctrl-C */
+            n = -EINTR;
+            break;
+        }
         ssize_t written = vfs_write(out, chunk, (size_t)n);
         if (written != n) {
             n = written < 0 ? written : -EIO;
@@ -369,7 +379,7 @@ static int cmd_hexdump(int argc, char **argv)
     uint8_t *chunk = kmalloc(4096);
     uint64_t offset = 0;
     ssize_t n = chunk ? 0 : -ENOMEM;
-    while (chunk && (n = vfs_read(file, chunk, 4096)) > 0) {
+    while (chunk && (n = vfs_read(file, chunk, 4096)) > 0 && !thread_should_stop()) {
         char line[HEXDUMP_LINE_MAX];
         for (ssize_t i = 0; i < n; i += 16) {
             size_t length = hexdump_line(line, offset + (uint64_t)i, chunk + i,

@@ -6,6 +6,8 @@
 #include <rayos/power.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
+#include <rayos/thread.h>
+#include <rayos/lock.h>
 #include <rayos/time.h>
 #include "shell_internal.h"
 
@@ -92,6 +94,19 @@ static int cmd_poweroff(int argc, char **argv)
 SHELL_COMMAND("poweroff", "flush, sync and power the machine off", cmd_poweroff);
 
 /* Deliberate failures, so the panic paths themselves can be tested (like Linux's sysrq-c). */
+static int recurse(volatile char *previous, unsigned depth)
+{
+    volatile char frame[512];
+    frame[0] = previous ? (char)(previous[0] + 1) : 0;
+    if (depth == 0) /* never reached: 2^32 frames do not fit any stack */
+        return frame[0];
+    return recurse(frame, depth - 1) + frame[1];
+}
+
+static struct spinlock crash_lock = SPINLOCK_INIT("crash test");
+
+#define CRASH_KINDS "pagefault|divide|panic|overrun|double-free|stack-overflow|sleep-in-spinlock"
+
 static int cmd_crash(int argc, char **argv)
 {
     const char *how = argc > 1 ? argv[1] : "";
@@ -117,7 +132,15 @@ static int cmd_crash(int argc, char **argv)
         kfree(p);
         return 0;
     }
-    shell_printf("usage: crash pagefault|divide|panic|overrun|double-free\n");
+    if (strcmp(how, "stack-overflow") == 0)
+        return recurse(NULL, ~0u);
+    if (strcmp(how, "sleep-in-spinlock") == 0) {
+        irqflags_t flags = spin_lock_irqsave(&crash_lock);
+        msleep(1);
+        spin_unlock_irqrestore(&crash_lock, flags);
+        return 0;
+    }
+    shell_printf("usage: crash %s\n", CRASH_KINDS);
     return -1;
 }
-SHELL_COMMAND("crash", "pagefault|divide|panic|overrun|double-free  crash on purpose", cmd_crash);
+SHELL_COMMAND("crash", CRASH_KINDS "  crash on purpose", cmd_crash);

@@ -13,6 +13,12 @@ static struct spinlock output_lock = SPINLOCK_INIT("console");
 static volatile char input[INPUT_SIZE];
 static volatile unsigned input_head, input_tail;
 static struct wait_queue input_wait = WAIT_QUEUE_INIT("console input");
+static struct thread *volatile interrupt_target;
+
+void console_set_interrupt_target(struct thread *t)
+{
+    interrupt_target = t;
+}
 
 void console_register(const struct console_driver *driver)
 {
@@ -30,6 +36,11 @@ void console_write(const char *text, size_t length)
 
 void console_input_push(char c)
 {
+    struct thread *target = interrupt_target;
+    if (c == 0x03 && target) {
+        target->interrupt_requested = true;
+        return;
+    }
     /* Full queue: drop the newest character rather than overwrite what the shell has not read. */
     if (input_head - input_tail >= INPUT_SIZE)
         return;

@@ -16,6 +16,10 @@ void console_write(const char *text, size_t length);
 void console_input_push(char c);
 int console_input_pop(void); /* -1 when empty */
 bool console_input_available(void);
+/* While set, a typed Ctrl-C asks this thread to stop (thread_should_stop) instead of being
+ * queued as input: the shell sets it to the thread running the foreground command. */
+struct thread;
+void console_set_interrupt_target(struct thread *t);
 void console_input_wait(uint64_t timeout_ns); /* sleeps until input arrives or the time passes */
 
 #endif

@@ -8,6 +8,8 @@
  * tracked (they can only take spinlocks, and nothing sleeps there). */
 #include <rayos/arch.h>
 #include <rayos/cmdline.h>
+#include <rayos/io.h>
+#include <rayos/irq.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
 #include <rayos/string.h>
@@ -30,26 +32,33 @@ static struct edge edges[EDGES_MAX];
 static unsigned edge_count;
 static volatile int graph_lock; /* a raw lock: the checker must not check itself */
 static unsigned reports;
-static int enabled = -1; /* -1: not decided yet (command line not read) */
+static int checker_state = -1; /* -1: not decided yet (command line not read) */
 static bool full_warned;
 
 static bool checker_on(void)
 {
-    if (enabled < 0)
-        enabled = !cmdline_has("nolockdep");
-    return enabled;
+    if (checker_state < 0)
+        checker_state = !cmdline_has("nolockdep");
+    return checker_state;
 }
 
-static void graph_acquire(void)
+/* Interrupts stay off while the graph is held: a holder preempted by the tick would leave
+ * every other CPU spinning here with its own interrupts off. */
+static bool graph_acquire(void)
 {
+    bool irqs_were_on = irq_enabled();
+    irq_disable();
     while (__atomic_exchange_n(&graph_lock, 1, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&graph_lock, __ATOMIC_RELAXED))
-            ;
+            cpu_relax();
+    return irqs_were_on;
 }
 
-static void graph_release(void)
+static void graph_release(bool irqs_were_on)
 {
     __atomic_store_n(&graph_lock, 0, __ATOMIC_RELEASE);
+    if (irqs_were_on)
+        irq_enable();
 }
 
 static int class_of(const char *name)
@@ -151,8 +160,17 @@ static bool add_edge(int held, int taken, void *where, struct pending_report *ou
     e->from = (uint8_t)held;
     e->to = (uint8_t)taken;
     memset(e->trace, 0, sizeof(e->trace));
+    /* The acquiring call, then its callers: skip the checker's and the lock's own frames. */
+    uint64_t chain[TRACE_DEPTH + 4];
+    arch_stack_trace(chain, ARRAY_SIZE(chain));
+    unsigned from = 0;
+    while (from < ARRAY_SIZE(chain) && chain[from] && chain[from] != (uint64_t)where)
+        from++;
+    if (from == ARRAY_SIZE(chain) || !chain[from])
+        from = 0;
     e->trace[0] = (uint64_t)where;
-    arch_stack_trace(e->trace + 1, TRACE_DEPTH - 1);
+    for (unsigned i = 1; i < TRACE_DEPTH && from + i < ARRAY_SIZE(chain); i++)
+        e->trace[i] = chain[from + i];
     bool cycle = reaches((unsigned)taken, (unsigned)held);
     reach[held][taken / 64] |= 1ULL << (taken % 64);
     if (cycle) {
@@ -167,13 +185,15 @@ void lockdep_acquire(const void *lock, const char *class_name, void *where, bool
 {
     if (!track(class_name))
         return;
+    /* Interrupts off first: a mutex acquirer could otherwise migrate between reading this
+     * CPU's spinlock list and using it. */
+    bool irqs = graph_acquire();
     struct thread *t = thread_current();
     struct thread_held_lock *spins, *sleeps;
     unsigned *spin_count, *sleep_count;
     held_lists(t, this_cpu(), &spins, &spin_count, &sleeps, &sleep_count);
     struct pending_report pending = {t, 0, 0, NULL};
     bool cycle = false;
-    graph_acquire();
     int taken = class_of(class_name);
     /* Mutexes are always taken first (none may be taken under a spinlock), so the order held is
      * the thread's mutexes, then this CPU's spinlocks. */
@@ -183,9 +203,9 @@ void lockdep_acquire(const void *lock, const char *class_name, void *where, bool
         cycle = add_edge(class_of(spins[i].class_name), taken, where, &pending);
     if (edge_count == EDGES_MAX && !full_warned) {
         full_warned = true;
-        graph_release();
+        graph_release(irqs);
         printk(LOG_WARNING, "lockdep: graph full (%u edges); no new orders are learnt", EDGES_MAX);
-        graph_acquire();
+        irqs = graph_acquire();
     }
     struct thread_held_lock *list = spin ? spins : sleeps;
     unsigned *count = spin ? spin_count : sleep_count;
@@ -194,7 +214,7 @@ void lockdep_acquire(const void *lock, const char *class_name, void *where, bool
     (*count)++;
     if (cycle)
         reports++;
-    graph_release();
+    graph_release(irqs);
     if (cycle)
         report(pending.thread, pending.held, pending.taken, pending.edge->trace);
 }
@@ -218,7 +238,7 @@ void lockdep_release(const void *lock, const char *class_name, bool spin)
     if (!track(class_name))
         return;
     struct thread *t = thread_current();
-    if (spin)
+    if (spin) /* interrupts are off: this CPU is the one that took it */
         drop(this_cpu()->held_spin, &this_cpu()->held_spin_count, lock);
     else
         drop(t->held, &t->held_count, lock);

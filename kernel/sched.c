@@ -323,7 +323,8 @@ void schedule(void)
     if (c->irq_depth)
         panic("sleeping in interrupt context (thread %s)", c->current ? c->current->name : "?");
     if (c->spin_depth)
-        panic("sleeping while holding spinlock '%s'", c->last_spinlock ? c->last_spinlock : "?");
+        panic("sleeping while holding spinlock '%s'%s", c->spin_names[0] ? c->spin_names[0] : "?",
+              c->spin_depth > 1 ? " (and others)" : "");
     do_schedule(false);
 }
 
@@ -441,6 +442,24 @@ void thread_set_affinity(struct thread *t, uint64_t affinity)
     t->affinity = affinity;
     if (t == thread_current() && !allowed_on(t, cpu_id()))
         thread_yield(); /* do_schedule leaves it queued here; choose_cpu moves it below */
+}
+
+static void wake_sleeper(struct timer *timer)
+{
+    thread_wake(timer->data);
+}
+
+void wait_sleep_until(uint64_t deadline_ns)
+{
+    if (!deadline_ns) {
+        schedule();
+        return;
+    }
+    struct timer timer;
+    timer_setup(&timer, wake_sleeper, thread_current());
+    timer_start_at(&timer, deadline_ns);
+    schedule();
+    timer_cancel(&timer);
 }
 
 void msleep(uint64_t msec)

@@ -3,6 +3,7 @@
 #include <rayos/shell.h>
 #include <rayos/string.h>
 #include <rayos/irq.h>
+#include <rayos/thread.h>
 #include <rayos/time.h>
 #include <stdarg.h>
 #include "console.h"
@@ -17,7 +18,8 @@ extern const struct shell_command _shell_commands_start[], _shell_commands_end[]
 
 void shell_write(const char *text, size_t length)
 {
-    console_write(text, length);
+    if (!job_write(text, length))
+        console_write(text, length);
 }
 
 int shell_printf(const char *fmt, ...)
@@ -106,6 +108,33 @@ int shell_execute(char *line)
     return command->handler(argc, argv);
 }
 
+/* A typed line: `COMMAND &` starts a background job; anything else runs here, in the shell's
+ * thread, with Ctrl-C turned into a stop request for it. */
+static void run_line(char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+        n--;
+    if (n && line[n - 1] == '&') {
+        line[--n] = 0;
+        while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+            line[--n] = 0;
+        if (!n)
+            shell_printf("syntax error: '&' needs a command before it\n");
+        else
+            job_start(line);
+        return;
+    }
+    struct thread *self = thread_current();
+    self->interrupt_requested = false;
+    console_set_interrupt_target(self);
+    shell_execute(line);
+    console_set_interrupt_target(NULL);
+    if (self->interrupt_requested)
+        shell_write("^C\n", 3);
+    self->interrupt_requested = false;
+}
+
 /* Sleeps until a character is typed.  The receive interrupt wakes us; the UART is also polled
  * every 50 ms in case its interrupt is unavailable. */
 static int read_char(void)
@@ -138,7 +167,7 @@ void shell_run(void)
                 shell_printf("line too long (at most %d characters); ignored\n", LINE_MAX - 1);
             } else {
                 line[length] = 0;
-                shell_execute(line);
+                run_line(line);
             }
             length = 0;
             overflow = false;

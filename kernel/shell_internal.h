@@ -9,4 +9,9 @@ const struct shell_command *shell_command_at(unsigned index);
 int shell_tokenize(char *line, char **argv, int max);
 void shell_run(void) __noreturn;
 
+/* Background jobs (kernel/jobs.c). */
+int job_start(const char *line);
+/* Output of a job thread, prefixed "[N] " line by line; false when not called from a job. */
+bool job_write(const char *text, size_t length);
+
 #endif

@@ -43,8 +43,9 @@ irqflags_t spin_lock_irqsave(struct spinlock *lock)
     while (__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE))
         spin_wait(lock);
     lock->owner_cpu = (int)c->id;
+    if (c->spin_depth < ARRAY_SIZE(c->spin_names))
+        c->spin_names[c->spin_depth] = lock->name;
     c->spin_depth++;
-    c->last_spinlock = lock->name;
     return flags;
 }
 

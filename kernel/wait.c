@@ -1,8 +1,8 @@
-/* Wait queues and completions on top of the scheduler's sleep/wake primitives. */
+/* Wait queues and completions on top of the scheduler's sleep/wake primitives.  Portable: host
+ * builds link it against the shim, where no scheduler runs and the wait macros poll. */
 #include <rayos/io.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
-#include <rayos/timer.h>
 #include <rayos/wait.h>
 
 void wait_queue_init(struct wait_queue *wq, const char *name)
@@ -44,30 +44,17 @@ void wait_finish(struct wait_queue *wq, struct wait_entry *entry)
     spin_unlock_irqrestore(&wq->lock, flags);
 }
 
+static void wake_all_locked(struct wait_queue *wq)
+{
+    for (struct wait_entry *e = wq->first; e; e = e->next)
+        thread_wake(e->thread);
+}
+
 void wake_up(struct wait_queue *wq)
 {
     irqflags_t flags = spin_lock_irqsave(&wq->lock);
-    for (struct wait_entry *e = wq->first; e; e = e->next)
-        thread_wake(e->thread);
+    wake_all_locked(wq);
     spin_unlock_irqrestore(&wq->lock, flags);
-}
-
-static void wake_sleeper(struct timer *timer)
-{
-    thread_wake(timer->data);
-}
-
-void wait_sleep_until(uint64_t deadline_ns)
-{
-    if (!deadline_ns) {
-        schedule();
-        return;
-    }
-    struct timer timer;
-    timer_setup(&timer, wake_sleeper, thread_current());
-    timer_start_at(&timer, deadline_ns);
-    schedule();
-    timer_cancel(&timer);
 }
 
 void wait_poll_relax(void)
@@ -82,19 +69,24 @@ void completion_init(struct completion *c, const char *name)
 
 #define COMPLETE_ALL 0x80000000u
 
+/* The count changes and the waiters are woken under one hold of the lock, which every waiter
+ * takes to consume the count: once a waiter has seen it, the signalling side is done with the
+ * completion, so a completion on the waiter's stack may go away as soon as the wait returns. */
 void complete(struct completion *c)
 {
     irqflags_t flags = spin_lock_irqsave(&c->wq.lock);
     if (c->done != COMPLETE_ALL)
         c->done++;
+    wake_all_locked(&c->wq);
     spin_unlock_irqrestore(&c->wq.lock, flags);
-    wake_up(&c->wq);
 }
 
 void complete_all(struct completion *c)
 {
-    __atomic_store_n(&c->done, COMPLETE_ALL, __ATOMIC_SEQ_CST);
-    wake_up(&c->wq);
+    irqflags_t flags = spin_lock_irqsave(&c->wq.lock);
+    c->done = COMPLETE_ALL;
+    wake_all_locked(&c->wq);
+    spin_unlock_irqrestore(&c->wq.lock, flags);
 }
 
 static bool consume(struct completion *c)

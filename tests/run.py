@@ -63,7 +63,8 @@ def run_unit(tally, binaries):
 
 
 def run_selftest(tally, build, kernel):
-    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-m", "256M",
+    # Four CPUs, so the scheduler, cross-CPU calls and affinity cases have somewhere to go.
+    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-m", "256M", "-smp", "4",
            "-display", "none", "-no-reboot", "-serial", "stdio",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-kernel", kernel, "-append", "selftest exit_on_panic"]

@@ -3,6 +3,8 @@
 #define pr_fmt(fmt) fmt
 #include <rayos/arch.h>
 #include <rayos/printk.h>
+#include <rayos/smp.h>
+#include <rayos/thread.h>
 #include "x86.h"
 
 static const char *const exception_names[32] = {
@@ -100,9 +102,24 @@ void arch_stack_trace(uint64_t *out, unsigned max)
         out[n++] = 0;
 }
 
+/* A fault on the guard page below the current thread's stack is a stack overflow; say so. */
+static void report_stack_overflow(const struct interrupt_frame *f)
+{
+    struct thread *t = thread_current();
+    if (!t || !t->stack || (f->vector != 14 && f->vector != 8))
+        return;
+    uint64_t guard = (uint64_t)t->stack - 4096, address = read_cr2();
+    if (address >= guard && address < (uint64_t)t->stack)
+        printk(LOG_EMERG,
+               "kernel stack overflow in thread %s (tid %u) on CPU %u: %zu-byte stack "
+               "exhausted",
+               t->name, t->tid, cpu_id(), t->stack_size);
+}
+
 void exception_dispatch(struct interrupt_frame *f)
 {
     const char *name = exception_names[f->vector & 31];
+    report_stack_overflow(f);
     printk(LOG_EMERG, "CPU exception %llu (%s), error code 0x%llx", (unsigned long long)f->vector,
            name, (unsigned long long)f->error_code);
     uint64_t offset;

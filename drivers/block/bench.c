@@ -36,7 +36,7 @@ struct bench {
     /* Completions run in interrupt context on any CPU: the counters are atomic and the position
      * generator is under a lock. */
     struct spinlock lock;
-    struct wait_queue drained;
+    struct completion drained; /* the last request in flight has finished */
     unsigned in_flight;
     uint64_t completed;
     int error;
@@ -83,7 +83,7 @@ static void bench_complete(struct block_request *req, int status)
             return;
     }
     if (__atomic_sub_fetch(&b->in_flight, 1, __ATOMIC_ACQ_REL) == 0)
-        wake_up(&b->drained);
+        complete(&b->drained);
 }
 
 static int run(struct bench *b, unsigned depth, uint64_t seconds, uint64_t *elapsed_ns)
@@ -93,6 +93,10 @@ static int run(struct bench *b, unsigned depth, uint64_t seconds, uint64_t *elap
     b->next_position = 0;
     uint64_t start = time_ns();
     b->deadline = start + seconds * NSEC_PER_SEC;
+    completion_init(&b->drained, "blk bench drained");
+    /* The submitting thread holds one count of its own while it fills the queue, so in_flight
+     * reaches zero exactly once: when it and every request are done. */
+    b->in_flight = 1;
     for (unsigned i = 0; i < depth; i++) {
         struct bench_slot *slot = &b->slots[i];
         slot->req.op = b->op;
@@ -111,17 +115,15 @@ static int run(struct bench *b, unsigned depth, uint64_t seconds, uint64_t *elap
             break;
         }
     }
+    if (__atomic_sub_fetch(&b->in_flight, 1, __ATOMIC_ACQ_REL) == 0)
+        complete(&b->drained);
     /* Sleep until the last request drains; service the device every tick (polled drivers,
      * timeouts) and pass Ctrl-C on to the completions. */
-    while (__atomic_load_n(&b->in_flight, __ATOMIC_ACQUIRE)) {
+    while (!wait_for_completion_timeout(&b->drained, TIMER_TICK_NS)) {
         if (thread_should_stop())
             b->stop = true;
         blk_service(b->dev);
-        wait_event_timeout(&b->drained, __atomic_load_n(&b->in_flight, __ATOMIC_ACQUIRE) == 0,
-                           TIMER_TICK_NS);
     }
-    irqflags_t flags = spin_lock_irqsave(&b->drained.lock); /* the last waker has let go */
-    spin_unlock_irqrestore(&b->drained.lock, flags);
     *elapsed_ns = time_ns() - start;
     return b->error;
 }
@@ -206,7 +208,6 @@ int blk_bench_command(struct block_device *dev, int argc, char **argv)
         return -ENOMEM;
     b->dev = dev;
     b->lock = (struct spinlock)SPINLOCK_INIT("blk bench");
-    wait_queue_init(&b->drained, "blk bench drained");
     b->random_state = 0x9e3779b97f4a7c15ull ^ time_ns();
     const uint32_t buffer_bytes = 128 * 1024;
     int status = alloc_buffers(b, buffer_bytes);

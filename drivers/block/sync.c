@@ -6,37 +6,33 @@
 #include <rayos/timer.h>
 #include <rayos/wait.h>
 
+/* On the waiter's stack: the completion's own locking guarantees the completing CPU is done
+ * with it once the wait has consumed it. */
 struct sync_wait {
-    volatile bool done;
+    struct completion done;
     int status;
-    struct wait_queue wake;
 };
 
 static void sync_complete(struct block_request *req, int status)
 {
     struct sync_wait *wait = req->context;
     wait->status = status;
-    __atomic_store_n(&wait->done, true, __ATOMIC_RELEASE);
-    wake_up(&wait->wake);
+    complete(&wait->done);
 }
 
 int blk_submit_wait(struct block_request *req)
 {
-    struct sync_wait wait = {false, 0, WAIT_QUEUE_INIT("blk sync wait")};
+    struct sync_wait wait = {COMPLETION_INIT("blk sync wait"), 0};
     req->complete = sync_complete;
     req->context = &wait;
     int status = blk_submit(req);
     if (status < 0)
         return status;
-    while (!__atomic_load_n(&wait.done, __ATOMIC_ACQUIRE)) {
+    for (;;) {
         blk_service(req->device);
-        wait_event_timeout(&wait.wake, __atomic_load_n(&wait.done, __ATOMIC_ACQUIRE),
-                           TIMER_TICK_NS);
+        if (wait_for_completion_timeout(&wait.done, TIMER_TICK_NS))
+            break;
     }
-    /* The completion may still be inside wake_up on another CPU: take the queue's lock once so
-     * it has let go of `wait` before this stack frame goes away. */
-    irqflags_t flags = spin_lock_irqsave(&wait.wake.lock);
-    spin_unlock_irqrestore(&wait.wake.lock, flags);
     return wait.status;
 }
 

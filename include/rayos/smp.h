@@ -38,7 +38,7 @@ struct cpu {
     /* Context checks: sleeping is a bug while spin_depth or irq_depth is non-zero. */
     unsigned spin_depth;
     unsigned irq_depth;
-    const char *last_spinlock;
+    const char *spin_names[4]; /* the first spinlocks held, for "sleeping while holding" */
     /* Lock-order checker: spinlocks held on this CPU (they cannot migrate: interrupts are off). */
     unsigned held_spin_count;
     struct thread_held_lock held_spin[THREAD_HELD_LOCKS_MAX];

@@ -124,28 +124,11 @@ bool thread_wake(struct thread *t)
     (void)t;
     panic("host build: no thread to wake");
 }
-/* Waits poll (the wait_event macros spin on their condition when no scheduler runs); nobody
- * ever sleeps on a wait queue, so waking one has nothing to do. */
+/* No scheduler runs on the host: the wait_event macros and completions (kernel/wait.c) poll
+ * their condition, so nothing ever sleeps or needs waking. */
 bool scheduler_running(void)
 {
     return false;
-}
-void wait_poll_relax(void)
-{
-}
-void wake_up(struct wait_queue *wq)
-{
-    (void)wq;
-}
-void wait_prepare(struct wait_queue *wq, struct wait_entry *entry)
-{
-    (void)wq, (void)entry;
-    panic("host build: no scheduler to sleep in");
-}
-void wait_finish(struct wait_queue *wq, struct wait_entry *entry)
-{
-    (void)wq, (void)entry;
-    panic("host build: no scheduler to sleep in");
 }
 void wait_sleep_until(uint64_t deadline_ns)
 {

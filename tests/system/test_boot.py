@@ -90,7 +90,13 @@ def test_reboot_resets_the_machine():
     ("pagefault", [r"CPU exception 14 \(page fault\)", r"CR2: 00000000dead0000",
                    r"RIP: 0008:ffffffff8[0-9a-f]+ cmd_crash\+0x", r"#\d+ 0x[0-9a-f]+ shell_execute\+"]),
     ("divide", [r"CPU exception 0 \(divide error\)", r"RAX: [0-9a-f]{16}"]),
-    ("panic", [r"Kernel panic: crash command", r"backtrace:"]),
+    ("panic", [r"Kernel panic: crash command", r"on CPU \d+ in thread shell \(tid \d+\)",
+               r"backtrace:"]),
+    ("stack-overflow", [r"kernel stack overflow in thread shell \(tid \d+\) on CPU \d+: "
+                        r"32768-byte stack exhausted", r"CPU exception 8 \(double fault\)",
+                        r"RIP: 0008:ffffffff8[0-9a-f]+ recurse\+0x"]),
+    ("sleep-in-spinlock", [r"Kernel panic: sleeping while holding spinlock 'crash test'",
+                           r"#\d+ 0x[0-9a-f]+ schedule\+"]),
     ("overrun", [r"Kernel panic: kfree: heap overrun past the 24 bytes"]),
     ("double-free", [r"Kernel panic: kfree: double free"]),
 ])
