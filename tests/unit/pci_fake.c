@@ -45,6 +45,8 @@ static int bar_slot(unsigned offset, uint8_t header_type)
         return (int)(offset - 0x10) / 4;
     if (offset >= 0x10 && offset < 0x18 && header_type == 1)
         return (int)(offset - 0x10) / 4;
+    if (offset == 0x10 && header_type == 2)
+        return 0; /* CardBus socket registers */
     if ((offset == 0x30 && header_type == 0) || (offset == 0x38 && header_type == 1))
         return 6;
     return -1;
