@@ -157,18 +157,8 @@ static void parse_madt(const struct acpi_table_header *table)
 
 static void parse_mcfg(const struct acpi_table_header *table)
 {
-    const uint8_t *p = (const uint8_t *)table;
-    for (uint32_t off = 44; off + 16 <= table->length && mcfg_count < ARRAY_SIZE(mcfg_windows);
-         off += 16) {
-        struct acpi_mcfg_window w = {*(const uint64_t *)(p + off), *(const uint16_t *)(p + off + 8),
-                                     p[off + 10], p[off + 11]};
-        if (w.base == 0 || w.end_bus < w.start_bus) {
-            pr_warn("MCFG window %u has base 0x%llx buses %u-%u; skipped", mcfg_count,
-                    (unsigned long long)w.base, w.start_bus, w.end_bus);
-            continue;
-        }
-        mcfg_windows[mcfg_count++] = w;
-    }
+    mcfg_count += acpi_parse_mcfg(table, mcfg_windows + mcfg_count,
+                                  (unsigned)ARRAY_SIZE(mcfg_windows) - mcfg_count);
 }
 
 void acpi_init(void)

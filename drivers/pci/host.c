@@ -16,6 +16,7 @@
 #include <rayos/string.h>
 #include <rayos/time.h>
 
+#include "kernel/boot_info.h"
 #include "pci_core.h"
 #include "pci_host.h"
 
@@ -94,7 +95,7 @@ static volatile uint8_t *ecam_address(uint16_t segment, uint8_t bus, uint8_t slo
         return NULL;
     unsigned index = bus - w->window.start_bus;
     if (!w->bus_map[index]) {
-        phys_addr_t phys = w->window.base + ((phys_addr_t)index << 20);
+        phys_addr_t phys = w->window.base + ((phys_addr_t)bus << 20); /* base is bus 0's */
         w->bus_map[index] = map_phys(phys, 1u << 20, MAP_UNCACHED);
         if (!w->bus_map[index])
             return NULL;
@@ -179,6 +180,14 @@ static void ecam_setup(void)
     const struct acpi_mcfg_window *windows;
     unsigned count = acpi_mcfg_windows(&windows);
     for (unsigned i = 0; i < count && ecam_window_count < ARRAY_SIZE(ecam_windows); i++) {
+        char why[128];
+        if (!pci_ecam_window_usable(&windows[i], boot_info.regions, boot_info.region_count, why,
+                                    sizeof(why))) {
+            pr_warn("MCFG window segment %04x buses %02x-%02x at 0x%llx not used: %s\n",
+                    windows[i].segment, windows[i].start_bus, windows[i].end_bus,
+                    (unsigned long long)windows[i].base, why);
+            continue;
+        }
         ecam_windows[ecam_window_count].window = windows[i];
         ecam_window_count++;
         pr_info("ECAM window segment %04x buses %02x-%02x at 0x%llx\n", windows[i].segment,

@@ -10,6 +10,7 @@ $(BUILD)/generated/pci_ids.c: drivers/pci/gen_pci_ids.py /usr/share/misc/pci.ids
 PCI_CORE_SRCS := drivers/core/device.c drivers/pci/config.c drivers/pci/caps.c \
     drivers/pci/bar.c drivers/pci/scan.c drivers/pci/bus.c drivers/pci/msi.c drivers/pci/ids.c \
     drivers/pci/lspci.c drivers/pci/text.c drivers/pci/assign.c drivers/pci/hotplug.c \
+    drivers/pci/ecam.c \
     $(BUILD)/generated/pci_ids.c
 
 UNIT_TESTS += test_device_core
@@ -17,6 +18,9 @@ test_device_core_SRCS := tests/unit/test_device_core.c drivers/core/device.c
 
 UNIT_TESTS += test_pci_scan
 test_pci_scan_SRCS := tests/unit/test_pci_scan.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
+
+UNIT_TESTS += test_pci_ecam
+test_pci_ecam_SRCS := tests/unit/test_pci_ecam.c drivers/acpi/mcfg.c drivers/pci/ecam.c
 
 UNIT_TESTS += test_pci_lspci
 test_pci_lspci_SRCS := tests/unit/test_pci_lspci.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)

@@ -100,6 +100,15 @@ unsigned pci_list_capabilities(struct pci_device *pdev, uint8_t *ids, uint8_t *o
 unsigned pci_list_ext_capabilities(struct pci_device *pdev, uint16_t *ids, uint16_t *offsets,
                                    unsigned max);
 
+/* MCFG windows against the boot memory map (ecam.c): false, with the reason in why, for a
+ * window that is misaligned, beyond physical space, in the first MiB or over RAM of any kind. */
+struct acpi_mcfg_window;
+struct memory_region;
+bool pci_ecam_window_usable(const struct acpi_mcfg_window *window, const struct memory_region *map,
+                            unsigned count, char *why, size_t size);
+/* The physical range [start, end) a window's buses occupy. */
+void pci_ecam_window_range(const struct acpi_mcfg_window *window, uint64_t *start, uint64_t *end);
+
 /* BAR sizing for a freshly read function (decoding off during sizing, originals restored). */
 void pci_read_bars(struct pci_device *pdev);
 void pci_unmap_bars(struct pci_device *pdev);

@@ -46,12 +46,18 @@ struct acpi_madt_info {
 };
 const struct acpi_madt_info *acpi_madt(void); /* NULL without a valid MADT */
 
-/* ECAM windows from the MCFG. */
+/* ECAM windows from the MCFG.  base is the address of bus 0 of the segment (even when
+ * start_bus is not 0): bus N's 1 MiB is at base + (N << 20).  Nothing is checked beyond the
+ * table itself: the PCI code checks windows against the memory map before using them. */
 struct acpi_mcfg_window {
     phys_addr_t base;
     uint16_t segment;
     uint8_t start_bus, end_bus;
 };
 unsigned acpi_mcfg_windows(const struct acpi_mcfg_window **windows);
+/* Parses one MCFG table into at most max windows (entries with base 0 or end below start are
+ * warned about and skipped); returns how many. */
+unsigned acpi_parse_mcfg(const struct acpi_table_header *table, struct acpi_mcfg_window *windows,
+                         unsigned max);
 
 #endif

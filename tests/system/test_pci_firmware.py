@@ -1,0 +1,29 @@
+"""PCI against hostile or unusual firmware descriptions, in QEMU.
+
+An MCFG whose second segment's ECAM window lies over the kernel image (issue 16 item 11): QEMU
+adds the crafted table (-acpitable) beside its own MCFG.  RayOS must refuse the window with a
+warning naming the RAM it overlaps, enumerate segment 0 through ECAM as usual, and find nothing
+in segment 1 (before the fix it "enumerated" phantom functions from kernel bytes and wrote all
+ones into kernel memory while sizing their BARs)."""
+import re
+import struct
+
+from rayos_qemu import RayOS
+
+
+def test_mcfg_window_over_the_kernel_is_refused(tmp_path):
+    body = tmp_path / "mcfg.bin"
+    # 8 reserved bytes, then one entry: base 1 MiB (the kernel image), segment 1, buses 0-57.
+    body.write_bytes(bytes(8) + struct.pack("<QHBB4x", 0x100000, 1, 0, 57))
+    with RayOS(machine="q35", extra=["-acpitable", f"sig=MCFG,rev=1,data={body}"]) as vm:
+        log = vm.boot_log
+        assert re.search(r"pci: MCFG window segment 0001 buses 00-39 at 0x100000 not used: it "
+                         r"overlaps usable RAM at 0x100000-0x[0-9a-f]+ in the memory map", log), log
+        assert "pci: ECAM window segment 0000 buses 00-ff at 0xb0000000" in log
+        assert re.search(r"pci: \d+ functions on 1 buses in \d+ us \(ECAM\)", log), log
+        assert "0001:" not in log
+        listing = vm.run("lspci -n")
+        assert "00:1f.2 0106: 8086:2922 (rev 02)" in listing
+        assert not re.search(r"^0001:", listing, re.M), listing
+        assert vm.run("acpi").count("MCFG ") == 2  # both tables were seen
+        assert vm.poweroff() == 0
