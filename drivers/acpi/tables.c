@@ -234,3 +234,20 @@ unsigned acpi_mcfg_windows(const struct acpi_mcfg_window **windows)
     *windows = mcfg_windows;
     return mcfg_count;
 }
+
+const struct acpi_pci_roots *acpi_pci_roots(void)
+{
+    static struct acpi_pci_roots roots;
+    static bool done;
+    const struct acpi_table_header *dsdt = acpi_find_table("DSDT", 0);
+    if (!dsdt)
+        return NULL;
+    if (!done) {
+        done = true;
+        const struct acpi_table_header *table = dsdt;
+        for (unsigned i = 0; table; table = acpi_find_table("SSDT", i++))
+            acpi_find_pci_roots((const uint8_t *)(table + 1), table->length - sizeof(*table),
+                                &roots);
+    }
+    return &roots;
+}

@@ -22,11 +22,17 @@ test_pci_scan_SRCS := tests/unit/test_pci_scan.c tests/unit/pci_fake.c $(PCI_COR
 UNIT_TESTS += test_pci_ecam
 test_pci_ecam_SRCS := tests/unit/test_pci_ecam.c drivers/acpi/mcfg.c drivers/pci/ecam.c
 
+UNIT_TESTS += test_acpi_pci_roots
+test_acpi_pci_roots_SRCS := tests/unit/test_acpi_pci_roots.c drivers/acpi/pci_roots.c
+
 UNIT_TESTS += test_pci_lspci
 test_pci_lspci_SRCS := tests/unit/test_pci_lspci.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
 
 FUZZ_TARGETS += fuzz_pci_scan
 fuzz_pci_scan_SRCS := tests/fuzz/fuzz_pci_scan.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
+
+FUZZ_TARGETS += fuzz_acpi_pci_roots
+fuzz_acpi_pci_roots_SRCS := tests/fuzz/fuzz_acpi_pci_roots.c drivers/acpi/pci_roots.c
 
 # RayOS's lspci over pciutils dump files, for tests/host/test_lspci_pciutils.py.
 HOST_TOOLS += pci-lspci-dump

@@ -60,4 +60,22 @@ unsigned acpi_mcfg_windows(const struct acpi_mcfg_window **windows);
 unsigned acpi_parse_mcfg(const struct acpi_table_header *table, struct acpi_mcfg_window *windows,
                          unsigned max);
 
+/* PCI host bridges (PNP0A03/PNP0A08 devices) of the DSDT and SSDTs, read without an AML
+ * interpreter: a bridge's root bus is known when its _BBN and _SEG are absent (0) or declared
+ * as constant integers; one with a method or anything else there counts as unknown. */
+struct acpi_pci_root {
+    uint16_t segment;
+    uint8_t bus;
+};
+struct acpi_pci_roots {
+    unsigned bridges; /* host bridge devices found */
+    unsigned unknown; /* of which the root bus could not be read */
+    unsigned known;   /* distinct roots in roots[] */
+    struct acpi_pci_root roots[16];
+};
+/* Adds the host bridges of one block of AML (a DSDT's or SSDT's body) to out. */
+void acpi_find_pci_roots(const uint8_t *aml, size_t length, struct acpi_pci_roots *out);
+/* Those of every DSDT and SSDT (found once), or NULL without a DSDT. */
+const struct acpi_pci_roots *acpi_pci_roots(void);
+
 #endif
