@@ -13,6 +13,14 @@
 #include <rayos/bytes.h>
 #include <rayos/string.h>
 
+/* Name segments compared as little-endian words: most bytes fail the first test, which keeps
+ * the scan of a large DSDT cheap (it runs during boot enumeration). */
+#define NAMESEG(a, b, c, d)                                                                        \
+    ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define SEG_HID NAMESEG('_', 'H', 'I', 'D')
+#define SEG_BBN NAMESEG('_', 'B', 'B', 'N')
+#define SEG_SEG NAMESEG('_', 'S', 'E', 'G')
+
 #define NAME_OP    0x08
 #define METHOD_OP  0x14
 #define EXT_PREFIX 0x5b
@@ -59,7 +67,7 @@ static bool enclosing_device(const uint8_t *aml, size_t length, size_t offset, s
                              struct span *device)
 {
     for (size_t q = offset; q-- > floor;) {
-        if (device_at(aml, length, q, device) && device->end > offset)
+        if (aml[q] == EXT_PREFIX && device_at(aml, length, q, device) && device->end > offset)
             return true;
     }
     return false;
@@ -107,34 +115,55 @@ static bool is_host_bridge_id(const uint8_t *p, const uint8_t *end)
 
 enum object_kind { OBJECT_ABSENT, OBJECT_CONSTANT, OBJECT_UNREADABLE };
 
-/* The object `name` declared directly in the device (not in a nested one). */
-static enum object_kind device_object(const uint8_t *aml, size_t length, const struct span *device,
-                                      const char *name, uint64_t *value)
+/* What declares the name segment at i (inside device): a Name with a constant, something else
+ * we cannot read (a Name of another type, a Method), or nothing (a reference in code). */
+static enum object_kind declaration_at(const uint8_t *aml, size_t i, const struct span *device,
+                                       uint64_t *value)
 {
-    enum object_kind kind = OBJECT_ABSENT;
+    if (aml[i - 1] == NAME_OP)
+        return integer_at(aml + i + 4, aml + device->end, value) ? OBJECT_CONSTANT
+                                                                 : OBJECT_UNREADABLE;
+    /* MethodOp PkgLength NameString: a method we cannot run. */
+    for (unsigned k = 1; k <= 4 && i >= device->start + k + 1; k++) {
+        size_t package;
+        unsigned bytes;
+        if (aml[i - k - 1] == METHOD_OP &&
+            pkg_length(aml + i - k, aml + device->end, &package, &bytes) && bytes == k)
+            return OBJECT_UNREADABLE;
+    }
+    return OBJECT_ABSENT;
+}
+
+struct device_objects {
+    enum object_kind segment_kind, bus_kind;
+    uint64_t segment, bus;
+};
+
+/* _SEG and _BBN declared directly in the device (not in a nested one), in one pass. */
+static void device_objects(const uint8_t *aml, size_t length, const struct span *device,
+                           struct device_objects *out)
+{
     for (size_t i = device->start + 3; i + 4 <= device->end; i++) {
-        if (memcmp(aml + i, name, 4) != 0)
+        if (aml[i] != '_')
+            continue;
+        uint32_t name = get_le32(aml + i);
+        if (name != SEG_BBN && name != SEG_SEG)
+            continue;
+        enum object_kind *kind = name == SEG_BBN ? &out->bus_kind : &out->segment_kind;
+        uint64_t *value = name == SEG_BBN ? &out->bus : &out->segment;
+        if (*kind == OBJECT_CONSTANT)
+            continue; /* the first declaration counts */
+        uint64_t found = 0;
+        enum object_kind here = declaration_at(aml, i, device, &found);
+        if (here == OBJECT_ABSENT)
             continue;
         struct span inner;
         if (!enclosing_device(aml, length, i, device->start, &inner) ||
             inner.start != device->start)
             continue; /* a nested device's own */
-        if (aml[i - 1] == NAME_OP) {
-            if (integer_at(aml + i + 4, aml + device->end, value))
-                return OBJECT_CONSTANT;
-            kind = OBJECT_UNREADABLE;
-            continue;
-        }
-        /* MethodOp PkgLength NameString: a method we cannot run. */
-        for (unsigned k = 1; k <= 4 && i >= k + 1; k++) {
-            size_t package;
-            unsigned bytes;
-            if (aml[i - k - 1] == METHOD_OP &&
-                pkg_length(aml + i - k, aml + device->end, &package, &bytes) && bytes == k)
-                kind = OBJECT_UNREADABLE;
-        }
+        *kind = here;
+        *value = found;
     }
-    return kind;
 }
 
 static void add_root(struct acpi_pci_roots *out, uint64_t segment, uint64_t bus)
@@ -159,7 +188,7 @@ static void add_root(struct acpi_pci_roots *out, uint64_t segment, uint64_t bus)
 void acpi_find_pci_roots(const uint8_t *aml, size_t length, struct acpi_pci_roots *out)
 {
     for (size_t i = 1; i + 4 < length; i++) {
-        if (aml[i - 1] != NAME_OP || memcmp(aml + i, "_HID", 4) != 0 ||
+        if (aml[i] != '_' || aml[i - 1] != NAME_OP || get_le32(aml + i) != SEG_HID ||
             !is_host_bridge_id(aml + i + 4, aml + length))
             continue;
         out->bridges++;
@@ -168,12 +197,11 @@ void acpi_find_pci_roots(const uint8_t *aml, size_t length, struct acpi_pci_root
             out->unknown++;
             continue;
         }
-        uint64_t segment = 0, bus = 0;
-        enum object_kind seg = device_object(aml, length, &device, "_SEG", &segment);
-        enum object_kind bbn = device_object(aml, length, &device, "_BBN", &bus);
-        if (seg == OBJECT_UNREADABLE || bbn == OBJECT_UNREADABLE)
+        struct device_objects objects = {OBJECT_ABSENT, OBJECT_ABSENT, 0, 0};
+        device_objects(aml, length, &device, &objects);
+        if (objects.segment_kind == OBJECT_UNREADABLE || objects.bus_kind == OBJECT_UNREADABLE)
             out->unknown++;
         else
-            add_root(out, segment, bus);
+            add_root(out, objects.segment, objects.bus);
     }
 }
