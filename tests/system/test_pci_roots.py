@@ -41,6 +41,11 @@ def check_roots(vm):
     assert re.search(r"^  0000:40:00\.0 \[pci\] 1b36:000c PCI bridge -> pciehp$", tree, re.M)
     assert re.search(r"^    0000:41:00\.0 \[pci\] 1af4:1042 SCSI storage controller -> "
                      r"virtio-blk$", tree, re.M), tree
+    # A PCI-to-PCI bridge's Subsystem line comes from its subsystem-ID capability.
+    port = vm.run("lspci -v").split("40:00.0 ", 1)[1].split("\n\n", 1)[0]
+    assert port.startswith("PCI bridge: Red Hat, Inc. QEMU PCIe Root port (prog-if 00 [Normal "
+                           "decode])\n\tSubsystem: Red Hat, Inc. Device 0000\n"), port
+    assert "Bus: primary=40, secondary=41, subordinate=41" in port
     assert "problems found" not in vm.boot_log
 
 
