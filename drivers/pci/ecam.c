@@ -72,3 +72,23 @@ bool pci_ecam_window_usable(const struct acpi_mcfg_window *window, const struct 
     }
     return true;
 }
+
+bool pci_ecam_windows_disjoint(const struct acpi_mcfg_window *window,
+                               const struct acpi_mcfg_window *accepted, char *why, size_t size)
+{
+    if (window->segment == accepted->segment && window->start_bus <= accepted->end_bus &&
+        accepted->start_bus <= window->end_bus) {
+        snprintf(why, size, "buses %02x-%02x of segment %04x already have a window",
+                 accepted->start_bus, accepted->end_bus, accepted->segment);
+        return false;
+    }
+    uint64_t start, end, other_start, other_end;
+    pci_ecam_window_range(window, &start, &end);
+    pci_ecam_window_range(accepted, &other_start, &other_end);
+    if (start < other_end && other_start < end) {
+        snprintf(why, size, "its memory overlaps the window of segment %04x buses %02x-%02x",
+                 accepted->segment, accepted->start_bus, accepted->end_bus);
+        return false;
+    }
+    return true;
+}

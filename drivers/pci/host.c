@@ -196,8 +196,12 @@ static void ecam_setup(void)
     unsigned count = acpi_mcfg_windows(&windows);
     for (unsigned i = 0; i < count && ecam_window_count < ARRAY_SIZE(ecam_windows); i++) {
         char why[128];
-        if (!pci_ecam_window_usable(&windows[i], boot_info.regions, boot_info.region_count, why,
-                                    sizeof(why))) {
+        bool usable = pci_ecam_window_usable(&windows[i], boot_info.regions, boot_info.region_count,
+                                             why, sizeof(why));
+        for (unsigned j = 0; usable && j < ecam_window_count; j++)
+            usable =
+                pci_ecam_windows_disjoint(&windows[i], &ecam_windows[j].window, why, sizeof(why));
+        if (!usable) {
             pr_warn("MCFG window segment %04x buses %02x-%02x at 0x%llx not used: %s\n",
                     windows[i].segment, windows[i].start_bus, windows[i].end_bus,
                     (unsigned long long)windows[i].base, why);

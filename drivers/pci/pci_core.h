@@ -106,6 +106,10 @@ struct acpi_mcfg_window;
 struct memory_region;
 bool pci_ecam_window_usable(const struct acpi_mcfg_window *window, const struct memory_region *map,
                             unsigned count, char *why, size_t size);
+/* False, with the reason, when a window describes buses an accepted one already covers or its
+ * memory overlaps the accepted one's (configuration space would alias). */
+bool pci_ecam_windows_disjoint(const struct acpi_mcfg_window *window,
+                               const struct acpi_mcfg_window *accepted, char *why, size_t size);
 /* The physical range [start, end) a window's buses occupy. */
 void pci_ecam_window_range(const struct acpi_mcfg_window *window, uint64_t *start, uint64_t *end);
 

@@ -27,3 +27,18 @@ def test_mcfg_window_over_the_kernel_is_refused(tmp_path):
         assert not re.search(r"^0001:", listing, re.M), listing
         assert vm.run("acpi").count("MCFG ") == 2  # both tables were seen
         assert vm.poweroff() == 0
+
+
+def test_mcfg_window_duplicating_segment_0_is_refused(tmp_path):
+    """A second MCFG entry for buses segment 0 already has (at another address): two views of
+    the same configuration space.  The first window (QEMU's own) is kept."""
+    body = tmp_path / "mcfg.bin"
+    body.write_bytes(bytes(8) + struct.pack("<QHBB4x", 0xe0000000, 0, 0, 0xff))
+    with RayOS(machine="q35", extra=["-acpitable", f"sig=MCFG,rev=1,data={body}"]) as vm:
+        log = vm.boot_log
+        assert ("pci: MCFG window segment 0000 buses 00-ff at 0xe0000000 not used: buses 00-ff "
+                "of segment 0000 already have a window") in log, log
+        assert "pci: ECAM window segment 0000 buses 00-ff at 0xb0000000" in log
+        assert re.search(r"pci: \d+ functions on 1 buses in \d+ us \(ECAM\)", log), log
+        assert "00:1f.2 0106: 8086:2922 (rev 02)" in vm.run("lspci -n")
+        assert vm.poweroff() == 0

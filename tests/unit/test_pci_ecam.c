@@ -141,6 +141,24 @@ static void test_malformed_entries_skipped(void **state)
     assert_int_equal(acpi_parse_mcfg(t, windows, 1), 1); /* no more than asked for */
 }
 
+static void test_overlapping_windows_refused(void **state)
+{
+    const struct acpi_mcfg_window first = {0xb0000000, 0, 0, 0xff};
+    struct acpi_mcfg_window w = {0xe0000000, 0, 0x80, 0x8f}; /* segment 0 buses again */
+    char why[128];
+    assert_false(pci_ecam_windows_disjoint(&w, &first, why, sizeof(why)));
+    assert_string_equal(why, "buses 00-ff of segment 0000 already have a window");
+    w = (struct acpi_mcfg_window){0xb0000000, 1, 0x10, 0x1f}; /* segment 1 aliasing segment 0 */
+    assert_false(pci_ecam_windows_disjoint(&w, &first, why, sizeof(why)));
+    assert_string_equal(why, "its memory overlaps the window of segment 0000 buses 00-ff");
+    w = (struct acpi_mcfg_window){0xc0000000, 1, 0, 0xff}; /* right after it */
+    assert_true(pci_ecam_windows_disjoint(&w, &first, why, sizeof(why)));
+    /* Same base, disjoint buses of another segment: the ranges start at base + start bus. */
+    const struct acpi_mcfg_window low = {0xd0000000, 2, 0x00, 0x7f};
+    w = (struct acpi_mcfg_window){0xd0000000, 3, 0x80, 0xff};
+    assert_true(pci_ecam_windows_disjoint(&w, &low, why, sizeof(why)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_base_is_bus_zero_of_the_segment),
         cmocka_unit_test(test_impossible_addresses_rejected),
         cmocka_unit_test(test_malformed_entries_skipped),
+        cmocka_unit_test(test_overlapping_windows_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
