@@ -1,10 +1,11 @@
-/* Enumeration: depth-first from a root bus through PCI-to-PCI bridges.
+/* Enumeration: depth-first from a root bus through PCI-to-PCI and CardBus bridges.
  *
  * Only what the topology shows is probed: device 0 of each slot, functions 1-7 when function
- * 0 says it is multi-function, only device 0 below a PCIe root or downstream port, and only
- * the secondary buses that bridges name.  Config space is untrusted: a bridge pointing at a
- * bus already scanned, outside its parent's range or back up the tree is warned about and
- * skipped, so scanning always ends. */
+ * 0 says it is multi-function, only device 0 below a PCIe root or downstream port or a CardBus
+ * socket, and only the secondary buses that bridges name; peer root buses (which no bridge
+ * names) only when the caller asks for the probe.  Config space is untrusted: a bridge
+ * pointing at a bus already scanned, outside its parent's range or back up the tree is warned
+ * about and skipped, so scanning always ends. */
 #define pr_fmt(fmt) "pci: " fmt
 
 #include <rayos/errno.h>
