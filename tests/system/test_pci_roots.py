@@ -78,3 +78,21 @@ def test_forced_probe_on_one_root_finds_nothing_more():
                          r"\d+ us of the scan \(8160 reads\)", vm.boot_log), vm.boot_log
         assert "peer root bus (no bridge" not in vm.boot_log
         assert vm.poweroff() == 0
+
+
+def test_pci_expander_on_pc_through_mechanism_one():
+    """The conventional PCI expander on the pc machine (no ECAM): described as a PNP0A03 host
+    bridge with its _BBN, scanned through configuration mechanism #1."""
+    devices = ["pxb,id=pxb1,bus_nr=0x20,bus=pci.0",
+               "pci-bridge,id=br5,bus=pxb1,chassis_nr=5,addr=0x1",
+               "e1000,bus=br5,addr=0x2,netdev=n0"]
+    with RayOS(machine="pc", qmp=True, devices=devices,
+               extra=["-nic", "none", "-netdev", "user,id=n0"]) as vm:
+        expected = qemu_functions(vm)
+        assert (0x22, 2, 0, 0x0200, 0x8086, 0x100e) in expected
+        assert rayos_functions(vm.run("lspci -n")) == expected
+        assert re.search(r"pci: \d+ functions on \d+ buses in \d+ us \(mechanism #1\)",
+                         vm.boot_log)
+        assert "pci: ACPI: 2 host bridges, 0 with a root bus that needs AML to read" in vm.boot_log
+        assert "pci: 2 root buses\n" in vm.boot_log
+        assert vm.poweroff() == 0
