@@ -62,11 +62,22 @@ static bool device_at(const uint8_t *aml, size_t length, size_t offset, struct s
     return true;
 }
 
-/* The innermost Device containing offset (with start at or after floor), or false. */
+/* The work the scans behind each candidate may do in all: linear in the block, so hostile AML
+ * (thousands of host bridge IDs, each far from any Device) cannot make boot quadratic.  Real
+ * tables use a small fraction of it; when it runs out, the remaining bridges count as unknown
+ * (and the caller falls back to probing). */
+#define BUDGET_PER_BYTE 8
+#define BUDGET_MINIMUM  65536
+
+/* The innermost Device containing offset (with start at or after floor), or false (also when
+ * the budget is spent). */
 static bool enclosing_device(const uint8_t *aml, size_t length, size_t offset, size_t floor,
-                             struct span *device)
+                             struct span *device, size_t *budget)
 {
     for (size_t q = offset; q-- > floor;) {
+        if (*budget == 0)
+            return false;
+        --*budget;
         if (aml[q] == EXT_PREFIX && device_at(aml, length, q, device) && device->end > offset)
             return true;
     }
@@ -139,11 +150,15 @@ struct device_objects {
     uint64_t segment, bus;
 };
 
-/* _SEG and _BBN declared directly in the device (not in a nested one), in one pass. */
-static void device_objects(const uint8_t *aml, size_t length, const struct span *device,
-                           struct device_objects *out)
+/* _SEG and _BBN declared directly in the device (not in a nested one), in one pass; false if
+ * the budget ran out before the end. */
+static bool device_objects(const uint8_t *aml, size_t length, const struct span *device,
+                           struct device_objects *out, size_t *budget)
 {
     for (size_t i = device->start + 3; i + 4 <= device->end; i++) {
+        if (*budget == 0)
+            return false;
+        --*budget;
         if (aml[i] != '_')
             continue;
         uint32_t name = get_le32(aml + i);
@@ -158,12 +173,17 @@ static void device_objects(const uint8_t *aml, size_t length, const struct span 
         if (here == OBJECT_ABSENT)
             continue;
         struct span inner;
-        if (!enclosing_device(aml, length, i, device->start, &inner) ||
-            inner.start != device->start)
+        if (!enclosing_device(aml, length, i, device->start, &inner, budget)) {
+            if (*budget == 0)
+                return false;
+            continue;
+        }
+        if (inner.start != device->start)
             continue; /* a nested device's own */
         *kind = here;
         *value = found;
     }
+    return true;
 }
 
 static void add_root(struct acpi_pci_roots *out, uint64_t segment, uint64_t bus)
@@ -187,19 +207,22 @@ static void add_root(struct acpi_pci_roots *out, uint64_t segment, uint64_t bus)
 
 void acpi_find_pci_roots(const uint8_t *aml, size_t length, struct acpi_pci_roots *out)
 {
+    size_t budget = length <= (SIZE_MAX - BUDGET_MINIMUM) / BUDGET_PER_BYTE
+                        ? BUDGET_PER_BYTE * length + BUDGET_MINIMUM
+                        : SIZE_MAX;
     for (size_t i = 1; i + 4 < length; i++) {
         if (aml[i] != '_' || aml[i - 1] != NAME_OP || get_le32(aml + i) != SEG_HID ||
             !is_host_bridge_id(aml + i + 4, aml + length))
             continue;
         out->bridges++;
         struct span device;
-        if (!enclosing_device(aml, length, i, 0, &device)) {
+        if (!enclosing_device(aml, length, i, 0, &device, &budget)) {
             out->unknown++;
             continue;
         }
         struct device_objects objects = {OBJECT_ABSENT, OBJECT_ABSENT, 0, 0};
-        device_objects(aml, length, &device, &objects);
-        if (objects.segment_kind == OBJECT_UNREADABLE || objects.bus_kind == OBJECT_UNREADABLE)
+        if (!device_objects(aml, length, &device, &objects, &budget) ||
+            objects.segment_kind == OBJECT_UNREADABLE || objects.bus_kind == OBJECT_UNREADABLE)
             out->unknown++;
         else
             add_root(out, objects.segment, objects.bus);

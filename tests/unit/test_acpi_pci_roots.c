@@ -202,6 +202,44 @@ static void test_truncated_and_impossible_values(void **state)
     }
 }
 
+static uint8_t big[1 << 20];
+
+static void test_hostile_block_stays_linear(void **state)
+{
+    /* A MiB of host bridge IDs with no Device around them: each would send a scan back to the
+     * start of the block (quadratic: about 10^10 steps).  The budget keeps it linear; every
+     * bridge is counted, none is known. */
+    static const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x08};
+    size_t n = 0;
+    for (; n + sizeof(hid) <= sizeof(big); n += sizeof(hid))
+        memcpy(big + n, hid, sizeof(hid));
+    memset(&roots, 0, sizeof(roots));
+    acpi_find_pci_roots(big, n, &roots);
+    assert_int_equal(roots.bridges, n / sizeof(hid));
+    assert_int_equal(roots.unknown, roots.bridges);
+    assert_int_equal(roots.known, 0);
+    /* The same inside one Device whose body is all Method (_BBN) look-alikes: the device's own
+     * scan is cut by the budget too, and the bridge counts as unknown. */
+    memset(big, 0, sizeof(big));
+    big[0] = 0x5b;
+    big[1] = 0x82;
+    size_t body = sizeof(big) - 2;
+    big[2] = (uint8_t)(0xc0 | (body & 0x0f)); /* four-byte PkgLength */
+    big[3] = (uint8_t)(body >> 4);
+    big[4] = (uint8_t)(body >> 12);
+    big[5] = (uint8_t)(body >> 20);
+    memcpy(big + 6, "PCI0", 4);
+    memcpy(big + 10, hid, sizeof(hid));
+    static const uint8_t nested[] = {0x5b, 0x82, 0x0a, 'S', '0', '0', '_',
+                                     0x08, '_',  'B',  'B', 'N', 0x00};
+    for (size_t at = 20; at + sizeof(nested) <= sizeof(big); at += sizeof(nested))
+        memcpy(big + at, nested, sizeof(nested));
+    memset(&roots, 0, sizeof(roots));
+    acpi_find_pci_roots(big, sizeof(big), &roots);
+    assert_int_equal(roots.bridges, 1);
+    assert_true(roots.known + roots.unknown == 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +247,7 @@ int main(void)
         cmocka_unit_test_setup(test_method_bbn_is_unknown, setup),
         cmocka_unit_test_setup(test_other_devices_and_references_ignored, setup),
         cmocka_unit_test_setup(test_truncated_and_impossible_values, setup),
+        cmocka_unit_test_setup(test_hostile_block_stays_linear, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
