@@ -42,3 +42,23 @@ def test_mcfg_window_duplicating_segment_0_is_refused(tmp_path):
         assert re.search(r"pci: \d+ functions on 1 buses in \d+ us \(ECAM\)", log), log
         assert "00:1f.2 0106: 8086:2922 (rev 02)" in vm.run("lspci -n")
         assert vm.poweroff() == 0
+
+
+def test_host_bridge_with_a_method_bbn_makes_rayos_probe(tmp_path):
+    """An SSDT declaring a host bridge whose _BBN is a method (the usual form on PC firmware
+    that computes it; RayOS runs no AML): the namespace cannot name every root, so RayOS probes
+    for peer root buses the way Linux does, and reads the rest of the namespace normally."""
+    method = bytes([0x14, 0x09]) + b"_BBN" + bytes([0x00, 0xa4, 0x0a, 0x40])  # Return (0x40)
+    hid = bytes([0x08]) + b"_HID" + bytes([0x0c, 0x41, 0xd0, 0x0a, 0x08])  # EisaId PNP0A08
+    body = b"PCX1" + hid + method
+    device = bytes([0x5b, 0x82, 1 + len(body)]) + body
+    ssdt = tmp_path / "ssdt.bin"
+    ssdt.write_bytes(device)
+    with RayOS(machine="q35", extra=["-acpitable", f"sig=SSDT,rev=2,data={ssdt}"]) as vm:
+        log = vm.boot_log
+        assert "pci: ACPI: 2 host bridges, 1 with a root bus that needs AML to read" in log, log
+        # Nothing answers on the other 255 buses of segment 0.
+        assert re.search(r"pci: 1 root buses; probing for peer root buses \(a host bridge's root "
+                         r"bus needs AML\) took \d+ us of the scan \(8160 reads\)", log), log
+        assert "00:1f.2 0106: 8086:2922 (rev 02)" in vm.run("lspci -n")
+        assert vm.poweroff() == 0
