@@ -95,6 +95,19 @@ SELFTEST(dma_map_buffer_linear_memory)
     ST_ASSERT(!dma_map_buffer(mmio, 16, &phys));
 }
 
+SELFTEST(map_phys_refuses_device_windows_over_ram)
+{
+    /* A BAR or firmware table pointing device registers at RAM (here: the kernel image at
+     * 1 MiB) must not become an uncached window; the same RAM mapped cached (how ACPI tables
+     * are read) still works. */
+    ST_ASSERT(map_phys(0x100000, 4096, MAP_UNCACHED) == NULL);
+    ST_ASSERT(map_phys(0xfff000, 0x2000, MAP_UNCACHED) == NULL);
+    ST_ASSERT(map_phys(~0ULL - 0xfff, 0x2000, MAP_UNCACHED) == NULL); /* wraps around */
+    void *cached = map_phys(0x100000, 4096, MAP_CACHED);
+    ST_ASSERT(cached != NULL);
+    unmap_phys(cached, 4096);
+}
+
 SELFTEST(map_phys_above_4g)
 {
     /* Page tables for a window far above RAM are built on demand (PCIe BARs live there). */

@@ -120,10 +120,34 @@ uint64_t paging_kernel_cr3(void)
     return pml4_phys;
 }
 
+/* The RAM region of the boot memory map that [start, start + length) overlaps, or NULL. */
+static const struct memory_region *ram_overlap(phys_addr_t start, uint64_t length)
+{
+    for (unsigned i = 0; i < boot_info.region_count; i++) {
+        const struct memory_region *r = &boot_info.regions[i];
+        bool ram = r->type == MEMORY_USABLE || r->type == MEMORY_ACPI_RECLAIMABLE ||
+                   r->type == MEMORY_ACPI_NVS || r->type == MEMORY_BAD;
+        if (ram && start < r->base + r->length && r->base < start + length)
+            return r;
+    }
+    return NULL;
+}
+
 void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
 {
-    if (size == 0)
+    if (size == 0 || phys + size < phys)
         return NULL;
+    /* Device registers are never in RAM.  Their addresses come from firmware tables and from
+     * the devices themselves (BARs), so an uncached window over RAM is refused: the kernel's
+     * MMIO writes would land in its own memory. */
+    const struct memory_region *ram = attr == MAP_UNCACHED ? ram_overlap(phys, size) : NULL;
+    if (ram) {
+        pr_warn("not mapping 0x%llx-0x%llx as device memory: it overlaps RAM at 0x%llx-0x%llx "
+                "in the memory map\n",
+                (unsigned long long)phys, (unsigned long long)(phys + size - 1),
+                (unsigned long long)ram->base, (unsigned long long)(ram->base + ram->length - 1));
+        return NULL;
+    }
     uint64_t attributes = attr == MAP_CACHED ? 0 : PTE_PCD | PTE_PWT;
     phys_addr_t start = ALIGN_DOWN(phys, PAGE_SIZE);
     uint64_t length = ALIGN_UP(phys + size, PAGE_SIZE) - start;

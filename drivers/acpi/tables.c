@@ -168,18 +168,8 @@ static void parse_madt(const struct acpi_table_header *table)
 
 static void parse_mcfg(const struct acpi_table_header *table)
 {
-    const uint8_t *p = (const uint8_t *)table;
-    for (uint32_t off = 44; off + 16 <= table->length && mcfg_count < ARRAY_SIZE(mcfg_windows);
-         off += 16) {
-        struct acpi_mcfg_window w = {*(const uint64_t *)(p + off), *(const uint16_t *)(p + off + 8),
-                                     p[off + 10], p[off + 11]};
-        if (w.base == 0 || w.end_bus < w.start_bus) {
-            pr_warn("MCFG window %u has base 0x%llx buses %u-%u; skipped", mcfg_count,
-                    (unsigned long long)w.base, w.start_bus, w.end_bus);
-            continue;
-        }
-        mcfg_windows[mcfg_count++] = w;
-    }
+    mcfg_count += acpi_parse_mcfg(table, mcfg_windows + mcfg_count,
+                                  (unsigned)ARRAY_SIZE(mcfg_windows) - mcfg_count);
 }
 
 void acpi_init(void)
@@ -254,4 +244,21 @@ unsigned acpi_mcfg_windows(const struct acpi_mcfg_window **windows)
 {
     *windows = mcfg_windows;
     return mcfg_count;
+}
+
+const struct acpi_pci_roots *acpi_pci_roots(void)
+{
+    static struct acpi_pci_roots roots;
+    static bool done;
+    const struct acpi_table_header *dsdt = acpi_find_table("DSDT", 0);
+    if (!dsdt)
+        return NULL;
+    if (!done) {
+        done = true;
+        const struct acpi_table_header *table = dsdt;
+        for (unsigned i = 0; table; table = acpi_find_table("SSDT", i++))
+            acpi_find_pci_roots((const uint8_t *)(table + 1), table->length - sizeof(*table),
+                                &roots);
+    }
+    return &roots;
 }

@@ -118,8 +118,10 @@ static unsigned bar_count(const struct pci_device *pdev)
         return 6;
     case PCI_HEADER_BRIDGE:
         return 2;
+    case PCI_HEADER_CARDBUS:
+        return 1; /* the socket registers */
     default:
-        return 0; /* CardBus and unknown layouts are not sized */
+        return 0; /* unknown layouts are not sized */
     }
 }
 
@@ -150,7 +152,9 @@ void pci_read_bars(struct pci_device *pdev)
             i++;
         }
     }
-    probe_register(pdev, rom_offset, ROM_ADDRESS_MASK, &rom_original, &rom_sized);
+    /* A CardBus bridge has no ROM register (0x30 is its first I/O limit). */
+    if (pdev->header_type != PCI_HEADER_CARDBUS)
+        probe_register(pdev, rom_offset, ROM_ADDRESS_MASK, &rom_original, &rom_sized);
 
     if ((command & decode) && !host_bridge)
         pci_write_config16(pdev, PCI_COMMAND, command);

@@ -82,9 +82,9 @@ static void pci_bus_remove(struct device *dev, struct driver *drv)
     if (pdrv->remove)
         pdrv->remove(pdev);
     /* Whatever the driver left enabled is turned off so a rebind starts clean; a bridge keeps
-     * bus mastering, which the functions behind it need for their DMA. */
+     * bus mastering, which the functions behind it need for their DMA (a CardBus card's too). */
     pci_release_irqs(pdev);
-    if (pdev->header_type != PCI_HEADER_BRIDGE)
+    if (pdev->header_type != PCI_HEADER_BRIDGE && pdev->header_type != PCI_HEADER_CARDBUS)
         pci_disable_bus_master(pdev);
 }
 

@@ -44,7 +44,10 @@ static uint8_t walk_standard(struct pci_device *pdev, bool report,
     if (!(pci_read_config16(pdev, PCI_STATUS) & PCI_STATUS_CAP_LIST))
         return 0;
     uint8_t seen[256 / 32] = {0}; /* one bit per dword */
-    uint8_t offset = pci_read_config8(pdev, PCI_CAPABILITY_LIST) & 0xfc;
+    /* A CardBus bridge keeps its pointer at 0x14 (0x34 is part of its I/O windows). */
+    unsigned pointer =
+        pdev->header_type == PCI_HEADER_CARDBUS ? PCI_CB_CAPABILITY_LIST : PCI_CAPABILITY_LIST;
+    uint8_t offset = pci_read_config8(pdev, pointer) & 0xfc;
     while (offset) {
         if (offset < CAP_FIRST) {
             cut_list(pdev, report, "capability pointer 0x%02x inside the header", offset);

@@ -6,6 +6,9 @@ only for the vendors whose hardware QEMU and common PCs present, and subsystem n
 the subsystem vendor is a virtual platform (what QEMU shows) or the subsystem repeats the
 device's own IDs, so the kernel stays small (about
 470 KiB).  Usage: gen_pci_ids.py PCI_IDS OUTPUT.c
+
+`kept()` is the one definition of that subset; `write_ids()` writes it back in pci.ids form, so
+tests can run pciutils' lspci with exactly the names the kernel knows (`lspci -i FILE`).
 """
 import sys
 
@@ -92,23 +95,51 @@ def c_string_lines(blob):
     return "\n".join(out)
 
 
-def main():
-    vendors, classes = parse(sys.argv[1])
-    vendors.sort(key=lambda v: v["id"])
-    strings = Strings()
-    vendor_rows, device_rows, subsystem_rows = [], [], []
-    for vendor in vendors:
-        first = len(device_rows)
+def kept(vendors):
+    """The kernel's subset, sorted: [(vendor, [(device, [(subvendor, subdevice, name)])])]."""
+    result = []
+    for vendor in sorted(vendors, key=lambda v: v["id"]):
+        devices = []
         if vendor["id"] in DEVICE_VENDORS:
             for device in sorted(vendor["devices"], key=lambda d: d["id"]):
-                sub_first = len(subsystem_rows)
-                for subvendor, subdevice, name in sorted(device["subsystems"]):
-                    self_named = (subvendor, subdevice) == (vendor["id"], device["id"])
-                    if subvendor not in SUBSYSTEM_VENDORS and not self_named:
-                        continue
-                    subsystem_rows.append((subvendor, subdevice, strings.add(name)))
-                device_rows.append((device["id"], strings.add(device["name"]), sub_first,
-                                    len(subsystem_rows) - sub_first))
+                subsystems = [(sv, sd, name) for sv, sd, name in sorted(device["subsystems"])
+                              if sv in SUBSYSTEM_VENDORS or (sv, sd) == (vendor["id"], device["id"])]
+                devices.append((device, subsystems))
+        result.append((vendor, devices))
+    return result
+
+
+def write_ids(vendors, classes, path):
+    """The kernel's subset of the database in pci.ids form."""
+    lines = []
+    for vendor, devices in kept(vendors):
+        lines.append("%04x  %s" % (vendor["id"], vendor["name"]))
+        for device, subsystems in devices:
+            lines.append("\t%04x  %s" % (device["id"], device["name"]))
+            lines += ["\t\t%04x %04x  %s" % sub for sub in subsystems]
+    for level, klass, subclass, prog_if, name in classes:
+        if level == 1:
+            lines.append("C %02x  %s" % (klass, name))
+        elif level == 2:
+            lines.append("\t%02x  %s" % (subclass, name))
+        else:
+            lines.append("\t\t%02x  %s" % (prog_if, name))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    vendors, classes = parse(sys.argv[1])
+    strings = Strings()
+    vendor_rows, device_rows, subsystem_rows = [], [], []
+    for vendor, devices in kept(vendors):
+        first = len(device_rows)
+        for device, subsystems in devices:
+            sub_first = len(subsystem_rows)
+            for subvendor, subdevice, name in subsystems:
+                subsystem_rows.append((subvendor, subdevice, strings.add(name)))
+            device_rows.append((device["id"], strings.add(device["name"]), sub_first,
+                                len(subsystem_rows) - sub_first))
         vendor_rows.append((vendor["id"], strings.add(vendor["name"]), first,
                             len(device_rows) - first))
     class_rows = [(level, c, s, p, strings.add(name)) for level, c, s, p, name in classes]

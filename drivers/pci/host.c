@@ -16,6 +16,7 @@
 #include <rayos/string.h>
 #include <rayos/time.h>
 
+#include "kernel/boot_info.h"
 #include "pci_core.h"
 #include "pci_host.h"
 
@@ -75,6 +76,7 @@ struct ecam_window {
 static struct ecam_window ecam_windows[8];
 static unsigned ecam_window_count;
 static bool ecam_enabled;
+static bool force_probe; /* pci=probe: look for peer root buses even when ACPI names the roots */
 
 static struct ecam_window *ecam_find(uint16_t segment, uint8_t bus)
 {
@@ -94,7 +96,7 @@ static volatile uint8_t *ecam_address(uint16_t segment, uint8_t bus, uint8_t slo
         return NULL;
     unsigned index = bus - w->window.start_bus;
     if (!w->bus_map[index]) {
-        phys_addr_t phys = w->window.base + ((phys_addr_t)index << 20);
+        phys_addr_t phys = w->window.base + ((phys_addr_t)bus << 20); /* base is bus 0's */
         w->bus_map[index] = map_phys(phys, 1u << 20, MAP_UNCACHED);
         if (!w->bus_map[index])
             return NULL;
@@ -172,13 +174,39 @@ static bool ecam_works(void)
 static void ecam_setup(void)
 {
     char option[16];
-    if (cmdline_get("pci", option, sizeof(option)) && strcmp(option, "cam") == 0) {
+    bool cam_only = false;
+    if (cmdline_get("pci", option, sizeof(option))) { /* pci=cam, pci=probe, pci=cam,probe */
+        for (char *token = option, *next; token; token = next) {
+            next = strchr(token, ',');
+            if (next)
+                *next++ = '\0';
+            if (strcmp(token, "cam") == 0)
+                cam_only = true;
+            else if (strcmp(token, "probe") == 0)
+                force_probe = true;
+            else
+                pr_warn("pci=%s: unknown option ignored\n", token);
+        }
+    }
+    if (cam_only) {
         pr_info("pci=cam: configuration mechanism #1 only\n");
         return;
     }
     const struct acpi_mcfg_window *windows;
     unsigned count = acpi_mcfg_windows(&windows);
     for (unsigned i = 0; i < count && ecam_window_count < ARRAY_SIZE(ecam_windows); i++) {
+        char why[128];
+        bool usable = pci_ecam_window_usable(&windows[i], boot_info.regions, boot_info.region_count,
+                                             why, sizeof(why));
+        for (unsigned j = 0; usable && j < ecam_window_count; j++)
+            usable =
+                pci_ecam_windows_disjoint(&windows[i], &ecam_windows[j].window, why, sizeof(why));
+        if (!usable) {
+            pr_warn("MCFG window segment %04x buses %02x-%02x at 0x%llx not used: %s\n",
+                    windows[i].segment, windows[i].start_bus, windows[i].end_bus,
+                    (unsigned long long)windows[i].base, why);
+            continue;
+        }
         ecam_windows[ecam_window_count].window = windows[i];
         ecam_window_count++;
         pr_info("ECAM window segment %04x buses %02x-%02x at 0x%llx\n", windows[i].segment,
@@ -204,14 +232,121 @@ void pci_host_boot_stats(struct pci_scan_stats *stats, uint64_t *nanoseconds)
     *nanoseconds = boot_scan_ns;
 }
 
-static void scan_root(uint16_t segment, uint8_t bus)
+static struct device *make_root(uint16_t segment, uint8_t bus, void *context)
 {
     char name[DEVICE_NAME_MAX];
     snprintf(name, sizeof(name), "pci%04x:%02x", segment, bus);
     struct device *root = root_device_create(name);
     if (!root)
         pr_err("cannot create %s\n", name);
-    pci_scan_root_bus(&host_access, segment, bus, root, &boot_stats);
+    return root;
+}
+
+static void scan_root(uint16_t segment, uint8_t bus)
+{
+    if (pci_bus_scanned(segment, bus))
+        return; /* described twice (an MCFG window and ACPI) or reached through a bridge */
+    if (segment != 0 && !ecam_covers(segment, bus)) {
+        pr_warn("root bus %04x:%02x: no ECAM window reaches it, not scanned\n", segment, bus);
+        boot_stats.warnings++;
+        return;
+    }
+    pci_scan_root_bus(&host_access, segment, bus, make_root(segment, bus, NULL), &boot_stats);
+}
+
+/* Peer-bus probing reads one vendor ID per slot.  In segment 0 mechanism #1 reaches every bus
+ * without mapping anything, where ECAM would map a MiB per bus probed. */
+static uint32_t probe_read(void *context, uint16_t segment, uint8_t bus, uint8_t slot,
+                           uint8_t function, uint16_t offset, unsigned width)
+{
+    if (segment == 0) {
+        config_reads++;
+        return cam_read(context, segment, bus, slot, function, offset, width);
+    }
+    return host_read(context, segment, bus, slot, function, offset, width);
+}
+
+static struct pci_config_access probe_access = {"probe", NULL, probe_read, host_write,
+                                                host_space_size};
+
+static uint64_t probe_ns;
+
+/* The last bus of segment 0 worth probing: the end of its MCFG window, else all of them. */
+static unsigned segment0_last_bus(void)
+{
+    for (unsigned i = 0; i < ecam_window_count; i++) {
+        if (ecam_windows[i].window.segment == 0)
+            return ecam_windows[i].window.end_bus;
+    }
+    return 255;
+}
+
+static int count_host_bridges(struct device *dev, void *context)
+{
+    if (dev_is_pci(dev) && to_pci_device(dev)->class_code == 0x06 &&
+        to_pci_device(dev)->subclass == 0x00)
+        (*(unsigned *)context)++;
+    return 0;
+}
+
+static const char *probe_reason;
+static uint64_t acpi_ns;
+
+/* Root buses: every MCFG window's first bus and 0000:00, then the host bridges the ACPI
+ * namespace declares with a readable _BBN.  Then, as Linux does on x86, every bus of segment 0
+ * that nothing reached is probed for a peer root bus — but only when there is a reason to
+ * think roots are missing, since probing costs 32 reads per empty bus (3-8 ms for 255 buses
+ * under TCG): ACPI cannot say (no DSDT, no host bridge in it, or one whose _BBN or _SEG is a
+ * method), pci=probe asks, or the scan found more host bridge functions (class 0600) than
+ * root buses (each expander or extra host bridge shows one on its parent bus, e.g. QEMU's
+ * pxb-pcie when firmware leaves it out of the DSDT). */
+static void scan_roots(void)
+{
+    bool scanned_segment0 = false;
+    for (unsigned i = 0; i < ecam_window_count; i++) {
+        scan_root(ecam_windows[i].window.segment, ecam_windows[i].window.start_bus);
+        scanned_segment0 |= ecam_windows[i].window.segment == 0;
+    }
+    if (!scanned_segment0)
+        scan_root(0, 0);
+    uint64_t start = time_ns();
+    const struct acpi_pci_roots *acpi = acpi_pci_roots();
+    acpi_ns = time_ns() - start;
+    for (unsigned i = 0; acpi && i < acpi->known; i++)
+        scan_root(acpi->roots[i].segment, acpi->roots[i].bus);
+    unsigned host_bridges = 0;
+    device_for_each(count_host_bridges, &host_bridges);
+    if (force_probe)
+        probe_reason = "pci=probe";
+    else if (!acpi)
+        probe_reason = "no DSDT";
+    else if (acpi->bridges == 0)
+        probe_reason = "no host bridge in the DSDT";
+    else if (acpi->unknown)
+        probe_reason = "a host bridge's root bus needs AML";
+    else if (host_bridges > boot_stats.root_buses)
+        probe_reason = "more host bridge functions than root buses";
+    else
+        return;
+    start = time_ns();
+    pci_scan_peer_root_buses(&host_access, &probe_access, 0, 0, segment0_last_bus(), make_root,
+                             NULL, &boot_stats);
+    probe_ns = time_ns() - start;
+}
+
+static void log_roots(void)
+{
+    const struct acpi_pci_roots *acpi = acpi_pci_roots();
+    if (acpi && acpi->bridges)
+        pr_info("ACPI: %u host bridges, %u with a root bus that needs AML to read (%llu us)\n",
+                acpi->bridges, acpi->unknown, (unsigned long long)(acpi_ns / 1000));
+    if (probe_reason)
+        pr_info("%u root buses; probing for peer root buses (%s) took %llu us of the scan (%u "
+                "reads)\n",
+                boot_stats.root_buses, probe_reason, (unsigned long long)(probe_ns / 1000),
+                boot_stats.peer_probe_reads);
+    else
+        pr_info("%u root buses\n", boot_stats.root_buses);
 }
 
 static int log_pci_function(struct device *dev, void *context)
@@ -229,13 +364,7 @@ static int pci_init(void)
     ecam_setup();
     config_reads = config_writes = 0;
     uint64_t start = time_ns();
-    bool scanned_segment0 = false;
-    for (unsigned i = 0; i < ecam_window_count; i++) {
-        scan_root(ecam_windows[i].window.segment, ecam_windows[i].window.start_bus);
-        scanned_segment0 |= ecam_windows[i].window.segment == 0;
-    }
-    if (!scanned_segment0)
-        scan_root(0, 0);
+    scan_roots();
     boot_scan_ns = time_ns() - start;
     device_for_each(log_pci_function, NULL);
     pr_info("%u functions on %u buses in %llu us (%s)\n", boot_stats.functions, boot_stats.buses,
@@ -243,6 +372,7 @@ static int pci_init(void)
     /* Under emulation most of the scan is the emulator remapping on each decode toggle. */
     pr_info("BAR sizing took %llu us of that; %lu config reads, %lu writes\n",
             (unsigned long long)(boot_stats.bar_sizing_ns / 1000), config_reads, config_writes);
+    log_roots();
     if (boot_stats.warnings)
         pr_warn("%u problems found in configuration space (see above)\n", boot_stats.warnings);
     return 0;

@@ -40,7 +40,8 @@ static void format_vendor_device(struct text_buffer *text, uint16_t vendor, uint
 static void format_subsystem(struct text_buffer *text, const struct pci_device *pdev, bool numeric)
 {
     uint16_t subvendor = pdev->subsystem_vendor_id, subdevice = pdev->subsystem_id;
-    if (pdev->header_type != PCI_HEADER_NORMAL || subvendor == 0 || subvendor == 0xffff)
+    /* Bridges have them from their subsystem ID capability, CardBus bridges at 0x40. */
+    if (pdev->header_type > PCI_HEADER_CARDBUS || subvendor == 0 || subvendor == 0xffff)
         return;
     text_printf(text, "\tSubsystem: ");
     const char *vendor_name = numeric ? NULL : pci_ids_vendor(subvendor);
@@ -133,6 +134,42 @@ static void format_bridge(struct text_buffer *text, const struct pci_device *pde
         text_printf(text, "\tPrefetchable memory behind bridge: %0*llx-%0*llx\n",
                     b->pref_64bit ? 16 : 8, (unsigned long long)b->pref_base,
                     b->pref_64bit ? 16 : 8, (unsigned long long)b->pref_limit);
+}
+
+/* A CardBus bridge's two memory and two I/O windows and its legacy-mode ports. */
+static void format_cardbus(struct text_buffer *text, struct pci_device *pdev, uint16_t command)
+{
+    const struct pci_bridge_info *b = &pdev->bridge;
+    uint16_t control = pci_read_config16(pdev, PCI_CB_BRIDGE_CONTROL);
+    text_printf(text, "\tBus: primary=%02x, secondary=%02x, subordinate=%02x, sec-latency=%u\n",
+                b->primary_bus, b->secondary_bus, b->subordinate_bus,
+                pci_read_config8(pdev, PCI_CB_LATENCY_TIMER));
+    for (unsigned i = 0; i < 2; i++) {
+        uint32_t base = pci_read_config32(pdev, PCI_CB_MEMORY_BASE_0 + 8 * i) & 0xfffff000u;
+        uint32_t limit = pci_read_config32(pdev, PCI_CB_MEMORY_LIMIT_0 + 8 * i) | 0xfffu;
+        if (base > limit)
+            continue;
+        text_printf(text, "\tMemory window %u: %08x-%08x%s%s\n", i, base, limit,
+                    command & PCI_COMMAND_MEMORY ? "" : " [disabled]",
+                    control & (0x100u << i) ? " (prefetchable)" : "");
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        uint32_t base = pci_read_config32(pdev, PCI_CB_IO_BASE_0 + 8 * i);
+        uint32_t limit = pci_read_config32(pdev, PCI_CB_IO_LIMIT_0 + 8 * i);
+        if (!(base & 1)) { /* 16-bit decode */
+            base &= 0xffff;
+            limit &= 0xffff;
+        }
+        base &= ~3u;
+        limit |= 3u;
+        if (base > limit)
+            continue;
+        text_printf(text, "\tI/O window %u: %08x-%08x%s\n", i, base, limit,
+                    command & PCI_COMMAND_IO ? "" : " [disabled]");
+    }
+    uint16_t legacy = pci_read_config16(pdev, PCI_CB_LEGACY_MODE_BASE);
+    if (legacy)
+        text_printf(text, "\t16-bit legacy interface ports at %04x\n", legacy);
 }
 
 static const char *pcie_type_name(unsigned type)
@@ -337,8 +374,8 @@ void lspci_format(struct text_buffer *text, struct pci_device *pdev, bool verbos
     if (pdev->header_type == PCI_HEADER_BRIDGE)
         format_bridge(text, pdev);
     else if (pdev->header_type == PCI_HEADER_CARDBUS)
-        text_printf(text, "\tCardBus bridge: not supported, nothing behind it scanned\n");
-    if (pdev->header_type <= PCI_HEADER_BRIDGE)
+        format_cardbus(text, pdev, command);
+    if (pdev->header_type <= PCI_HEADER_CARDBUS)
         format_capabilities(text, pdev);
     if (pdev->dev.driver)
         text_printf(text, "\tKernel driver in use: %s\n", pdev->dev.driver->name);

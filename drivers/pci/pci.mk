@@ -10,6 +10,7 @@ $(BUILD)/generated/pci_ids.c: drivers/pci/gen_pci_ids.py /usr/share/misc/pci.ids
 PCI_CORE_SRCS := drivers/core/device.c drivers/pci/config.c drivers/pci/caps.c \
     drivers/pci/bar.c drivers/pci/scan.c drivers/pci/bus.c drivers/pci/msi.c drivers/pci/ids.c \
     drivers/pci/lspci.c drivers/pci/text.c drivers/pci/assign.c drivers/pci/hotplug.c \
+    drivers/pci/ecam.c \
     $(BUILD)/generated/pci_ids.c
 
 UNIT_TESTS += test_device_core
@@ -18,11 +19,20 @@ test_device_core_SRCS := tests/unit/test_device_core.c drivers/core/device.c
 UNIT_TESTS += test_pci_scan
 test_pci_scan_SRCS := tests/unit/test_pci_scan.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
 
+UNIT_TESTS += test_pci_ecam
+test_pci_ecam_SRCS := tests/unit/test_pci_ecam.c drivers/acpi/mcfg.c drivers/pci/ecam.c
+
+UNIT_TESTS += test_acpi_pci_roots
+test_acpi_pci_roots_SRCS := tests/unit/test_acpi_pci_roots.c drivers/acpi/pci_roots.c
+
 UNIT_TESTS += test_pci_lspci
 test_pci_lspci_SRCS := tests/unit/test_pci_lspci.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
 
 FUZZ_TARGETS += fuzz_pci_scan
 fuzz_pci_scan_SRCS := tests/fuzz/fuzz_pci_scan.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
+
+FUZZ_TARGETS += fuzz_acpi_pci_roots
+fuzz_acpi_pci_roots_SRCS := tests/fuzz/fuzz_acpi_pci_roots.c drivers/acpi/pci_roots.c
 
 # RayOS's lspci over pciutils dump files, for tests/host/test_lspci_pciutils.py.
 HOST_TOOLS += pci-lspci-dump

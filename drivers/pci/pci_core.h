@@ -39,6 +39,8 @@ struct pci_scan_stats {
     unsigned buses;
     unsigned warnings;
     uint64_t bar_sizing_ns; /* part of the scan spent sizing BARs (decode toggles) */
+    unsigned root_buses;
+    unsigned peer_probe_reads; /* vendor ID reads looking for peer root buses */
 };
 
 /* Enumerates a root bus depth-first through bridges, registering every function under parent
@@ -46,6 +48,19 @@ struct pci_scan_stats {
  * scanned in the segment are warned about and skipped. */
 int pci_scan_root_bus(const struct pci_config_access *access, uint16_t segment, uint8_t bus,
                       struct device *parent, struct pci_scan_stats *stats);
+/* Peer root buses, the way Linux probes for them on x86: every bus in [first, last] of the
+ * segment that no scan has reached yet is probed at function 0 of each slot (through probe,
+ * which may be a cheaper access than access); a bus where something answers is scanned as a
+ * root bus through access, under the device make_root returns (NULL: none).  Returns how many
+ * root buses were found. */
+unsigned pci_scan_peer_root_buses(const struct pci_config_access *access,
+                                  const struct pci_config_access *probe, uint16_t segment,
+                                  unsigned first, unsigned last,
+                                  struct device *(*make_root)(uint16_t segment, uint8_t bus,
+                                                              void *context),
+                                  void *context, struct pci_scan_stats *stats);
+/* True once a scan has reached the bus. */
+bool pci_bus_scanned(uint16_t segment, uint8_t bus);
 /* One log line describing a function (IDs, class, BARs). */
 void pci_log_function(struct pci_device *pdev);
 /* Forgets which buses were scanned (tests start over). */
@@ -84,6 +99,19 @@ unsigned pci_list_capabilities(struct pci_device *pdev, uint8_t *ids, uint8_t *o
                                unsigned max);
 unsigned pci_list_ext_capabilities(struct pci_device *pdev, uint16_t *ids, uint16_t *offsets,
                                    unsigned max);
+
+/* MCFG windows against the boot memory map (ecam.c): false, with the reason in why, for a
+ * window that is misaligned, beyond physical space, in the first MiB or over RAM of any kind. */
+struct acpi_mcfg_window;
+struct memory_region;
+bool pci_ecam_window_usable(const struct acpi_mcfg_window *window, const struct memory_region *map,
+                            unsigned count, char *why, size_t size);
+/* False, with the reason, when a window describes buses an accepted one already covers or its
+ * memory overlaps the accepted one's (configuration space would alias). */
+bool pci_ecam_windows_disjoint(const struct acpi_mcfg_window *window,
+                               const struct acpi_mcfg_window *accepted, char *why, size_t size);
+/* The physical range [start, end) a window's buses occupy. */
+void pci_ecam_window_range(const struct acpi_mcfg_window *window, uint64_t *start, uint64_t *end);
 
 /* BAR sizing for a freshly read function (decoding off during sizing, originals restored). */
 void pci_read_bars(struct pci_device *pdev);

@@ -1,10 +1,11 @@
-/* Enumeration: depth-first from a root bus through PCI-to-PCI bridges.
+/* Enumeration: depth-first from a root bus through PCI-to-PCI and CardBus bridges.
  *
  * Only what the topology shows is probed: device 0 of each slot, functions 1-7 when function
- * 0 says it is multi-function, only device 0 below a PCIe root or downstream port, and only
- * the secondary buses that bridges name.  Config space is untrusted: a bridge pointing at a
- * bus already scanned, outside its parent's range or back up the tree is warned about and
- * skipped, so scanning always ends. */
+ * 0 says it is multi-function, only device 0 below a PCIe root or downstream port or a CardBus
+ * socket, and only the secondary buses that bridges name; peer root buses (which no bridge
+ * names) only when the caller asks for the probe.  Config space is untrusted: a bridge
+ * pointing at a bus already scanned, outside its parent's range or back up the tree is warned
+ * about and skipped, so scanning always ends. */
 #define pr_fmt(fmt) "pci: " fmt
 
 #include <rayos/errno.h>
@@ -128,6 +129,15 @@ static void read_capabilities(struct pci_device *pdev, struct scan_context *scan
         case PCI_CAP_ID_EXP:
             slot = &pdev->cap_pcie;
             break;
+        case PCI_CAP_ID_SSVID:
+            /* A PCI-to-PCI bridge's subsystem IDs live here (the first one counts). */
+            if (pdev->header_type == PCI_HEADER_BRIDGE && !pdev->subsystem_vendor_id &&
+                !pdev->subsystem_id) {
+                pdev->subsystem_vendor_id =
+                    pci_read_config16(pdev, offsets[i] + PCI_SSVID_VENDOR_ID);
+                pdev->subsystem_id = pci_read_config16(pdev, offsets[i] + PCI_SSVID_DEVICE_ID);
+            }
+            break;
         }
         if (slot && *slot == 0)
             *slot = offsets[i];
@@ -197,14 +207,18 @@ static struct pci_device *read_function(struct scan_context *scan, uint8_t bus, 
         read_bridge_windows(pdev);
         break;
     case PCI_HEADER_CARDBUS:
-        pr_info("%s: CardBus bridge, not supported: nothing behind it is scanned\n", name);
+        pdev->bridge.primary_bus = pci_read_config8(pdev, PCI_PRIMARY_BUS);
+        pdev->bridge.secondary_bus = pci_read_config8(pdev, PCI_SECONDARY_BUS);
+        pdev->bridge.subordinate_bus = pci_read_config8(pdev, PCI_SUBORDINATE_BUS);
+        pdev->subsystem_vendor_id = pci_read_config16(pdev, PCI_CB_SUBSYSTEM_VENDOR_ID);
+        pdev->subsystem_id = pci_read_config16(pdev, PCI_CB_SUBSYSTEM_ID);
         break;
     default:
         pr_warn("%s: unknown header type 0x%02x, only its IDs are used\n", name, pdev->header_type);
         warn(scan);
         break;
     }
-    if (pdev->header_type <= PCI_HEADER_BRIDGE) {
+    if (pdev->header_type <= PCI_HEADER_CARDBUS) {
         read_capabilities(pdev, scan);
         uint64_t start = time_ns();
         pci_read_bars(pdev);
@@ -275,8 +289,12 @@ static bool bridge_secondary_ok(struct scan_context *scan, struct pci_device *br
     return true;
 }
 
-static bool is_pcie_port_with_one_slot(const struct pci_device *bridge)
+/* Behind a PCIe root or downstream port only device 0 exists; a CardBus socket holds one card,
+ * device 0 of its bus. */
+static bool leads_to_one_slot(const struct pci_device *bridge)
 {
+    if (bridge && bridge->header_type == PCI_HEADER_CARDBUS)
+        return true;
     return bridge && bridge->cap_pcie &&
            (bridge->pcie_type == PCI_EXP_TYPE_ROOT_PORT ||
             bridge->pcie_type == PCI_EXP_TYPE_DOWNSTREAM);
@@ -328,7 +346,8 @@ static struct pci_device *scan_function(struct scan_context *scan, uint8_t bus, 
         return NULL;
     }
     scan->stats->functions++;
-    if (pdev->header_type == PCI_HEADER_BRIDGE && pdev->dev.state != DEVICE_REMOVED) {
+    bool bridge = pdev->header_type == PCI_HEADER_BRIDGE || pdev->header_type == PCI_HEADER_CARDBUS;
+    if (bridge && pdev->dev.state != DEVICE_REMOVED) {
         if (bridge_secondary_ok(scan, pdev, upstream))
             scan_bus(scan, pdev->bridge.secondary_bus, &pdev->dev, pdev);
         else
@@ -368,7 +387,7 @@ static int scan_bus(struct scan_context *scan, uint8_t bus, struct device *paren
 {
     mark_bus_scanned(scan->state, bus);
     scan->stats->buses++;
-    unsigned slots = is_pcie_port_with_one_slot(upstream) ? 1 : 32;
+    unsigned slots = leads_to_one_slot(upstream) ? 1 : 32;
     for (uint8_t slot = 0; slot < slots; slot++)
         scan_slot(scan, bus, slot, parent, upstream);
     return 0;
@@ -391,7 +410,47 @@ int pci_scan_root_bus(const struct pci_config_access *access, uint16_t segment, 
         scan.stats->warnings++;
         return -EEXIST;
     }
+    scan.stats->root_buses++;
     return scan_bus(&scan, bus, parent, NULL);
+}
+
+bool pci_bus_scanned(uint16_t segment, uint8_t bus)
+{
+    for (unsigned i = 0; i < MAX_SEGMENTS; i++) {
+        if (segments[i].used && segments[i].segment == segment)
+            return bus_scanned(&segments[i], bus);
+    }
+    return false;
+}
+
+unsigned pci_scan_peer_root_buses(const struct pci_config_access *access,
+                                  const struct pci_config_access *probe, uint16_t segment,
+                                  unsigned first, unsigned last,
+                                  struct device *(*make_root)(uint16_t segment, uint8_t bus,
+                                                              void *context),
+                                  void *context, struct pci_scan_stats *stats)
+{
+    struct pci_scan_stats unused = {0};
+    if (!stats)
+        stats = &unused;
+    unsigned found = 0;
+    for (unsigned bus = first; bus <= last && bus <= 255; bus++) {
+        if (pci_bus_scanned(segment, (uint8_t)bus))
+            continue;
+        bool present = false;
+        for (uint8_t slot = 0; slot < 32 && !present; slot++) {
+            stats->peer_probe_reads++;
+            present = function_present(
+                pci_access_read(probe, segment, (uint8_t)bus, slot, 0, PCI_VENDOR_ID, 4));
+        }
+        if (!present)
+            continue;
+        pr_info("%04x:%02x: peer root bus (no bridge leads to it)\n", segment, bus);
+        struct device *parent = make_root ? make_root(segment, (uint8_t)bus, context) : NULL;
+        if (pci_scan_root_bus(access, segment, (uint8_t)bus, parent, stats) == 0)
+            found++;
+    }
+    return found;
 }
 
 int pci_scan_behind_bridge(struct pci_device *bridge, struct pci_scan_stats *stats)
@@ -411,7 +470,7 @@ int pci_scan_behind_bridge(struct pci_device *bridge, struct pci_scan_stats *sta
         return -EINVAL;
     unsigned before = scan.stats->functions;
     mark_bus_scanned(scan.state, bus);
-    unsigned slots = is_pcie_port_with_one_slot(bridge) ? 1 : 32;
+    unsigned slots = leads_to_one_slot(bridge) ? 1 : 32;
     for (uint8_t slot = 0; slot < slots; slot++) {
         struct pci_device *existing = pci_find_device(bridge->segment, bus, slot, 0);
         if (existing) {

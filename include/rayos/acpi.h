@@ -57,12 +57,36 @@ struct acpi_madt_info {
 };
 const struct acpi_madt_info *acpi_madt(void); /* NULL without a valid MADT */
 
-/* ECAM windows from the MCFG. */
+/* ECAM windows from the MCFG.  base is the address of bus 0 of the segment (even when
+ * start_bus is not 0): bus N's 1 MiB is at base + (N << 20).  Nothing is checked beyond the
+ * table itself: the PCI code checks windows against the memory map before using them. */
 struct acpi_mcfg_window {
     phys_addr_t base;
     uint16_t segment;
     uint8_t start_bus, end_bus;
 };
 unsigned acpi_mcfg_windows(const struct acpi_mcfg_window **windows);
+/* Parses one MCFG table into at most max windows (entries with base 0 or end below start are
+ * warned about and skipped); returns how many. */
+unsigned acpi_parse_mcfg(const struct acpi_table_header *table, struct acpi_mcfg_window *windows,
+                         unsigned max);
+
+/* PCI host bridges (PNP0A03/PNP0A08 devices) of the DSDT and SSDTs, read without an AML
+ * interpreter: a bridge's root bus is known when its _BBN and _SEG are absent (0) or declared
+ * as constant integers; one with a method or anything else there counts as unknown. */
+struct acpi_pci_root {
+    uint16_t segment;
+    uint8_t bus;
+};
+struct acpi_pci_roots {
+    unsigned bridges; /* host bridge devices found */
+    unsigned unknown; /* of which the root bus could not be read */
+    unsigned known;   /* distinct roots in roots[] */
+    struct acpi_pci_root roots[16];
+};
+/* Adds the host bridges of one block of AML (a DSDT's or SSDT's body) to out. */
+void acpi_find_pci_roots(const uint8_t *aml, size_t length, struct acpi_pci_roots *out);
+/* Those of every DSDT and SSDT (found once), or NULL without a DSDT. */
+const struct acpi_pci_roots *acpi_pci_roots(void);
 
 #endif

@@ -21,7 +21,9 @@ enum map_attr {
     MAP_CACHED = 1,   /* firmware tables in RAM or ROM */
 };
 
-/* Maps size bytes of physical address space anywhere in 64 bits; NULL if out of memory. */
+/* Maps size bytes of physical address space anywhere in 64 bits; NULL if out of memory, if the
+ * range wraps, or (with a warning) for MAP_UNCACHED over RAM of any kind in the boot memory map:
+ * device register addresses come from firmware and devices and are not trusted. */
 void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr);
 void unmap_phys(void *virt, size_t size);
 

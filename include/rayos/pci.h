@@ -59,6 +59,22 @@ struct pci_config_access; /* how config space is reached (drivers/pci/config.h) 
 #define PCI_BRIDGE_ROM_ADDRESS 0x38
 #define PCI_BRIDGE_CONTROL     0x3e
 
+/* Type 2 (CardBus bridge) header; the bus numbers share the type 1 offsets. */
+#define PCI_CB_CAPABILITY_LIST     0x14
+#define PCI_CB_LATENCY_TIMER       0x1b
+#define PCI_CB_MEMORY_BASE_0       0x1c
+#define PCI_CB_MEMORY_LIMIT_0      0x20
+#define PCI_CB_IO_BASE_0           0x2c
+#define PCI_CB_IO_LIMIT_0          0x30
+#define PCI_CB_BRIDGE_CONTROL      0x3e
+#define PCI_CB_SUBSYSTEM_VENDOR_ID 0x40
+#define PCI_CB_SUBSYSTEM_ID        0x42
+#define PCI_CB_LEGACY_MODE_BASE    0x44
+
+/* Bridge subsystem ID capability (offsets from the capability). */
+#define PCI_SSVID_VENDOR_ID 0x04
+#define PCI_SSVID_DEVICE_ID 0x06
+
 #define PCI_HEADER_TYPE_MASK     0x7f
 #define PCI_HEADER_MULTIFUNCTION 0x80
 #define PCI_HEADER_NORMAL        0
@@ -188,7 +204,7 @@ struct pci_bar {
 #define PCI_NUM_BARS  6
 #define PCI_ROM_INDEX 6 /* RESOURCE_BAR(6) names the expansion ROM */
 
-/* Bridge (type 1) state as firmware left it. */
+/* Bridge (type 1) state as firmware left it; a CardBus bridge (type 2) fills the bus numbers. */
 struct pci_bridge_info {
     uint8_t primary_bus, secondary_bus, subordinate_bus;
     uint64_t io_base, io_limit; /* limit < base: window disabled */
@@ -204,7 +220,7 @@ struct pci_device {
     uint16_t segment;
     uint8_t bus, slot, function;
     uint16_t vendor_id, device_id;
-    uint16_t subsystem_vendor_id, subsystem_id;
+    uint16_t subsystem_vendor_id, subsystem_id; /* bridges: from their SSVID capability */
     uint8_t class_code, subclass, prog_if, revision;
     uint8_t header_type; /* without the multi-function bit */
     bool multifunction;
@@ -212,7 +228,7 @@ struct pci_device {
     uint8_t interrupt_line; /* as firmware programmed it; 0xff unknown */
     struct pci_bar bars[PCI_NUM_BARS];
     struct pci_bar rom;            /* expansion ROM (type MEM32) */
-    struct pci_bridge_info bridge; /* header type 1 only */
+    struct pci_bridge_info bridge; /* header types 1 and 2 */
 
     uint8_t cap_pm, cap_msi, cap_msix, cap_pcie;
     uint8_t pcie_type;    /* PCI_EXP_TYPE_*, valid with cap_pcie */

@@ -53,6 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(f->config + 0x100, r + 3, 256); /* an extended list from the same bytes */
     }
     pci_scan_root_bus(&fake_access, 0, 0, NULL, NULL);
+    /* Buses no bridge reaches become peer roots (CardBus and PCI bridges behind them too). */
+    pci_scan_peer_root_buses(&fake_access, &fake_access, 0, 0, 255, NULL, NULL, NULL);
     device_for_each(inspect, NULL);
     struct text_buffer text;
     text_init(&text);

@@ -1,7 +1,8 @@
 /* Prints RayOS's lspci listing for a pciutils dump file (the output of `lspci -x`), so tests
  * can hold it against pciutils' own `lspci -F FILE`.  Usage: pci-lspci-dump [-n] [-v] FILE
- * Functions are enumerated the way the kernel does (root bus 0 of each domain, through
- * bridges), so a dump must describe a reachable topology. */
+ * Functions are enumerated the way the kernel does: root bus 0 of each domain through bridges
+ * (PCI-to-PCI and CardBus), then every bus nothing reached is probed for peer root buses, as
+ * on a machine whose firmware describes no root bus. */
 #include <ctype.h>
 #include <rayos/bytes.h>
 #include <rayos/pci.h>
@@ -98,8 +99,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: not a pciutils dump (or too many functions)\n", path);
         return 1;
     }
-    for (unsigned i = 0; i < domain_count; i++)
+    for (unsigned i = 0; i < domain_count; i++) {
         pci_scan_root_bus(&fake_access, domains[i], 0, NULL, NULL);
+        pci_scan_peer_root_buses(&fake_access, &fake_access, domains[i], 0, 255, NULL, NULL, NULL);
+    }
     struct text_buffer text;
     text_init(&text);
     lspci_all(&text, verbose, numeric);

@@ -122,7 +122,10 @@ def test_request_timeout_resets_the_device_without_hanging(tmp_path):
                devices=["virtio-blk-pci,drive=d0", "virtio-blk-pci,drive=d1"]) as vm:
         log = vm.boot_log
         assert "vda: request timed out after 200 ms, resetting the device" in log, log
-        assert "vda: cannot read the partition table: -110" in log, log
+        # Usually the partition-table read is the one that times out; on a loaded host the
+        # throttle's budget may have refilled by then and a later boot-time read times out.
+        assert ("vda: cannot read the partition table: -110" in log or
+                "root: no FAT volume" in log), log
         assert vm.run("blk read vdb 12") == xxd(fast, 12 * 512, 512)
         # Whether this read beats the throttle or times out again, it returns.
         out = vm.run("blk read vda 5", timeout=30)

@@ -9,6 +9,7 @@
 #define MAX_FAKE_FUNCTIONS 64
 
 static struct fake_function functions[MAX_FAKE_FUNCTIONS];
+static uint8_t buses_used[256 / 8]; /* any segment: lets whole-bus probes skip the search */
 unsigned fake_reads;
 unsigned fake_space_size = 4096;
 uint8_t fake_mmio[65536];
@@ -17,6 +18,8 @@ unsigned fake_irqs_allocated, fake_irqs_released;
 
 static struct fake_function *lookup(uint16_t segment, uint8_t bus, uint8_t slot, uint8_t function)
 {
+    if (!(buses_used[bus / 8] & (1u << (bus % 8))))
+        return NULL;
     for (unsigned i = 0; i < MAX_FAKE_FUNCTIONS; i++) {
         struct fake_function *f = &functions[i];
         if (f->used && f->segment == segment && f->bus == bus && f->slot == slot &&
@@ -45,6 +48,8 @@ static int bar_slot(unsigned offset, uint8_t header_type)
         return (int)(offset - 0x10) / 4;
     if (offset >= 0x10 && offset < 0x18 && header_type == 1)
         return (int)(offset - 0x10) / 4;
+    if (offset == 0x10 && header_type == 2)
+        return 0; /* CardBus socket registers */
     if ((offset == 0x30 && header_type == 0) || (offset == 0x38 && header_type == 1))
         return 6;
     return -1;
@@ -86,6 +91,7 @@ struct pci_config_access fake_access = {"fake", NULL, fake_read, fake_write, fak
 void fake_reset(void)
 {
     memset(functions, 0, sizeof(functions));
+    memset(buses_used, 0, sizeof(buses_used));
     memset(fake_mmio, 0, sizeof(fake_mmio));
     fake_reads = 0;
     fake_space_size = 4096;
@@ -101,6 +107,7 @@ struct fake_function *fake_add(uint8_t bus, uint8_t slot, uint8_t function, uint
         if (f->used)
             continue;
         f->used = true;
+        buses_used[bus / 8] |= (uint8_t)(1u << (bus % 8));
         f->bus = bus;
         f->slot = slot;
         f->function = function;

@@ -189,6 +189,52 @@ static void test_verbose_details(void **state)
     pci_unregister_driver(&drv);
 }
 
+/* The CardBus bridge of a Fujitsu laptop (pciutils' tree-fujitsu-p8010 dump, registers 0x00-0x4f
+ * as dumped) with the card behind it; the expected lines are what lspci -v -F prints for it. */
+static void test_cardbus_bridge_and_card(void **state)
+{
+    static const uint8_t header[0x50] = {
+        0x17, 0x12, 0x36, 0x71, 0x87, 0x00, 0x10, 0x04, 0x01, 0x00, 0x07, 0x06, 0x00, 0xa8,
+        0x82, 0x00, 0x00, 0x20, 0x40, 0xfc, 0xa0, 0x00, 0x00, 0x02, 0x1c, 0x1d, 0x20, 0xb0,
+        0x00, 0x00, 0x00, 0xc0, 0x00, 0xf0, 0xff, 0xc3, 0x00, 0x00, 0x00, 0xc8, 0x00, 0xf0,
+        0xff, 0xcb, 0x01, 0x30, 0x00, 0x00, 0xfd, 0x30, 0x00, 0x00, 0x01, 0x34, 0x00, 0x00,
+        0xfd, 0x34, 0x00, 0x00, 0x0b, 0x01, 0x00, 0x05, 0xcf, 0x10, 0x3d, 0x14, 0x01, 0x00,
+    };
+    struct fake_function *bridge = fake_add(0, 0x1e, 0, 0x8086, 0x2448, 0x060401, 1);
+    fake_bridge(bridge, 0, 0x1c, 0x20);
+    fake_cap(bridge, 0x50, PCI_CAP_ID_SSVID);
+    fake_put16(bridge, 0x54, 0x10cf);
+    fake_put16(bridge, 0x56, 0x140c);
+    struct fake_function *cb = fake_add(0x1c, 3, 0, 0x1217, 0x7136, 0x060700, 2);
+    for (unsigned i = 0; i < sizeof(header); i++)
+        fake_put8(cb, i, header[i]);
+    fake_put8(cb, 0xa0, PCI_CAP_ID_PM);
+    fake_put16(cb, 0xa2, 0x0002);
+    fake_add(0x1d, 0, 0, 0x10b7, 0x6001, 0x028000, 0);
+    scan();
+    const char *text = listing(true, false);
+    static const char expected_bridge[] =
+        "00:1e.0 PCI bridge: Intel Corporation 82801 Mobile PCI Bridge (prog-if 01 [Subtractive "
+        "decode])\n"
+        "\tSubsystem: Fujitsu Limited. Device 140c\n";
+    static const char expected_cardbus[] =
+        "1c:03.0 CardBus bridge: O2 Micro, Inc. Device 7136 (rev 01)\n"
+        "\tSubsystem: Fujitsu Limited. Device 143d\n"
+        "\tFlags: bus master, slow devsel, latency 168, IRQ 11\n"
+        "\tBus: primary=1c, secondary=1d, subordinate=20, sec-latency=176\n"
+        "\tMemory window 0: c0000000-c3ffffff (prefetchable)\n"
+        "\tMemory window 1: c8000000-cbffffff\n"
+        "\tI/O window 0: 00003000-000030ff\n"
+        "\tI/O window 1: 00003400-000034ff\n"
+        "\t16-bit legacy interface ports at 0001\n"
+        "\tCapabilities: [a0] Power Management version 2\n\n"
+        "1d:00.0 Network controller: 3Com Corporation Device 6001\n";
+    if (!strstr(text, expected_cardbus) || !strstr(text, expected_bridge))
+        fprintf(stderr, "%s", text);
+    assert_non_null(strstr(text, expected_bridge));
+    assert_non_null(strstr(text, expected_cardbus));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +243,7 @@ int main(void)
         cmocka_unit_test_setup(test_subsystem_forms, setup),
         cmocka_unit_test_setup(test_verbose_details, setup),
         cmocka_unit_test_setup(test_ide_prog_if_spelled_out, setup),
+        cmocka_unit_test_setup(test_cardbus_bridge_and_card, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -281,20 +281,133 @@ static void test_scan_touches_only_what_exists(void **state)
     assert_true(fake_reads < 32 + 2 * 120);
 }
 
-static void test_cardbus_recognised_not_scanned(void **state)
+static void test_cardbus_card_enumerated(void **state)
 {
     struct fake_function *cb = fake_add(0, 9, 0, 0x104c, 0xac50, 0x060700, 2);
-    fake_put8(cb, 0x18, 0);
-    fake_put8(cb, 0x19, 3);
-    fake_put8(cb, 0x1a, 3);
-    fake_add(3, 0, 0, 0x1af4, 0x1000, 0x020000, 0);
+    fake_bridge(cb, 0, 3, 4);
+    fake_bar(cb, 0, FAKE_BAR_MEM32, 0xfc402000, 0x1000);
+    fake_put16(cb, PCI_CB_SUBSYSTEM_VENDOR_ID, 0x10cf);
+    fake_put16(cb, PCI_CB_SUBSYSTEM_ID, 0x143d);
+    fake_put32(cb, PCI_CB_IO_LIMIT_0, 0x000030fc); /* where a type 0 header has its ROM */
+    fake_put16(cb, PCI_STATUS, PCI_STATUS_CAP_LIST);
+    fake_put8(cb, PCI_CB_CAPABILITY_LIST, 0xa0);
+    fake_put8(cb, 0xa0, PCI_CAP_ID_PM);
+    fake_put8(cb, PCI_CAPABILITY_LIST, 0x44); /* 0x34 is an I/O window here, not a pointer */
+    fake_add(3, 0, 0, 0x10b7, 0x6001, 0x028000, 0);
+    fake_add(3, 1, 0, 0x10b7, 0x6002, 0x028000, 0); /* a socket has one card: device 0 only */
     scan();
     struct pci_device *pdev = find(0, 9, 0);
     assert_non_null(pdev);
     assert_int_equal(pdev->header_type, PCI_HEADER_CARDBUS);
+    assert_int_equal(pdev->bridge.primary_bus, 0);
+    assert_int_equal(pdev->bridge.secondary_bus, 3);
+    assert_int_equal(pdev->bridge.subordinate_bus, 4);
+    assert_int_equal(pdev->subsystem_vendor_id, 0x10cf);
+    assert_int_equal(pdev->subsystem_id, 0x143d);
+    assert_int_equal(pdev->cap_pm, 0xa0);
+    assert_int_equal(pdev->bars[0].type, PCI_BAR_MEM32);
+    assert_int_equal(pdev->bars[0].base, 0xfc402000);
+    assert_int_equal(pdev->bars[0].size, 0x1000);
+    assert_int_equal(pdev->rom.size, 0);
+    assert_int_equal(fake_get32(cb, PCI_CB_IO_LIMIT_0), 0x000030fc);
+    struct pci_device *card = find(3, 0, 0);
+    assert_non_null(card);
+    assert_ptr_equal(card->dev.parent, &pdev->dev);
+    assert_null(find(3, 1, 0));
+    assert_int_equal(stats.buses, 2);
+    assert_int_equal(stats.functions, 2);
+    assert_int_equal(stats.warnings, 0);
+}
+
+static void test_cardbus_bad_bus_numbers_not_scanned(void **state)
+{
+    struct fake_function *cb = fake_add(0, 9, 0, 0x104c, 0xac50, 0x060700, 2);
+    fake_bridge(cb, 0, 0, 0);
+    fake_add(3, 0, 0, 0x10b7, 0x6001, 0x028000, 0);
+    scan();
+    assert_non_null(find(0, 9, 0));
     assert_null(find(3, 0, 0));
     assert_int_equal(stats.buses, 1);
-    assert_false(cb->bar_writes);
+    assert_int_equal(stats.warnings, 1);
+}
+
+static void test_bridge_subsystem_from_its_capability(void **state)
+{
+    struct fake_function *br = fake_add(0, 0x1e, 0, 0x8086, 0x2448, 0x060401, 1);
+    fake_bridge(br, 0, 1, 1);
+    fake_put32(br, PCI_PREF_LIMIT_UPPER32, 0x12345678); /* where a type 0 header has them */
+    fake_cap(br, 0x50, PCI_CAP_ID_SSVID);
+    fake_put16(br, 0x50 + PCI_SSVID_VENDOR_ID, 0x10cf);
+    fake_put16(br, 0x50 + PCI_SSVID_DEVICE_ID, 0x140c);
+    fake_cap(br, 0x60, PCI_CAP_ID_SSVID); /* a second one: the first counts */
+    fake_put16(br, 0x60 + PCI_SSVID_VENDOR_ID, 0x1af4);
+    fake_put16(br, 0x60 + PCI_SSVID_DEVICE_ID, 0x1100);
+    struct fake_function *plain = fake_add(0, 0x1c, 0, 0x8086, 0x283f, 0x060400, 1);
+    fake_bridge(plain, 0, 2, 2);
+    fake_put32(plain, PCI_PREF_LIMIT_UPPER32, 0x12345678);
+    scan();
+    struct pci_device *pdev = find(0, 0x1e, 0);
+    assert_non_null(pdev);
+    assert_int_equal(pdev->subsystem_vendor_id, 0x10cf);
+    assert_int_equal(pdev->subsystem_id, 0x140c);
+    pdev = find(0, 0x1c, 0);
+    assert_non_null(pdev);
+    assert_int_equal(pdev->subsystem_vendor_id, 0);
+    assert_int_equal(pdev->subsystem_id, 0);
+}
+
+static unsigned roots_made;
+static uint8_t root_buses_made[4];
+
+static struct device *make_root(uint16_t segment, uint8_t bus, void *context)
+{
+    assert_int_equal(segment, 0);
+    assert_ptr_equal(context, &roots_made);
+    if (roots_made < ARRAY_SIZE(root_buses_made))
+        root_buses_made[roots_made] = bus;
+    roots_made++;
+    return NULL;
+}
+
+static void test_peer_root_buses_probed_like_linux(void **state)
+{
+    roots_made = 0;
+    struct fake_function *port = fake_add(0, 0x1c, 0, 0x8086, 0x3a40, 0x060400, 1);
+    fake_bridge(port, 0, 1, 2);
+    fake_add(1, 0, 0, 0x8086, 0x10d3, 0x020000, 0);
+    /* An expander's root bus with a bridge of its own, and uncore devices on bus ff that no
+     * bridge leads to (the X58 case): neither starts at slot 0 of a scanned bus. */
+    struct fake_function *pxb = fake_add(0x40, 0, 0, 0x1b36, 0x000c, 0x060400, 1);
+    fake_bridge(pxb, 0x40, 0x41, 0x41);
+    fake_add(0x41, 0, 0, 0x1af4, 0x1042, 0x010000, 0);
+    fake_add(0xff, 2, 0, 0x8086, 0x2c10, 0x060000, PCI_HEADER_MULTIFUNCTION);
+    fake_add(0xff, 2, 1, 0x8086, 0x2c11, 0x060000, 0);
+    fake_add(0xff, 3, 0, 0x8086, 0x2c18, 0x060000, 0);
+    fake_add(0x80, 1, 3, 0x8086, 0x1234, 0x088000, 0); /* no function 0: nothing answers */
+    scan();
+    assert_int_equal(stats.functions, 2);
+    assert_int_equal(pci_scan_peer_root_buses(&fake_access, &fake_access, 0, 0, 255, make_root,
+                                              &roots_made, &stats),
+                     2);
+    assert_int_equal(roots_made, 2);
+    assert_int_equal(root_buses_made[0], 0x40);
+    assert_int_equal(root_buses_made[1], 0xff);
+    assert_non_null(find(0x41, 0, 0));
+    assert_non_null(find(0xff, 2, 1));
+    assert_non_null(find(0xff, 3, 0));
+    assert_null(find(0x80, 1, 3));
+    assert_int_equal(stats.functions, 7);
+    assert_int_equal(stats.root_buses, 3);
+    assert_int_equal(stats.buses, 5);
+    /* Buses 00-01 were scanned, 41 was reached through 40 before its turn: 251 empty buses
+     * probed in full, 1 read to find 40, 3 to find ff. */
+    assert_int_equal(stats.peer_probe_reads, 251 * 32 + 1 + 3);
+    assert_int_equal(stats.warnings, 0);
+    /* A second pass finds nothing new and probes only what is still unscanned. */
+    stats.peer_probe_reads = 0;
+    assert_int_equal(
+        pci_scan_peer_root_buses(&fake_access, &fake_access, 0, 0, 255, NULL, NULL, &stats), 0);
+    assert_int_equal(stats.peer_probe_reads, 251 * 32);
 }
 
 static void test_unknown_header_type(void **state)
@@ -758,7 +871,10 @@ int main(void)
         cmocka_unit_test_setup(test_bridge_bus_number_attacks, setup),
         cmocka_unit_test_setup(test_deep_chain_terminates, setup),
         cmocka_unit_test_setup(test_scan_touches_only_what_exists, setup),
-        cmocka_unit_test_setup(test_cardbus_recognised_not_scanned, setup),
+        cmocka_unit_test_setup(test_cardbus_card_enumerated, setup),
+        cmocka_unit_test_setup(test_cardbus_bad_bus_numbers_not_scanned, setup),
+        cmocka_unit_test_setup(test_bridge_subsystem_from_its_capability, setup),
+        cmocka_unit_test_setup(test_peer_root_buses_probed_like_linux, setup),
         cmocka_unit_test_setup(test_unknown_header_type, setup),
         cmocka_unit_test_setup(test_capabilities_found, setup),
         cmocka_unit_test_setup(test_no_extended_space_with_mechanism_one, setup),
