@@ -5,7 +5,7 @@
 #   FUZZ_TARGETS += NAME      NAME_SRCS := tests/fuzz/NAME.c ...   -> build/fuzz/NAME
 # The host shim (tests/host_shim/shim.c) supplies heap, log, locks and time to all of them.
 
-SHIM_SRCS := tests/host_shim/shim.c lib/string.c kernel/mutex.c kernel/wait.c
+SHIM_SRCS := tests/host_shim/shim.c lib/string.c lib/timer_wheel.c kernel/mutex.c kernel/wait.c
 
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(@D)

@@ -18,6 +18,7 @@ struct block_device *block_device_alloc(void)
     list_init(&dev->registry_node);
     list_init(&dev->pending);
     list_init(&dev->in_flight_list);
+    blk_timeouts_init(dev);
     dev->references = 1;
     dev->logical_block_size = 512;
     dev->physical_block_size = 512;
@@ -161,6 +162,7 @@ void block_device_unregister(struct block_device *dev)
     list_remove(&dev->registry_node);
     spin_unlock_irqrestore(&registry_lock, flags);
     blk_queue_abort(dev, -ENODEV);
+    blk_timeouts_stop(dev);
     if (was_registered) {
         pr_info("%s: removed\n", dev->name);
         for (unsigned i = 0; i < REMOVE_LISTENERS_MAX && remove_listeners[i]; i++)

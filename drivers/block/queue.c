@@ -110,6 +110,16 @@ static bool fits_limits(const struct block_request *req, const struct block_limi
 
 /* Starts pending requests while the device has room.  One caller loops at a time; a completion
  * arriving meanwhile (even synchronously from ops->submit) only asks it to loop again. */
+static void arm_timeout_locked(struct block_device *dev)
+{
+    if (!dev->timeout_ns || !dev->ops->reset || timer_pending(&dev->timeout_timer) ||
+        list_empty(&dev->in_flight_list))
+        return;
+    uint64_t oldest =
+        list_entry(dev->in_flight_list.next, struct block_request, queue_node)->submit_time_ns;
+    timer_start_at(&dev->timeout_timer, oldest + dev->timeout_ns);
+}
+
 static void dispatch(struct block_device *dev)
 {
     irqflags_t flags = spin_lock_irqsave(&queue_lock);
@@ -128,6 +138,7 @@ static void dispatch(struct block_device *dev)
             list_add_tail(&dev->in_flight_list, &req->queue_node);
             dev->in_flight++;
             req->submit_time_ns = time_ns();
+            arm_timeout_locked(dev);
             spin_unlock_irqrestore(&queue_lock, flags);
             int status = dev->ops->submit(dev, req);
             flags = spin_lock_irqsave(&queue_lock);
@@ -310,6 +321,30 @@ void blk_queue_abort(struct block_device *dev, int status)
     }
 }
 
+/* Resets the device when its oldest request has been in flight longer than its timeout; one
+ * reset at a time, whoever notices (a waiter's poll or the timeout work). */
+static void check_timeout(struct block_device *dev)
+{
+    if (!dev->timeout_ns || !dev->ops->reset)
+        return;
+    irqflags_t flags = spin_lock_irqsave(&queue_lock);
+    uint64_t oldest = 0;
+    if (!list_empty(&dev->in_flight_list) && !dev->resetting)
+        oldest =
+            list_entry(dev->in_flight_list.next, struct block_request, queue_node)->submit_time_ns;
+    bool overdue = oldest && time_ns() - oldest > dev->timeout_ns;
+    dev->resetting |= overdue;
+    spin_unlock_irqrestore(&queue_lock, flags);
+    if (!overdue)
+        return;
+    pr_err("%s: request timed out after %llu ms, resetting the device\n", dev->name,
+           (unsigned long long)(dev->timeout_ns / NSEC_PER_MSEC));
+    dev->ops->reset(dev, -ETIMEDOUT);
+    flags = spin_lock_irqsave(&queue_lock);
+    dev->resetting = false;
+    spin_unlock_irqrestore(&queue_lock, flags);
+}
+
 void blk_service(struct block_device *dev)
 {
     while (dev->parent)
@@ -318,17 +353,37 @@ void blk_service(struct block_device *dev)
         return; /* the driver may be gone */
     if (dev->ops->poll)
         dev->ops->poll(dev);
-    if (!dev->timeout_ns || !dev->ops->reset || dev->in_flight == 0)
-        return;
-    uint64_t oldest = 0;
-    irqflags_t flags = spin_lock_irqsave(&queue_lock);
-    if (!list_empty(&dev->in_flight_list))
-        oldest =
-            list_entry(dev->in_flight_list.next, struct block_request, queue_node)->submit_time_ns;
-    spin_unlock_irqrestore(&queue_lock, flags);
-    if (oldest && time_ns() - oldest > dev->timeout_ns) {
-        pr_err("%s: request timed out after %llu ms, resetting the device\n", dev->name,
-               (unsigned long long)(dev->timeout_ns / NSEC_PER_MSEC));
-        dev->ops->reset(dev, -ETIMEDOUT);
+    check_timeout(dev);
+}
+
+/* Timer (interrupt context): hand the check to a thread, holding a reference until it ran. */
+static void timeout_fired(struct timer *timer)
+{
+    struct block_device *dev = timer->data;
+    block_device_get(dev);
+    if (!queue_work(system_wq, &dev->timeout_work))
+        block_device_put(dev);
+}
+
+static void timeout_work(struct work *work)
+{
+    struct block_device *dev = container_of(work, struct block_device, timeout_work);
+    if (!dev->removed) {
+        check_timeout(dev);
+        irqflags_t flags = spin_lock_irqsave(&queue_lock);
+        arm_timeout_locked(dev); /* for the request that is now the oldest */
+        spin_unlock_irqrestore(&queue_lock, flags);
     }
+    block_device_put(dev);
+}
+
+void blk_timeouts_init(struct block_device *dev)
+{
+    timer_setup(&dev->timeout_timer, timeout_fired, dev);
+    work_init(&dev->timeout_work, timeout_work);
+}
+
+void blk_timeouts_stop(struct block_device *dev)
+{
+    timer_cancel(&dev->timeout_timer);
 }

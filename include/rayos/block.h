@@ -13,6 +13,8 @@
 #include <rayos/block_io.h>
 #include <rayos/list.h>
 #include <rayos/types.h>
+#include <rayos/timer.h>
+#include <rayos/work.h>
 
 struct block_device;
 struct block_request;
@@ -111,6 +113,11 @@ struct block_device {
     bool registered;
     bool removed;
     uint64_t completed_requests, failed_requests;
+    /* Timeouts fire on their own: a timer armed while requests are in flight queues the check
+     * (and the reset it may need) on the system work queue. */
+    struct timer timeout_timer;
+    struct work timeout_work;
+    bool resetting;
 };
 
 /* Registry. */
@@ -142,6 +149,9 @@ void blk_service(struct block_device *dev);
 void blk_queue_run(struct block_device *dev);
 /* Fails every request not yet started with status (removal, device failure). */
 void blk_queue_abort(struct block_device *dev, int status);
+/* Block-layer internal: the per-device timeout timer (set up at allocation, stopped at removal). */
+void blk_timeouts_init(struct block_device *dev);
+void blk_timeouts_stop(struct block_device *dev);
 
 /* Synchronous wrappers; buf may be any kernel memory. */
 int blk_read(struct block_device *dev, uint64_t lba, uint32_t count, void *buf);

@@ -6,7 +6,9 @@
 #include <rayos/printk.h>
 #include <rayos/thread.h>
 #include <rayos/wait.h>
+#include <rayos/work.h>
 #include "kernel/lockdep.h"
+#include <host_shim.h>
 #include <rayos/time.h>
 #include <asm/io.h>
 
@@ -135,6 +137,69 @@ void wait_sleep_until(uint64_t deadline_ns)
     (void)deadline_ns;
     panic("host build: no scheduler to sleep in");
 }
+/* Timers on the host: the kernel's timing wheel, advanced by host_run_timers() (tests call it;
+ * there is no timer interrupt).  Work runs at once: there are no worker threads. */
+static struct timer_wheel host_wheel;
+static bool host_wheel_ready;
+#define HOST_TICK_NS (1000 * 1000ULL)
+
+static void host_wheel_init(void)
+{
+    if (!host_wheel_ready)
+        timer_wheel_init(&host_wheel, time_ns() / HOST_TICK_NS);
+    host_wheel_ready = true;
+}
+void timer_setup(struct timer *t, timer_fn fn, void *data)
+{
+    *t = (struct timer){.fn = fn, .data = data};
+}
+void timer_start_at(struct timer *t, uint64_t deadline_ns)
+{
+    host_wheel_init();
+    timer_wheel_add(&host_wheel, t, (deadline_ns + HOST_TICK_NS - 1) / HOST_TICK_NS);
+}
+void timer_start_in(struct timer *t, uint64_t delay_ns)
+{
+    timer_start_at(t, time_ns() + delay_ns);
+}
+bool timer_pending(const struct timer *t)
+{
+    return t->pending;
+}
+bool timer_cancel(struct timer *t)
+{
+    bool was = t->pending;
+    host_wheel_init();
+    timer_wheel_remove(&host_wheel, t);
+    return was;
+}
+unsigned host_run_timers(void)
+{
+    host_wheel_init();
+    struct timer *due = NULL;
+    timer_wheel_advance(&host_wheel, time_ns() / HOST_TICK_NS, &due);
+    unsigned n = 0;
+    while (due) {
+        struct timer *t = due;
+        due = t->next;
+        t->next = NULL;
+        t->fn(t);
+        n++;
+    }
+    return n;
+}
+struct workqueue *system_wq = (struct workqueue *)&host_wheel; /* any non-NULL handle */
+void work_init(struct work *w, work_fn fn)
+{
+    *w = (struct work)WORK_INIT(fn);
+}
+bool queue_work(struct workqueue *wq, struct work *w)
+{
+    (void)wq;
+    w->fn(w);
+    return true;
+}
+
 uint64_t time_ns(void)
 {
     struct timespec ts;

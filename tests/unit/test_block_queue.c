@@ -8,6 +8,7 @@
 #include "block_fakes.h"
 
 #include <rayos/block.h>
+#include <host_shim.h>
 #include <rayos/errno.h>
 #include <rayos/partition.h>
 #include <rayos/string.h>
@@ -493,6 +494,34 @@ static void test_timeout_calls_the_driver(void **state)
     disk.deferred = false;
 }
 
+/* Nobody waits and nobody polls: the block layer's own timer notices the stuck request, and
+ * its work resets the device, which fails the request with -ETIMEDOUT. */
+static void test_timeout_fires_with_no_waiter(void **state)
+{
+    (void)state;
+    disk.deferred = true;
+    uint8_t buffer[512];
+    struct block_segment seg = segment(buffer, 512);
+    struct completion c = {0};
+    struct block_request req = make_request(BLOCK_OP_READ, 0, &seg, 1, &c);
+    disk.dev->timeout_ns = 5 * 1000 * 1000;
+    timeouts = 0;
+    assert_int_equal(blk_submit(&req), 0);
+    host_run_timers();
+    assert_int_equal(timeouts, 0); /* not due yet */
+    assert_int_equal(disk.dev->in_flight, 1);
+    struct timespec pause = {0, 12 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    assert_true(host_run_timers() >= 1);
+    assert_int_equal(timeouts, 1);
+    assert_int_equal(c.status, -ETIMEDOUT);
+    assert_int_equal(disk.dev->in_flight, 0);
+    /* Nothing in flight: the timer stays off. */
+    nanosleep(&pause, NULL);
+    assert_int_equal(host_run_timers(), 0);
+    disk.deferred = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +541,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_partitions_are_bounded_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranges_split_to_device_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_calls_the_driver, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_fires_with_no_waiter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
