@@ -279,11 +279,21 @@ int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fa
                    struct fat_entry_info *e);
 
 /* path.c */
-/* Resolves path; *parent_cluster gets the containing directory and *last the final component.
- * With the entry missing, returns -ENOENT but still fills parent and last when the parent
- * exists (for create). */
+/* What a path's last component was: a name, or a directory reached as the root, "." or "..";
+ * FAT_LAST_SLASH is or-ed in when the path ends in '/'. */
+#define FAT_LAST_NAME   0
+#define FAT_LAST_ROOT   1
+#define FAT_LAST_DOT    2
+#define FAT_LAST_DOTDOT 3
+#define FAT_LAST_KIND   3
+#define FAT_LAST_SLASH  4
+/* Resolves path component by component ("." and ".." against the directories walked, so a
+ * file or a missing entry before ".." is ENOTDIR or ENOENT, and "FILE/" is ENOTDIR).
+ * *parent_cluster gets the containing directory and *last the final component when it is a
+ * name (NULL after "/", "." or ".."); with that entry missing, returns -ENOENT but still
+ * fills parent and last (for create).  kind (may be NULL) gets FAT_LAST_*. */
 int fat_resolve(struct fat_volume *vol, const char *path, uint32_t *parent_cluster,
-                const char **last, size_t *last_length, struct fat_entry_info *out);
+                const char **last, size_t *last_length, struct fat_entry_info *out, unsigned *kind);
 uint32_t fat_root_cluster(const struct fat_volume *vol);
 
 /* file.c */

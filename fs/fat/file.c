@@ -253,8 +253,11 @@ int fat_open(struct fat_volume *vol, const char *path, unsigned flags, struct fa
     uint32_t parent;
     const char *last;
     size_t last_length;
-    err = fat_resolve(vol, path, &parent, &last, &last_length, e);
-    if (err == -ENOENT && (flags & FAT_O_CREATE) && last) {
+    unsigned kind;
+    err = fat_resolve(vol, path, &parent, &last, &last_length, e, &kind);
+    if (err == -ENOENT && (flags & FAT_O_CREATE) && last && (kind & FAT_LAST_SLASH)) {
+        err = -EISDIR; /* open("NEW/", O_CREAT) */
+    } else if (err == -ENOENT && (flags & FAT_O_CREATE) && last) {
         memcpy(name, last, last_length);
         name[last_length] = 0;
         err = create_entry(vol, parent, name, FAT_ATTR_ARCHIVE, 0, e);
