@@ -295,8 +295,13 @@ static int check_directory(struct checker *ck, uint32_t dir)
         }
         if (r == 0)
             break;
-        if (memcmp(e->raw, ".          ", 11) == 0 || memcmp(e->raw, "..         ", 11) == 0)
+        if (memcmp(e->raw, ".          ", 11) == 0 || memcmp(e->raw, "..         ", 11) == 0) {
+            /* only the first two slots of a subdirectory may hold them */
+            if (dir == 0 || dir == fat_root_cluster(vol) || e->index >= 2)
+                say(ck, true, "invalid 8.3 name \"%s\" (directory at cluster %u, entry %u)",
+                    shown_short(e->raw, shown, sizeof(shown)), dir, e->index);
             continue;
+        }
         if (!short_name_valid(e->raw))
             say(ck, true, "%s: invalid 8.3 name \"%s\" (directory at cluster %u, entry %u)",
                 e->name, shown_short(e->raw, shown, sizeof(shown)), dir, e->index);
