@@ -279,10 +279,8 @@ int fat_statfs(struct fat_volume *vol, struct fat_statfs *out)
     uint8_t raw[32];
     uint64_t sector;
     uint32_t offset;
-    int found = fat_find_label_entry(vol, raw, &sector, &offset);
-    if (found < 0)
-        return found;
-    if (found)
+    /* a root directory that cannot be read has no label; the rest is still worth knowing */
+    if (fat_find_label_entry(vol, raw, &sector, &offset) == 1)
         fat_label_to_string(raw, out->label, sizeof(out->label));
     out->was_dirty = vol->was_dirty;
     out->free_count_hint_bad = vol->fsinfo_bad;

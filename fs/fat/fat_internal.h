@@ -60,6 +60,7 @@ struct fat_index_entry {
     uint32_t index;
     uint32_t first_index;
     bool has_long_name;
+    bool odd_short; /* fat_short_is_odd(short_name) */
     uint8_t short_name[11];
 };
 

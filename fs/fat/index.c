@@ -81,6 +81,7 @@ static int index_append(struct fat_dir_index *index, const struct fat_entry_info
     slot->first_index = e->first_index;
     slot->has_long_name = e->unit_count != 0;
     memcpy(slot->short_name, e->raw, 11);
+    slot->odd_short = fat_short_is_odd(e->raw);
     if (e->index + 1 > index->end_index)
         index->end_index = e->index + 1;
     return 0;
@@ -191,8 +192,8 @@ int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fa
     fat_cursor_init(vol, &cursor, index->first_cluster);
     for (uint32_t i = 0; i < index->count; i++) {
         const struct fat_index_entry *slot = &index->entries[i];
-        bool maybe = (key->has_short_form && (memcmp(slot->short_name, key->short_form, 11) == 0 ||
-                                              fat_short_is_odd(slot->short_name))) ||
+        bool maybe = (key->has_short_form &&
+                      (memcmp(slot->short_name, key->short_form, 11) == 0 || slot->odd_short)) ||
                      (slot->has_long_name && slot->hash == hash);
         if (!maybe)
             continue;
