@@ -81,3 +81,39 @@ def test_foreign_names_and_dot_paths_in_the_kernel(tmp_path):
     listing = subprocess.run(["mdir", "-b", "-i", image, "::"], capture_output=True,
                              env=ENV).stdout.decode()
     assert "::/D/" in listing and "::/F" in listing
+
+
+def damaged_disk(tmp_path):
+    """FILE.BIN of three 2 KiB clusters whose chain ends after the second (issue 14 item 1)."""
+    image = str(tmp_path / "damaged.img")
+    subprocess.run(["mkfs.fat", "-F", "16", "-s", "4", "-C", image, "16384"], check=True,
+                   capture_output=True)
+    local = tmp_path / "FILE.BIN"
+    local.write_bytes(b"x" * (3 * 2048 - 100))
+    subprocess.run(["mcopy", "-i", image, str(local), "::FILE.BIN"], check=True, env=ENV)
+    with open(image, "r+b") as f:
+        boot = f.read(512)
+        sector, _, reserved, fats = struct.unpack_from("<HBHB", boot, 11)
+        fat_sectors = struct.unpack_from("<H", boot, 22)[0]
+        f.seek((reserved + fats * fat_sectors) * sector + 26)
+        first = struct.unpack("<H", f.read(2))[0]
+        for i in range(fats):
+            f.seek((reserved + i * fat_sectors) * sector + 2 * (first + 1))
+            f.write(struct.pack("<H", 0xFFFF))
+    return image
+
+
+def test_kernel_export_paths_refuse_a_short_chain(tmp_path):
+    image = damaged_disk(tmp_path)
+    drive, device = virtio_drive(image)
+    with RayOS(drives=[drive], devices=[device]) as vm:
+        vm.run("mkdir /mnt")
+        assert "mounted vda (fat)" in vm.run("mount vda /mnt")
+        bad = "/mnt/FILE.BIN: Structure needs cleaning\n"
+        assert vm.command("cat /mnt/FILE.BIN") == "cat: " + bad
+        assert vm.command("hexdump /mnt/FILE.BIN") == "hexdump: " + bad
+        assert vm.command("cp /mnt/FILE.BIN /copy") == "cp: " + bad
+        assert vm.command("stat /copy").endswith("No such file or directory\n")  # no partial copy
+        assert vm.command("losetup /mnt/FILE.BIN").startswith("losetup: /mnt/FILE.BIN:")
+        assert vm.command("losetup") == ""
+        vm.poweroff()

@@ -209,7 +209,11 @@ static int copy_out_extents(struct session *s, struct fat_file *file, int fd, co
 }
 
 /* Copies the image's file IMAGE PATH to the local file (standard output when local is NULL):
- * through its extents when possible, else by reads.  Returns the exit status. */
+ * through its extents when possible, else by reads.  Every path fails the same way on a
+ * damaged file: the library refuses to open for reading a file whose chain does not cover
+ * its size, so nothing is written.  A local file is written under a temporary name and
+ * renamed into place only when complete: a failure never leaves a partial file that looks
+ * like the whole one (nor destroys one that was there).  Returns the exit status. */
 static int export_file(const char *image, const char *path, const char *local)
 {
     struct session s;
@@ -219,16 +223,50 @@ static int export_file(const char *image, const char *path, const char *local)
     int err = fat_open(s.vol, path, FAT_O_READ, &file);
     if (err)
         return session_close(&s, fail(path, err));
-    int fd = local ? open(local, O_WRONLY | O_CREAT | O_TRUNC, 0644) : STDOUT_FILENO;
+    char *temporary = NULL;
+    int fd = STDOUT_FILENO;
+    struct stat existing;
+    if (local && stat(local, &existing) == 0 && !S_ISREG(existing.st_mode) &&
+        !S_ISDIR(existing.st_mode)) {
+        /* a device or a FIFO (/dev/null, a pipe): written in place */
+        fd = open(local, O_WRONLY);
+        if (fd < 0) {
+            fat_close(file);
+            return session_close(&s, fail(local, errno));
+        }
+        local = NULL;
+    } else if (local) {
+        temporary = malloc(strlen(local) + 16);
+        if (temporary) {
+            sprintf(temporary, "%s.rayfs-XXXXXX", local);
+            fd = mkstemp(temporary);
+        }
+        if (fd >= 0) {
+            mode_t mask = umask(0);
+            umask(mask);
+            fchmod(fd, 0666 & ~mask);
+        }
+    }
     int status = 0;
-    if (fd < 0) {
+    if (!temporary && local) {
+        status = fail(local, ENOMEM);
+    } else if (fd < 0) {
         status = fail(local, errno);
     } else {
         int fast = copy_out_extents(&s, file, fd, path);
         status = fast == 1 ? 0 : fast < 0 ? 1 : copy_out(file, fd, path);
     }
-    if (local && fd >= 0 && close(fd) != 0 && status == 0)
-        status = fail(local, errno);
+    if (!local && fd != STDOUT_FILENO && close(fd) != 0 && status == 0)
+        status = fail(path, errno);
+    if (local && fd >= 0) {
+        if (close(fd) != 0 && status == 0)
+            status = fail(local, errno);
+        if (status == 0 && rename(temporary, local) != 0)
+            status = fail(local, errno);
+        if (status != 0)
+            unlink(temporary);
+    }
+    free(temporary);
     fat_close(file);
     return session_close(&s, status);
 }
