@@ -303,6 +303,40 @@ static void test_label(void **state)
     ramdisk_free(&disk);
 }
 
+/* check reports what fsck.fat reports about names: invalid 8.3 names and duplicates, here a
+ * long name used twice (case-folded) and an 8.3 name used twice. */
+static void test_check_names(void **state)
+{
+    format16();
+    mount_rw();
+    put_file("/SEED.TXT", "seed", 4);
+    unmount();
+    uint8_t seed[32];
+    memcpy(seed, root_slot(0), 32);
+    static const uint16_t first[] = {'S', 'a', 'm', 'e', ' ', 'N', 'a', 'm', 'e'};
+    static const uint16_t second[] = {'s', 'A', 'M', 'E', ' ', 'n', 'A', 'M', 'E'};
+    put_lfn(0, first, 9, (const uint8_t *)"SAMENA~1   ");
+    memcpy(root_slot(1), seed, 32);
+    memcpy(root_slot(1), "SAMENA~1   ", 11);
+    put_lfn(2, second, 9, (const uint8_t *)"SAMENA~2   ");
+    memcpy(root_slot(3), seed, 32);
+    memcpy(root_slot(3), "SAMENA~2   ", 11);
+    memcpy(root_slot(4), seed, 32);
+    memcpy(root_slot(4), "TWICE   TXT", 11);
+    memcpy(root_slot(5), seed, 32);
+    memcpy(root_slot(5), "TWICE   TXT", 11);
+    memcpy(root_slot(6), seed, 32);
+    memcpy(root_slot(6), "A*B     TXT", 11);
+    char findings[4096] = "";
+    struct fat_check_result result;
+    assert_int_equal(fat_check(&disk.io, report, findings, &result), 0);
+    assert_non_null(strstr(findings, "error: sAME nAME: duplicate name"));
+    assert_non_null(strstr(findings, "error: TWICE.TXT: duplicate name"));
+    assert_non_null(strstr(findings, "error: A*B.TXT: invalid 8.3 name \"A*B     .TXT\""));
+    assert_null(strstr(findings, "Same Name: duplicate"));
+    ramdisk_free(&disk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_path_corner_cases),
         cmocka_unit_test(test_long_multibyte_name),
         cmocka_unit_test(test_label),
+        cmocka_unit_test(test_check_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
