@@ -59,9 +59,9 @@ struct fat_index_entry {
     uint32_t hash; /* of the folded long name */
     uint32_t index;
     uint32_t first_index;
-    bool has_long_name;
-    bool odd_short; /* fat_short_is_odd(short_name) */
-    uint8_t short_name[11];
+    bool has_long_name : 1;
+    bool odd_short : 1;     /* fat_short_is_odd(short_name) */
+    uint8_t short_name[11]; /* the whole entry stays 24 bytes */
 };
 
 #define FAT_INDEX_DIRS 4

@@ -192,9 +192,9 @@ int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fa
     fat_cursor_init(vol, &cursor, index->first_cluster);
     for (uint32_t i = 0; i < index->count; i++) {
         const struct fat_index_entry *slot = &index->entries[i];
-        bool maybe = (key->has_short_form &&
-                      (memcmp(slot->short_name, key->short_form, 11) == 0 || slot->odd_short)) ||
-                     (slot->has_long_name && slot->hash == hash);
+        bool maybe = slot->has_long_name && slot->hash == hash;
+        if (!maybe && key->has_short_form)
+            maybe = slot->odd_short || memcmp(slot->short_name, key->short_form, 11) == 0;
         if (!maybe)
             continue;
         uint32_t position = slot->first_index;
