@@ -59,9 +59,8 @@ struct fat_index_entry {
     uint32_t hash; /* of the folded long name */
     uint32_t index;
     uint32_t first_index;
-    bool has_long_name : 1;
-    bool odd_short : 1;     /* fat_short_is_odd(short_name) */
-    uint8_t short_name[11]; /* the whole entry stays 24 bytes */
+    bool has_long_name;
+    uint8_t short_name[11]; /* as matched: fat_short_match_form() of the entry's name */
 };
 
 #define FAT_INDEX_DIRS 4
@@ -73,6 +72,7 @@ struct fat_dir_index {
     uint32_t first_cluster;
     uint32_t end_index;     /* the end marker's slot (or the capacity) */
     uint32_t slot_capacity; /* slots in the directory's clusters */
+    int damage;             /* -EUCLEAN or -EIO where the directory could not be read on */
     uint32_t count, capacity;
     struct fat_index_entry *entries;
 };
@@ -226,6 +226,9 @@ uint8_t fat_short_checksum(const uint8_t short_name[11]);
 void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t size);
 bool fat_short_from_display(const char *name, uint8_t out[11]);
 bool fat_short_is_odd(const uint8_t raw[11]);
+/* The 11 bytes a name key's short form is compared with: the raw name, or for an odd one the
+ * form of the name it is shown as (so an index compares both with one memcmp). */
+void fat_short_match_form(const uint8_t raw[11], uint8_t out[11]);
 /* A long name read from disk that Linux's vfat would have made: not "." or "..", no '/',
  * control characters, reserved characters or unpaired surrogates.  Others fall back to 8.3. */
 bool fat_long_units_valid(const uint16_t *units, size_t count);

@@ -113,12 +113,22 @@ bool fat_short_is_odd(const uint8_t raw[11])
     return false;
 }
 
-static bool odd_short_matches(const struct fat_name_key *key, const uint8_t raw[11])
+void fat_short_match_form(const uint8_t raw[11], uint8_t out[11])
 {
     char shown[32];
+    if (fat_short_is_odd(raw)) {
+        fat_short_to_string(raw, false, shown, sizeof(shown));
+        if (fat_short_from_display(shown, out))
+            return;
+    }
+    memcpy(out, raw, 11);
+}
+
+static bool odd_short_matches(const struct fat_name_key *key, const uint8_t raw[11])
+{
     uint8_t form[11];
-    fat_short_to_string(raw, false, shown, sizeof(shown));
-    return fat_short_from_display(shown, form) && memcmp(form, key->short_form, 11) == 0;
+    fat_short_match_form(raw, form);
+    return memcmp(form, key->short_form, 11) == 0;
 }
 
 bool fat_name_key_matches(const struct fat_name_key *key, const struct fat_entry_info *e)
