@@ -40,16 +40,24 @@ static void format_time(int64_t seconds, char *out, size_t size)
     snprintf(out, size, "%04u-%02u-%02u %02u:%02u", t.year, t.month, t.day, t.hour, t.minute);
 }
 
-static void print_entry(const char *name, const struct vfs_stat *st, bool long_format)
+/* Names come from disks: control characters (an ESC sequence could clear the screen) are
+ * printed escaped, never raw. */
+static void print_entry(const char *raw_name, const struct vfs_stat *st, bool long_format)
 {
+    char *name = kmalloc(VFS_NAME_BYTES_MAX * 4 + 1);
+    if (!name)
+        return;
+    str_escape(name, VFS_NAME_BYTES_MAX * 4 + 1, raw_name);
     if (!long_format) {
         shell_printf("%s%s\n", name, st->is_directory ? "/" : "");
+        kfree(name);
         return;
     }
     char when[24];
     format_time(st->modified, when, sizeof(when));
     shell_printf("%c %10llu %s %s\n", st->is_directory ? 'd' : '-', (unsigned long long)st->size,
                  when, name);
+    kfree(name);
 }
 
 static int cmd_ls(int argc, char **argv)

@@ -30,12 +30,23 @@ static bool ranges_overlap(uint64_t a_start, uint64_t a_count, uint64_t b_start,
     return a_start < b_start + b_count && b_start < a_start + a_count;
 }
 
-/* Adds a partition unless it lies outside the disk or overlaps one already accepted. */
+/* Adds a partition unless it lies outside the disk or overlaps one already accepted.  An MBR
+ * partition that starts on the disk but runs past its end (a disk image cut short) is cut to
+ * the disk, as Linux does ("extends beyond EOD, truncated"); GPT entries are checked against
+ * the usable area instead. */
 static void table_add(struct partition_table *table, const struct block_io *disk,
-                      const struct partition *candidate)
+                      const struct partition *candidate_in, bool clip)
 {
+    struct partition clipped = *candidate_in;
+    const struct partition *candidate = &clipped;
     if (candidate->block_count == 0)
         return;
+    if (clip && candidate->start_lba != 0 && candidate->start_lba < disk->block_count &&
+        candidate->block_count > disk->block_count - candidate->start_lba) {
+        clipped.block_count = disk->block_count - candidate->start_lba;
+        pr_warn("partition %u runs past the end of the disk, truncated to %llu blocks\n",
+                candidate->number, (unsigned long long)clipped.block_count);
+    }
     if (candidate->start_lba == 0 || candidate->start_lba >= disk->block_count ||
         candidate->block_count > disk->block_count - candidate->start_lba) {
         pr_warn("partition %u lies outside the disk, skipped\n", candidate->number);
@@ -119,7 +130,7 @@ static int mbr_read_logical(const struct block_io *disk, struct partition_table 
                 pr_warn("logical partition %u lies outside its extended partition, skipped\n",
                         logical.number);
             else
-                table_add(table, disk, &logical);
+                table_add(table, disk, &logical, true);
         }
         if (!mbr_is_extended(link[4]) || get_le32(link + 8) == 0)
             return 0;
@@ -161,7 +172,7 @@ static int mbr_read(const struct block_io *disk, struct partition_table *table, 
             have_extended = true;
             continue;
         }
-        table_add(table, disk, &primary[i]);
+        table_add(table, disk, &primary[i], true);
     }
     if (!have_extended)
         return 0;
@@ -263,7 +274,7 @@ static int gpt_read_copy(const struct block_io *disk, uint64_t header_lba,
         }
         candidate.start_lba = first;
         candidate.block_count = last - first + 1;
-        table_add(table, disk, &candidate);
+        table_add(table, disk, &candidate, false);
     }
     kfree(array);
     err = 0;

@@ -59,8 +59,14 @@ int fat_parse_boot_sector(struct fat_volume *vol, const uint8_t *boot, uint64_t 
     uint64_t clusters = (total - data_start) / sectors_per_cluster;
     if (clusters == 0 || clusters > 0x0ffffff5u - 2)
         return -EUCLEAN;
-    unsigned type = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32;
-    if ((type == 32) != fat32_layout || (type == 32) != (root_entries == 0))
+    /* The layout decides FAT32, as Linux, mtools and fsck.fat do: a 16-bit FAT size of 0 (with
+     * the 32-bit one set) is FAT32 whatever the cluster count, so mkfs.fat -F 32 volumes with
+     * fewer than 65,525 clusters mount.  Only a 16-bit FAT size leaves the choice between
+     * FAT12 and FAT16 to the cluster count; such a FAT cannot address 65,525 clusters or more. */
+    unsigned type = fat32_layout ? 32 : clusters < 4085 ? 12 : 16;
+    if (!fat32_layout && clusters >= 65525)
+        return -EUCLEAN;
+    if (fat32_layout != (root_entries == 0))
         return -EUCLEAN;
     uint64_t fat_capacity = (uint64_t)fat_sectors * sector_size * 8 / type;
     if (type == 12)
@@ -68,10 +74,17 @@ int fat_parse_boot_sector(struct fat_volume *vol, const uint8_t *boot, uint64_t 
     if (fat_capacity < clusters + 2)
         return -EUCLEAN;
     uint32_t blocks_per_sector = sector_size / block_size;
-    if (total > device_blocks / blocks_per_sector) {
-        pr_err("volume of %llu sectors does not fit the device of %llu blocks\n",
-               (unsigned long long)total, (unsigned long long)device_blocks);
-        return -EUCLEAN;
+    /* A truncated volume (an image cut short, a partition smaller than its filesystem) is
+     * still read, as mtools and Linux read it, but only read: what lies past the device's end
+     * reads as an I/O error.  Its boot sector, FATs and fixed root must be there. */
+    uint64_t device_sectors = device_blocks / blocks_per_sector;
+    vol->truncated = total > device_sectors;
+    vol->device_sectors = MIN(total, device_sectors);
+    if (vol->truncated) {
+        pr_warn("volume of %llu sectors is larger than the device (%llu blocks): read-only\n",
+                (unsigned long long)total, (unsigned long long)device_blocks);
+        if (data_start > device_sectors)
+            return -EUCLEAN;
     }
     vol->type = type;
     vol->sector_size = sector_size;
@@ -88,6 +101,7 @@ int fat_parse_boot_sector(struct fat_volume *vol, const uint8_t *boot, uint64_t 
     vol->total_sectors = total;
     vol->cluster_count = (uint32_t)clusters;
     vol->fsinfo_sector = 0;
+    vol->fsinfo_bad = false;
     vol->root_cluster = 0;
     const uint8_t *extended = boot + (type == 32 ? 64 : 36);
     if (type == 32) {
@@ -99,18 +113,18 @@ int fat_parse_boot_sector(struct fat_volume *vol, const uint8_t *boot, uint64_t 
         uint32_t fsinfo = get_le16(boot + 48);
         if (fsinfo != 0 && fsinfo != 0xffff) {
             if (fsinfo >= reserved)
-                return -EUCLEAN;
-            vol->fsinfo_sector = fsinfo;
+                vol->fsinfo_bad = true; /* a hint only: ignored, like bad signatures */
+            else
+                vol->fsinfo_sector = fsinfo;
         }
         vol->backup_boot_sector = get_le16(boot + 50);
     }
     vol->was_dirty = (extended[1] & 1) != 0;
-    memset(vol->label, 0, sizeof(vol->label));
-    if (extended[2] == 0x29) {
+    vol->has_boot_label = extended[2] == 0x29;
+    memset(vol->boot_label, ' ', sizeof(vol->boot_label));
+    if (vol->has_boot_label) {
         vol->volume_id = get_le32(extended + 3);
-        memcpy(vol->label, extended + 7, 11);
-        for (int i = 10; i >= 0 && vol->label[i] == ' '; i--)
-            vol->label[i] = 0;
+        memcpy(vol->boot_label, extended + 7, 11);
     }
     return 0;
 }
@@ -128,8 +142,12 @@ static int read_fsinfo(struct fat_volume *vol)
     if (get_le32(data) != FSINFO_LEAD_SIGNATURE ||
         get_le32(data + 484) != FSINFO_STRUCT_SIGNATURE ||
         get_le32(data + 508) != FSINFO_TRAIL_SIGNATURE) {
-        pr_err("FSInfo sector %u has bad signatures\n", vol->fsinfo_sector);
-        return -EUCLEAN;
+        /* Only a hint (Linux ignores it too): the free count is counted when needed, and the
+         * sector is never written, since it may not be FSInfo at all. */
+        pr_warn("FSInfo sector %u has bad signatures; free space unknown\n", vol->fsinfo_sector);
+        vol->fsinfo_bad = true;
+        vol->fsinfo_sector = 0;
+        return 0;
     }
     uint32_t free_count = get_le32(data + 488);
     uint32_t next_free = get_le32(data + 492);
@@ -188,6 +206,8 @@ int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume
     err = fat_device_read(vol, 0, 1, vol->boot_sector);
     if (err)
         goto fail;
+    if (vol->truncated)
+        vol->read_only = true;
     err = read_fsinfo(vol);
     if (err)
         goto fail;
@@ -256,7 +276,67 @@ int fat_statfs(struct fat_volume *vol, struct fat_statfs *out)
     out->cluster_count = vol->cluster_count;
     out->free_clusters = vol->free_count;
     out->volume_id = vol->volume_id;
-    memcpy(out->label, vol->label, sizeof(out->label));
+    uint8_t raw[32];
+    uint64_t sector;
+    uint32_t offset;
+    /* a root directory that cannot be read has no label; the rest is still worth knowing */
+    if (fat_find_label_entry(vol, raw, &sector, &offset) == 1)
+        fat_label_to_string(raw, out->label, sizeof(out->label));
     out->was_dirty = vol->was_dirty;
+    out->free_count_hint_bad = vol->fsinfo_bad;
     return 0;
+}
+
+/* What a label may hold: what fatlabel and mlabel accept, printable ASCII without the
+ * characters 8.3 names forbid; case is kept, as fatlabel keeps it. */
+static bool label_valid(const char *label)
+{
+    size_t length = strlen(label);
+    if (length > 11 || label[0] == ' ')
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        uint8_t c = (uint8_t)label[i];
+        if (c < 0x20 || c >= 0x7f || strchr("\"*+,./:;<=>?[\\]|", c))
+            return false;
+    }
+    return true;
+}
+
+int fat_set_label(struct fat_volume *vol, const char *label)
+{
+    if (vol->read_only)
+        return -EROFS;
+    bool erase = !label || !label[0];
+    if (!erase && !label_valid(label))
+        return -EINVAL;
+    uint8_t bytes[11];
+    memset(bytes, ' ', sizeof(bytes));
+    memcpy(bytes, erase ? "NO NAME" : label, erase ? 7 : strlen(label));
+    int err = fat_mark_dirty(vol);
+    if (!err)
+        err = fat_write_label_entry(vol, erase ? NULL : bytes);
+    if (!err)
+        err = fat_volume_sync(vol);
+    if (err)
+        return err;
+    /* then the boot sector and FAT32's backup, where they have an extended boot record */
+    uint32_t extended = vol->type == 32 ? 64 : 36;
+    if (vol->boot_sector[extended + 2] != 0x29)
+        return 0;
+    memcpy(vol->boot_sector + extended + 7, bytes, 11);
+    memcpy(vol->boot_label, bytes, 11);
+    err = fat_device_write(vol, 0, 1, vol->boot_sector);
+    if (err || vol->type != 32 || !vol->backup_boot_sector ||
+        vol->backup_boot_sector >= vol->reserved_sectors)
+        return err;
+    uint8_t *backup = kmalloc(vol->sector_size);
+    if (!backup)
+        return -ENOMEM;
+    err = fat_device_read(vol, vol->backup_boot_sector, 1, backup);
+    if (!err && get_le16(backup + 510) == 0xaa55 && backup[extended + 2] == 0x29) {
+        memcpy(backup + extended + 7, bytes, 11);
+        err = fat_device_write(vol, vol->backup_boot_sector, 1, backup);
+    }
+    kfree(backup);
+    return err;
 }

@@ -49,6 +49,22 @@ static bool owned_test_and_set(struct checker *ck, uint32_t cluster)
     return was;
 }
 
+/* Whether cluster is among the first length clusters of the chain from first (a loop rather
+ * than a cross-link); only walked when a claimed cluster turns up again. */
+static bool chain_holds(struct fat_volume *vol, uint32_t first, uint32_t length, uint32_t cluster)
+{
+    uint32_t c = first;
+    for (uint32_t i = 0; i < length; i++) {
+        if (c == cluster)
+            return true;
+        uint32_t value;
+        if (fat_get_entry(vol, c, &value) != 0 || fat_classify(vol, value) != FAT_LINK_NEXT)
+            return false;
+        c = value;
+    }
+    return false;
+}
+
 /* Follows and claims a chain; returns its length, or 0 if the first link is unusable. */
 static uint32_t claim_chain(struct checker *ck, const char *name, uint32_t first, bool *damaged)
 {
@@ -62,7 +78,10 @@ static uint32_t claim_chain(struct checker *ck, const char *name, uint32_t first
     uint32_t length = 0, c = first;
     for (;;) {
         if (owned_test_and_set(ck, c)) {
-            say(ck, true, "%s: cluster %u is cross-linked (already in use)", name, c);
+            if (chain_holds(vol, first, length, c))
+                say(ck, true, "%s: circular chain (cluster %u comes back)", name, c);
+            else
+                say(ck, true, "%s: cluster %u is cross-linked (already in use)", name, c);
             *damaged = true;
             return length;
         }
@@ -100,6 +119,116 @@ static int queue_push(struct checker *ck, uint32_t cluster)
     }
     ck->queue[ck->queue_length++] = cluster;
     return 0;
+}
+
+/* fsck.fat's rule for 8.3 names (found by trying every byte against it): a first byte that
+ * is a space, bytes below 0x20 (but 0x05 first, which stands for 0xE5), 0x7F, and
+ * " * . / : < > ? \ | are bad; lower case, other punctuation, inner spaces and OEM bytes are
+ * accepted. */
+static bool short_name_valid(const uint8_t *raw)
+{
+    if (raw[0] == ' ')
+        return false;
+    for (int i = 0; i < 11; i++) {
+        uint8_t c = raw[i];
+        if ((c < 0x20 && !(i == 0 && c == 0x05)) || c == 0x7f || strchr("\"*./:<>?\\|", c))
+            return false;
+    }
+    return true;
+}
+
+/* The 11 bytes as "NAME.EXT" with unprintable bytes as \xHH, for reports. */
+static const char *shown_short(const uint8_t *raw, char *out, size_t size)
+{
+    size_t n = 0;
+    for (int i = 0; i < 11 && n + 5 < size; i++) {
+        if (i == 8)
+            out[n++] = '.';
+        uint8_t c = raw[i];
+        if (c < 0x20 || c >= 0x7f || c == '\\')
+            n += (size_t)snprintf(out + n, size - n, "\\x%02x", c);
+        else
+            out[n++] = (char)c;
+    }
+    out[n] = 0;
+    return out;
+}
+
+/* Names seen in one directory: each 8.3 name and each long name (folded, as a 64-bit hash with
+ * its length) once.  An open-addressing set, grown at half full. */
+struct name_record {
+    uint64_t key; /* 0 = empty slot */
+    uint8_t short_name[11];
+    bool is_long;
+};
+
+struct name_set {
+    struct name_record *slots;
+    uint32_t capacity, count;
+};
+
+static uint64_t hash_bytes(uint64_t hash, const void *data, size_t size)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < size; i++)
+        hash = (hash ^ p[i]) * 0x100000001b3ull;
+    return hash;
+}
+
+/* 1 if the record was already there, 0 if added, or an error. */
+static int name_set_add(struct name_set *set, const struct name_record *record);
+
+static int name_set_grow(struct name_set *set)
+{
+    struct name_set bigger = {.capacity = set->capacity ? set->capacity * 2 : 256};
+    bigger.slots = kzalloc(sizeof(*bigger.slots) * bigger.capacity);
+    if (!bigger.slots)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < set->capacity; i++)
+        if (set->slots[i].key)
+            name_set_add(&bigger, &set->slots[i]);
+    kfree(set->slots);
+    *set = bigger;
+    return 0;
+}
+
+static int name_set_add(struct name_set *set, const struct name_record *record)
+{
+    if ((set->count + 1) * 2 > set->capacity) {
+        int err = name_set_grow(set);
+        if (err)
+            return err;
+    }
+    uint32_t mask = set->capacity - 1;
+    for (uint32_t i = (uint32_t)record->key & mask;; i = (i + 1) & mask) {
+        struct name_record *slot = &set->slots[i];
+        if (!slot->key) {
+            *slot = *record;
+            set->count++;
+            return 0;
+        }
+        if (slot->key == record->key && slot->is_long == record->is_long &&
+            (record->is_long || memcmp(slot->short_name, record->short_name, 11) == 0))
+            return 1;
+    }
+}
+
+/* Notes an entry's names; 1 if one of them was already in the directory. */
+static int names_note(struct name_set *set, const struct fat_entry_info *e)
+{
+    struct name_record record = {0};
+    memcpy(record.short_name, e->raw, 11);
+    record.key = hash_bytes(0xcbf29ce484222325ull, e->raw, 11) | 1;
+    int r = name_set_add(set, &record);
+    if (r != 0 || !e->unit_count)
+        return r;
+    uint64_t hash = hash_bytes(0xcbf29ce484222325ull, &e->unit_count, sizeof(e->unit_count));
+    for (uint16_t i = 0; i < e->unit_count; i++) {
+        uint16_t unit = fat_fold_unit(e->units[i]);
+        hash = hash_bytes(hash, &unit, sizeof(unit));
+    }
+    record = (struct name_record){.key = hash | 1, .is_long = true};
+    return name_set_add(set, &record);
 }
 
 static void check_dots(struct checker *ck, const char *name, uint32_t dir, uint32_t parent)
@@ -156,6 +285,8 @@ static int check_directory(struct checker *ck, uint32_t dir)
     fat_cursor_init(vol, &cursor, dir);
     uint32_t position = 0;
     int err = 0;
+    struct name_set names = {0};
+    char shown[48];
     for (;;) {
         int r = fat_dir_next(vol, &cursor, &position, e);
         if (r < 0) {
@@ -164,10 +295,19 @@ static int check_directory(struct checker *ck, uint32_t dir)
         }
         if (r == 0)
             break;
-        if (memcmp(e->raw, ".          ", 11) == 0 || memcmp(e->raw, "..         ", 11) == 0)
+        if (memcmp(e->raw, ".          ", 11) == 0 || memcmp(e->raw, "..         ", 11) == 0) {
+            /* only the first two slots of a subdirectory may hold them */
+            if (dir == 0 || dir == fat_root_cluster(vol) || e->index >= 2)
+                say(ck, true, "invalid 8.3 name \"%s\" (directory at cluster %u, entry %u)",
+                    shown_short(e->raw, shown, sizeof(shown)), dir, e->index);
             continue;
-        if (e->raw[0] == ' ' || (e->raw[0] < 0x20 && e->raw[0] != 0x05))
-            say(ck, true, "directory at cluster %u: entry %u has an invalid name", dir, e->index);
+        }
+        if (!short_name_valid(e->raw))
+            say(ck, true, "%s: invalid 8.3 name \"%s\" (directory at cluster %u, entry %u)",
+                e->name, shown_short(e->raw, shown, sizeof(shown)), dir, e->index);
+        if (names_note(&names, e) == 1)
+            say(ck, true, "%s: duplicate name in the directory at cluster %u (entry %u)", e->name,
+                dir, e->index);
         uint32_t cluster = fat_entry_cluster(vol, e->raw);
         if (!(e->raw[11] & FAT_ATTR_DIRECTORY)) {
             check_file(ck, e, cluster);
@@ -187,6 +327,7 @@ static int check_directory(struct checker *ck, uint32_t dir)
         if (err)
             break;
     }
+    kfree(names.slots);
     kfree(e);
     return err;
 }
@@ -249,6 +390,36 @@ static void count_clusters(struct checker *ck)
         say(ck, false, "FSInfo free count %u, really %u", vol->free_count, free_count);
 }
 
+/* The boot sector's label and the root directory's label entry should agree ("NO NAME" and
+ * no label are the same); fsck.fat copies the root one over. */
+static void check_label(struct checker *ck)
+{
+    struct fat_volume *vol = ck->vol;
+    uint8_t raw[32];
+    uint64_t sector;
+    uint32_t offset;
+    int found = fat_find_label_entry(vol, raw, &sector, &offset);
+    if (found < 0)
+        return; /* the root directory walk reports it */
+    uint8_t none[11];
+    memset(none, ' ', sizeof(none));
+    memcpy(none, "NO NAME", 7);
+    const uint8_t *boot = vol->boot_label;
+    bool boot_has =
+        vol->has_boot_label && memcmp(boot, none, 11) != 0 && memcmp(boot, "           ", 11) != 0;
+    bool root_has = found && memcmp(raw, none, 11) != 0 && memcmp(raw, "           ", 11) != 0;
+    char a[FAT_LABEL_MAX], b[FAT_LABEL_MAX];
+    fat_label_to_string(boot, a, sizeof(a));
+    fat_label_to_string(raw, b, sizeof(b));
+    if (boot_has && !root_has)
+        say(ck, false, "label \"%s\" in the boot sector but none in the root directory", a);
+    else if (!boot_has && root_has)
+        say(ck, false, "label \"%s\" in the root directory but none in the boot sector", b);
+    else if (boot_has && memcmp(boot, raw, 11) != 0)
+        say(ck, false, "label \"%s\" in the boot sector differs from \"%s\" in the root directory",
+            a, b);
+}
+
 int fat_check(const struct block_io *io, void (*report)(void *context, const char *message),
               void *context, struct fat_check_result *result)
 {
@@ -267,6 +438,15 @@ int fat_check(const struct block_io *io, void (*report)(void *context, const cha
         fat_free_volume(vol);
         return -ENOMEM;
     }
+    if (vol->truncated)
+        say(&ck, true, "the volume has %llu sectors but the device holds only %llu",
+            (unsigned long long)vol->total_sectors, (unsigned long long)vol->device_sectors);
+    if (vol->fsinfo_bad)
+        say(&ck, false,
+            "FSInfo sector %u is not valid (bad signatures or outside the reserved "
+            "sectors); the free count is unknown",
+            get_le16(vol->boot_sector + 48));
+    check_label(&ck);
     compare_fats(&ck);
     uint32_t media;
     if (fat_get_entry(vol, 0, &media) == 0 && (media & 0xff) != vol->boot_sector[21])

@@ -201,8 +201,12 @@ int fat_dir_next_raw(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint
         out->sector = sector;
         out->offset = offset;
         size_t length = lfn_length(lfn, raw);
-        out->unit_count = (uint16_t)length;
         out->first_index = length ? lfn->start : index;
+        /* a run that belongs to the entry but holds a name Linux would not have made: the
+         * entry goes by its 8.3 name (and removing it still removes the run) */
+        if (length && !fat_long_units_valid(lfn->units, length))
+            length = 0;
+        out->unit_count = (uint16_t)length;
         if (length)
             memcpy(out->units, lfn->units, length * sizeof(uint16_t));
         *position = index + 1;
@@ -219,7 +223,6 @@ int fat_dir_next(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t
     if (!out->unit_count ||
         utf16_to_utf8(out->units, out->unit_count, out->name, sizeof(out->name)) <= 0) {
         out->unit_count = 0;
-        out->first_index = out->index;
         fat_short_to_string(out->raw, true, out->name, sizeof(out->name));
     }
     return 1;
@@ -557,4 +560,98 @@ int fat_dir_remove(struct fat_volume *vol, uint32_t dir_cluster, const struct fa
             return err;
     }
     return 0;
+}
+
+/* The root directory's volume-label entry (what Windows, mtools and fatlabel call the label):
+ * 1 with its slot's place and bytes, 0 if there is none. */
+int fat_find_label_entry(struct fat_volume *vol, uint8_t raw[32], uint64_t *sector,
+                         uint32_t *offset)
+{
+    struct fat_dir_cursor cursor;
+    fat_cursor_init(vol, &cursor, 0);
+    for (uint32_t index = 0;; index++) {
+        int err = read_slot(vol, &cursor, index, raw, sector, offset);
+        if (err == -ENOENT || (!err && raw[0] == 0))
+            return 0;
+        if (err)
+            return err;
+        if (raw[0] == FAT_ENTRY_DELETED || (raw[11] & 0x3f) == FAT_ATTR_LONG_NAME)
+            continue;
+        if ((raw[11] & FAT_ATTR_VOLUME_ID) && !(raw[11] & FAT_ATTR_DIRECTORY))
+            return 1;
+    }
+}
+
+void fat_label_to_string(const uint8_t *bytes, char *out, size_t size)
+{
+    char text[FAT_LABEL_MAX];
+    size_t n = 0;
+    int last = 10;
+    while (last >= 0 && bytes[last] == ' ')
+        last--;
+    for (int i = 0; i <= last; i++) {
+        if (bytes[i] >= 0x80)
+            n += utf8_encode(bytes[i], text + n); /* OEM bytes as Latin-1, as for names */
+        else
+            text[n++] = (char)bytes[i];
+    }
+    text[n] = 0;
+    fat_copy_string(out, text, size);
+}
+
+/* Writes the root directory's label entry: over the existing one, else in the first free slot
+ * (growing a FAT32 root if needed); name NULL deletes it. */
+int fat_write_label_entry(struct fat_volume *vol, const uint8_t *name)
+{
+    uint8_t raw[32];
+    uint64_t sector;
+    uint32_t offset;
+    int found = fat_find_label_entry(vol, raw, &sector, &offset);
+    if (found < 0)
+        return found;
+    fat_index_drop_dir(vol, 0); /* the index does not follow label entries */
+    if (!name) {
+        if (!found)
+            return 0;
+        raw[0] = FAT_ENTRY_DELETED;
+        return fat_write_entry(vol, sector, offset, raw);
+    }
+    uint16_t date, time;
+    fat_now(vol, &date, &time);
+    if (!found) {
+        uint32_t first, slots_total;
+        bool after_end;
+        int r = find_free_slots(vol, 0, 1, &first, &after_end, &slots_total);
+        if (r < 0)
+            return r;
+        if (r == 0) {
+            int err = extend_directory(vol, 0, first + 1 - slots_total);
+            if (err)
+                return err;
+        }
+        struct fat_dir_cursor cursor;
+        fat_cursor_init(vol, &cursor, 0);
+        int err = fat_dir_slot(vol, &cursor, first, &sector, &offset);
+        if (err)
+            return err;
+        memset(raw, 0, sizeof(raw));
+        raw[11] = FAT_ATTR_VOLUME_ID;
+        if (after_end) {
+            /* keep an end marker after the new entry */
+            uint8_t next[32];
+            uint64_t next_sector;
+            uint32_t next_offset;
+            if (read_slot(vol, &cursor, first + 1, next, &next_sector, &next_offset) == 0 &&
+                next[0] != 0) {
+                memset(next, 0, sizeof(next));
+                err = fat_write_entry(vol, next_sector, next_offset, next);
+                if (err)
+                    return err;
+            }
+        }
+    }
+    memcpy(raw, name, 11);
+    put_le16(raw + 22, time);
+    put_le16(raw + 24, date);
+    return fat_write_entry(vol, sector, offset, raw);
 }

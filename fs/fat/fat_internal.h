@@ -60,7 +60,7 @@ struct fat_index_entry {
     uint32_t index;
     uint32_t first_index;
     bool has_long_name;
-    uint8_t short_name[11];
+    uint8_t short_name[11]; /* as matched: fat_short_match_form() of the entry's name */
 };
 
 #define FAT_INDEX_DIRS 4
@@ -72,6 +72,7 @@ struct fat_dir_index {
     uint32_t first_cluster;
     uint32_t end_index;     /* the end marker's slot (or the capacity) */
     uint32_t slot_capacity; /* slots in the directory's clusters */
+    int damage;             /* -EUCLEAN or -EIO where the directory could not be read on */
     uint32_t count, capacity;
     struct fat_index_entry *entries;
 };
@@ -97,14 +98,18 @@ struct fat_volume {
     uint64_t fat_start;
     uint64_t data_start;
     uint64_t total_sectors;
+    uint64_t device_sectors; /* total_sectors, or fewer on a truncated volume (read-only) */
+    bool truncated;
     uint32_t cluster_count; /* valid clusters are 2 .. cluster_count + 1 */
-    uint32_t fsinfo_sector; /* 0 when absent */
+    uint32_t fsinfo_sector; /* 0 when absent or not valid */
+    bool fsinfo_bad;        /* the BPB names an FSInfo sector whose signatures are wrong */
     uint32_t backup_boot_sector;
     uint32_t free_count;
     bool free_count_known;
     uint32_t next_free;
     uint32_t volume_id;
-    char label[12];
+    uint8_t boot_label[11]; /* as in the boot sector (spaces if there is no extended record) */
+    bool has_boot_label;
     bool was_dirty;
     bool marked_dirty;   /* we set the dirty bits on disk */
     bool data_unflushed; /* file data written straight to the device since the last flush */
@@ -219,6 +224,14 @@ int fat_name_key_init(struct fat_name_key *key, const char *name);
 bool fat_name_key_matches(const struct fat_name_key *key, const struct fat_entry_info *e);
 uint8_t fat_short_checksum(const uint8_t short_name[11]);
 void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t size);
+bool fat_short_from_display(const char *name, uint8_t out[11]);
+bool fat_short_is_odd(const uint8_t raw[11]);
+/* The 11 bytes a name key's short form is compared with: the raw name, or for an odd one the
+ * form of the name it is shown as (so an index compares both with one memcmp). */
+void fat_short_match_form(const uint8_t raw[11], uint8_t out[11]);
+/* A long name read from disk that Linux's vfat would have made: not "." or "..", no '/',
+ * control characters, reserved characters or unpaired surrogates.  Others fall back to 8.3. */
+bool fat_long_units_valid(const uint16_t *units, size_t count);
 struct fat_short_plan {
     uint8_t basis[11];
     uint8_t case_flags;
@@ -249,6 +262,11 @@ uint32_t fat_entry_cluster(const struct fat_volume *vol, const uint8_t *raw);
 void fat_entry_set_cluster(uint8_t *raw, uint32_t cluster);
 void fat_entry_to_stat(const uint8_t *raw, const struct fat_volume *vol, struct fat_stat *out);
 
+int fat_find_label_entry(struct fat_volume *vol, uint8_t raw[32], uint64_t *sector,
+                         uint32_t *offset);
+int fat_write_label_entry(struct fat_volume *vol, const uint8_t *name);
+/* 11 label bytes as UTF-8 without the trailing spaces. */
+void fat_label_to_string(const uint8_t *bytes, char *out, size_t size);
 int fat_dir_next_raw(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,
                      struct fat_entry_info *out);
 
@@ -265,11 +283,21 @@ int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fa
                    struct fat_entry_info *e);
 
 /* path.c */
-/* Resolves path; *parent_cluster gets the containing directory and *last the final component.
- * With the entry missing, returns -ENOENT but still fills parent and last when the parent
- * exists (for create). */
+/* What a path's last component was: a name, or a directory reached as the root, "." or "..";
+ * FAT_LAST_SLASH is or-ed in when the path ends in '/'. */
+#define FAT_LAST_NAME   0
+#define FAT_LAST_ROOT   1
+#define FAT_LAST_DOT    2
+#define FAT_LAST_DOTDOT 3
+#define FAT_LAST_KIND   3
+#define FAT_LAST_SLASH  4
+/* Resolves path component by component ("." and ".." against the directories walked, so a
+ * file or a missing entry before ".." is ENOTDIR or ENOENT, and "FILE/" is ENOTDIR).
+ * *parent_cluster gets the containing directory and *last the final component when it is a
+ * name (NULL after "/", "." or ".."); with that entry missing, returns -ENOENT but still
+ * fills parent and last (for create).  kind (may be NULL) gets FAT_LAST_*. */
 int fat_resolve(struct fat_volume *vol, const char *path, uint32_t *parent_cluster,
-                const char **last, size_t *last_length, struct fat_entry_info *out);
+                const char **last, size_t *last_length, struct fat_entry_info *out, unsigned *kind);
 uint32_t fat_root_cluster(const struct fat_volume *vol);
 
 /* file.c */

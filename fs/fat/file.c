@@ -253,8 +253,11 @@ int fat_open(struct fat_volume *vol, const char *path, unsigned flags, struct fa
     uint32_t parent;
     const char *last;
     size_t last_length;
-    err = fat_resolve(vol, path, &parent, &last, &last_length, e);
-    if (err == -ENOENT && (flags & FAT_O_CREATE) && last) {
+    unsigned kind;
+    err = fat_resolve(vol, path, &parent, &last, &last_length, e, &kind);
+    if (err == -ENOENT && (flags & FAT_O_CREATE) && last && (kind & FAT_LAST_SLASH)) {
+        err = -EISDIR; /* open("NEW/", O_CREAT) */
+    } else if (err == -ENOENT && (flags & FAT_O_CREATE) && last) {
         memcpy(name, last, last_length);
         name[last_length] = 0;
         err = create_entry(vol, parent, name, FAT_ATTR_ARCHIVE, 0, e);
@@ -286,9 +289,24 @@ int fat_open(struct fat_volume *vol, const char *path, unsigned flags, struct fa
     file->parent_cluster = parent;
     file->first_cluster = fat_entry_cluster(vol, e->raw);
     file->size = get_le32(e->raw + 28);
+    bool sizeless = file->first_cluster == 0 && file->size != 0;
     if (file->first_cluster == 0)
         file->size = 0; /* no clusters, no data, whatever the size field says */
     runs_reset(file);
+    if (!writable) {
+        /* A reader gets the whole file or an error, never a short copy that looks complete:
+         * a chain that does not cover the size (it ends early, runs into a free or bad
+         * cluster, leaves the volume or loops), or a size without clusters, fails the open.
+         * A writer may still open it (to truncate or rewrite it). */
+        err = sizeless ? -EUCLEAN : map_complete(file);
+        if (!err && (uint64_t)file->mapped_clusters * vol->cluster_size < file->size)
+            err = -EUCLEAN;
+        if (err) {
+            kfree(file->runs);
+            kfree(file->bounce);
+            goto fail;
+        }
+    }
     file->next_open = vol->open_files;
     vol->open_files = file;
     vol->open_count++;
@@ -498,6 +516,8 @@ int fat_file_extents(struct fat_file *file, struct fat_extent *out, size_t max)
     int err = map_complete(file);
     if (err)
         return err;
+    if ((uint64_t)file->mapped_clusters * vol->cluster_size < file->size)
+        return -EUCLEAN; /* extents that do not cover the size would export a short copy */
     uint64_t blocks_per_cluster = (uint64_t)vol->sectors_per_cluster * vol->blocks_per_sector;
     for (uint32_t i = 0; i < file->run_count && i < max; i++) {
         const struct fat_run *run = &file->runs[i];

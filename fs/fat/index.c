@@ -80,7 +80,7 @@ static int index_append(struct fat_dir_index *index, const struct fat_entry_info
     slot->index = e->index;
     slot->first_index = e->first_index;
     slot->has_long_name = e->unit_count != 0;
-    memcpy(slot->short_name, e->raw, 11);
+    fat_short_match_form(e->raw, slot->short_name);
     if (e->index + 1 > index->end_index)
         index->end_index = e->index + 1;
     return 0;
@@ -96,8 +96,10 @@ static int directory_capacity(struct fat_volume *vol, uint32_t first, uint32_t *
     uint32_t per_cluster = vol->cluster_size / FAT_DIR_ENTRY_SIZE, clusters = 1, c = first;
     while ((uint64_t)clusters * per_cluster < FAT_DIR_MAX_ENTRIES) {
         int r = fat_next_cluster(vol, c, &c);
-        if (r < 0)
+        if (r < 0) {
+            *out = clusters * per_cluster; /* what could be walked */
             return r;
+        }
         if (r == 0)
             break;
         clusters++;
@@ -124,11 +126,22 @@ int fat_index_prepare(struct fat_volume *vol, uint32_t dir_cluster, struct fat_e
     index->last_use = ++vol->index_clock;
     index->first_cluster = cursor.first_cluster;
     uint32_t position = 0, live_slots = 0;
+    /* A damaged or truncated directory is indexed up to the damage, which lookups of names
+     * not found before it then report, as a scan would: without that, every lookup in it
+     * would rescan it (found by fuzzing truncated images). */
     int err = directory_capacity(vol, cursor.first_cluster, &index->slot_capacity);
+    if (err == -EUCLEAN || err == -EIO) {
+        index->damage = err;
+        err = 0;
+    }
     for (;;) {
         if (err)
             break;
         int r = fat_dir_next_raw(vol, &cursor, &position, e);
+        if (r == -EUCLEAN || r == -EIO) {
+            index->damage = r;
+            break;
+        }
         if (r < 0)
             err = r;
         if (r <= 0)
@@ -144,7 +157,7 @@ int fat_index_prepare(struct fat_volume *vol, uint32_t dir_cluster, struct fat_e
     }
     /* slots before the end marker that no live entry uses: deleted or orphaned */
     index->end_index = position;
-    index->has_holes = live_slots != position;
+    index->has_holes = live_slots != position || index->damage;
     index->valid = true;
     return 0;
 }
@@ -202,5 +215,5 @@ int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fa
         if (r == 1 && fat_name_key_matches(key, e))
             return 1;
     }
-    return 0;
+    return index->damage; /* not before the damage; after it, unknown */
 }

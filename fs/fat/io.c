@@ -13,7 +13,8 @@
 
 int fat_device_read(struct fat_volume *vol, uint64_t sector, uint32_t count, void *buffer)
 {
-    if (sector > vol->total_sectors || count > vol->total_sectors - sector)
+    /* a truncated volume (mounted read-only) has sectors the device lacks */
+    if (sector > vol->device_sectors || count > vol->device_sectors - sector)
         return -EIO;
     return block_io_read(vol->io, sector * vol->blocks_per_sector, count * vol->blocks_per_sector,
                          buffer);
@@ -148,7 +149,7 @@ int fat_cache_get_ahead(struct fat_volume *vol, uint64_t sector, bool is_fat, ui
     }
     uint32_t count = 1;
     ahead = MIN(ahead, (uint32_t)FAT_READ_AHEAD);
-    while (count < ahead && sector + count < vol->total_sectors &&
+    while (count < ahead && sector + count < vol->device_sectors &&
            !cache_lookup(vol, sector + count))
         count++;
     int err;

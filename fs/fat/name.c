@@ -64,31 +64,103 @@ int fat_name_key_init(struct fat_name_key *key, const char *name)
     key->length = (uint16_t)length;
     for (int i = 0; i < length; i++)
         key->folded[i] = fat_fold_unit(key->folded[i]);
-    char upper[16];
-    size_t n = strlen(name);
-    key->has_short_form = false;
-    if (n < sizeof(upper)) {
-        for (size_t i = 0; i <= n; i++)
-            upper[i] = (char)to_upper(name[i]);
-        struct fat_short_plan plan;
-        fat_plan_short_name(upper, &plan);
-        if (!plan.needs_lfn) {
-            key->has_short_form = true;
-            memcpy(key->short_form, plan.basis, 11);
-        }
-    }
+    key->has_short_form = fat_short_from_display(name, key->short_form);
     return 0;
+}
+
+/* The 8.3 entry that fat_short_to_string shows as name (case aside), whatever characters it
+ * holds: names other systems wrote with bytes RayOS never writes (">", ":", spaces, OEM bytes)
+ * must open by the name listed.  ASCII letters are upper-cased; U+0080..U+00FF are the OEM
+ * bytes shown as Latin-1; a first byte 0xE5 is stored as 0x05. */
+bool fat_short_from_display(const char *name, uint8_t out[11])
+{
+    size_t length = strlen(name);
+    if (length == 0 || length > 24)
+        return false;
+    size_t last_dot = length;
+    for (size_t i = 0; i < length; i++)
+        if (name[i] == '.')
+            last_dot = i;
+    if (last_dot == 0 || last_dot + 1 == length)
+        return false; /* shown names have a base, and a dot only before an extension */
+    memset(out, ' ', 11);
+    size_t n = 0, limit = 8, i = 0;
+    while (i < length) {
+        if (i == last_dot) {
+            n = 8;
+            limit = 11;
+            i++;
+            continue;
+        }
+        int32_t c = utf8_decode(name, length, &i);
+        if (c < 0x20 || c > 0xff || n == limit)
+            return false;
+        out[n++] = (uint8_t)(c >= 'a' && c <= 'z' ? c - 32 : c);
+    }
+    if (out[0] == FAT_ENTRY_DELETED)
+        out[0] = 0x05;
+    return out[0] != ' ';
+}
+
+/* An 8.3 name that does not read back byte for byte from the way it is shown: control bytes
+ * (shown as '_') or lower-case ASCII letters (which no specification allows, but some systems
+ * write). */
+bool fat_short_is_odd(const uint8_t raw[11])
+{
+    for (int i = 0; i < 11; i++)
+        if ((raw[i] < 0x20 && !(i == 0 && raw[i] == 0x05)) || (raw[i] >= 'a' && raw[i] <= 'z'))
+            return true;
+    return false;
+}
+
+void fat_short_match_form(const uint8_t raw[11], uint8_t out[11])
+{
+    char shown[32];
+    if (fat_short_is_odd(raw)) {
+        fat_short_to_string(raw, false, shown, sizeof(shown));
+        if (fat_short_from_display(shown, out))
+            return;
+    }
+    memcpy(out, raw, 11);
+}
+
+static bool odd_short_matches(const struct fat_name_key *key, const uint8_t raw[11])
+{
+    uint8_t form[11];
+    fat_short_match_form(raw, form);
+    return memcmp(form, key->short_form, 11) == 0;
 }
 
 bool fat_name_key_matches(const struct fat_name_key *key, const struct fat_entry_info *e)
 {
     if (key->has_short_form && memcmp(e->raw, key->short_form, 11) == 0)
         return true;
+    if (key->has_short_form && fat_short_is_odd(e->raw) && odd_short_matches(key, e->raw))
+        return true;
     if (e->unit_count != key->length)
         return false;
     for (uint16_t i = 0; i < key->length; i++)
         if (fat_fold_unit(e->units[i]) != key->folded[i])
             return false;
+    return true;
+}
+
+bool fat_long_units_valid(const uint16_t *units, size_t count)
+{
+    if (count == 0 || (count <= 2 && units[0] == '.' && units[count - 1] == '.'))
+        return false;
+    for (size_t i = 0; i < count; i++) {
+        uint16_t u = units[i];
+        if (u < 0x20 || u == 0x7f || (u < 0x80 && strchr("\"*/:<>?\\|", u)))
+            return false;
+        if (u >= 0xd800 && u <= 0xdbff) {
+            if (i + 1 == count || units[i + 1] < 0xdc00 || units[i + 1] > 0xdfff)
+                return false;
+            i++;
+        } else if (u >= 0xdc00 && u <= 0xdfff) {
+            return false;
+        }
+    }
     return true;
 }
 

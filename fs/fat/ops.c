@@ -29,7 +29,7 @@ int fat_stat(struct fat_volume *vol, const char *path, struct fat_stat *out)
     uint32_t parent;
     const char *last;
     size_t last_length;
-    int err = fat_resolve(vol, path, &parent, &last, &last_length, e);
+    int err = fat_resolve(vol, path, &parent, &last, &last_length, e, NULL);
     if (!err)
         fat_entry_to_stat(e->raw, vol, out);
     kfree(e);
@@ -44,7 +44,7 @@ int fat_opendir(struct fat_volume *vol, const char *path, struct fat_dir **out)
     uint32_t parent;
     const char *last;
     size_t last_length;
-    int err = fat_resolve(vol, path, &parent, &last, &last_length, e);
+    int err = fat_resolve(vol, path, &parent, &last, &last_length, e, NULL);
     if (!err && !(e->raw[11] & FAT_ATTR_DIRECTORY))
         err = -ENOTDIR;
     struct fat_dir *dir = NULL;
@@ -94,9 +94,9 @@ static int resolve_new(struct fat_volume *vol, const char *path, uint32_t *paren
 {
     const char *last;
     size_t last_length;
-    int err = fat_resolve(vol, path, parent, &last, &last_length, e);
+    int err = fat_resolve(vol, path, parent, &last, &last_length, e, NULL);
     if (err == 0)
-        return last ? -EEXIST : -EBUSY;
+        return -EEXIST; /* also "/", "DIR/." and "DIR/..", as mkdir(2) says */
     if (err != -ENOENT || !last)
         return err;
     memcpy(name, last, last_length);
@@ -186,9 +186,15 @@ static int remove_path(struct fat_volume *vol, const char *path, bool directory)
     uint32_t parent;
     const char *last;
     size_t last_length;
-    int err = fat_resolve(vol, path, &parent, &last, &last_length, e);
+    unsigned kind;
+    int err = fat_resolve(vol, path, &parent, &last, &last_length, e, &kind);
+    /* what rmdir(2) and unlink(2) say on Linux: "DIR/." EINVAL, "DIR/.." ENOTEMPTY, the
+     * root EBUSY; unlink of any of them EISDIR */
     if (!err && !last)
-        err = -EBUSY;
+        err = !directory                                  ? -EISDIR
+              : (kind & FAT_LAST_KIND) == FAT_LAST_DOT    ? -EINVAL
+              : (kind & FAT_LAST_KIND) == FAT_LAST_DOTDOT ? -ENOTEMPTY
+                                                          : -EBUSY;
     bool is_dir = !err && (e->raw[11] & FAT_ATTR_DIRECTORY);
     if (!err && directory && !is_dir)
         err = -ENOTDIR;
@@ -283,20 +289,26 @@ int fat_rename(struct fat_volume *vol, const char *old_path, const char *new_pat
     uint32_t old_parent, new_parent;
     const char *last;
     size_t last_length;
-    err = fat_resolve(vol, old_path, &old_parent, &last, &last_length, old_entry);
+    err = fat_resolve(vol, old_path, &old_parent, &last, &last_length, old_entry, NULL);
     if (!err && !last)
-        err = -EBUSY;
+        err = -EBUSY; /* "/", "DIR/." or "DIR/..", as rename(2) says */
     if (err)
         goto out;
-    err = fat_resolve(vol, new_path, &new_parent, &last, &last_length, new_entry);
+    bool is_dir = old_entry->raw[11] & FAT_ATTR_DIRECTORY;
+    unsigned new_kind;
+    err = fat_resolve(vol, new_path, &new_parent, &last, &last_length, new_entry, &new_kind);
     bool same_entry = !err && last && new_entry->sector == old_entry->sector &&
                       new_entry->offset == old_entry->offset;
     if (!err && !same_entry) {
-        err = last ? -EEXIST : -EBUSY;
+        err = -EEXIST; /* the target exists (also "/", "." and ".."): no replacing */
         goto out;
     }
     if (err && (err != -ENOENT || !last))
         goto out;
+    if (!is_dir && (new_kind & FAT_LAST_SLASH)) {
+        err = -ENOTDIR; /* a file cannot be renamed to "NEW/" */
+        goto out;
+    }
     memcpy(name, last, last_length);
     name[last_length] = 0;
     err = 0;
@@ -304,7 +316,6 @@ int fat_rename(struct fat_volume *vol, const char *old_path, const char *new_pat
         err = -EINVAL;
         goto out;
     }
-    bool is_dir = old_entry->raw[11] & FAT_ATTR_DIRECTORY;
     uint32_t cluster = fat_entry_cluster(vol, old_entry->raw);
     if (is_dir && (err = check_not_ancestor(vol, cluster, new_parent)))
         goto out;

@@ -16,12 +16,11 @@ int vfs_normalize_path(const char *path, char *out, size_t size)
     while (*p) {
         const char *end = strchr(p, '/');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == 0) {
-            if (end && end[1] == 0) /* one trailing slash is fine: "/a/" */
-                break;
-            return -EINVAL; /* "a//b" */
+        if (n == 0) { /* "a//b" is "a/b", "a/" is "a" */
+            p++;
+            continue;
         }
-        if (n > VFS_NAME_MAX)
+        if (n > VFS_NAME_BYTES_MAX)
             return -ENAMETOOLONG;
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
@@ -29,8 +28,12 @@ int vfs_normalize_path(const char *path, char *out, size_t size)
         if (n == 1 && p[0] == '.') {
             /* stays in the same directory */
         } else if (n == 2 && p[0] == '.' && p[1] == '.') {
-            if (length == 0)
-                return -EINVAL;            /* above the root */
+            if (length == 0) {
+                p += n;
+                if (*p == '/')
+                    p++;
+                continue; /* "/.." is "/" */
+            }
             while (out[length - 1] != '/') /* drop the last component and its '/' */
                 length--;
             length--;

@@ -165,8 +165,10 @@ static void fill_stat(const struct ramfs_node *node, struct vfs_stat *out)
 static int create_node(struct ramfs_node *parent, const char *name, size_t n, bool directory,
                        struct ramfs_node **out)
 {
-    if (n == 0 || n > VFS_NAME_MAX)
+    if (n == 0)
         return -EINVAL;
+    if (n > VFS_NAME_MAX)
+        return -ENAMETOOLONG; /* ramfs keeps names of up to 255 bytes */
     struct ramfs_node *node = kzalloc(sizeof(*node));
     if (!node)
         return -ENOMEM;

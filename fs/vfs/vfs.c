@@ -95,6 +95,19 @@ static int resolve(const char *path, char *buffer, struct mount **out, const cha
     return 0;
 }
 
+/* What the lexical normalisation loses, checked the way POSIX walks a path: the directory
+ * before each "." or ".." must exist and be a directory ("FILE/.." is ENOTDIR, "NOPE/.."
+ * ENOENT), and the shape of the end says what the caller may do with it. */
+enum path_last { LAST_NAME, LAST_ROOT, LAST_DOT, LAST_DOTDOT };
+
+struct path_shape {
+    enum path_last last;
+    bool slash; /* ends in '/' after a component */
+};
+
+static int path_shape(const char *path, struct path_shape *out);
+static int must_be_directory(const char *path);
+
 static void mount_free(struct mount *m)
 {
     if (m->volume)
@@ -281,10 +294,19 @@ static bool writes(unsigned flags)
 
 int vfs_open(const char *path, unsigned flags, struct vfs_file **out)
 {
+    struct path_shape shape;
+    int error = path_shape(path, &shape);
+    if (error)
+        return error;
+    if (shape.slash || shape.last != LAST_NAME) {
+        /* only a directory can be named so, and files are opened here */
+        error = must_be_directory(path);
+        return error == -ENOENT && (flags & VFS_O_CREATE) ? -EISDIR : error ? error : -EISDIR;
+    }
     char buffer[VFS_PATH_MAX];
     const char *inner;
     struct mount *m;
-    int error = resolve(path, buffer, &m, &inner);
+    error = resolve(path, buffer, &m, &inner);
     if (error)
         return error;
     if (writes(flags) && (m->flags & VFS_MOUNT_READ_ONLY))
@@ -438,20 +460,105 @@ static bool is_mount_point(const char *path)
     return false;
 }
 
+static int path_shape(const char *path, struct path_shape *out)
+{
+    out->last = LAST_ROOT;
+    out->slash = false;
+    if (!path || path[0] != '/')
+        return 0; /* the normalisation reports it */
+    char *prefix = kmalloc(VFS_PATH_MAX);
+    if (!prefix)
+        return -ENOMEM;
+    size_t n = 0;
+    int error = 0;
+    prefix[0] = 0;
+    for (const char *p = path; *p && !error;) {
+        while (*p == '/')
+            p++;
+        if (!*p) {
+            out->slash = out->last != LAST_ROOT;
+            break;
+        }
+        const char *start = p;
+        while (*p && *p != '/')
+            p++;
+        size_t length = (size_t)(p - start);
+        bool dot = length == 1 && start[0] == '.';
+        bool dotdot = length == 2 && start[0] == '.' && start[1] == '.';
+        out->last = dot ? LAST_DOT : dotdot ? LAST_DOTDOT : LAST_NAME;
+        if (dot || dotdot) {
+            struct vfs_stat st;
+            error = path_call(n ? prefix : "/", false, do_stat, &st);
+            if (!error && !st.is_directory)
+                error = -ENOTDIR;
+        }
+        if (n + 1 + length >= VFS_PATH_MAX) {
+            error = error ? error : -ENAMETOOLONG;
+            break;
+        }
+        prefix[n++] = '/';
+        memcpy(prefix + n, start, length);
+        n += length;
+        prefix[n] = 0;
+    }
+    kfree(prefix);
+    return error;
+}
+
+/* A path that must name a directory if it names anything ("X/", "X/.", "X/.."): 0 if it
+ * does, -ENOTDIR for a file, -ENOENT if nothing is there. */
+static int must_be_directory(const char *path)
+{
+    struct vfs_stat st;
+    int error = path_call(path, false, do_stat, &st);
+    return error ? error : st.is_directory ? 0 : -ENOTDIR;
+}
+
 int vfs_stat(const char *path, struct vfs_stat *out)
 {
-    return path_call(path, false, do_stat, out);
+    struct path_shape shape;
+    int error = path_shape(path, &shape);
+    if (!error)
+        error = path_call(path, false, do_stat, out);
+    if (!error && shape.slash && !out->is_directory)
+        error = -ENOTDIR;
+    return error;
 }
 int vfs_mkdir(const char *path)
 {
-    return is_mount_point(path) ? -EEXIST : path_call(path, true, do_mkdir, NULL);
+    struct path_shape shape;
+    int error = path_shape(path, &shape);
+    if (error)
+        return error;
+    if (shape.last != LAST_NAME || is_mount_point(path))
+        return -EEXIST; /* "/", "DIR/.", "DIR/.." exist */
+    return path_call(path, true, do_mkdir, NULL);
 }
 int vfs_rmdir(const char *path)
 {
+    struct path_shape shape;
+    int error = path_shape(path, &shape);
+    if (error)
+        return error;
+    /* as rmdir(2) on Linux */
+    if (shape.last == LAST_DOT)
+        return -EINVAL;
+    if (shape.last == LAST_DOTDOT)
+        return -ENOTEMPTY;
     return is_mount_point(path) ? -EBUSY : path_call(path, true, do_rmdir, NULL);
 }
 int vfs_unlink(const char *path)
 {
+    struct path_shape shape;
+    int error = path_shape(path, &shape);
+    if (error)
+        return error;
+    if (shape.last != LAST_NAME)
+        return -EISDIR; /* as unlink(2) on Linux for "/", "DIR/." and "DIR/.." */
+    if (shape.slash) {
+        error = must_be_directory(path);
+        return error ? error : -EISDIR; /* "FILE/" is ENOTDIR, "DIR/" EISDIR */
+    }
     return path_call(path, true, do_unlink, NULL);
 }
 int vfs_statfs(const char *path, struct vfs_statfs *out)
@@ -481,11 +588,25 @@ int vfs_rename(const char *old_path, const char *new_path)
     char old_buffer[VFS_PATH_MAX], new_buffer[VFS_PATH_MAX];
     const char *old_inner, *new_inner;
     struct mount *old_mount, *new_mount;
-    int error = resolve(old_path, old_buffer, &old_mount, &old_inner);
+    struct path_shape old_shape, new_shape;
+    int error = path_shape(old_path, &old_shape);
+    if (!error)
+        error = path_shape(new_path, &new_shape);
+    if (!error)
+        error = resolve(old_path, old_buffer, &old_mount, &old_inner);
     if (!error)
         error = resolve(new_path, new_buffer, &new_mount, &new_inner);
     if (error)
         return error;
+    /* as rename(2) on Linux (with no replacing: an existing target is EEXIST) */
+    if (old_shape.last != LAST_NAME)
+        return -EBUSY;
+    if (new_shape.last != LAST_NAME)
+        return -EEXIST;
+    if (old_shape.slash && (error = must_be_directory(old_path)) != 0)
+        return error;
+    if (new_shape.slash && (error = must_be_directory(old_path)) != 0)
+        return error; /* "NEW/" only for a directory */
     if (old_mount != new_mount)
         return -EXDEV;
     if (is_mount_point(old_buffer) || is_mount_point(new_buffer))
@@ -500,12 +621,16 @@ int vfs_rename(const char *old_path, const char *new_path)
 
 int vfs_opendir(const char *path, struct vfs_dir **out)
 {
+    struct path_shape shape;
+    int error = path_shape(path, &shape);
+    if (error)
+        return error;
     struct vfs_dir *dir = kzalloc(sizeof(*dir));
     if (!dir)
         return -ENOMEM;
     const char *inner;
     struct mount *m;
-    int error = resolve(path, dir->path, &m, &inner);
+    error = resolve(path, dir->path, &m, &inner);
     if (!error) {
         mutex_lock(&m->lock);
         error = m->type->opendir(m->volume, inner, &dir->handle);

@@ -11,6 +11,7 @@
 #define FAT_NAME_MAX      255 /* UTF-16 units in a long name */
 #define FAT_NAME_UTF8_MAX (FAT_NAME_MAX * 3)
 #define FAT_PATH_MAX      4096
+#define FAT_LABEL_MAX     24 /* 11 bytes, Latin-1 as UTF-8, NUL */
 
 struct fat_time {
     uint16_t year; /* 1980..2107 */
@@ -74,8 +75,9 @@ struct fat_statfs {
     uint32_t cluster_count;
     uint32_t free_clusters;
     uint32_t volume_id;
-    char label[12];
-    bool was_dirty; /* the volume was not cleanly unmounted before this mount */
+    char label[FAT_LABEL_MAX]; /* the root directory's label entry (as fatlabel, mtools) */
+    bool was_dirty;            /* the volume was not cleanly unmounted before this mount */
+    bool free_count_hint_bad;  /* FAT32 FSInfo has wrong signatures: ignored, never written */
 };
 
 /* A contiguous piece of a file on the device, in the block_io's blocks. */
@@ -93,6 +95,10 @@ int fat_unmount(struct fat_volume *volume);
 /* Makes everything written so far durable (metadata in crash-safe order, then a device flush). */
 int fat_sync(struct fat_volume *volume);
 int fat_statfs(struct fat_volume *volume, struct fat_statfs *out);
+/* Sets the volume label in the root directory's label entry and in the boot sector (and FAT32's
+ * backup boot sector), like fatlabel; NULL or "" removes it ("NO NAME" in the boot sector).
+ * At most 11 printable ASCII characters without " * + , . / : ; < = > ? [ \ ] | (-EINVAL). */
+int fat_set_label(struct fat_volume *volume, const char *label);
 
 int fat_open(struct fat_volume *volume, const char *path, unsigned flags, struct fat_file **out);
 ssize_t fat_read(struct fat_file *file, void *buffer, size_t size);

@@ -1,15 +1,21 @@
 /* The virtual filesystem: a mount table, path resolution across mount points, and one file API
- * for the kernel over any filesystem type (FAT, the in-memory ramfs, ...).  Paths are absolute;
- * "." and ".." are resolved, ".." above the root, empty components and over-long names are
- * errors.  Every function returns 0 (or a count) or a negative errno. */
+ * for the kernel over any filesystem type (FAT, the in-memory ramfs, ...).  Paths are absolute
+ * and mean what they mean in POSIX: repeated slashes are one, "/.." is "/", "." and ".." are
+ * resolved against the directories walked (so "FILE/.." is ENOTDIR), a trailing slash asks
+ * for a directory, and a last component "." or ".." makes rmdir, unlink, mkdir and rename fail
+ * as on Linux.  Control characters and over-long names are errors.  Every function returns 0
+ * (or a count) or a negative errno. */
 #ifndef RAYOS_VFS_H
 #define RAYOS_VFS_H
 
 #include <rayos/block_io.h>
 #include <rayos/types.h>
 
-#define VFS_NAME_MAX 255  /* bytes of one path component */
-#define VFS_PATH_MAX 1024 /* bytes of a whole path */
+#define VFS_NAME_MAX 255 /* characters of one path component (FAT: UTF-16 units) */
+/* bytes of one path component: 255 UTF-16 units take at most 765 bytes of UTF-8; each
+ * filesystem checks its own limit (ramfs: 255 bytes) */
+#define VFS_NAME_BYTES_MAX (VFS_NAME_MAX * 3)
+#define VFS_PATH_MAX       1024 /* bytes of a whole path */
 
 /* vfs_open flags */
 #define VFS_O_READ   0x01u
@@ -36,7 +42,7 @@ struct vfs_stat {
 };
 
 struct vfs_dirent {
-    char name[VFS_NAME_MAX * 3 + 1];
+    char name[VFS_NAME_BYTES_MAX + 1];
     struct vfs_stat stat;
 };
 
@@ -45,7 +51,7 @@ struct vfs_statfs {
     uint64_t block_size;
     uint64_t total_blocks;
     uint64_t free_blocks;
-    char label[16];
+    char label[24]; /* UTF-8 (FAT: 11 bytes, OEM bytes as Latin-1) */
     bool was_dirty; /* not cleanly unmounted last time */
 };
 

@@ -60,6 +60,9 @@ static void modify(struct fat_volume *vol)
         fat_close(file);
     }
     fat_mkdir(vol, "/fuzzdir");
+    fat_rmdir(vol, "/fuzzdir/.");
+    fat_rename(vol, "/fuzzdir/..", "/fuzzdir/x");
+    fat_set_label(vol, "FUZZ LABEL");
     fat_rename(vol, "/fuzz new file.txt", "/fuzzdir/moved");
     fat_unlink(vol, "/fuzzdir/moved");
     fat_rmdir(vol, "/fuzzdir");

@@ -145,15 +145,37 @@ static void test_boot_sector_validation(void **state)
                          cases[i].expected);
         ramdisk_free(&disk);
     }
-    /* a volume larger than the device (a truncated image) */
+    /* a volume larger than the device (a truncated image): mounted read-only; what is there
+     * reads, what is not is an I/O error; with its FATs cut off it is refused */
     format(8 * 1024 * 1024, 16, 0, 0);
-    disk.io.block_count /= 2;
     struct fat_volume *v;
+    assert_int_equal(fat_mount(&disk.io, 0, NULL, &v), 0);
+    struct fat_file *f;
+    static uint8_t big[64 * 1024];
+    memset(big, 0x5a, sizeof(big));
+    assert_int_equal(fat_open(v, "/near", FAT_O_WRITE | FAT_O_CREATE, &f), 0);
+    assert_int_equal(fat_write(f, big, 100), 100);
+    assert_int_equal(fat_close(f), 0);
+    assert_int_equal(fat_open(v, "/far", FAT_O_WRITE | FAT_O_CREATE, &f), 0);
+    assert_int_equal(fat_file_allocate(f, 6 * 1024 * 1024, true), 0);
+    assert_int_equal(fat_close(f), 0);
+    assert_int_equal(fat_unmount(v), 0);
+    disk.io.block_count /= 2;
+    assert_int_equal(fat_mount(&disk.io, 0, NULL, &v), 0);
+    assert_int_equal(fat_open(v, "/near", FAT_O_READ, &f), 0);
+    uint8_t back[100];
+    assert_int_equal(fat_read(f, back, sizeof(back)), 100);
+    assert_memory_equal(back, big, 100);
+    assert_int_equal(fat_close(f), 0);
+    assert_int_equal(fat_open(v, "/far", FAT_O_READ, &f), 0);
+    assert_int_equal(fat_seek(f, 5 * 1024 * 1024, FAT_SEEK_SET), 5 * 1024 * 1024);
+    assert_int_equal(fat_read(f, big, sizeof(big)), -EIO);
+    assert_int_equal(fat_close(f), 0);
+    assert_int_equal(fat_open(v, "/new", FAT_O_WRITE | FAT_O_CREATE, &f), -EROFS);
+    assert_int_equal(fat_mkdir(v, "/d"), -EROFS);
+    assert_int_equal(fat_unmount(v), 0);
+    disk.io.block_count = 8;
     assert_int_equal(fat_mount(&disk.io, 0, NULL, &v), -EUCLEAN);
-    ramdisk_free(&disk);
-    /* FAT32: FSInfo signature, root cluster, FAT32 with root entries */
-    format(64 * 1024 * 1024, 32, 0, 512);
-    assert_int_equal(mount_after_patch(512 + 484, 4, 0), -EUCLEAN);
     ramdisk_free(&disk);
     format(64 * 1024 * 1024, 32, 0, 512);
     assert_int_equal(mount_after_patch(44, 4, 1), -EUCLEAN);
@@ -510,6 +532,43 @@ static void test_fat32_fsinfo(void **state)
     ramdisk_free(&disk);
 }
 
+static void count_findings(void *context, const char *message)
+{
+    if (strstr(message, "FSInfo"))
+        ++*(int *)context;
+}
+
+/* FSInfo is a hint: zeroed or wrong signatures mount with the free count counted, the sector
+ * is never written, and the check reports it as a warning. */
+static void test_fat32_fsinfo_bad_signatures(void **state)
+{
+    static const unsigned offsets[] = {0, 484, 508};
+    for (size_t i = 0; i < 3; i++) {
+        format(64 * 1024 * 1024, 32, 0, 512);
+        memset(disk.bytes + 512 + offsets[i], 0, 4);
+        uint8_t fsinfo[512];
+        memcpy(fsinfo, disk.bytes + 512, sizeof(fsinfo));
+        mount_volume();
+        struct fat_statfs fs;
+        assert_int_equal(fat_statfs(vol, &fs), 0);
+        assert_true(fs.free_count_hint_bad);
+        assert_int_equal(fs.free_clusters, fs.cluster_count - 1);
+        put_file("/f", "abc", 3);
+        assert_int_equal(fat_statfs(vol, &fs), 0);
+        assert_int_equal(fs.free_clusters, fs.cluster_count - 2);
+        assert_int_equal(fat_unmount(vol), 0);
+        vol = NULL;
+        assert_memory_equal(disk.bytes + 512, fsinfo, sizeof(fsinfo));
+        struct fat_check_result result;
+        int findings = 0;
+        assert_int_equal(fat_check(&disk.io, count_findings, &findings, &result), 0);
+        assert_int_equal(result.errors, 0);
+        assert_int_equal(result.warnings, 1);
+        assert_int_equal(findings, 1);
+        ramdisk_free(&disk);
+    }
+}
+
 static void set_fat16(uint32_t cluster, uint16_t value)
 {
     uint32_t reserved = get_le16(disk.bytes + 14), fat_sectors = get_le16(disk.bytes + 22);
@@ -539,7 +598,10 @@ static void test_damaged_chains(void **state)
     mount_volume();
     struct fat_file *f;
     uint8_t buffer[20000];
-    assert_int_equal(fat_open(vol, "/one", FAT_O_READ, &f), 0);
+    /* a reader is refused (it would get a short copy); a writer may open it, and its reads
+     * stop where the chain does */
+    assert_int_equal(fat_open(vol, "/one", FAT_O_READ, &f), -EUCLEAN);
+    assert_int_equal(fat_open(vol, "/one", FAT_O_READ | FAT_O_WRITE, &f), 0);
     assert_true(fat_read(f, buffer, sizeof(buffer)) < (ssize_t)sizeof(data));
     fat_close(f);
     assert_int_equal(fat_unmount(vol), 0);
@@ -619,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_directories_and_rename),
         cmocka_unit_test(test_dirty_bits),
         cmocka_unit_test(test_fat32_fsinfo),
+        cmocka_unit_test(test_fat32_fsinfo_bad_signatures),
         cmocka_unit_test(test_damaged_chains),
         cmocka_unit_test(test_append_and_overwrite),
         cmocka_unit_test(test_reserve_and_commit),

@@ -89,15 +89,23 @@ static void test_mbr_extended_loop_and_damage(void **state)
     disk.bytes[300 * 512 + 446 + 16 + 4] = 0x05;
     assert_int_equal(partition_table_read(&disk.io, &table), 0);
     assert_int_equal(table.count, 2);
-    /* a primary outside the disk and one overlapping another are skipped */
+    /* a primary outside the disk and one overlapping another are skipped; one that starts on
+     * the disk and runs past its end (a truncated image) is cut to the disk, as Linux does */
     memset(disk.bytes, 0, 512);
     mbr_entry(0, 0, 0x83, 100, 500);
     mbr_entry(0, 1, 0x83, 300, 500);
     mbr_entry(0, 2, 0x83, DISK_BLOCKS - 10, 100);
     mbr_entry(0, 3, 0x83, 1000, 10);
     assert_int_equal(partition_table_read(&disk.io, &table), 0);
-    assert_int_equal(table.count, 2);
+    assert_int_equal(table.count, 3);
     assert_int_equal(table.entries[0].number, 1);
+    assert_int_equal(table.entries[1].number, 3);
+    assert_int_equal(table.entries[1].start_lba, DISK_BLOCKS - 10);
+    assert_int_equal(table.entries[1].block_count, 10);
+    assert_int_equal(table.entries[2].number, 4);
+    mbr_entry(0, 2, 0x83, DISK_BLOCKS, 100);
+    assert_int_equal(partition_table_read(&disk.io, &table), 0);
+    assert_int_equal(table.count, 2);
     assert_int_equal(table.entries[1].number, 4);
     /* a boot sector whose partition slots hold code is not an MBR */
     disk.bytes[446] = 0x33;

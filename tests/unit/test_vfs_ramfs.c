@@ -103,15 +103,66 @@ static void test_bad_paths(void **state)
 {
     struct vfs_stat st;
     struct vfs_file *f;
-    assert_int_equal(vfs_stat("/..", &st), -EINVAL);
+    assert_int_equal(vfs_stat("/..", &st), 0); /* the root, as in POSIX */
+    assert_true(st.is_directory);
     assert_int_equal(vfs_open("relative", VFS_O_READ, &f), -EINVAL);
-    assert_int_equal(vfs_open("/a//b", VFS_O_READ, &f), -EINVAL);
+    assert_int_equal(vfs_open("/a\x1b[2J", VFS_O_WRITE | VFS_O_CREATE, &f), -EINVAL);
     char longname[300];
     memset(longname, 'a', sizeof(longname));
     longname[0] = '/';
     longname[299] = 0;
     assert_int_equal(vfs_open(longname, VFS_O_WRITE | VFS_O_CREATE, &f), -ENAMETOOLONG);
     assert_int_equal(vfs_open("/missing/file", VFS_O_WRITE | VFS_O_CREATE, &f), -ENOENT);
+}
+
+/* ".", ".." and a trailing slash mean what they mean in POSIX and Linux, for every call. */
+static void test_dot_and_slash_corner_cases(void **state)
+{
+    struct vfs_stat st;
+    struct vfs_file *f;
+    assert_int_equal(vfs_mkdir("/d"), 0);
+    assert_int_equal(vfs_mkdir("/d/e/"), 0); /* mkdir accepts a trailing slash */
+    write_text("/file", "x");
+    /* rmdir(2): "." EINVAL, ".." ENOTEMPTY, the root EBUSY; the directory stays */
+    assert_int_equal(vfs_rmdir("/d/e/."), -EINVAL);
+    assert_int_equal(vfs_rmdir("/d/e/.."), -ENOTEMPTY);
+    assert_int_equal(vfs_rmdir("/"), -EBUSY);
+    assert_int_equal(vfs_rmdir("/file/"), -ENOTDIR);
+    assert_int_equal(vfs_stat("/d/e", &st), 0);
+    /* unlink(2): "."/".." EISDIR, "FILE/" ENOTDIR, "DIR/" EISDIR */
+    assert_int_equal(vfs_unlink("/d/."), -EISDIR);
+    assert_int_equal(vfs_unlink("/d/.."), -EISDIR);
+    assert_int_equal(vfs_unlink("/file/"), -ENOTDIR);
+    assert_int_equal(vfs_unlink("/d/"), -EISDIR);
+    assert_int_equal(vfs_stat("/file", &st), 0);
+    /* mkdir(2): what exists is EEXIST */
+    assert_int_equal(vfs_mkdir("/d/."), -EEXIST);
+    assert_int_equal(vfs_mkdir("/d/.."), -EEXIST);
+    assert_int_equal(vfs_mkdir("/"), -EEXIST);
+    /* ".." and "." are walked: a file or a missing name before them fails */
+    assert_int_equal(vfs_stat("/file/..", &st), -ENOTDIR);
+    assert_int_equal(vfs_stat("/file/.", &st), -ENOTDIR);
+    assert_int_equal(vfs_stat("/nope/../file", &st), -ENOENT);
+    assert_int_equal(vfs_stat("/d/e/../../file", &st), 0);
+    assert_false(st.is_directory);
+    assert_int_equal(vfs_stat("/file/", &st), -ENOTDIR);
+    assert_int_equal(vfs_stat("/d/", &st), 0);
+    /* open(2): a trailing slash or a dot names a directory */
+    assert_int_equal(vfs_open("/file/", VFS_O_READ, &f), -ENOTDIR);
+    assert_int_equal(vfs_open("/new/", VFS_O_WRITE | VFS_O_CREATE, &f), -EISDIR);
+    assert_int_equal(vfs_open("/d/.", VFS_O_READ, &f), -EISDIR);
+    assert_int_equal(vfs_stat("/new", &st), -ENOENT);
+    /* rename(2): "." or ".." as the source EBUSY; as the target it exists */
+    assert_int_equal(vfs_rename("/d/e/.", "/x"), -EBUSY);
+    assert_int_equal(vfs_rename("/d/e/..", "/x"), -EBUSY);
+    assert_int_equal(vfs_rename("/file", "/d/."), -EEXIST);
+    assert_int_equal(vfs_rename("/file/", "/x"), -ENOTDIR);
+    assert_int_equal(vfs_rename("/file", "/x/"), -ENOTDIR);
+    assert_int_equal(vfs_rename("/d/e/", "/d/f/"), 0);
+    assert_int_equal(vfs_stat("/d/f", &st), 0);
+    assert_true(st.is_directory);
+    /* repeated slashes are one */
+    assert_int_equal(vfs_stat("//d///f", &st), 0);
 }
 
 static void test_removed_source_fails_open_files(void **state)
@@ -148,6 +199,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_files_and_directories, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mount_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dot_and_slash_corner_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_source_fails_open_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlink_while_open, setup, teardown),
     };

@@ -1,6 +1,7 @@
 /* rayfs: FAT disk images from the host command line, through RayOS's own FAT library. */
 #define _GNU_SOURCE /* copy_file_range */
 #include <rayos/fat.h>
+#include <rayos/string.h>
 
 #include "image.h"
 
@@ -31,7 +32,9 @@ static const char usage[] =
     "  rm IMAGE PATH           remove a file or an empty directory\n"
     "  mv IMAGE OLD NEW        rename or move a file or directory (NEW must not exist)\n"
     "  stat IMAGE PATH         show an entry's type, size, attributes, cluster and times\n"
-    "  df IMAGE                show FAT type, sizes and free space\n"
+    "  df IMAGE                show FAT type, label, sizes and free space\n"
+    "  label IMAGE [NEW]       show the volume label, or set it (\"\" removes it) in the root\n"
+    "                          directory and the boot sector, like fatlabel\n"
     "  mkfs IMAGE [--fat 12|16|32] [--sector-size N] [--cluster-size N] [--label L]\n"
     "                          format (FAT type and cluster size by size unless given)\n"
     "  check IMAGE             read-only consistency check; exit status 1 if errors\n"
@@ -87,12 +90,21 @@ static int session_close(struct session *s, int status)
     return status;
 }
 
+/* Names and labels come from the image: control characters never reach the terminal raw. */
+static const char *escaped(const char *text)
+{
+    static char buffer[FAT_PATH_MAX * 4 + 1];
+    str_escape(buffer, sizeof(buffer), text);
+    return buffer;
+}
+
 static void print_entry(const char *name, const struct fat_stat *st, bool long_format)
 {
     if (long_format)
-        printf("%c %10llu %s\n", st->is_directory ? 'd' : '-', (unsigned long long)st->size, name);
+        printf("%c %10llu %s\n", st->is_directory ? 'd' : '-', (unsigned long long)st->size,
+               escaped(name));
     else
-        printf("%s\n", name);
+        printf("%s\n", escaped(name));
 }
 
 static int cmd_ls(int argc, char **argv)
@@ -197,7 +209,11 @@ static int copy_out_extents(struct session *s, struct fat_file *file, int fd, co
 }
 
 /* Copies the image's file IMAGE PATH to the local file (standard output when local is NULL):
- * through its extents when possible, else by reads.  Returns the exit status. */
+ * through its extents when possible, else by reads.  Every path fails the same way on a
+ * damaged file: the library refuses to open for reading a file whose chain does not cover
+ * its size, so nothing is written.  A local file is written under a temporary name and
+ * renamed into place only when complete: a failure never leaves a partial file that looks
+ * like the whole one (nor destroys one that was there).  Returns the exit status. */
 static int export_file(const char *image, const char *path, const char *local)
 {
     struct session s;
@@ -207,16 +223,50 @@ static int export_file(const char *image, const char *path, const char *local)
     int err = fat_open(s.vol, path, FAT_O_READ, &file);
     if (err)
         return session_close(&s, fail(path, err));
-    int fd = local ? open(local, O_WRONLY | O_CREAT | O_TRUNC, 0644) : STDOUT_FILENO;
+    char *temporary = NULL;
+    int fd = STDOUT_FILENO;
+    struct stat existing;
+    if (local && stat(local, &existing) == 0 && !S_ISREG(existing.st_mode) &&
+        !S_ISDIR(existing.st_mode)) {
+        /* a device or a FIFO (/dev/null, a pipe): written in place */
+        fd = open(local, O_WRONLY);
+        if (fd < 0) {
+            fat_close(file);
+            return session_close(&s, fail(local, errno));
+        }
+        local = NULL;
+    } else if (local) {
+        temporary = malloc(strlen(local) + 16);
+        if (temporary) {
+            sprintf(temporary, "%s.rayfs-XXXXXX", local);
+            fd = mkstemp(temporary);
+        }
+        if (fd >= 0) {
+            mode_t mask = umask(0);
+            umask(mask);
+            fchmod(fd, 0666 & ~mask);
+        }
+    }
     int status = 0;
-    if (fd < 0) {
+    if (!temporary && local) {
+        status = fail(local, ENOMEM);
+    } else if (fd < 0) {
         status = fail(local, errno);
     } else {
         int fast = copy_out_extents(&s, file, fd, path);
         status = fast == 1 ? 0 : fast < 0 ? 1 : copy_out(file, fd, path);
     }
-    if (local && fd >= 0 && close(fd) != 0 && status == 0)
-        status = fail(local, errno);
+    if (!local && fd != STDOUT_FILENO && close(fd) != 0 && status == 0)
+        status = fail(path, errno);
+    if (local && fd >= 0) {
+        if (close(fd) != 0 && status == 0)
+            status = fail(local, errno);
+        if (status == 0 && rename(temporary, local) != 0)
+            status = fail(local, errno);
+        if (status != 0)
+            unlink(temporary);
+    }
+    free(temporary);
     fat_close(file);
     return session_close(&s, status);
 }
@@ -416,10 +466,31 @@ static int cmd_df(int argc, char **argv)
     printf("type: FAT%u\nlabel: %s\nvolume id: %04X-%04X\nsector size: %u\ncluster size: %u\n"
            "clusters: %u\nfree clusters: %u\ntotal bytes: %llu\nused bytes: %llu\n"
            "free bytes: %llu\n",
-           fs.fat_type, fs.label[0] ? fs.label : "(none)", fs.volume_id >> 16,
+           fs.fat_type, fs.label[0] ? escaped(fs.label) : "(none)", fs.volume_id >> 16,
            fs.volume_id & 0xffff, fs.sector_size, fs.cluster_size, fs.cluster_count,
            fs.free_clusters, (unsigned long long)total, (unsigned long long)(total - free_bytes),
            (unsigned long long)free_bytes);
+    return session_close(&s, 0);
+}
+
+/* Like fatlabel: prints the root directory's label entry (nothing when there is none), or sets
+ * the label in the root directory and the boot sector; "" removes it. */
+static int cmd_label(int argc, char **argv)
+{
+    if (argc != 1 && argc != 2)
+        return fail("label", EINVAL);
+    struct session s;
+    if (session_open(&s, argv[0], argc == 2))
+        return 1;
+    if (argc == 2) {
+        int err = fat_set_label(s.vol, argv[1]);
+        return session_close(&s, err ? fail(argv[1], err) : 0);
+    }
+    struct fat_statfs fs;
+    int err = fat_statfs(s.vol, &fs);
+    if (err)
+        return session_close(&s, fail(argv[0], err));
+    printf("%s\n", escaped(fs.label));
     return session_close(&s, 0);
 }
 
@@ -472,7 +543,7 @@ static int cmd_mkfs(int argc, char **argv)
 static void print_finding(void *context, const char *message)
 {
     (void)context;
-    printf("%s\n", message);
+    printf("%s\n", escaped(message));
 }
 
 static int cmd_check(int argc, char **argv)
@@ -521,6 +592,8 @@ int main(int argc, char **argv)
         return cmd_stat(count, args);
     if (strcmp(command, "df") == 0)
         return cmd_df(count, args);
+    if (strcmp(command, "label") == 0)
+        return cmd_label(count, args);
     if (strcmp(command, "mkfs") == 0)
         return cmd_mkfs(count, args);
     if (strcmp(command, "check") == 0)
