@@ -47,14 +47,31 @@ bool scheduler_running(void)
     return running;
 }
 
+/* Per-CPU reads from preemptible code: with interrupts on, the thread could move to another CPU
+ * between finding its CPU and reading the field, and read a field of the CPU it left. */
 bool in_interrupt(void)
 {
-    return this_cpu()->irq_depth != 0;
+    bool enabled = irq_enabled();
+    irq_disable();
+    bool inside = this_cpu()->irq_depth != 0;
+    if (enabled)
+        irq_enable();
+    return inside;
+}
+
+static struct thread *running_thread(void)
+{
+    bool enabled = irq_enabled();
+    irq_disable();
+    struct thread *t = this_cpu()->current;
+    if (enabled)
+        irq_enable();
+    return t;
 }
 
 struct thread *thread_current(void)
 {
-    return running ? this_cpu()->current : NULL;
+    return running ? running_thread() : NULL;
 }
 
 static void *stack_alloc(void)
@@ -194,12 +211,12 @@ bool thread_wake(struct thread *t)
 
 void thread_prepare_sleep(void)
 {
-    __atomic_store_n(&this_cpu()->current->state, THREAD_SLEEPING, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&running_thread()->state, THREAD_SLEEPING, __ATOMIC_SEQ_CST);
 }
 
 void thread_finish_sleep(void)
 {
-    __atomic_store_n(&this_cpu()->current->state, THREAD_RUNNABLE, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&running_thread()->state, THREAD_RUNNABLE, __ATOMIC_SEQ_CST);
 }
 
 /* Takes one runnable thread from the CPU with the longest queue for CPU `me`. */
@@ -319,6 +336,10 @@ static void do_schedule(bool preempt)
 
 void schedule(void)
 {
+    /* Interrupts off before looking at this CPU: a preempted caller could otherwise read the
+     * state of the CPU it left, which another thread is using. */
+    bool enabled = irq_enabled();
+    irq_disable();
     struct cpu *c = this_cpu();
     if (c->irq_depth)
         panic("sleeping in interrupt context (thread %s)", c->current ? c->current->name : "?");
@@ -326,6 +347,8 @@ void schedule(void)
         panic("sleeping while holding spinlock '%s'%s", c->spin_names[0] ? c->spin_names[0] : "?",
               c->spin_depth > 1 ? " (and others)" : "");
     do_schedule(false);
+    if (enabled)
+        irq_enable();
 }
 
 void sched_interrupt_exit(bool interrupted_with_irqs_on)
@@ -352,8 +375,7 @@ void sched_tick(void)
 
 void thread_yield(void)
 {
-    this_cpu()->need_resched = true;
-    schedule();
+    schedule(); /* do_schedule queues a runnable caller behind the others */
 }
 
 static struct thread *thread_alloc(const char *name)

@@ -32,6 +32,9 @@ bool cpu_is_online(unsigned id)
 
 void smp_handle_call_function(void)
 {
+    /* From a waiting caller, interrupts may be on: stay on this CPU while serving its queue. */
+    bool enabled = irq_enabled();
+    irq_disable();
     struct cpu *c = this_cpu();
     for (;;) {
         irqflags_t flags = spin_lock_irqsave(&c->call_lock);
@@ -40,13 +43,15 @@ void smp_handle_call_function(void)
             list_remove(&r->node);
         spin_unlock_irqrestore(&c->call_lock, flags);
         if (!r)
-            return;
+            break;
         r->fn(r->arg);
         if (r->free_after)
             kfree(r);
         else
             __atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
     }
+    if (enabled)
+        irq_enable();
 }
 
 static void post(unsigned id, struct call_request *r)
@@ -95,6 +100,9 @@ int smp_call_on(unsigned id, void (*fn)(void *), void *arg, bool wait)
 void smp_call_others(void (*fn)(void *), void *arg)
 {
     struct call_request requests[CPUS_MAX];
+    /* Stay on one CPU, so "the others" stays one set; waiting serves our own queue. */
+    bool enabled = irq_enabled();
+    irq_disable();
     unsigned self = cpu_id();
     for (unsigned i = 0; i < CPUS_MAX; i++) {
         if (i == self || !cpu_is_online(i))
@@ -105,6 +113,18 @@ void smp_call_others(void (*fn)(void *), void *arg)
     for (unsigned i = 0; i < CPUS_MAX; i++)
         if (i != self && cpu_is_online(i))
             wait_done(&requests[i]);
+    if (enabled)
+        irq_enable();
+}
+
+void smp_call_all(void (*fn)(void *), void *arg)
+{
+    bool enabled = irq_enabled();
+    irq_disable();
+    fn(arg);
+    smp_call_others(fn, arg);
+    if (enabled)
+        irq_enable();
 }
 
 /* Fills in the per-CPU structures before any CPU uses them. */

@@ -209,9 +209,10 @@ void unmap_phys(void *virt, size_t size)
         }
     }
     spin_unlock_irqrestore(&paging_lock, flags);
+    /* Every CPU, this one again included: the caller may have moved since the local invlpg. */
     struct flush_range range = {start, end};
     if (cpu_online_count() > 1)
-        smp_call_others(flush_range, &range);
+        smp_call_all(flush_range, &range);
 }
 
 phys_addr_t virt_to_phys(const void *virt)

@@ -75,6 +75,8 @@ bool cpu_is_online(unsigned id);
 int smp_call_on(unsigned id, void (*fn)(void *), void *arg, bool wait);
 /* Runs fn(arg) on every other online CPU and waits for all of them. */
 void smp_call_others(void (*fn)(void *), void *arg);
+/* The same on every online CPU, the caller's included (interrupts off while it runs there). */
+void smp_call_all(void (*fn)(void *), void *arg);
 
 /* Architecture interface (arch/<arch>/smp.c). */
 /* Numbers the CPUs the firmware lists and sends the start-up signals to at most max_cpus - 1
