@@ -11,6 +11,7 @@
 #include <rayos/io.h>
 #include <rayos/irq.h>
 #include <rayos/printk.h>
+#include <rayos/shell.h>
 #include <rayos/smp.h>
 #include <rayos/string.h>
 #include <rayos/thread.h>
@@ -248,3 +249,19 @@ unsigned lockdep_reports(void)
 {
     return reports;
 }
+
+/* `lockdep`: the orders learnt so far, one "held -> taken" pair a line. */
+static int cmd_lockdep(int argc, char **argv)
+{
+    if (!checker_on()) {
+        shell_printf("lockdep: off (nolockdep)\n");
+        return 0;
+    }
+    unsigned n = __atomic_load_n(&edge_count, __ATOMIC_ACQUIRE);
+    shell_printf("lockdep: %u classes, %u orders, %u possible deadlocks reported\n", class_count, n,
+                 reports);
+    for (unsigned i = 0; i < n; i++)
+        shell_printf("%s -> %s\n", classes[edges[i].from], classes[edges[i].to]);
+    return 0;
+}
+SHELL_COMMAND("lockdep", "list the lock orders the checker has seen", cmd_lockdep);

@@ -1,16 +1,17 @@
-# Booting RayOS in QEMU.  Knobs: MACHINE=q35|pc  MEM=256M  ACCEL=kvm|tcg  QEMU_EXTRA="..."
+# Booting RayOS in QEMU.  Knobs: MACHINE=q35|pc  MEM=256M  SMP=2  ACCEL=kvm|tcg  QEMU_EXTRA="..."
 # KVM only when the CPU really has hardware virtualisation: /dev/kvm alone is not enough
 # (without vmx/svm it is far slower than TCG).
 
 MACHINE    ?= q35
 MEM        ?= 256M
+SMP        ?= 2
 ACCEL      ?= $(shell if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then echo kvm; else echo tcg; fi)
 QEMU       ?= qemu-system-x86_64
 QEMU_EXTRA ?=
 RUN_DISK   ?= $(DEFAULT_DISK)
 CMDLINE    ?=
 
-QEMU_BASE = $(QEMU) -machine $(MACHINE) -accel $(ACCEL) -m $(MEM) -display none -no-reboot \
+QEMU_BASE = $(QEMU) -machine $(MACHINE) -accel $(ACCEL) -m $(MEM) -smp $(SMP) -display none -no-reboot \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
 comma := ,
 QEMU_DISK_ARGS = $(if $(RUN_DISK),-drive file=$(RUN_DISK)$(comma)format=raw$(comma)if=none$(comma)id=rootdisk \

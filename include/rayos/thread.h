@@ -44,7 +44,6 @@ struct thread {
     void *arg;
     int exit_status;
     int refs; /* the thread itself while alive, plus the joiner until joined */
-    struct thread *joiner_wait;
 
     void *stack;       /* lowest mapped byte */
     size_t stack_size; /* the guard page lies just below `stack` */
