@@ -91,7 +91,9 @@ void kernel_start(void)
     unsigned limit = cpu_limit(&why);
     arch_smp_start(limit, why);
     irq_enable();
-    struct thread *init = thread_create("init", init_thread, NULL, 0);
+    /* init stays on CPU 0, where device interrupts are delivered: its synchronous I/O is then
+     * woken without a cross-CPU wake-up (which costs a halted CPU's wake under emulation). */
+    struct thread *init = thread_create("init", init_thread, NULL, 1ULL << 0);
     if (!init)
         panic("no memory for the init thread");
     thread_detach(init);
