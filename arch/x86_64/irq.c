@@ -5,6 +5,7 @@
 #include <rayos/acpi.h>
 #include <rayos/arch.h>
 #include <rayos/errno.h>
+#include <rayos/io.h>
 #include <rayos/irq.h>
 #include <rayos/lock.h>
 #include <rayos/printk.h>
@@ -22,7 +23,8 @@
 #define GSI_NONE        0xffffffffu
 
 struct irq_action {
-    bool used;
+    volatile bool used;
+    volatile int running; /* CPUs inside the handler now: irq_release waits for zero */
     uint8_t vector;
     irq_handler_t handler;
     void *context;
@@ -47,10 +49,17 @@ volatile bool x86_cpus_stopping; /* set by a panicking CPU before it sends NMIs 
 static void run_actions(unsigned vector)
 {
     for (unsigned i = 0; i < ACTIONS_MAX; i++) {
-        if (actions[i].used && actions[i].vector == vector) {
-            actions[i].count++;
-            actions[i].handler(actions[i].context);
+        struct irq_action *a = &actions[i];
+        if (a->vector != vector)
+            continue;
+        /* Announce first, then check: irq_release clears `used` and then waits for `running`
+         * to drop, so a handler either is seen running or sees itself released. */
+        __atomic_add_fetch(&a->running, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&a->used, __ATOMIC_SEQ_CST) && a->vector == vector) {
+            a->count++;
+            a->handler(a->context);
         }
+        __atomic_sub_fetch(&a->running, 1, __ATOMIC_SEQ_CST);
     }
     if (use_ioapic || vector >= VECTOR_FIRST)
         lapic_eoi();
@@ -126,7 +135,14 @@ static int add_action(uint8_t vector, irq_handler_t handler, void *context, cons
 {
     for (unsigned i = 0; i < ACTIONS_MAX; i++) {
         if (!actions[i].used) {
-            actions[i] = (struct irq_action){true, vector, handler, context, name, 0};
+            /* `running` is left alone: a CPU may still be leaving the slot's old handler. */
+            struct irq_action *a = &actions[i];
+            a->vector = vector;
+            a->handler = handler;
+            a->context = context;
+            a->name = name;
+            a->count = 0;
+            __atomic_store_n(&a->used, true, __ATOMIC_SEQ_CST);
             return (int)i;
         }
     }
@@ -226,7 +242,7 @@ void irq_release(int irq)
         return;
     irqflags_t flags = spin_lock_irqsave(&irq_lock);
     uint8_t vector = actions[irq].vector;
-    actions[irq].used = false;
+    __atomic_store_n(&actions[irq].used, false, __ATOMIC_SEQ_CST);
     if (!vector_has_actions(vector)) {
         if (vector >= VECTOR_FIRST) {
             if (vectors[vector].gsi != GSI_NONE)
@@ -237,6 +253,11 @@ void irq_release(int irq)
         }
     }
     spin_unlock_irqrestore(&irq_lock, flags);
+    /* Like Linux's synchronize_irq: once this returns, no CPU is in the handler, so the caller
+     * may free what its context points to.  (A handler releasing itself does not wait.) */
+    if (!in_interrupt())
+        while (__atomic_load_n(&actions[irq].running, __ATOMIC_SEQ_CST))
+            cpu_relax();
 }
 
 uint64_t irq_count(int irq)

@@ -503,10 +503,12 @@ static void vblk_free(struct vblk *vb)
     kfree(vb->slots);
     kfree(vb->free_slots);
     kfree(vb->buffers);
-    if (vb->vq.ring_memory)
-        virtqueue_destroy(&vb->vq);
+    /* The transport first: it releases the interrupt (waiting out a handler running on another
+     * CPU) and resets the device, so nothing touches the queue once it is destroyed. */
     if (vb->vdev)
         virtio_pci_release(vb->vdev);
+    if (vb->vq.ring_memory)
+        virtqueue_destroy(&vb->vq);
     if (vb->disk)
         block_device_put(vb->disk);
     kfree(vb);

@@ -23,6 +23,7 @@ struct mount {
     bool has_io;
     unsigned flags;
     unsigned open_count; /* open files and directories */
+    unsigned pins;       /* open files and directories, plus calls in progress (table_lock) */
     bool removed;
     struct mutex lock;
 };
@@ -75,17 +76,23 @@ static bool under(const char *path, const char *prefix, size_t prefix_length)
 }
 
 /* Normalises path and finds the innermost mount holding it; *inner points into buffer. */
+/* Finds the mount a path lies in and pins it: a mount whose device goes away is freed only when
+ * its last pin (an open file, or a call in progress on another CPU) is dropped by unpin(). */
 static int resolve(const char *path, char *buffer, struct mount **out, const char **inner)
 {
     int error = vfs_normalize_path(path, buffer, VFS_PATH_MAX);
     if (error)
         return error;
     struct mount *best = NULL, *m;
+    mutex_lock(&table_lock);
     list_for_each_entry(m, &mounts, node)
     {
         if (under(buffer, m->path, m->path_length) && (!best || m->path_length > best->path_length))
             best = m;
     }
+    if (best)
+        best->pins++;
+    mutex_unlock(&table_lock);
     if (!best)
         return -ENOENT;
     *out = best;
@@ -113,6 +120,15 @@ static void mount_free(struct mount *m)
     if (m->volume)
         m->type->unmount(m->volume);
     kfree(m);
+}
+
+static void unpin(struct mount *m)
+{
+    mutex_lock(&table_lock);
+    bool last = --m->pins == 0 && m->removed;
+    mutex_unlock(&table_lock);
+    if (last)
+        mount_free(m);
 }
 
 int vfs_mount(const struct filesystem_type *type, const struct block_io *io, const char *source,
@@ -206,7 +222,7 @@ int vfs_unmount(const char *path)
         mutex_unlock(&table_lock);
         return -EINVAL;
     }
-    if (found->open_count || has_child_mount(found)) {
+    if (found->pins || has_child_mount(found)) {
         mutex_unlock(&table_lock);
         return -EBUSY;
     }
@@ -258,7 +274,7 @@ void vfs_source_removed(const char *source)
         list_remove(&m->node);
         pr_warn("%s removed: dropped the mount at %s (%u open file%s now fail with ENODEV)", source,
                 m->path, m->open_count, m->open_count == 1 ? "" : "s");
-        if (m->open_count == 0)
+        if (m->pins == 0) /* else the last unpin frees it */
             mount_free(m);
     }
     mutex_unlock(&table_lock);
@@ -280,11 +296,13 @@ bool vfs_mount_at(unsigned index, struct vfs_mount_info *out)
     return false;
 }
 
-/* Drops one open reference; the last one frees a mount whose device went away. */
+/* Drops an open file's or directory's reference (and its pin). */
 static void release(struct mount *m)
 {
-    if (--m->open_count == 0 && m->removed)
-        mount_free(m);
+    mutex_lock(&table_lock);
+    m->open_count--;
+    mutex_unlock(&table_lock);
+    unpin(m);
 }
 
 static bool writes(unsigned flags)
@@ -309,20 +327,25 @@ int vfs_open(const char *path, unsigned flags, struct vfs_file **out)
     error = resolve(path, buffer, &m, &inner);
     if (error)
         return error;
+    struct vfs_file *file = NULL;
     if (writes(flags) && (m->flags & VFS_MOUNT_READ_ONLY))
-        return -EROFS;
-    struct vfs_file *file = kzalloc(sizeof(*file));
-    if (!file)
-        return -ENOMEM;
-    mutex_lock(&m->lock);
-    error = m->type->open(m->volume, inner, flags, &file->handle);
-    mutex_unlock(&m->lock);
+        error = -EROFS;
+    else if (!(file = kzalloc(sizeof(*file))))
+        error = -ENOMEM;
+    if (!error) {
+        mutex_lock(&m->lock);
+        error = m->removed ? -ENODEV : m->type->open(m->volume, inner, flags, &file->handle);
+        mutex_unlock(&m->lock);
+    }
     if (error) {
         kfree(file);
+        unpin(m);
         return error;
     }
     file->mount = m;
-    m->open_count++;
+    mutex_lock(&table_lock);
+    m->open_count++; /* the pin stays with the file until vfs_close */
+    mutex_unlock(&table_lock);
     *out = file;
     return 0;
 }
@@ -412,11 +435,14 @@ static int path_call(const char *path, bool modifies,
     int error = resolve(path, buffer, &m, &inner);
     if (error)
         return error;
-    if (modifies && (m->flags & VFS_MOUNT_READ_ONLY))
+    if (modifies && (m->flags & VFS_MOUNT_READ_ONLY)) {
+        unpin(m);
         return -EROFS;
+    }
     mutex_lock(&m->lock);
-    error = call(m, inner, arg);
+    error = m->removed ? -ENODEV : call(m, inner, arg);
     mutex_unlock(&m->lock);
+    unpin(m);
     return error;
 }
 
@@ -583,29 +609,20 @@ int vfs_sync(const char *path)
     return first_error;
 }
 
-int vfs_rename(const char *old_path, const char *new_path)
+static int rename_pinned(struct mount *old_mount, struct mount *new_mount, const char *old_path,
+                         const char *old_buffer, const char *old_inner, const char *new_buffer,
+                         const char *new_inner, const struct path_shape *old_shape,
+                         const struct path_shape *new_shape)
 {
-    char old_buffer[VFS_PATH_MAX], new_buffer[VFS_PATH_MAX];
-    const char *old_inner, *new_inner;
-    struct mount *old_mount, *new_mount;
-    struct path_shape old_shape, new_shape;
-    int error = path_shape(old_path, &old_shape);
-    if (!error)
-        error = path_shape(new_path, &new_shape);
-    if (!error)
-        error = resolve(old_path, old_buffer, &old_mount, &old_inner);
-    if (!error)
-        error = resolve(new_path, new_buffer, &new_mount, &new_inner);
-    if (error)
-        return error;
+    int error;
     /* as rename(2) on Linux (with no replacing: an existing target is EEXIST) */
-    if (old_shape.last != LAST_NAME)
+    if (old_shape->last != LAST_NAME)
         return -EBUSY;
-    if (new_shape.last != LAST_NAME)
+    if (new_shape->last != LAST_NAME)
         return -EEXIST;
-    if (old_shape.slash && (error = must_be_directory(old_path)) != 0)
+    if (old_shape->slash && (error = must_be_directory(old_path)) != 0)
         return error;
-    if (new_shape.slash && (error = must_be_directory(old_path)) != 0)
+    if (new_shape->slash && (error = must_be_directory(old_path)) != 0)
         return error; /* "NEW/" only for a directory */
     if (old_mount != new_mount)
         return -EXDEV;
@@ -614,8 +631,32 @@ int vfs_rename(const char *old_path, const char *new_path)
     if (old_mount->flags & VFS_MOUNT_READ_ONLY)
         return -EROFS;
     mutex_lock(&old_mount->lock);
-    error = old_mount->type->rename(old_mount->volume, old_inner, new_inner);
+    error = old_mount->removed ? -ENODEV
+                               : old_mount->type->rename(old_mount->volume, old_inner, new_inner);
     mutex_unlock(&old_mount->lock);
+    return error;
+}
+
+int vfs_rename(const char *old_path, const char *new_path)
+{
+    char old_buffer[VFS_PATH_MAX], new_buffer[VFS_PATH_MAX];
+    const char *old_inner, *new_inner;
+    struct mount *old_mount = NULL, *new_mount = NULL;
+    struct path_shape old_shape, new_shape;
+    int error = path_shape(old_path, &old_shape);
+    if (!error)
+        error = path_shape(new_path, &new_shape);
+    if (!error)
+        error = resolve(old_path, old_buffer, &old_mount, &old_inner);
+    if (!error && (error = resolve(new_path, new_buffer, &new_mount, &new_inner)) != 0)
+        new_mount = NULL;
+    if (!error)
+        error = rename_pinned(old_mount, new_mount, old_path, old_buffer, old_inner, new_buffer,
+                              new_inner, &old_shape, &new_shape);
+    if (new_mount)
+        unpin(new_mount);
+    if (old_mount)
+        unpin(old_mount);
     return error;
 }
 
@@ -633,15 +674,19 @@ int vfs_opendir(const char *path, struct vfs_dir **out)
     error = resolve(path, dir->path, &m, &inner);
     if (!error) {
         mutex_lock(&m->lock);
-        error = m->type->opendir(m->volume, inner, &dir->handle);
+        error = m->removed ? -ENODEV : m->type->opendir(m->volume, inner, &dir->handle);
         mutex_unlock(&m->lock);
+        if (error)
+            unpin(m);
     }
     if (error) {
         kfree(dir);
         return error;
     }
     dir->mount = m;
-    m->open_count++;
+    mutex_lock(&table_lock);
+    m->open_count++; /* the pin stays with the directory until vfs_closedir */
+    mutex_unlock(&table_lock);
     *out = dir;
     return 0;
 }
