@@ -1,6 +1,7 @@
 /* File shell commands over the VFS: ls, cat, echo > / >>, cp, mv, rm, mkdir, rmdir, stat, df,
  * sync, mount, umount, hexdump.  Relative paths are taken from "/" (the shell has no working
  * directory).  Errors read like coreutils: "rm: /a/b: No such file or directory". */
+#include <rayos/block.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/hexdump.h>
@@ -351,10 +352,16 @@ static int cmd_mount(int argc, char **argv)
     char buffer[VFS_PATH_MAX];
     const char *path = absolute(argv[argc - 1], buffer, sizeof(buffer));
     int error = fs_mount_device(device, path, read_only ? VFS_MOUNT_READ_ONLY : 0);
+    struct block_device *dev = error == -EBUSY ? block_device_find(device) : NULL;
+    char why[80];
     if (error == -EMEDIUMTYPE)
         shell_printf("mount: %s: no filesystem RayOS knows\n", device);
+    else if (dev && block_device_busy(dev, why, sizeof(why)))
+        shell_printf("mount: %s: %s: %s\n", device, error_name(EBUSY), why);
     else if (error)
         fail("mount", device, error);
+    if (dev)
+        block_device_put(dev);
     return error;
 }
 SHELL_COMMAND("mount", "[-r] DEVICE PATH  mount a filesystem (no arguments: list)", cmd_mount);
@@ -365,6 +372,14 @@ static int cmd_umount(int argc, char **argv)
         return usage("umount PATH");
     char buffer[VFS_PATH_MAX];
     const char *path = absolute(argv[1], buffer, sizeof(buffer));
+    char normal[VFS_PATH_MAX];
+    if (vfs_normalize_path(path, normal, sizeof(normal)) == 0 && strcmp(normal, "/") == 0) {
+        /* Everything else lives under it (configuration, log, loop files); poweroff and
+         * reboot unmount it last, after the log and the loop devices let go. */
+        shell_printf("umount: /: %s: the root stays mounted until poweroff or reboot\n",
+                     error_name(EBUSY));
+        return -EBUSY;
+    }
     int error = fs_unmount_path(path);
     if (error == -EINVAL)
         shell_printf("umount: %s: not mounted\n", path);

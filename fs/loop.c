@@ -242,6 +242,9 @@ int loop_attach(const char *path, bool read_only, char *name, size_t name_size)
         return error;
     }
     loops[slot] = loop;
+    char holder[sizeof(dev->claim_holder)];
+    snprintf(holder, sizeof(holder), "backs %s", dev->name);
+    block_device_claim(loop->backing, holder);
     pr_info("%s: %s on %s, %zu extent%s", dev->name, path, loop->backing->name, loop->extent_count,
             loop->extent_count == 1 ? "" : "s");
     block_device_scan_partitions(dev);
@@ -258,6 +261,7 @@ int loop_detach(const char *name)
         if (loop->dev->in_flight)
             return -EBUSY;
         loops[slot] = NULL;
+        block_device_unclaim(loop->backing);
         block_device_unregister(loop->dev);
         loop_free(loop);
         return 0;

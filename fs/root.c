@@ -47,15 +47,25 @@ int fs_mount_device(const char *name, const char *path, unsigned flags)
     struct block_device *dev = block_device_find(name);
     if (!dev)
         return -ENODEV;
+    /* A second writable filesystem over bytes another user keeps its own structure of would
+     * corrupt both: refuse, as raw writes are refused (block_device_busy). */
+    if (!(flags & VFS_MOUNT_READ_ONLY) && !dev->read_only && block_device_busy(dev, NULL, 0)) {
+        block_device_put(dev);
+        return -EBUSY;
+    }
     struct block_io io;
     block_device_io(dev, &io);
     if (dev->read_only)
         flags |= VFS_MOUNT_READ_ONLY;
     int error = vfs_mount(NULL, &io, dev->name, path, flags);
-    if (error)
+    if (error) {
         block_device_put(dev);
-    else
+    } else {
+        char holder[sizeof(dev->claim_holder)];
+        snprintf(holder, sizeof(holder), "is mounted at %s", path);
+        block_device_claim(dev, holder);
         hold(dev);
+    }
     return error;
 }
 
@@ -72,8 +82,14 @@ int fs_unmount_path(const char *path)
     if (!found)
         return -EINVAL;
     error = vfs_unmount(normal);
-    if (error != -EBUSY)
+    if (error != -EBUSY) {
+        struct block_device *dev = block_device_find(info.source);
+        if (dev) {
+            block_device_unclaim(dev);
+            block_device_put(dev);
+        }
         release(info.source);
+    }
     return error;
 }
 

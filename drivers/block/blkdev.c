@@ -212,6 +212,51 @@ int block_device_for_each(int (*fn)(struct block_device *dev, void *context), vo
     return result;
 }
 
+void block_device_claim(struct block_device *dev, const char *holder)
+{
+    irqflags_t flags = spin_lock_irqsave(&registry_lock);
+    dev->claims++;
+    strlcpy(dev->claim_holder, holder, sizeof(dev->claim_holder));
+    spin_unlock_irqrestore(&registry_lock, flags);
+}
+
+void block_device_unclaim(struct block_device *dev)
+{
+    irqflags_t flags = spin_lock_irqsave(&registry_lock);
+    if (dev->claims)
+        dev->claims--;
+    spin_unlock_irqrestore(&registry_lock, flags);
+}
+
+static const struct block_device *disk_of(const struct block_device *dev)
+{
+    while (dev->parent)
+        dev = dev->parent;
+    return dev;
+}
+
+bool block_device_busy(const struct block_device *dev, char *why, size_t why_size)
+{
+    const struct block_device *disk = disk_of(dev), *found = NULL;
+    irqflags_t flags = spin_lock_irqsave(&registry_lock);
+    if (dev->claims) {
+        found = dev;
+    } else {
+        const struct block_device *other;
+        list_for_each_entry(other, &registry, registry_node)
+        {
+            if (other->claims && disk_of(other) == disk) {
+                found = other;
+                break;
+            }
+        }
+    }
+    if (found && why_size)
+        snprintf(why, why_size, "%s %s", found->name, found->claim_holder);
+    spin_unlock_irqrestore(&registry_lock, flags);
+    return found != NULL;
+}
+
 void block_format_size(uint64_t bytes, char *out, size_t size)
 {
     static const char units[] = "BKMGTPE";

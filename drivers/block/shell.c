@@ -1,4 +1,5 @@
-/* Shell commands: lsblk, blk read (xxd-style hexdump), blk write (fill), blk bench. */
+/* Shell commands: lsblk, blk read (xxd-style hexdump), blk write (fill), blk bench.  Commands
+ * that write blocks refuse a device in use (block_device_busy) unless given --force. */
 #include <rayos/block.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
@@ -184,18 +185,57 @@ static int blk_range_command(struct block_device *dev, enum block_op op, int arg
     return status;
 }
 
+/* Removes every argument equal to flag; says whether there was one. */
+static bool take_flag(int *argc, char **argv, const char *flag)
+{
+    int kept = 0;
+    bool found = false;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], flag) == 0)
+            found = true;
+        else
+            argv[kept++] = argv[i];
+    }
+    argv[kept] = NULL;
+    *argc = kept;
+    return found;
+}
+
+/* Does this subcommand change the device's blocks? */
+static bool writes_blocks(int argc, char **argv)
+{
+    if (strcmp(argv[1], "write") == 0 || strcmp(argv[1], "zero") == 0 ||
+        strcmp(argv[1], "discard") == 0)
+        return true;
+    if (strcmp(argv[1], "bench") == 0)
+        for (int i = 3; i < argc; i++)
+            if (strcmp(argv[i], "--write") == 0)
+                return true;
+    return false;
+}
+
 static int blk_command(int argc, char **argv)
 {
     if (argc < 3) {
         shell_printf("usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
                      "blk zero|discard DEV LBA COUNT | blk info|reset DEV | blk bench DEV "
-                     "[SECONDS] [--write]\n");
+                     "[SECONDS] [--write]; writes to a device in use need --force\n");
         return -EINVAL;
     }
     struct block_device *dev = block_device_find(argv[2]);
     if (!dev) {
         shell_printf("blk: no block device %s\n", argv[2]);
         return -ENODEV;
+    }
+    bool force = take_flag(&argc, argv, "--force");
+    if (writes_blocks(argc, argv) && !force) {
+        char why[80];
+        if (block_device_busy(dev, why, sizeof(why))) {
+            shell_printf("blk %s: %s: %s: %s (--force writes anyway)\n", argv[1], dev->name,
+                         error_name(EBUSY), why);
+            block_device_put(dev);
+            return -EBUSY;
+        }
     }
     int status;
     if (strcmp(argv[1], "read") == 0)
