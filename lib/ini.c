@@ -234,10 +234,10 @@ int ini_parse_integer(const char *text, int64_t *value)
     bool negative = *p == '-';
     if (negative)
         p++;
-    if (!is_digit((unsigned char)*p))
+    uint64_t v;
+    const char *end = parse_u64(p, &v); /* decimal or 0x hex: "0100" is one hundred */
+    if (!end)
         return -EINVAL;
-    char *end;
-    uint64_t v = strtoull(p, &end, 0);
     uint64_t scale = 1;
     switch (to_upper((unsigned char)*end)) {
     case 'K':

@@ -50,16 +50,11 @@ static int lsblk_command(int argc, char **argv)
 }
 SHELL_COMMAND("lsblk", "  list block devices and partitions", lsblk_command);
 
-static bool parse_u64(const char *text, uint64_t *out)
+/* LBAs, counts and byte values: decimal or 0x hex (a leading zero is decimal, not octal). */
+static bool parse_number(const char *text, uint64_t *out)
 {
-    char *end;
-    if (!text || !*text || *text == '-')
-        return false;
-    unsigned long long value = strtoull(text, &end, 0);
-    if (*end)
-        return false;
-    *out = value;
-    return true;
+    const char *end = text ? parse_u64(text, out) : NULL;
+    return end && !*end;
 }
 
 static int report(const char *what, const struct block_device *dev, int status)
@@ -73,7 +68,7 @@ static int report(const char *what, const struct block_device *dev, int status)
 static int blk_read_command(struct block_device *dev, int argc, char **argv)
 {
     uint64_t lba, count = 1;
-    if (argc < 4 || !parse_u64(argv[3], &lba) || (argc > 4 && !parse_u64(argv[4], &count)) ||
+    if (argc < 4 || !parse_number(argv[3], &lba) || (argc > 4 && !parse_number(argv[4], &count)) ||
         count == 0 || count > SHELL_MAX_BLOCKS) {
         shell_printf("usage: blk read DEV LBA [COUNT<=%d]\n", SHELL_MAX_BLOCKS);
         return -EINVAL;
@@ -99,8 +94,8 @@ static int blk_read_command(struct block_device *dev, int argc, char **argv)
 static int blk_write_command(struct block_device *dev, int argc, char **argv)
 {
     uint64_t lba, value, count = 1;
-    if (argc < 5 || !parse_u64(argv[3], &lba) || !parse_u64(argv[4], &value) || value > 255 ||
-        (argc > 5 && !parse_u64(argv[5], &count)) || count == 0 || count > SHELL_MAX_BLOCKS) {
+    if (argc < 5 || !parse_number(argv[3], &lba) || !parse_number(argv[4], &value) || value > 255 ||
+        (argc > 5 && !parse_number(argv[5], &count)) || count == 0 || count > SHELL_MAX_BLOCKS) {
         shell_printf("usage: blk write DEV LBA BYTE [COUNT<=%d]\n", SHELL_MAX_BLOCKS);
         return -EINVAL;
     }
@@ -167,7 +162,7 @@ static int blk_reset_command(struct block_device *dev)
 static int blk_range_command(struct block_device *dev, enum block_op op, int argc, char **argv)
 {
     uint64_t lba, count;
-    if (argc < 5 || !parse_u64(argv[3], &lba) || !parse_u64(argv[4], &count) || count == 0 ||
+    if (argc < 5 || !parse_number(argv[3], &lba) || !parse_number(argv[4], &count) || count == 0 ||
         count > UINT32_MAX) {
         shell_printf("usage: blk %s DEV LBA COUNT\n", argv[1]);
         return -EINVAL;

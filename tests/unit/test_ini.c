@@ -91,6 +91,37 @@ static void test_integer_units(void **state)
     assert_int_equal(ini_parse_bool("maybe", &b), -EINVAL);
 }
 
+/* ini.h promises decimal or 0x hex: a leading zero is decimal (never octal), and values that
+ * do not fit are errors, not wrapped around (the kernel's strtoull wraps). */
+static void test_integers_are_decimal_or_hex(void **state)
+{
+    (void)state;
+    int64_t v;
+    assert_int_equal(ini_parse_integer("0100M", &v), 0);
+    assert_int_equal(v, 100LL << 20);
+    assert_int_equal(ini_parse_integer("08", &v), 0);
+    assert_int_equal(v, 8);
+    assert_int_equal(ini_parse_integer("0755", &v), 0);
+    assert_int_equal(v, 755);
+    assert_int_equal(ini_parse_integer("0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(ini_parse_integer("0X1fK", &v), 0);
+    assert_int_equal(v, 31 * 1024);
+    assert_int_equal(ini_parse_integer("-010", &v), 0);
+    assert_int_equal(v, -10);
+    assert_int_equal(ini_parse_integer("0x", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("0xg", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("1f", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("+5", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer(" 5", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("18446744073709551617", &v), -EINVAL); /* 2^64 + 1 */
+    assert_int_equal(ini_parse_integer("0x10000000000000001", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("9223372036854775807", &v), 0);
+    assert_int_equal(v, INT64_MAX);
+    assert_int_equal(ini_parse_integer("9223372036854775808", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("9007199254740992K", &v), -EINVAL); /* 2^63 bytes */
+}
+
 static void test_malformed_lines_reported_with_numbers(void **state)
 {
     struct reports r = {0};
@@ -182,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_and_types),
         cmocka_unit_test(test_integer_units),
+        cmocka_unit_test(test_integers_are_decimal_or_hex),
         cmocka_unit_test(test_malformed_lines_reported_with_numbers),
         cmocka_unit_test(test_set_preserves_comments_and_order),
         cmocka_unit_test(test_binary_garbage_and_crlf),

@@ -496,9 +496,9 @@ static int cmd_label(int argc, char **argv)
 
 static bool parse_number(const char *text, uint32_t *out)
 {
-    char *end;
-    unsigned long value = strtoul(text, &end, 0);
-    if (!*text || *end || value > 0xffffffffUL)
+    uint64_t value;
+    const char *end = parse_u64(text, &value); /* decimal or 0x hex, as the kernel reads them */
+    if (!end || *end || value > 0xffffffffu)
         return false;
     *out = (uint32_t)value;
     return true;
