@@ -18,9 +18,9 @@ static bool split_name(const char *name, char *section, size_t section_size, con
 
 static int cfg_list(void)
 {
-    const char *section, *key, *value;
-    for (unsigned i = 0; ini_entry(config_document(), i, &section, &key, &value); i++)
-        shell_printf("%s%s%s = %s\n", section, *section ? "." : "", key, value);
+    struct ini_setting s;
+    for (unsigned cursor = 0; ini_next(config_document(), &cursor, &s);)
+        shell_printf("%s%s%s = %s\n", s.section, *s.section ? "." : "", s.key, s.value);
     return 0;
 }
 
@@ -57,6 +57,10 @@ static int cmd_cfg(int argc, char **argv)
         int error = config_set(section, key, value);
         if (error == -EINVAL)
             shell_printf("cfg: %s: invalid name or value\n", argv[2]);
+        else if (error == -E2BIG)
+            shell_printf("cfg: cannot save %s: it would be over the %u-byte limit the boot "
+                         "reads (the old file is unchanged)\n",
+                         CONFIG_PATH, CONFIG_MAX_BYTES);
         else if (error)
             shell_printf("cfg: cannot save %s: %s (the old file is unchanged)\n", CONFIG_PATH,
                          error_name(-error));
