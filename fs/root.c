@@ -61,7 +61,7 @@ int fs_mount_device(const char *name, const char *path, unsigned flags)
     if (error) {
         block_device_put(dev);
     } else {
-        char holder[sizeof(dev->claim_holder)];
+        char holder[sizeof(dev->claim_holders[0])];
         snprintf(holder, sizeof(holder), "is mounted at %s", path);
         block_device_claim(dev, holder);
         hold(dev);
@@ -85,7 +85,9 @@ int fs_unmount_path(const char *path)
     if (error != -EBUSY) {
         struct block_device *dev = block_device_find(info.source);
         if (dev) {
-            block_device_unclaim(dev);
+            char holder[sizeof(dev->claim_holders[0])];
+            snprintf(holder, sizeof(holder), "is mounted at %s", normal);
+            block_device_unclaim(dev, holder);
             block_device_put(dev);
         }
         release(info.source);

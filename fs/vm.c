@@ -127,8 +127,14 @@ static int cmd_losetup(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "-d") == 0) {
         int error = loop_detach(argv[2]);
-        if (error)
+        struct block_device *dev = error == -EBUSY ? block_device_find(argv[2]) : NULL;
+        char why[80];
+        if (dev && block_device_busy(dev, why, sizeof(why)))
+            shell_printf("losetup: %s: %s: %s\n", argv[2], error_name(EBUSY), why);
+        else if (error)
             shell_printf("losetup: %s: %s\n", argv[2], error_name(-error));
+        if (dev)
+            block_device_put(dev);
         return error;
     }
     bool read_only = argc == 3 && strcmp(argv[1], "-r") == 0;

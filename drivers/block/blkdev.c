@@ -216,15 +216,26 @@ void block_device_claim(struct block_device *dev, const char *holder)
 {
     irqflags_t flags = spin_lock_irqsave(&registry_lock);
     dev->claims++;
-    strlcpy(dev->claim_holder, holder, sizeof(dev->claim_holder));
+    for (unsigned i = 0; i < ARRAY_SIZE(dev->claim_holders); i++) {
+        if (!dev->claim_holders[i][0]) {
+            strlcpy(dev->claim_holders[i], holder, sizeof(dev->claim_holders[i]));
+            break;
+        }
+    }
     spin_unlock_irqrestore(&registry_lock, flags);
 }
 
-void block_device_unclaim(struct block_device *dev)
+void block_device_unclaim(struct block_device *dev, const char *holder)
 {
     irqflags_t flags = spin_lock_irqsave(&registry_lock);
     if (dev->claims)
         dev->claims--;
+    for (unsigned i = 0; i < ARRAY_SIZE(dev->claim_holders); i++) {
+        if (strncmp(dev->claim_holders[i], holder, sizeof(dev->claim_holders[i]) - 1) == 0) {
+            dev->claim_holders[i][0] = 0;
+            break;
+        }
+    }
     spin_unlock_irqrestore(&registry_lock, flags);
 }
 
@@ -251,8 +262,16 @@ bool block_device_busy(const struct block_device *dev, char *why, size_t why_siz
             }
         }
     }
-    if (found && why_size)
-        snprintf(why, why_size, "%s %s", found->name, found->claim_holder);
+    if (found && why_size) {
+        const char *holder = "is in use"; /* more claims than descriptions */
+        for (unsigned i = 0; i < ARRAY_SIZE(found->claim_holders); i++) {
+            if (found->claim_holders[i][0]) {
+                holder = found->claim_holders[i];
+                break;
+            }
+        }
+        snprintf(why, why_size, "%s %s", found->name, holder);
+    }
     spin_unlock_irqrestore(&registry_lock, flags);
     return found != NULL;
 }

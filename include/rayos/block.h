@@ -110,8 +110,8 @@ struct block_device {
     bool dispatch_running, dispatch_again;
     unsigned references;
     unsigned partition_count;
-    unsigned claims;       /* block_device_claim() minus block_device_unclaim() */
-    char claim_holder[48]; /* what the latest claim said ("mounted at /", "backs loop0") */
+    unsigned claims;           /* block_device_claim() minus block_device_unclaim() */
+    char claim_holders[4][48]; /* what the claims said ("is mounted at /", "backs loop0") */
     bool registered;
     bool removed;
     uint64_t completed_requests, failed_requests;
@@ -142,7 +142,7 @@ int block_device_for_each(int (*fn)(struct block_device *dev, void *context), vo
  * writers (the `blk` shell commands) ask block_device_busy() first and refuse with -EBUSY
  * unless forced, like Linux's exclusive opens.  holder is a short phrase for messages. */
 void block_device_claim(struct block_device *dev, const char *holder);
-void block_device_unclaim(struct block_device *dev);
+void block_device_unclaim(struct block_device *dev, const char *holder); /* the same words */
 /* Is any device on dev's disk claimed: dev itself, the disk of a partition, any partition of
  * the disk (partition tables are untrusted, so siblings may overlap)?  When so, returns true
  * and describes the first one found in why ("vda1 is mounted at /"). */

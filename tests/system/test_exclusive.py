@@ -2,9 +2,9 @@
 partition, to another partition of that disk or to a device under a loop device are refused with
 EBUSY unless forced; so are a second writable mount, `umount /` and detaching a loop device that
 is mounted or holds another one."""
-import re
+import subprocess
 
-from disk_images import PARTITION_OFFSET, default_disk, fsck, virtio_drive
+from disk_images import PARTITION_OFFSET, default_disk, fsck, mtools, virtio_drive
 from rayos_qemu import RayOS
 
 BUSY = "Device or resource busy"
@@ -58,3 +58,62 @@ def test_raw_writes_to_a_mounted_disk_are_refused_unless_forced(tmp_path):
     assert after[102 * 512:PARTITION_OFFSET] == before[102 * 512:PARTITION_OFFSET]
     status, report = fsck(disk)
     assert status == 0, report
+
+
+def fat_image(path, size_kib, files=()):
+    subprocess.run(["truncate", "-s", f"{size_kib}K", str(path)], check=True)
+    subprocess.run(["mkfs.fat", "-F", "12", str(path)], check=True, capture_output=True)
+    for local, name in files:
+        subprocess.run(["mcopy", "-i", str(path), str(local), f"::{name}"], check=True)
+
+
+def extract(image, name, out):
+    subprocess.run(["mcopy", "-n", "-i", str(image), f"::{name}", str(out)], check=True)
+    return out
+
+
+def test_losetup_d_is_refused_while_mounted_or_holding_another_loop_device(tmp_path):
+    disk = default_disk(tmp_path)
+    inner2 = tmp_path / "INNER2.IMG"
+    fat_image(inner2, 512)
+    inner = tmp_path / "INNER.IMG"
+    fat_image(inner, 2048, [(inner2, "INNER2.IMG")])
+    mtools("mcopy", str(inner), "::/VMS/INNER.IMG", image=disk)
+    with boot(disk) as vm:
+        assert vm.command("losetup /VMS/INNER.IMG") == "loop0\n"
+        assert vm.command("mount loop0 /mnt") == ""
+        assert vm.command("losetup -d loop0") == \
+            f"losetup: loop0: {BUSY}: loop0 is mounted at /mnt\n"
+        assert vm.command("losetup /mnt/INNER2.IMG") == "loop1\n"
+        assert vm.command("umount /mnt") == f"umount: /mnt: {BUSY}\n"  # loop1 holds a file
+        assert vm.command("mount loop1 /inner") == ""
+        assert vm.command("losetup -d loop1") == \
+            f"losetup: loop1: {BUSY}: loop1 is mounted at /inner\n"
+        assert vm.command("blk write loop0 0 0") == \
+            f"blk write: loop0: {BUSY}: loop0 is mounted at /mnt (--force writes anyway)\n"
+        assert vm.command("echo first > /inner/A.TXT") == ""
+        # The way out: unmount, then detach; then attach and mount again.
+        assert vm.command("umount /inner") == ""
+        assert vm.command("losetup -d loop1") == ""
+        assert vm.command("losetup -d loop0") == \
+            f"losetup: loop0: {BUSY}: loop0 is mounted at /mnt\n"
+        assert vm.command("losetup /mnt/INNER2.IMG") == "loop1\n"
+        assert vm.command("mount loop1 /inner") == ""
+        assert vm.command("echo second > /inner/B.TXT") == ""
+        assert vm.command("cat /inner/A.TXT") == "first\n"
+        out = vm.command("losetup")
+        assert "loop0: /VMS/INNER.IMG on vda1" in out and "loop1: /mnt/INNER2.IMG on loop0" in out
+        # poweroff with everything attached: innermost unmounted first, all left clean.
+        assert vm.poweroff() == 0
+    assert fsck(disk)[0] == 0
+    inner_after = extract(f"{disk}@@{PARTITION_OFFSET}", "/VMS/INNER.IMG", tmp_path / "in.img")
+    assert inner_after.read_bytes()[37] & 1 == 0  # FAT12 dirty bit clear
+    inner2_after = extract(inner_after, "INNER2.IMG", tmp_path / "in2.img")
+    assert inner2_after.read_bytes()[37] & 1 == 0
+    for image in (inner_after, inner2_after):
+        result = subprocess.run(["fsck.fat", "-n", str(image)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout
+    for name, content in (("A.TXT", b"first\n"), ("B.TXT", b"second\n")):
+        out = subprocess.run(["mtype", "-i", str(inner2_after), f"::{name}"],
+                             capture_output=True, check=True).stdout
+        assert out == content

@@ -474,12 +474,13 @@ static void test_claims_make_the_whole_disk_busy(void **state)
     for (unsigned i = 0; i < 3; i++) {
         memset(why, 0, sizeof(why));
         assert_true(block_device_busy(busy[i], why, sizeof(why)));
-        assert_string_equal(why, "vda1 backs loop0");
+        assert_string_equal(why, "vda1 is mounted at /");
     }
     assert_false(block_device_busy(other, why, sizeof(why)));
-    block_device_unclaim(vda1);
-    assert_true(block_device_busy(vda2, NULL, 0));
-    block_device_unclaim(vda1);
+    block_device_unclaim(vda1, "is mounted at /");
+    assert_true(block_device_busy(vda2, why, sizeof(why)));
+    assert_string_equal(why, "vda1 backs loop0"); /* what still holds it */
+    block_device_unclaim(vda1, "backs loop0");
     assert_false(block_device_busy(vda2, NULL, 0));
     assert_false(block_device_busy(disk.dev, NULL, 0));
 
@@ -487,7 +488,7 @@ static void test_claims_make_the_whole_disk_busy(void **state)
     block_device_claim(disk.dev, "is mounted at /mnt");
     assert_true(block_device_busy(vda2, why, sizeof(why)));
     assert_string_equal(why, "vda is mounted at /mnt");
-    block_device_unclaim(disk.dev);
+    block_device_unclaim(disk.dev, "is mounted at /mnt");
 
     block_device_put(vda1);
     block_device_put(vda2);
