@@ -1,6 +1,7 @@
 """Careless commands and hostile bytes (issue 16): numbers, configuration edits, copies."""
 import os
 import re
+import subprocess
 
 from disk_images import default_disk, fsck, mtools, read_file, virtio_drive
 from rayos_qemu import RayOS
@@ -89,3 +90,51 @@ def test_a_16000_line_configuration_is_checked_in_one_pass(tmp_path):
         ready = float(re.search(r"boot: ready in ([0-9.]+) ms", log).group(1))
         assert ready < 2000, ready
         vm.poweroff()
+
+
+def failing_fat16(path):
+    """A FAT16 volume with /BIG.BIN (8 KiB in clusters 2 and 3) and QEMU blkdebug rules that
+    fail every read of the file's second cluster with EIO: a source damaged part way.  Returns
+    the drive's file= value."""
+    subprocess.run(["truncate", "-s", "16M", str(path)], check=True)
+    subprocess.run(["mkfs.fat", "-F", "16", "-s", "4", str(path)], check=True, capture_output=True)
+    big = path.parent / "BIG.BIN"
+    big.write_bytes(bytes(range(256)) * 32)
+    subprocess.run(["mcopy", "-i", str(path), str(big), "::BIG.BIN"], check=True)
+    boot = path.read_bytes()[:512]
+    reserved = int.from_bytes(boot[14:16], "little")
+    fats, root_entries = boot[16], int.from_bytes(boot[17:19], "little")
+    fat_sectors = int.from_bytes(boot[22:24], "little")
+    data_start = reserved + fats * fat_sectors + root_entries * 32 // 512
+    sector = data_start + (3 - 2) * 4  # cluster 3
+    rules = path.parent / "blkdebug.cfg"
+    rules.write_text(f'[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "{sector}"\n')
+    return f"blkdebug:{rules}:{path}"
+
+
+def test_cp_names_the_file_that_failed_and_leaves_no_partial_copy(tmp_path):
+    disk = default_disk(tmp_path)
+    data = failing_fat16(tmp_path / "data.img")
+    drive0, device0 = virtio_drive(disk, 0)
+    drive1, device1 = virtio_drive(data, 1)
+    with RayOS(drives=[drive0, drive1], devices=[device0, device1]) as vm:
+        assert vm.command("echo precious > /tmp/a") == ""
+        assert vm.command("cp /tmp/a /tmp/a") == "cp: /tmp/a and /tmp/a are the same file\n"
+        assert vm.command("cp /tmp/a /tmp/../tmp/./a") == \
+            "cp: /tmp/a and /tmp/../tmp/./a are the same file\n"
+        assert vm.command("cat /tmp/a") == "precious\n"
+        assert vm.command("echo keep > /A.TXT") == ""
+        assert vm.command("cp /A.TXT /a.txt") == \
+            "cp: /a.txt: Device or resource busy (open, or the same file as /A.TXT)\n"
+        assert vm.command("cat /A.TXT") == "keep\n"
+
+        assert vm.command("mount vdb /mnt") == ""
+        out = vm.command("cp /mnt/BIG.BIN /tmp/b")
+        assert out.startswith("cp: /mnt/BIG.BIN: "), out  # the source, not the target
+        assert out.endswith("\ncp: /tmp/b: removed the incomplete copy\n"), out
+        assert vm.command("ls /tmp") == "a\n"
+        out = vm.command("mv /mnt/BIG.BIN /tmp/c")
+        assert out.startswith("mv: /mnt/BIG.BIN: ") and "removed the incomplete copy" in out, out
+        assert vm.command("ls /tmp") == "a\n"
+        assert "BIG.BIN" in vm.command("ls /mnt")  # the source stays
+        assert vm.poweroff() == 0
