@@ -3,6 +3,7 @@
 #define pr_fmt(fmt) "config: " fmt
 #include <rayos/config.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/heap.h>
 #include <rayos/init.h>
 #include <rayos/lock.h>
@@ -11,6 +12,7 @@
 #include <rayos/vfs.h>
 
 #define REPORTS_MAX 10
+#define SHOWN_MAX   256 /* a value quoted in a message, escaped (<rayos/escape.h>) */
 
 static struct ini_document *document;
 static struct mutex config_lock = MUTEX_INIT("config");
@@ -133,9 +135,11 @@ int64_t config_get_integer(const char *section, const char *key, int64_t fallbac
 {
     int64_t value;
     int error = ini_get_integer(document, section, key, &value);
+    char shown[SHOWN_MAX];
     if (error == -EINVAL)
         pr_warn("%s:%u: %s.%s = '%s' is not a number; using %lld", CONFIG_PATH,
-                ini_line_of(document, section, key), section, key, ini_get(document, section, key),
+                ini_line_of(document, section, key), section, key,
+                escape_string(shown, sizeof(shown), ini_get(document, section, key)),
                 (long long)fallback);
     return error ? fallback : value;
 }
@@ -144,9 +148,11 @@ bool config_get_bool(const char *section, const char *key, bool fallback)
 {
     bool value;
     int error = ini_get_bool(document, section, key, &value);
+    char shown[SHOWN_MAX];
     if (error == -EINVAL)
         pr_warn("%s:%u: %s.%s = '%s' is not a boolean; using %s", CONFIG_PATH,
-                ini_line_of(document, section, key), section, key, ini_get(document, section, key),
+                ini_line_of(document, section, key), section, key,
+                escape_string(shown, sizeof(shown), ini_get(document, section, key)),
                 fallback ? "true" : "false");
     return error ? fallback : value;
 }

@@ -1,6 +1,7 @@
 /* cfg list | get SECTION.KEY | set SECTION.KEY VALUE: the boot configuration from the shell. */
 #include <rayos/config.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
 
@@ -19,8 +20,11 @@ static bool split_name(const char *name, char *section, size_t section_size, con
 static int cfg_list(void)
 {
     struct ini_setting s;
-    for (unsigned cursor = 0; ini_next(config_document(), &cursor, &s);)
-        shell_printf("%s%s%s = %s\n", s.section, *s.section ? "." : "", s.key, s.value);
+    for (unsigned cursor = 0; ini_next(config_document(), &cursor, &s);) {
+        char value[256 * ESCAPE_MAX_RATIO]; /* the file's bytes: escaped */
+        escape_string(value, sizeof(value), s.value);
+        shell_printf("%s%s%s = %s\n", s.section, *s.section ? "." : "", s.key, value);
+    }
     return 0;
 }
 
@@ -40,7 +44,8 @@ static int cmd_cfg(int argc, char **argv)
             shell_printf("cfg: %s is not set\n", argv[2]);
             return -ENOENT;
         }
-        shell_printf("%s\n", value);
+        char escaped[256 * ESCAPE_MAX_RATIO];
+        shell_printf("%s\n", escape_string(escaped, sizeof(escaped), value));
         return 0;
     }
     if (argc >= 4 && strcmp(argv[1], "set") == 0) {

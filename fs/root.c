@@ -6,6 +6,7 @@
 #include <rayos/cmdline.h>
 #include <rayos/config.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/heap.h>
 #include <rayos/init.h>
 #include <rayos/power.h>
@@ -144,8 +145,9 @@ static void follow_configured_root(const char *current)
     if (!wanted || strcmp(wanted, current) == 0)
         return;
     if (!block_device_find_exists(wanted)) {
-        pr_warn("%s names root '%s', which does not exist; keeping %s", CONFIG_PATH, wanted,
-                current);
+        char shown[64];
+        pr_warn("%s names root '%s', which does not exist; keeping %s", CONFIG_PATH,
+                escape_string(shown, sizeof(shown), wanted), current);
         return;
     }
     char target[BLOCK_NAME_MAX];

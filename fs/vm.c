@@ -3,6 +3,7 @@
 #include <rayos/block.h>
 #include <rayos/config.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
 #include <rayos/vfs.h>
@@ -68,9 +69,11 @@ static int cmd_vm(int argc, char **argv)
         char size[16] = "-";
         if (st.size)
             human_size(st.size, size, sizeof(size));
-        shell_printf("%-12s %-24s %8s %-3s %s%s\n", section + 3, image ? image : "-", size,
-                     read_only ? "yes" : "no", problem ? "unusable: " : "ok",
-                     problem ? problem : "");
+        char shown[256 * ESCAPE_MAX_RATIO], said[sizeof(why) * ESCAPE_MAX_RATIO];
+        escape_string(shown, sizeof(shown), image ? image : "-"); /* from the file */
+        escape_string(said, sizeof(said), problem ? problem : "");
+        shell_printf("%-12s %-24s %8s %-3s %s%s\n", section + 3, shown, size,
+                     read_only ? "yes" : "no", problem ? "unusable: " : "ok", said);
     }
     if (count == 0)
         shell_printf("(no [vm NAME] sections in %s)\n", CONFIG_PATH);
@@ -119,8 +122,10 @@ static int cmd_losetup(int argc, char **argv)
         for (unsigned i = 0; loop_info(i, &info); i++) {
             char size[16];
             human_size(info.bytes, size, sizeof(size));
-            shell_printf("%s: %s on %s, %s, %zu extent%s%s\n", info.name, info.path, info.backing,
-                         size, info.extents, info.extents == 1 ? "" : "s",
+            char path[sizeof(info.path) * ESCAPE_MAX_RATIO];
+            escape_string(path, sizeof(path), info.path);
+            shell_printf("%s: %s on %s, %s, %zu extent%s%s\n", info.name, path, info.backing, size,
+                         info.extents, info.extents == 1 ? "" : "s",
                          info.read_only ? ", read-only" : "");
         }
         return 0;

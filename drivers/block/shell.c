@@ -3,6 +3,7 @@
 #include <rayos/block.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/heap.h>
 #include <rayos/hexdump.h>
 #include <rayos/shell.h>
@@ -14,7 +15,7 @@ static void print_row(const char *name, const char *size, const char *logical, c
                       const char *read_only, const char *type, const char *driver,
                       const char *partition_type, const char *label)
 {
-    char line[160];
+    char line[320];
     int n = snprintf(line, sizeof(line), "%-8s %7s %7s %7s %2s %-4s %-10s %-22s %s", name, size,
                      logical, physical, read_only, type, driver, partition_type, label);
     if (n < 0)
@@ -34,9 +35,11 @@ static int list_one(struct block_device *dev, void *context)
     snprintf(logical, sizeof(logical), "%u", dev->logical_block_size);
     snprintf(physical, sizeof(physical), "%u", dev->physical_block_size);
     bool part = dev->type == BLOCK_TYPE_PARTITION;
+    char label[sizeof(dev->partition_label) * ESCAPE_MAX_RATIO];
+    escape_string(label, sizeof(label), dev->partition_label); /* from the partition table */
     print_row(dev->name, size, logical, physical, dev->read_only ? "1" : "0",
               part ? "part" : "disk", dev->driver_name ? dev->driver_name : "-",
-              part ? dev->partition_type : "", dev->partition_label);
+              part ? dev->partition_type : "", label);
     return 0;
 }
 
@@ -137,9 +140,9 @@ static int blk_info_command(struct block_device *dev)
                  (unsigned long long)dev->completed_requests,
                  (unsigned long long)dev->failed_requests, dev->in_flight);
     if (disk->ops->describe && !disk->removed) {
-        char line[160];
-        disk->ops->describe(disk, line, sizeof(line));
-        shell_printf("driver: %s\n", line);
+        char line[160], escaped[160 * ESCAPE_MAX_RATIO];
+        disk->ops->describe(disk, line, sizeof(line)); /* may quote the device's own strings */
+        shell_printf("driver: %s\n", escape_string(escaped, sizeof(escaped), line));
     }
     return 0;
 }

@@ -138,3 +138,48 @@ def test_cp_names_the_file_that_failed_and_leaves_no_partial_copy(tmp_path):
         assert vm.command("ls /tmp") == "a\n"
         assert "BIG.BIN" in vm.command("ls /mnt")  # the source stays
         assert vm.poweroff() == 0
+
+
+def rename_gpt_partition(disk, name_bytes_utf16):
+    """Sets partition 1's GPT name in both headers' tables, with correct CRCs."""
+    import zlib
+    with open(disk, "r+b") as f:
+        f.seek(512)
+        primary = f.read(512)
+        backup_lba = int.from_bytes(primary[32:40], "little")
+        for header_lba in (1, backup_lba):
+            f.seek(header_lba * 512)
+            header = bytearray(f.read(512))
+            assert header[:8] == b"EFI PART"
+            entries_lba = int.from_bytes(header[72:80], "little")
+            count = int.from_bytes(header[80:84], "little")
+            size = int.from_bytes(header[84:88], "little")
+            f.seek(entries_lba * 512)
+            entries = bytearray(f.read(count * size))
+            entries[56:128] = name_bytes_utf16.ljust(72, b"\0")
+            header[88:92] = zlib.crc32(entries).to_bytes(4, "little")
+            header_size = int.from_bytes(header[12:16], "little")
+            header[16:20] = b"\0\0\0\0"
+            header[16:20] = zlib.crc32(header[:header_size]).to_bytes(4, "little")
+            f.seek(entries_lba * 512)
+            f.write(entries)
+            f.seek(header_lba * 512)
+            f.write(header)
+
+
+def test_strings_from_disk_are_printed_escaped(tmp_path):
+    disk = default_disk(tmp_path)
+    rename_gpt_partition(disk, "R\x1b[2JA\x07Y\u202e".encode("utf-16-le"))
+    put_config(tmp_path, disk, b"[log]\nlevel = 6\x1b[31m\n[vm x]\nimage = /a\x1b[2Jb\r\x7f\n")
+    with boot(disk) as vm:
+        assert "config: /BOOT/RAYOS.CFG:2: log.level = '6\\x1b[31m' is not a number" in vm.boot_log
+        row = [l for l in vm.command("lsblk").splitlines() if l.startswith("vda1")][0]
+        assert row.endswith("R\\x1b[2JA\\x07Y\\xe2\\x80\\xae"), row
+        out = vm.command("cfg list")
+        assert "log.level = 6\\x1b[31m\n" in out, out
+        assert "vm x.image = /a\\x1b[2Jb\\x0d\\x7f\n" in out, out
+        assert vm.command("cfg get \"vm x.image\"") == "/a\\x1b[2Jb\\x0d\\x7f\n"
+        assert "/a\\x1b[2Jb\\x0d\\x7f" in vm.command("vm list")
+        assert vm.poweroff() == 0
+    # Nothing from the disk reached the terminal raw: no escape byte at all in the transcript.
+    assert "\x1b" not in vm.output and "\x07" not in vm.output and "\u202e" not in vm.output
