@@ -15,6 +15,9 @@ struct image {
     uint64_t reads, writes, flushes;
 };
 
+/* The disk's logical block size for partition tables (--sector-size: 512 or 4096); 0, the
+ * default, reads it from the table itself. */
+void image_set_block_size(uint32_t block_size);
 /* Opens spec ("file" or "file@N").  On failure prints "rayfs: SPEC: reason" and returns -1. */
 int image_open(struct image *image, const char *spec, bool writable);
 void image_close(struct image *image);

@@ -22,6 +22,8 @@ static const char usage[] =
     "\n"
     "Works on FAT12/16/32 disk images with RayOS's FAT library.  IMAGE is a file holding a\n"
     "FAT volume, or DISK@N for partition N (1-based, MBR or GPT) of a partitioned disk image.\n"
+    "The disk's logical block size (512 or 4096) is read from its partition table; give it\n"
+    "with --sector-size N before IMAGE to say it (rayfs --sector-size 4096 ls DISK@1 /).\n"
     "\n"
     "commands:\n"
     "  ls [-l] IMAGE PATH      list a directory (or name a file); -l adds 'd' or '-' and size\n"
@@ -571,9 +573,33 @@ int main(int argc, char **argv)
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    const char *command = argv[1];
-    int count = argc - 2;
-    char **args = argv + 2;
+    /* --sector-size N before the image (before or after the command) is the disk's logical
+     * block size; after the image it is mkfs's own option. */
+    char **args = argv + 1;
+    int count = argc - 1;
+    const char *command = NULL;
+    while (count > 0) {
+        if (strcmp(args[0], "--sector-size") == 0) {
+            uint32_t size;
+            if (count < 2 || !parse_number(args[1], &size) || (size != 512 && size != 4096)) {
+                fprintf(stderr, "rayfs: --sector-size: 512 or 4096\n");
+                return 2;
+            }
+            image_set_block_size(size);
+            args += 2;
+            count -= 2;
+        } else if (!command) {
+            command = args[0];
+            args++;
+            count--;
+        } else {
+            break;
+        }
+    }
+    if (!command) {
+        fputs(usage, stderr);
+        return 2;
+    }
     if (strcmp(command, "ls") == 0)
         return cmd_ls(count, args);
     if (strcmp(command, "cat") == 0)
