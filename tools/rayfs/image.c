@@ -74,6 +74,12 @@ void image_file_io(struct image *image, int fd, uint32_t block_size, uint64_t by
 }
 
 static uint32_t forced_block_size; /* --sector-size; 0: from the table */
+static double wait_seconds = 60;   /* --wait */
+
+void image_set_wait(double seconds)
+{
+    wait_seconds = seconds;
+}
 
 void image_set_block_size(uint32_t block_size)
 {
@@ -180,6 +186,19 @@ int image_open(struct image *image, const char *spec, bool writable)
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         fprintf(stderr, "rayfs: %s: not a regular file\n", path);
+        close(fd);
+        return -1;
+    }
+    const char *why = NULL;
+    int locked = image_lock(fd, writable, wait_seconds, &why);
+    if (locked) {
+        fprintf(stderr, "rayfs: %s: %s (%s)\n", path, why, strerror(-locked));
+        close(fd);
+        return -1;
+    }
+    /* The size may have changed while we waited. */
+    if (fstat(fd, &st) != 0) {
+        fprintf(stderr, "rayfs: %s: %s\n", path, strerror(errno));
         close(fd);
         return -1;
     }

@@ -25,6 +25,10 @@ static const char usage[] =
     "The disk's logical block size (512 or 4096) is read from its partition table; give it\n"
     "with --sector-size N before IMAGE to say it (rayfs --sector-size 4096 ls DISK@1 /).\n"
     "\n"
+    "Reading commands lock the image shared, writing ones exclusive, in QEMU's scheme: while\n"
+    "another rayfs holds it, rayfs waits (at most 60 s; --wait SECONDS before IMAGE, 0 for\n"
+    "not at all); an image a running QEMU has open for writing is refused at once.\n"
+    "\n"
     "commands:\n"
     "  ls [-l] IMAGE PATH      list a directory (or name a file); -l adds 'd' or '-' and size\n"
     "  cat IMAGE PATH          write a file's bytes to standard output\n"
@@ -579,7 +583,16 @@ int main(int argc, char **argv)
     int count = argc - 1;
     const char *command = NULL;
     while (count > 0) {
-        if (strcmp(args[0], "--sector-size") == 0) {
+        if (strcmp(args[0], "--wait") == 0) {
+            uint32_t seconds;
+            if (count < 2 || !parse_number(args[1], &seconds) || seconds > 86400) {
+                fprintf(stderr, "rayfs: --wait: seconds, 0 to 86400\n");
+                return 2;
+            }
+            image_set_wait(seconds);
+            args += 2;
+            count -= 2;
+        } else if (strcmp(args[0], "--sector-size") == 0) {
             uint32_t size;
             if (count < 2 || !parse_number(args[1], &size) || (size != 512 && size != 4096)) {
                 fprintf(stderr, "rayfs: --sector-size: 512 or 4096\n");
