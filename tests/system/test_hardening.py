@@ -2,6 +2,7 @@
 import os
 import re
 import subprocess
+import time
 
 from disk_images import default_disk, fsck, mtools, read_file, virtio_drive
 from rayos_qemu import RayOS
@@ -183,3 +184,37 @@ def test_strings_from_disk_are_printed_escaped(tmp_path):
         assert vm.poweroff() == 0
     # Nothing from the disk reached the terminal raw: no escape byte at all in the transcript.
     assert "\x1b" not in vm.output and "\x07" not in vm.output and "\u202e" not in vm.output
+
+
+def test_disk_log_resumes_after_a_transient_error(tmp_path):
+    disk = default_disk(tmp_path)
+    with boot(disk) as vm:
+        # Make the log file unopenable for a while: a directory in its place.
+        for _ in range(20):
+            vm.command("rm /LOG/KERNEL.LOG")
+            if vm.command("mkdir /LOG/KERNEL.LOG") == "":
+                break
+        assert "d" in vm.command("ls -l /LOG").split("KERNEL.LOG")[0].splitlines()[-1]
+        assert vm.command("mkimage /X.IMG 64K").startswith("mkimage:")
+
+        def log_something():  # new log text for the next flush to write
+            time.sleep(0.5)
+            # Sent without waiting for the echo: the logfile worker's message may cut into it.
+            for line in ("losetup /X.IMG", "losetup -d loop0"):
+                vm.send(line + "\r")
+                vm.expect_prompt()
+
+        deadline = time.monotonic() + 30
+        while "logging to disk paused" not in vm.output and time.monotonic() < deadline:
+            log_something()
+        assert "logfile: opening /LOG/KERNEL.LOG failed (Is a directory); logging to disk " \
+               "paused, the in-memory log goes on (trying again in 5 s)" in vm.output
+        assert vm.command("rmdir /LOG/KERNEL.LOG") == ""
+        deadline = time.monotonic() + 60
+        while "writing /LOG/KERNEL.LOG again" not in vm.output and time.monotonic() < deadline:
+            log_something()
+        assert "logfile: writing /LOG/KERNEL.LOG again, nothing lost" in vm.output
+        assert vm.poweroff() == 0
+    log = read_file(disk, "/LOG/KERNEL.LOG").decode()
+    # Written after the pause: the pause itself (kept in memory meanwhile), then the resume.
+    assert log.index("logging to disk paused") < log.index("writing /LOG/KERNEL.LOG again")
