@@ -1,6 +1,7 @@
 /* File shell commands over the VFS: ls, cat, echo > / >>, cp, mv, rm, mkdir, rmdir, stat, df,
  * sync, mount, umount, hexdump.  Relative paths are taken from "/" (the shell has no working
  * directory).  Errors read like coreutils: "rm: /a/b: No such file or directory". */
+#include <rayos/block.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/hexdump.h>
@@ -174,44 +175,76 @@ static int cmd_echo(int argc, char **argv)
 }
 SHELL_COMMAND("echo", "TEXT... [> FILE | >> FILE]  print, write or append a line", cmd_echo);
 
-static int copy_file(const char *from, const char *to)
+/* Copies from to to.  Errors name the file that failed (a read error is the source's, a
+ * write error the target's); a target that could not be completed is removed, so no partial
+ * copy is left looking like a good one. */
+static int copy_file(const char *command, const char *from, const char *to)
 {
+    char a[VFS_PATH_MAX], b[VFS_PATH_MAX];
+    if (vfs_normalize_path(from, a, sizeof(a)) == 0 && vfs_normalize_path(to, b, sizeof(b)) == 0 &&
+        strcmp(a, b) == 0) {
+        shell_printf("%s: %s and %s are the same file\n", command, from, to);
+        return -EINVAL;
+    }
     struct vfs_file *in, *out;
     int error = vfs_open(from, VFS_O_READ, &in);
     if (error)
-        return fail("cp", from, error);
+        return fail(command, from, error);
     struct vfs_stat st;
     error = vfs_fstat(in, &st);
     if (!error && st.is_directory)
         error = -EISDIR;
     if (error) {
         vfs_close(in);
-        return fail("cp", from, error);
+        return fail(command, from, error);
     }
     error = vfs_open(to, VFS_O_WRITE | VFS_O_CREATE | VFS_O_TRUNC, &out);
     if (error) {
         vfs_close(in);
-        return fail("cp", to, error);
+        if (error == -EBUSY) /* open elsewhere: perhaps the source under another name */
+            shell_printf("%s: %s: %s (open, or the same file as %s)\n", command, to,
+                         error_name(EBUSY), from);
+        else
+            fail(command, to, error);
+        return error;
     }
     char *chunk = kmalloc(COPY_CHUNK);
-    ssize_t n = chunk ? 0 : -ENOMEM;
-    while (chunk && (n = vfs_read(in, chunk, COPY_CHUNK)) > 0) {
-        if (thread_should_stop()) { /* Ctrl-C */
-            n = -EINTR;
+    const char *failed = to;
+    error = chunk ? 0 : -ENOMEM;
+    while (!error) {
+        if (thread_should_stop()) { /* Ctrl-C: an incomplete copy, removed below */
+            error = -EINTR;
+            break;
+        }
+        ssize_t n = vfs_read(in, chunk, COPY_CHUNK);
+        if (n <= 0) {
+            error = (int)n;
+            failed = from;
             break;
         }
         ssize_t written = vfs_write(out, chunk, (size_t)n);
-        if (written != n) {
-            n = written < 0 ? written : -EIO;
-            break;
-        }
+        if (written != n)
+            error = written < 0 ? (int)written : -EIO;
     }
     kfree(chunk);
-    error = n < 0 ? (int)n : vfs_file_sync(out);
+    if (!error) {
+        failed = to;
+        error = vfs_file_sync(out);
+    }
     vfs_close(in);
     int closed = vfs_close(out);
-    error = error ? error : closed;
-    return error ? fail("cp", to, error) : 0;
+    if (!error)
+        error = closed;
+    if (!error)
+        return 0;
+    fail(command, failed, error);
+    int removed = vfs_unlink(to);
+    if (removed == 0)
+        shell_printf("%s: %s: removed the incomplete copy\n", command, to);
+    else
+        shell_printf("%s: %s: INCOMPLETE COPY left behind (cannot remove it: %s)\n", command, to,
+                     error_name(-removed));
+    return error;
 }
 
 static int cmd_cp(int argc, char **argv)
@@ -219,7 +252,7 @@ static int cmd_cp(int argc, char **argv)
     if (argc != 3)
         return usage("cp SOURCE TARGET");
     char a[VFS_PATH_MAX], b[VFS_PATH_MAX];
-    return copy_file(absolute(argv[1], a, sizeof(a)), absolute(argv[2], b, sizeof(b)));
+    return copy_file("cp", absolute(argv[1], a, sizeof(a)), absolute(argv[2], b, sizeof(b)));
 }
 SHELL_COMMAND("cp", "SOURCE TARGET  copy a file", cmd_cp);
 
@@ -231,11 +264,12 @@ static int cmd_mv(int argc, char **argv)
     const char *from = absolute(argv[1], a, sizeof(a)), *to = absolute(argv[2], b, sizeof(b));
     int error = vfs_rename(from, to);
     if (error == -EXDEV) { /* another filesystem: copy, then remove the original */
-        error = copy_file(from, to);
-        if (!error)
-            error = vfs_unlink(from);
+        error = copy_file("mv", from, to);
+        if (error)
+            return error; /* reported by copy_file, naming the file that failed */
+        error = vfs_unlink(from);
     }
-    return error && error != -EXDEV ? fail("mv", from, error) : error;
+    return error ? fail("mv", from, error) : 0;
 }
 SHELL_COMMAND("mv", "SOURCE TARGET  rename or move", cmd_mv);
 
@@ -351,10 +385,16 @@ static int cmd_mount(int argc, char **argv)
     char buffer[VFS_PATH_MAX];
     const char *path = absolute(argv[argc - 1], buffer, sizeof(buffer));
     int error = fs_mount_device(device, path, read_only ? VFS_MOUNT_READ_ONLY : 0);
+    struct block_device *dev = error == -EBUSY ? block_device_find(device) : NULL;
+    char why[80];
     if (error == -EMEDIUMTYPE)
         shell_printf("mount: %s: no filesystem RayOS knows\n", device);
+    else if (dev && block_device_busy(dev, why, sizeof(why)))
+        shell_printf("mount: %s: %s: %s\n", device, error_name(EBUSY), why);
     else if (error)
         fail("mount", device, error);
+    if (dev)
+        block_device_put(dev);
     return error;
 }
 SHELL_COMMAND("mount", "[-r] DEVICE PATH  mount a filesystem (no arguments: list)", cmd_mount);
@@ -365,6 +405,14 @@ static int cmd_umount(int argc, char **argv)
         return usage("umount PATH");
     char buffer[VFS_PATH_MAX];
     const char *path = absolute(argv[1], buffer, sizeof(buffer));
+    char normal[VFS_PATH_MAX];
+    if (vfs_normalize_path(path, normal, sizeof(normal)) == 0 && strcmp(normal, "/") == 0) {
+        /* Everything else lives under it (configuration, log, loop files); poweroff and
+         * reboot unmount it last, after the log and the loop devices let go. */
+        shell_printf("umount: /: %s: the root stays mounted until poweroff or reboot\n",
+                     error_name(EBUSY));
+        return -EBUSY;
+    }
     int error = fs_unmount_path(path);
     if (error == -EINVAL)
         shell_printf("umount: %s: not mounted\n", path);

@@ -3,6 +3,7 @@
 #define pr_fmt(fmt) "config: " fmt
 #include <rayos/config.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/heap.h>
 #include <rayos/init.h>
 #include <rayos/lock.h>
@@ -11,6 +12,7 @@
 #include <rayos/vfs.h>
 
 #define REPORTS_MAX 10
+#define SHOWN_MAX   256 /* a value quoted in a message, escaped (<rayos/escape.h>) */
 
 static struct ini_document *document;
 static struct mutex config_lock = MUTEX_INIT("config");
@@ -46,15 +48,14 @@ static const char *section_kind(const char *section)
 static void check_known_keys(const struct ini_document *doc, const char *path,
                              struct report_context *r)
 {
-    const char *section, *key, *value;
-    for (unsigned i = 0; ini_entry(doc, i, &section, &key, &value); i++) {
+    struct ini_setting s;
+    for (unsigned cursor = 0; ini_next(doc, &cursor, &s);) { /* one pass: no quadratic walks */
         bool known = false;
         for (unsigned k = 0; k < ARRAY_SIZE(known_keys) && !known; k++)
-            known = strcasecmp(section_kind(section), known_keys[k].section) == 0 &&
-                    strcasecmp(key, known_keys[k].key) == 0;
+            known = strcasecmp(section_kind(s.section), known_keys[k].section) == 0 &&
+                    strcasecmp(s.key, known_keys[k].key) == 0;
         if (!known && r->count++ < REPORTS_MAX)
-            pr_warn("%s:%u: unknown key '%s' in [%s]; ignored", path,
-                    ini_line_of(doc, section, key), key, section);
+            pr_warn("%s:%u: unknown key '%s' in [%s]; ignored", path, s.line, s.key, s.section);
     }
 }
 
@@ -108,9 +109,9 @@ int config_load(void)
             pr_err("cannot read %s: %s; using defaults", CONFIG_PATH, error_name(-error));
         doc = ini_parse("", 0, NULL, NULL);
     } else {
-        unsigned keys = 0;
-        const char *s, *k, *v;
-        while (ini_entry(doc, keys, &s, &k, &v))
+        unsigned keys = 0, cursor = 0;
+        struct ini_setting s;
+        while (ini_next(doc, &cursor, &s))
             keys++;
         pr_info("%s: %u settings", CONFIG_PATH, keys);
     }
@@ -134,9 +135,11 @@ int64_t config_get_integer(const char *section, const char *key, int64_t fallbac
 {
     int64_t value;
     int error = ini_get_integer(document, section, key, &value);
+    char shown[SHOWN_MAX];
     if (error == -EINVAL)
         pr_warn("%s:%u: %s.%s = '%s' is not a number; using %lld", CONFIG_PATH,
-                ini_line_of(document, section, key), section, key, ini_get(document, section, key),
+                ini_line_of(document, section, key), section, key,
+                escape_string(shown, sizeof(shown), ini_get(document, section, key)),
                 (long long)fallback);
     return error ? fallback : value;
 }
@@ -145,9 +148,11 @@ bool config_get_bool(const char *section, const char *key, bool fallback)
 {
     bool value;
     int error = ini_get_bool(document, section, key, &value);
+    char shown[SHOWN_MAX];
     if (error == -EINVAL)
         pr_warn("%s:%u: %s.%s = '%s' is not a boolean; using %s", CONFIG_PATH,
-                ini_line_of(document, section, key), section, key, ini_get(document, section, key),
+                ini_line_of(document, section, key), section, key,
+                escape_string(shown, sizeof(shown), ini_get(document, section, key)),
                 fallback ? "true" : "false");
     return error ? fallback : value;
 }
@@ -170,6 +175,8 @@ int config_set(const char *section, const char *key, const char *value)
     char *text = error ? NULL : ini_serialize(doc, &length);
     if (!error && !text)
         error = -ENOMEM;
+    if (!error && length > CONFIG_MAX_BYTES)
+        error = -E2BIG; /* the next boot would refuse it: keep the old file */
     if (!error) {
         vfs_mkdir("/BOOT");
         error = vfs_write_file(CONFIG_NEW_PATH, text, length); /* written and synced */

@@ -1,6 +1,7 @@
 /* cfg list | get SECTION.KEY | set SECTION.KEY VALUE: the boot configuration from the shell. */
 #include <rayos/config.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
 
@@ -18,9 +19,12 @@ static bool split_name(const char *name, char *section, size_t section_size, con
 
 static int cfg_list(void)
 {
-    const char *section, *key, *value;
-    for (unsigned i = 0; ini_entry(config_document(), i, &section, &key, &value); i++)
-        shell_printf("%s%s%s = %s\n", section, *section ? "." : "", key, value);
+    struct ini_setting s;
+    for (unsigned cursor = 0; ini_next(config_document(), &cursor, &s);) {
+        char value[256 * ESCAPE_MAX_RATIO]; /* the file's bytes: escaped */
+        escape_string(value, sizeof(value), s.value);
+        shell_printf("%s%s%s = %s\n", s.section, *s.section ? "." : "", s.key, value);
+    }
     return 0;
 }
 
@@ -40,7 +44,8 @@ static int cmd_cfg(int argc, char **argv)
             shell_printf("cfg: %s is not set\n", argv[2]);
             return -ENOENT;
         }
-        shell_printf("%s\n", value);
+        char escaped[256 * ESCAPE_MAX_RATIO];
+        shell_printf("%s\n", escape_string(escaped, sizeof(escaped), value));
         return 0;
     }
     if (argc >= 4 && strcmp(argv[1], "set") == 0) {
@@ -57,6 +62,10 @@ static int cmd_cfg(int argc, char **argv)
         int error = config_set(section, key, value);
         if (error == -EINVAL)
             shell_printf("cfg: %s: invalid name or value\n", argv[2]);
+        else if (error == -E2BIG)
+            shell_printf("cfg: cannot save %s: it would be over the %u-byte limit the boot "
+                         "reads (the old file is unchanged)\n",
+                         CONFIG_PATH, CONFIG_MAX_BYTES);
         else if (error)
             shell_printf("cfg: cannot save %s: %s (the old file is unchanged)\n", CONFIG_PATH,
                          error_name(-error));

@@ -1,6 +1,8 @@
 /* The kernel log on disk: new log text is appended to /LOG/KERNEL.LOG every few seconds and at
  * shutdown; past its size cap the file rotates (KERNEL.LOG -> KERNEL.1 -> KERNEL.2 ...).  A full,
- * read-only or failing disk pauses disk logging with one message; the kernel carries on. */
+ * read-only or failing disk pauses disk logging with one message; the kernel carries on, and
+ * disk logging tries again later (5 s, then twice as long each time, at most 5 min), catching
+ * up with what the in-memory log still holds, and says when it resumes. */
 #define pr_fmt(fmt) "logfile: " fmt
 #include <rayos/cmdline.h>
 #include <rayos/config.h>
@@ -18,9 +20,12 @@
 
 #define FLUSH_PERIOD_MS 2000
 #define CHUNK           4096
+#define RETRY_FIRST_NS  (5 * NSEC_PER_SEC)
+#define RETRY_MAX_NS    (300 * NSEC_PER_SEC)
 
 static struct {
     bool enabled, paused;
+    uint64_t retry_at, retry_ns; /* while paused: when to try again, and the next delay */
     char directory[64];
     char path[96];
     uint64_t max_size;
@@ -58,18 +63,29 @@ static int rotate(void)
 
 static void pause_logging(const char *what, int error)
 {
+    if (!state.paused) { /* said once; retries that fail again stay quiet */
+        state.retry_ns = RETRY_FIRST_NS;
+        pr_warn("%s %s failed (%s); logging to disk paused, the in-memory log goes on "
+                "(trying again in %llu s)",
+                what, state.path, error_name(-error),
+                (unsigned long long)(state.retry_ns / NSEC_PER_SEC));
+    } else if (state.retry_ns < RETRY_MAX_NS) {
+        state.retry_ns = MIN(state.retry_ns * 2, (uint64_t)RETRY_MAX_NS);
+    }
     state.paused = true;
-    pr_warn("%s %s failed (%s); logging to disk paused, the in-memory log goes on", what,
-            state.path, error_name(-error));
+    state.retry_at = time_ns() + state.retry_ns;
 }
 
 /* The periodic worker, the first flush and the shutdown hook may meet: one at a time. */
 static struct mutex flush_lock = MUTEX_INIT("logfile flush");
 
-static void flush_locked(void)
+static void flush_locked(bool last_chance)
 {
-    if (!state.enabled || state.paused || state.position == log_end())
+    if (!state.enabled || state.position == log_end())
         return;
+    if (state.paused && !last_chance && time_ns() < state.retry_at)
+        return;
+    bool was_paused = state.paused;
     struct vfs_stat st;
     int error = vfs_stat(state.path, &st);
     if (error == 0 && st.size >= state.max_size) {
@@ -99,22 +115,30 @@ static void flush_locked(void)
     if (!error)
         error = vfs_file_sync(file);
     int closed = vfs_close(file);
-    if (error || closed)
+    if (error || closed) {
         pause_logging("writing", error ? error : closed);
+    } else if (was_paused) {
+        state.paused = false;
+        if (lost)
+            pr_warn("writing %s again; %llu bytes of log were overwritten in memory meanwhile",
+                    state.path, (unsigned long long)lost);
+        else
+            pr_info("writing %s again, nothing lost", state.path);
+    }
     state.last_flush = time_ns();
 }
 
-static void flush(void)
+static void flush(bool last_chance)
 {
     mutex_lock(&flush_lock);
-    flush_locked();
+    flush_locked(last_chance);
     mutex_unlock(&flush_lock);
 }
 
 static void periodic_flush(void)
 {
     if (time_ns() - state.last_flush >= state.flush_ns)
-        flush();
+        flush(false);
 }
 PERIODIC_WORK(periodic_flush, FLUSH_PERIOD_MS);
 
@@ -123,13 +147,13 @@ PERIODIC_WORK(periodic_flush, FLUSH_PERIOD_MS);
 static void first_flush(struct work *work)
 {
     (void)work;
-    flush();
+    flush(false);
 }
 static struct work first_flush_work = WORK_INIT(first_flush);
 
 static void shutdown_flush(void)
 {
-    flush();
+    flush(true); /* paused or not: the last chance */
 }
 SHUTDOWN_HOOK(shutdown_flush, 50); /* before filesystems are unmounted (100) */
 

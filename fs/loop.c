@@ -11,6 +11,7 @@
 #include <rayos/string.h>
 #include <rayos/vfs.h>
 #include "fs/loop.h"
+#include "fs/root.h"
 
 #define LOOP_MAX       8
 #define EXTENTS_MAX    4096
@@ -242,6 +243,9 @@ int loop_attach(const char *path, bool read_only, char *name, size_t name_size)
         return error;
     }
     loops[slot] = loop;
+    char holder[sizeof(dev->claim_holders[0])];
+    snprintf(holder, sizeof(holder), "backs %s", dev->name);
+    block_device_claim(loop->backing, holder);
     pr_info("%s: %s on %s, %zu extent%s", dev->name, path, loop->backing->name, loop->extent_count,
             loop->extent_count == 1 ? "" : "s");
     block_device_scan_partitions(dev);
@@ -255,9 +259,14 @@ int loop_detach(const char *name)
         struct loop *loop = loops[slot];
         if (!loop || strcmp(loop->dev->name, name) != 0)
             continue;
-        if (loop->dev->in_flight)
+        /* Mounted (the loop device or one of its partitions), or holding another loop
+         * device's file: detaching would drop a live filesystem as if unplugged. */
+        if (loop->dev->in_flight || block_device_busy(loop->dev, NULL, 0))
             return -EBUSY;
         loops[slot] = NULL;
+        char holder[sizeof(loop->dev->claim_holders[0])];
+        snprintf(holder, sizeof(holder), "backs %s", loop->dev->name);
+        block_device_unclaim(loop->backing, holder);
         block_device_unregister(loop->dev);
         loop_free(loop);
         return 0;
@@ -282,11 +291,51 @@ bool loop_info(unsigned index, struct loop_info *out)
     return false;
 }
 
-/* Loop devices hold their files open: detach them before filesystems are unmounted. */
+static bool on_loop(const char *source, const struct block_device *loop_dev)
+{
+    struct block_device *dev = block_device_find(source);
+    if (!dev)
+        return false;
+    const struct block_device *disk = dev;
+    while (disk->parent)
+        disk = disk->parent;
+    block_device_put(dev);
+    return disk == loop_dev;
+}
+
+/* Unmounts what is mounted from loop_dev or its partitions, innermost first. */
+static void unmount_from(const struct block_device *loop_dev)
+{
+    bool again = true;
+    for (unsigned rounds = 0; again && rounds < 16; rounds++) {
+        again = false;
+        struct vfs_mount_info info;
+        for (unsigned i = 0; vfs_mount_at(i, &info); i++) {
+            if (!on_loop(info.source, loop_dev))
+                continue;
+            int error = fs_unmount_path(info.path);
+            if (error)
+                pr_warn("%s: cannot unmount %s at shutdown: %s", loop_dev->name, info.path,
+                        error_name(-error));
+            again = error == 0; /* the table changed: start over */
+            break;
+        }
+    }
+}
+
+/* Loop devices hold their files open: at shutdown, the filesystems on them are unmounted (so
+ * they are left clean) and they are detached, newest first (a loop device's file may lie in a
+ * filesystem on an older one), before the filesystems underneath are unmounted. */
 static void detach_all(void)
 {
-    for (unsigned slot = 0; slot < LOOP_MAX; slot++)
-        if (loops[slot])
-            loop_detach(loops[slot]->dev->name);
+    for (unsigned slot = LOOP_MAX; slot-- > 0;) {
+        if (!loops[slot])
+            continue;
+        unmount_from(loops[slot]->dev);
+        int error = loop_detach(loops[slot]->dev->name);
+        if (error)
+            pr_warn("%s: cannot detach at shutdown: %s", loops[slot]->dev->name,
+                    error_name(-error));
+    }
 }
 SHUTDOWN_HOOK(detach_all, 60);

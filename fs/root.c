@@ -6,6 +6,7 @@
 #include <rayos/cmdline.h>
 #include <rayos/config.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/heap.h>
 #include <rayos/init.h>
 #include <rayos/power.h>
@@ -47,15 +48,25 @@ int fs_mount_device(const char *name, const char *path, unsigned flags)
     struct block_device *dev = block_device_find(name);
     if (!dev)
         return -ENODEV;
+    /* A second writable filesystem over bytes another user keeps its own structure of would
+     * corrupt both: refuse, as raw writes are refused (block_device_busy). */
+    if (!(flags & VFS_MOUNT_READ_ONLY) && !dev->read_only && block_device_busy(dev, NULL, 0)) {
+        block_device_put(dev);
+        return -EBUSY;
+    }
     struct block_io io;
     block_device_io(dev, &io);
     if (dev->read_only)
         flags |= VFS_MOUNT_READ_ONLY;
     int error = vfs_mount(NULL, &io, dev->name, path, flags);
-    if (error)
+    if (error) {
         block_device_put(dev);
-    else
+    } else {
+        char holder[sizeof(dev->claim_holders[0])];
+        snprintf(holder, sizeof(holder), "is mounted at %s", path);
+        block_device_claim(dev, holder);
         hold(dev);
+    }
     return error;
 }
 
@@ -72,8 +83,16 @@ int fs_unmount_path(const char *path)
     if (!found)
         return -EINVAL;
     error = vfs_unmount(normal);
-    if (error != -EBUSY)
+    if (error != -EBUSY) {
+        struct block_device *dev = block_device_find(info.source);
+        if (dev) {
+            char holder[sizeof(dev->claim_holders[0])];
+            snprintf(holder, sizeof(holder), "is mounted at %s", normal);
+            block_device_unclaim(dev, holder);
+            block_device_put(dev);
+        }
         release(info.source);
+    }
     return error;
 }
 
@@ -126,8 +145,9 @@ static void follow_configured_root(const char *current)
     if (!wanted || strcmp(wanted, current) == 0)
         return;
     if (!block_device_find_exists(wanted)) {
-        pr_warn("%s names root '%s', which does not exist; keeping %s", CONFIG_PATH, wanted,
-                current);
+        char shown[64];
+        pr_warn("%s names root '%s', which does not exist; keeping %s", CONFIG_PATH,
+                escape_string(shown, sizeof(shown), wanted), current);
         return;
     }
     char target[BLOCK_NAME_MAX];

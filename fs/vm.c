@@ -3,6 +3,7 @@
 #include <rayos/block.h>
 #include <rayos/config.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
 #include <rayos/vfs.h>
@@ -68,9 +69,11 @@ static int cmd_vm(int argc, char **argv)
         char size[16] = "-";
         if (st.size)
             human_size(st.size, size, sizeof(size));
-        shell_printf("%-12s %-24s %8s %-3s %s%s\n", section + 3, image ? image : "-", size,
-                     read_only ? "yes" : "no", problem ? "unusable: " : "ok",
-                     problem ? problem : "");
+        char shown[256 * ESCAPE_MAX_RATIO], said[sizeof(why) * ESCAPE_MAX_RATIO];
+        escape_string(shown, sizeof(shown), image ? image : "-"); /* from the file */
+        escape_string(said, sizeof(said), problem ? problem : "");
+        shell_printf("%-12s %-24s %8s %-3s %s%s\n", section + 3, shown, size,
+                     read_only ? "yes" : "no", problem ? "unusable: " : "ok", said);
     }
     if (count == 0)
         shell_printf("(no [vm NAME] sections in %s)\n", CONFIG_PATH);
@@ -119,16 +122,24 @@ static int cmd_losetup(int argc, char **argv)
         for (unsigned i = 0; loop_info(i, &info); i++) {
             char size[16];
             human_size(info.bytes, size, sizeof(size));
-            shell_printf("%s: %s on %s, %s, %zu extent%s%s\n", info.name, info.path, info.backing,
-                         size, info.extents, info.extents == 1 ? "" : "s",
+            char path[sizeof(info.path) * ESCAPE_MAX_RATIO];
+            escape_string(path, sizeof(path), info.path);
+            shell_printf("%s: %s on %s, %s, %zu extent%s%s\n", info.name, path, info.backing, size,
+                         info.extents, info.extents == 1 ? "" : "s",
                          info.read_only ? ", read-only" : "");
         }
         return 0;
     }
     if (argc == 3 && strcmp(argv[1], "-d") == 0) {
         int error = loop_detach(argv[2]);
-        if (error)
+        struct block_device *dev = error == -EBUSY ? block_device_find(argv[2]) : NULL;
+        char why[80];
+        if (dev && block_device_busy(dev, why, sizeof(why)))
+            shell_printf("losetup: %s: %s: %s\n", argv[2], error_name(EBUSY), why);
+        else if (error)
             shell_printf("losetup: %s: %s\n", argv[2], error_name(-error));
+        if (dev)
+            block_device_put(dev);
         return error;
     }
     bool read_only = argc == 3 && strcmp(argv[1], "-r") == 0;

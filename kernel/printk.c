@@ -1,5 +1,6 @@
 /* The kernel log: every message becomes one or more lines "[seconds.micros] text" in a ring
  * buffer and, unless filtered by level, on the console. */
+#include <rayos/escape.h>
 #include <rayos/lock.h>
 #include <rayos/log.h>
 #include <rayos/printk.h>
@@ -35,11 +36,15 @@ void vprintk(int level, const char *fmt, va_list args)
         size_t n = newline ? (size_t)(newline - start) : strlen(start);
         if (newline && newline[1] == 0 && n == 0)
             break;
-        int length = snprintf(line, sizeof(line), "[%5llu.%06llu] %.*s\n",
-                              (unsigned long long)(ns / NSEC_PER_SEC),
-                              (unsigned long long)(ns % NSEC_PER_SEC / 1000), (int)n, start);
-        if (length > (int)sizeof(line) - 1)
-            length = sizeof(line) - 1;
+        int length =
+            snprintf(line, sizeof(line), "[%5llu.%06llu] ", (unsigned long long)(ns / NSEC_PER_SEC),
+                     (unsigned long long)(ns % NSEC_PER_SEC / 1000));
+        /* Control characters that slipped in with a string from a disk or a device are
+         * escaped: nothing logged can drive the terminal (callers escape such strings with
+         * <rayos/escape.h>, which also covers line breaks). */
+        escape_controls(line + length, sizeof(line) - 1 - (size_t)length, start, n);
+        length += (int)strlen(line + length);
+        line[length++] = '\n';
         ring_append(line, (size_t)length);
         if (level <= console_level)
             console_write(line, (size_t)length);

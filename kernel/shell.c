@@ -1,5 +1,5 @@
-/* The serial shell: a line editor (backspace, Ctrl-C, Ctrl-U), a tokenizer with double quotes,
- * and dispatch through the command table that subsystems fill with SHELL_COMMAND. */
+/* The serial shell: the line editor (line_editor.c), a tokenizer with double quotes, and
+ * dispatch through the command table that subsystems fill with SHELL_COMMAND. */
 #include <rayos/shell.h>
 #include <rayos/string.h>
 #include <rayos/irq.h>
@@ -7,10 +7,10 @@
 #include <rayos/time.h>
 #include <stdarg.h>
 #include "console.h"
+#include "line_editor.h"
 #include "shell_internal.h"
 #include "drivers/serial/uart16550.h"
 
-#define LINE_MAX 1024
 #define ARGS_MAX 32
 #define PROMPT   "rayos> "
 
@@ -148,61 +148,22 @@ static int read_char(void)
     }
 }
 
+static void echo_to_console(void *context, const char *text, size_t length)
+{
+    (void)context;
+    shell_write(text, length);
+}
+
 void shell_run(void)
 {
-    char line[LINE_MAX];
-    size_t length = 0;
-    bool overflow = false, last_was_cr = false;
+    static struct line_editor editor;
+    line_editor_init(&editor, echo_to_console, NULL);
     shell_write(PROMPT, sizeof(PROMPT) - 1);
     for (;;) {
-        int c = read_char();
-        if (c == '\n' && last_was_cr) { /* CR LF from a terminal counts once */
-            last_was_cr = false;
-            continue;
-        }
-        last_was_cr = c == '\r';
-        if (c == '\r' || c == '\n') {
-            shell_write("\n", 1);
-            if (overflow) {
-                shell_printf("line too long (at most %d characters); ignored\n", LINE_MAX - 1);
-            } else {
-                line[length] = 0;
-                run_line(line);
-            }
-            length = 0;
-            overflow = false;
+        enum line_event event = line_editor_feed(&editor, (uint8_t)read_char());
+        if (event == LINE_COMPLETE)
+            run_line(line_editor_line(&editor));
+        if (event != LINE_NONE)
             shell_write(PROMPT, sizeof(PROMPT) - 1);
-        } else if (c == 0x03) { /* Ctrl-C drops the line */
-            shell_write("^C\n" PROMPT, 3 + sizeof(PROMPT) - 1);
-            length = 0;
-            overflow = false;
-        } else if (c == 0x15) { /* Ctrl-U erases it */
-            while (length) {
-                shell_write("\b \b", 3);
-                length--;
-            }
-            overflow = false;
-        } else if (c == 0x7f || c == 0x08) {
-            if (length) {
-                length--;
-                shell_write("\b \b", 3);
-            }
-        } else if (c == 0x1b) { /* escape sequences (arrow keys): swallow "[X" */
-            int next = read_char();
-            if (next == '[' || next == 'O') {
-                int final;
-                do {
-                    final = read_char();
-                } while (final >= 0x30 && final < 0x40);
-            }
-        } else if (c >= 0x20 && c < 0x7f) {
-            if (length < LINE_MAX - 1) {
-                line[length++] = (char)c;
-                char echo = (char)c;
-                shell_write(&echo, 1);
-            } else {
-                overflow = true;
-            }
-        }
     }
 }

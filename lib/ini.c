@@ -6,10 +6,13 @@
 #include <rayos/string.h>
 
 enum line_kind { LINE_BLANK, LINE_COMMENT, LINE_SECTION, LINE_ENTRY, LINE_INVALID };
+enum line_ending { ENDING_NONE, ENDING_LF, ENDING_CRLF };
 
 struct ini_line {
     enum line_kind kind;
-    char *text;    /* the line as written (without newline) */
+    enum line_ending ending; /* as written: lines set or added get the file's first ending */
+    size_t length;           /* of text, which may hold NUL bytes (kept, never cut there) */
+    char *text;              /* the line as written (without newline) */
     char *section; /* LINE_SECTION: its name; LINE_ENTRY: the section it is in ("" before any) */
     char *key;     /* LINE_ENTRY */
     char *value;   /* LINE_ENTRY: unquoted */
@@ -116,9 +119,15 @@ struct ini_document *ini_parse(const char *text, size_t length, ini_report_t rep
         const char *end = newline ? newline : text + length;
         pos = (size_t)(end - text) + (newline ? 1 : 0);
         number++;
-        const char *raw_end = end > line && end[-1] == '\r' ? end - 1 : end;
-        struct ini_line entry = {LINE_BLANK, copy_range(line, (size_t)(raw_end - line)), NULL, NULL,
-                                 NULL};
+        const char *raw_end = newline && end > line && end[-1] == '\r' ? end - 1 : end;
+        struct ini_line entry = {
+            .kind = LINE_BLANK,
+            .ending = !newline        ? ENDING_NONE
+                      : raw_end < end ? ENDING_CRLF
+                                      : ENDING_LF,
+            .length = (size_t)(raw_end - line),
+            .text = copy_range(line, (size_t)(raw_end - line)),
+        };
         if (!entry.text)
             goto out_of_memory;
         const char *start = line, *stop = raw_end;
@@ -234,10 +243,10 @@ int ini_parse_integer(const char *text, int64_t *value)
     bool negative = *p == '-';
     if (negative)
         p++;
-    if (!is_digit((unsigned char)*p))
+    uint64_t v;
+    const char *end = parse_u64(p, &v); /* decimal or 0x hex: "0100" is one hundred */
+    if (!end)
         return -EINVAL;
-    char *end;
-    uint64_t v = strtoull(p, &end, 0);
     uint64_t scale = 1;
     switch (to_upper((unsigned char)*end)) {
     case 'K':
@@ -334,6 +343,18 @@ static bool valid_text(const char *s)
     return valid_name(s, s + strlen(s));
 }
 
+/* The ending new lines get: the file's first one (CRLF files stay CRLF). */
+static enum line_ending usual_ending(const struct ini_document *doc)
+{
+    for (unsigned i = 0; i < doc->count; i++)
+        if (doc->lines[i].ending != ENDING_NONE)
+            return doc->lines[i].ending;
+    return ENDING_LF;
+}
+
+static int insert_entry(struct ini_document *doc, const char *section, const char *key, char *text,
+                        char *value_copy, enum line_ending ending);
+
 int ini_set(struct ini_document *doc, const char *section, const char *key, const char *value)
 {
     if (!valid_text(key) || (*section && !valid_text(section)) || strchr(value, '\n') ||
@@ -341,17 +362,37 @@ int ini_set(struct ini_document *doc, const char *section, const char *key, cons
         return -EINVAL;
     char *text = format_entry(key, value);
     char *value_copy = kstrdup(value);
-    if (!text || !value_copy)
-        goto out_of_memory;
+    if (!text || !value_copy) {
+        kfree(text);
+        kfree(value_copy);
+        return -ENOMEM;
+    }
     int existing = find_entry(doc, section, key);
-    if (existing >= 0) {
+    if (existing >= 0) { /* the line changes; its ending and every other line stay */
         struct ini_line *l = &doc->lines[existing];
         kfree(l->text);
         kfree(l->value);
         l->text = text;
+        l->length = strlen(text);
         l->value = value_copy;
         return 0;
     }
+    /* A file whose last line has no newline keeps it that way: the old last line gets one,
+     * the new last line goes without. */
+    enum line_ending ending = usual_ending(doc);
+    struct ini_line *last = doc->count ? &doc->lines[doc->count - 1] : NULL;
+    bool unterminated = last && last->ending == ENDING_NONE;
+    if (unterminated)
+        last->ending = ending;
+    int error = insert_entry(doc, section, key, text, value_copy, ending);
+    if (unterminated)
+        doc->lines[doc->count - 1].ending = ENDING_NONE;
+    return error;
+}
+
+static int insert_entry(struct ini_document *doc, const char *section, const char *key, char *text,
+                        char *value_copy, enum line_ending ending)
+{
     /* Insert after the section's last entry (or its header); a new section goes at the end. */
     int insert_at = -1;
     bool in_section = *section == 0;
@@ -364,12 +405,14 @@ int ini_set(struct ini_document *doc, const char *section, const char *key, cons
         if (*section == 0 && l->kind == LINE_SECTION && insert_at < 0)
             insert_at = (int)i;
     }
-    struct ini_line entry = {LINE_ENTRY, text, kstrdup(section), kstrdup(key), value_copy};
+    struct ini_line entry = {LINE_ENTRY,       ending,       strlen(text), text,
+                             kstrdup(section), kstrdup(key), value_copy};
     if (!entry.section || !entry.key)
         goto out_of_memory_entry;
     if (insert_at < 0 && *section) {
         size_t n = strlen(section) + 3;
-        struct ini_line header = {LINE_SECTION, kmalloc(n), kstrdup(section), NULL, NULL};
+        struct ini_line header = {LINE_SECTION,     ending, n - 1, kmalloc(n),
+                                  kstrdup(section), NULL,   NULL};
         if (!header.text || !header.section) {
             kfree(header.text);
             kfree(header.section);
@@ -377,7 +420,7 @@ int ini_set(struct ini_document *doc, const char *section, const char *key, cons
         }
         snprintf(header.text, n, "[%s]", section);
         if (doc->count && doc->lines[doc->count - 1].kind != LINE_BLANK) {
-            struct ini_line blank = {LINE_BLANK, kstrdup(""), NULL, NULL, NULL};
+            struct ini_line blank = {LINE_BLANK, ending, 0, kstrdup(""), NULL, NULL, NULL};
             if (!blank.text || !add_line(doc, blank)) {
                 kfree(blank.text);
                 kfree(header.text);
@@ -403,7 +446,6 @@ int ini_set(struct ini_document *doc, const char *section, const char *key, cons
 out_of_memory_entry:
     kfree(entry.section);
     kfree(entry.key);
-out_of_memory:
     kfree(text);
     kfree(value_copy);
     return -ENOMEM;
@@ -419,6 +461,19 @@ bool ini_entry(const struct ini_document *doc, unsigned index, const char **sect
         *section = l->section;
         *key = l->key;
         *value = l->value;
+        return true;
+    }
+    return false;
+}
+
+bool ini_next(const struct ini_document *doc, unsigned *cursor, struct ini_setting *out)
+{
+    for (unsigned i = *cursor; doc && i < doc->count; i++) {
+        const struct ini_line *l = &doc->lines[i];
+        if (l->kind != LINE_ENTRY)
+            continue;
+        *out = (struct ini_setting){l->section, l->key, l->value, i + 1};
+        *cursor = i + 1;
         return true;
     }
     return false;
@@ -450,15 +505,18 @@ char *ini_serialize(const struct ini_document *doc, size_t *length)
 {
     size_t total = 1;
     for (unsigned i = 0; i < doc->count; i++)
-        total += strlen(doc->lines[i].text) + 1;
+        total += doc->lines[i].length + 2;
     char *out = kmalloc(total), *o = out;
     if (!out)
         return NULL;
     for (unsigned i = 0; i < doc->count; i++) {
-        size_t n = strlen(doc->lines[i].text);
-        memcpy(o, doc->lines[i].text, n);
-        o += n;
-        *o++ = '\n';
+        const struct ini_line *l = &doc->lines[i];
+        memcpy(o, l->text, l->length); /* every byte as read, NULs included */
+        o += l->length;
+        if (l->ending == ENDING_CRLF)
+            *o++ = '\r';
+        if (l->ending != ENDING_NONE)
+            *o++ = '\n';
     }
     *o = 0;
     if (length)

@@ -5,3 +5,6 @@ test_time_convert_SRCS := tests/unit/test_time_convert.c lib/time.c
 
 UNIT_TESTS += test_timer_wheel
 test_timer_wheel_SRCS := tests/unit/test_timer_wheel.c lib/timer_wheel.c
+
+UNIT_TESTS += test_escape
+test_escape_SRCS := tests/unit/test_escape.c lib/escape.c lib/utf.c

@@ -258,3 +258,29 @@ size_t str_escape(char *dst, size_t size, const char *src)
         dst[n < size ? n : size - 1] = 0;
     return n;
 }
+
+const char *parse_u64(const char *text, uint64_t *value)
+{
+    unsigned base = 10;
+    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+        base = 16;
+        text += 2;
+    }
+    if (!is_xdigit((unsigned char)*text) || (base == 10 && !is_digit((unsigned char)*text)))
+        return NULL;
+    uint64_t v = 0;
+    for (;; text++) {
+        unsigned digit;
+        if (is_digit((unsigned char)*text))
+            digit = (unsigned)(*text - '0');
+        else if (base == 16 && is_xdigit((unsigned char)*text))
+            digit = (unsigned)(to_lower((unsigned char)*text) - 'a' + 10);
+        else
+            break;
+        if (v > (UINT64_MAX - digit) / base)
+            return NULL; /* does not fit: never wrap around to a small number */
+        v = v * base + digit;
+    }
+    *value = v;
+    return text;
+}

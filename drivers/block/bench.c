@@ -191,9 +191,8 @@ int blk_bench_command(struct block_device *dev, int argc, char **argv)
         if (strcmp(argv[i], "--write") == 0) {
             writes = true;
         } else {
-            char *end;
-            seconds = strtoull(argv[i], &end, 0);
-            if (*end || seconds == 0 || seconds > 600) {
+            const char *end = parse_u64(argv[i], &seconds);
+            if (!end || *end || seconds == 0 || seconds > 600) {
                 shell_printf("usage: blk bench DEV [SECONDS] [--write]\n");
                 return -EINVAL;
             }

@@ -212,6 +212,70 @@ int block_device_for_each(int (*fn)(struct block_device *dev, void *context), vo
     return result;
 }
 
+void block_device_claim(struct block_device *dev, const char *holder)
+{
+    irqflags_t flags = spin_lock_irqsave(&registry_lock);
+    dev->claims++;
+    for (unsigned i = 0; i < ARRAY_SIZE(dev->claim_holders); i++) {
+        if (!dev->claim_holders[i][0]) {
+            strlcpy(dev->claim_holders[i], holder, sizeof(dev->claim_holders[i]));
+            break;
+        }
+    }
+    spin_unlock_irqrestore(&registry_lock, flags);
+}
+
+void block_device_unclaim(struct block_device *dev, const char *holder)
+{
+    irqflags_t flags = spin_lock_irqsave(&registry_lock);
+    if (dev->claims)
+        dev->claims--;
+    for (unsigned i = 0; i < ARRAY_SIZE(dev->claim_holders); i++) {
+        if (strncmp(dev->claim_holders[i], holder, sizeof(dev->claim_holders[i]) - 1) == 0) {
+            dev->claim_holders[i][0] = 0;
+            break;
+        }
+    }
+    spin_unlock_irqrestore(&registry_lock, flags);
+}
+
+static const struct block_device *disk_of(const struct block_device *dev)
+{
+    while (dev->parent)
+        dev = dev->parent;
+    return dev;
+}
+
+bool block_device_busy(const struct block_device *dev, char *why, size_t why_size)
+{
+    const struct block_device *disk = disk_of(dev), *found = NULL;
+    irqflags_t flags = spin_lock_irqsave(&registry_lock);
+    if (dev->claims) {
+        found = dev;
+    } else {
+        const struct block_device *other;
+        list_for_each_entry(other, &registry, registry_node)
+        {
+            if (other->claims && disk_of(other) == disk) {
+                found = other;
+                break;
+            }
+        }
+    }
+    if (found && why_size) {
+        const char *holder = "is in use"; /* more claims than descriptions */
+        for (unsigned i = 0; i < ARRAY_SIZE(found->claim_holders); i++) {
+            if (found->claim_holders[i][0]) {
+                holder = found->claim_holders[i];
+                break;
+            }
+        }
+        snprintf(why, why_size, "%s %s", found->name, holder);
+    }
+    spin_unlock_irqrestore(&registry_lock, flags);
+    return found != NULL;
+}
+
 void block_format_size(uint64_t bytes, char *out, size_t size)
 {
     static const char units[] = "BKMGTPE";

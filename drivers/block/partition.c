@@ -19,6 +19,7 @@
 #define GPT_ARRAY_MAX      (1024 * 1024)
 #define GPT_NAME_UNITS     36
 #define EXTENDED_CHAIN_MAX 256
+#define SKIP_REPORTS       8 /* warnings about skipped entries, then one count */
 
 static bool mbr_is_extended(uint8_t type)
 {
@@ -49,20 +50,25 @@ static void table_add(struct partition_table *table, const struct block_io *disk
     }
     if (candidate->start_lba == 0 || candidate->start_lba >= disk->block_count ||
         candidate->block_count > disk->block_count - candidate->start_lba) {
-        pr_warn("partition %u lies outside the disk, skipped\n", candidate->number);
+        if (++table->skipped <= SKIP_REPORTS)
+            pr_warn("partition %u lies outside the disk, skipped\n", candidate->number);
         return;
     }
     for (unsigned i = 0; i < table->count; i++) {
         const struct partition *other = &table->entries[i];
         if (ranges_overlap(candidate->start_lba, candidate->block_count, other->start_lba,
                            other->block_count)) {
-            pr_warn("partition %u overlaps partition %u, skipped\n", candidate->number,
-                    other->number);
+            if (++table->skipped <= SKIP_REPORTS)
+                pr_warn("partition %u overlaps partition %u, skipped\n", candidate->number,
+                        other->number);
             return;
         }
     }
     if (table->count >= PARTITION_MAX) {
-        pr_warn("more than %u partitions, the rest are ignored\n", PARTITION_MAX);
+        if (!table->truncated) /* once per table, MBR and GPT alike */
+            pr_warn("more than %u partitions: partition %u and the rest are ignored\n",
+                    PARTITION_MAX, candidate->number);
+        table->truncated = true;
         return;
     }
     table->entries[table->count++] = *candidate;
@@ -126,11 +132,14 @@ static int mbr_read_logical(const struct block_io *disk, struct partition_table 
             mbr_entry_parse(first, ebr_lba, number++, &logical);
             if (logical.start_lba + logical.block_count >
                     extended->start_lba + extended->block_count ||
-                logical.start_lba <= ebr_lba)
-                pr_warn("logical partition %u lies outside its extended partition, skipped\n",
-                        logical.number);
-            else
+                logical.start_lba <= ebr_lba) {
+                if (++table->skipped <= SKIP_REPORTS)
+                    pr_warn("logical partition %u lies outside its extended partition, "
+                            "skipped\n",
+                            logical.number);
+            } else {
                 table_add(table, disk, &logical, true);
+            }
         }
         if (!mbr_is_extended(link[4]) || get_le32(link + 8) == 0)
             return 0;
@@ -248,7 +257,9 @@ static int gpt_read_copy(const struct block_io *disk, uint64_t header_lba,
     }
     table->scheme = PARTITION_SCHEME_GPT;
     table->count = 0;
-    for (uint32_t slot = 0; slot < entry_count && slot < PARTITION_MAX; slot++) {
+    table->truncated = false;
+    table->skipped = 0;
+    for (uint32_t slot = 0; slot < entry_count; slot++) { /* table_add says when it is full */
         const uint8_t *entry = array + (size_t)slot * entry_size;
         static const uint8_t zero_guid[16];
         if (memcmp(entry, zero_guid, 16) == 0)
@@ -269,7 +280,8 @@ static int gpt_read_copy(const struct block_io *disk, uint64_t header_lba,
         if (utf16_to_utf8(units, length, candidate.name, sizeof(candidate.name)) < 0)
             candidate.name[0] = 0;
         if (first > last || first < first_usable || last > last_usable) {
-            pr_warn("GPT partition %u lies outside the usable area, skipped\n", slot + 1);
+            if (++table->skipped <= SKIP_REPORTS)
+                pr_warn("GPT partition %u lies outside the usable area, skipped\n", slot + 1);
             continue;
         }
         candidate.start_lba = first;
@@ -325,6 +337,8 @@ int partition_table_read(const struct block_io *disk, struct partition_table *ta
         err = gpt_read(disk, table);
     else
         err = mbr_read(disk, table, sector);
+    if (table->skipped > SKIP_REPORTS)
+        pr_warn("%u more partition entries skipped\n", table->skipped - SKIP_REPORTS);
 out:
     kfree(sector);
     return err;

@@ -1,7 +1,9 @@
-/* Shell commands: lsblk, blk read (xxd-style hexdump), blk write (fill), blk bench. */
+/* Shell commands: lsblk, blk read (xxd-style hexdump), blk write (fill), blk bench.  Commands
+ * that write blocks refuse a device in use (block_device_busy) unless given --force. */
 #include <rayos/block.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/heap.h>
 #include <rayos/hexdump.h>
 #include <rayos/shell.h>
@@ -13,7 +15,7 @@ static void print_row(const char *name, const char *size, const char *logical, c
                       const char *read_only, const char *type, const char *driver,
                       const char *partition_type, const char *label)
 {
-    char line[160];
+    char line[320];
     int n = snprintf(line, sizeof(line), "%-8s %7s %7s %7s %2s %-4s %-10s %-22s %s", name, size,
                      logical, physical, read_only, type, driver, partition_type, label);
     if (n < 0)
@@ -33,9 +35,11 @@ static int list_one(struct block_device *dev, void *context)
     snprintf(logical, sizeof(logical), "%u", dev->logical_block_size);
     snprintf(physical, sizeof(physical), "%u", dev->physical_block_size);
     bool part = dev->type == BLOCK_TYPE_PARTITION;
+    char label[sizeof(dev->partition_label) * ESCAPE_MAX_RATIO];
+    escape_string(label, sizeof(label), dev->partition_label); /* from the partition table */
     print_row(dev->name, size, logical, physical, dev->read_only ? "1" : "0",
               part ? "part" : "disk", dev->driver_name ? dev->driver_name : "-",
-              part ? dev->partition_type : "", dev->partition_label);
+              part ? dev->partition_type : "", label);
     return 0;
 }
 
@@ -49,16 +53,11 @@ static int lsblk_command(int argc, char **argv)
 }
 SHELL_COMMAND("lsblk", "  list block devices and partitions", lsblk_command);
 
-static bool parse_u64(const char *text, uint64_t *out)
+/* LBAs, counts and byte values: decimal or 0x hex (a leading zero is decimal, not octal). */
+static bool parse_number(const char *text, uint64_t *out)
 {
-    char *end;
-    if (!text || !*text || *text == '-')
-        return false;
-    unsigned long long value = strtoull(text, &end, 0);
-    if (*end)
-        return false;
-    *out = value;
-    return true;
+    const char *end = text ? parse_u64(text, out) : NULL;
+    return end && !*end;
 }
 
 static int report(const char *what, const struct block_device *dev, int status)
@@ -72,7 +71,7 @@ static int report(const char *what, const struct block_device *dev, int status)
 static int blk_read_command(struct block_device *dev, int argc, char **argv)
 {
     uint64_t lba, count = 1;
-    if (argc < 4 || !parse_u64(argv[3], &lba) || (argc > 4 && !parse_u64(argv[4], &count)) ||
+    if (argc < 4 || !parse_number(argv[3], &lba) || (argc > 4 && !parse_number(argv[4], &count)) ||
         count == 0 || count > SHELL_MAX_BLOCKS) {
         shell_printf("usage: blk read DEV LBA [COUNT<=%d]\n", SHELL_MAX_BLOCKS);
         return -EINVAL;
@@ -98,8 +97,8 @@ static int blk_read_command(struct block_device *dev, int argc, char **argv)
 static int blk_write_command(struct block_device *dev, int argc, char **argv)
 {
     uint64_t lba, value, count = 1;
-    if (argc < 5 || !parse_u64(argv[3], &lba) || !parse_u64(argv[4], &value) || value > 255 ||
-        (argc > 5 && !parse_u64(argv[5], &count)) || count == 0 || count > SHELL_MAX_BLOCKS) {
+    if (argc < 5 || !parse_number(argv[3], &lba) || !parse_number(argv[4], &value) || value > 255 ||
+        (argc > 5 && !parse_number(argv[5], &count)) || count == 0 || count > SHELL_MAX_BLOCKS) {
         shell_printf("usage: blk write DEV LBA BYTE [COUNT<=%d]\n", SHELL_MAX_BLOCKS);
         return -EINVAL;
     }
@@ -141,9 +140,9 @@ static int blk_info_command(struct block_device *dev)
                  (unsigned long long)dev->completed_requests,
                  (unsigned long long)dev->failed_requests, dev->in_flight);
     if (disk->ops->describe && !disk->removed) {
-        char line[160];
-        disk->ops->describe(disk, line, sizeof(line));
-        shell_printf("driver: %s\n", line);
+        char line[160], escaped[160 * ESCAPE_MAX_RATIO];
+        disk->ops->describe(disk, line, sizeof(line)); /* may quote the device's own strings */
+        shell_printf("driver: %s\n", escape_string(escaped, sizeof(escaped), line));
     }
     return 0;
 }
@@ -166,7 +165,7 @@ static int blk_reset_command(struct block_device *dev)
 static int blk_range_command(struct block_device *dev, enum block_op op, int argc, char **argv)
 {
     uint64_t lba, count;
-    if (argc < 5 || !parse_u64(argv[3], &lba) || !parse_u64(argv[4], &count) || count == 0 ||
+    if (argc < 5 || !parse_number(argv[3], &lba) || !parse_number(argv[4], &count) || count == 0 ||
         count > UINT32_MAX) {
         shell_printf("usage: blk %s DEV LBA COUNT\n", argv[1]);
         return -EINVAL;
@@ -184,18 +183,57 @@ static int blk_range_command(struct block_device *dev, enum block_op op, int arg
     return status;
 }
 
+/* Removes every argument equal to flag; says whether there was one. */
+static bool take_flag(int *argc, char **argv, const char *flag)
+{
+    int kept = 0;
+    bool found = false;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], flag) == 0)
+            found = true;
+        else
+            argv[kept++] = argv[i];
+    }
+    argv[kept] = NULL;
+    *argc = kept;
+    return found;
+}
+
+/* Does this subcommand change the device's blocks? */
+static bool writes_blocks(int argc, char **argv)
+{
+    if (strcmp(argv[1], "write") == 0 || strcmp(argv[1], "zero") == 0 ||
+        strcmp(argv[1], "discard") == 0)
+        return true;
+    if (strcmp(argv[1], "bench") == 0)
+        for (int i = 3; i < argc; i++)
+            if (strcmp(argv[i], "--write") == 0)
+                return true;
+    return false;
+}
+
 static int blk_command(int argc, char **argv)
 {
     if (argc < 3) {
         shell_printf("usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
                      "blk zero|discard DEV LBA COUNT | blk info|reset DEV | blk bench DEV "
-                     "[SECONDS] [--write]\n");
+                     "[SECONDS] [--write]; writes to a device in use need --force\n");
         return -EINVAL;
     }
     struct block_device *dev = block_device_find(argv[2]);
     if (!dev) {
         shell_printf("blk: no block device %s\n", argv[2]);
         return -ENODEV;
+    }
+    bool force = take_flag(&argc, argv, "--force");
+    if (writes_blocks(argc, argv) && !force) {
+        char why[80];
+        if (block_device_busy(dev, why, sizeof(why))) {
+            shell_printf("blk %s: %s: %s: %s (--force writes anyway)\n", argv[1], dev->name,
+                         error_name(EBUSY), why);
+            block_device_put(dev);
+            return -EBUSY;
+        }
     }
     int status;
     if (strcmp(argv[1], "read") == 0)

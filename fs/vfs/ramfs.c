@@ -21,6 +21,7 @@ struct ramfs_node {
     size_t size, capacity;
     int64_t created, modified;
     unsigned open_count;
+    unsigned writers; /* open handles that may change it */
     bool unlinked;
 };
 
@@ -218,8 +219,13 @@ static int ramfs_open(void *volume, const char *path, unsigned flags, void **out
         if (error)
             return error;
     }
-    if (node->directory && (flags & (VFS_O_WRITE | VFS_O_TRUNC | VFS_O_APPEND)))
+    bool writable = flags & (VFS_O_WRITE | VFS_O_TRUNC | VFS_O_APPEND);
+    if (node->directory && writable)
         return -EISDIR;
+    /* As FAT does: a file open for writing is not opened again, and one that is open is not
+     * opened for writing (cp A A would otherwise truncate the file it is reading). */
+    if (node->writers || (writable && node->open_count))
+        return -EBUSY;
     struct ramfs_file *file = kzalloc(sizeof(*file));
     if (!file)
         return -ENOMEM;
@@ -227,6 +233,8 @@ static int ramfs_open(void *volume, const char *path, unsigned flags, void **out
         resize(v, node, 0);
     *file = (struct ramfs_file){v, node, 0, flags};
     node->open_count++;
+    if (writable)
+        node->writers++;
     *out = file;
     return 0;
 }
@@ -297,6 +305,8 @@ static void free_node(struct ramfs_volume *v, struct ramfs_node *node)
 static int ramfs_close(void *handle)
 {
     struct ramfs_file *f = handle;
+    if (f->flags & (VFS_O_WRITE | VFS_O_TRUNC | VFS_O_APPEND))
+        f->node->writers--;
     if (--f->node->open_count == 0 && f->node->unlinked)
         free_node(f->volume, f->node);
     kfree(f);

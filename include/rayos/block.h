@@ -110,6 +110,8 @@ struct block_device {
     bool dispatch_running, dispatch_again;
     unsigned references;
     unsigned partition_count;
+    unsigned claims;           /* block_device_claim() minus block_device_unclaim() */
+    char claim_holders[4][48]; /* what the claims said ("is mounted at /", "backs loop0") */
     bool registered;
     bool removed;
     uint64_t completed_requests, failed_requests;
@@ -134,6 +136,17 @@ void block_device_put(struct block_device *dev);
 int block_device_on_remove(void (*listener)(struct block_device *dev));
 /* Visits registered devices in registration order; stops when fn returns non-zero. */
 int block_device_for_each(int (*fn)(struct block_device *dev, void *context), void *context);
+
+/* Exclusive users.  Whoever keeps its own structure over a device's bytes (a mounted
+ * filesystem, the file under a loop device) claims the device for as long as it does; raw
+ * writers (the `blk` shell commands) ask block_device_busy() first and refuse with -EBUSY
+ * unless forced, like Linux's exclusive opens.  holder is a short phrase for messages. */
+void block_device_claim(struct block_device *dev, const char *holder);
+void block_device_unclaim(struct block_device *dev, const char *holder); /* the same words */
+/* Is any device on dev's disk claimed: dev itself, the disk of a partition, any partition of
+ * the disk (partition tables are untrusted, so siblings may overlap)?  When so, returns true
+ * and describes the first one found in why ("vda1 is mounted at /"). */
+bool block_device_busy(const struct block_device *dev, char *why, size_t why_size);
 
 /* Reads the disk's partition table and registers each partition as device NAME + number
  * (vda1, nvme0n1p1 for names ending in a digit).  Returns the number registered or an error. */

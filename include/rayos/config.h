@@ -19,7 +19,8 @@ int64_t config_get_integer(const char *section, const char *key, int64_t fallbac
 bool config_get_bool(const char *section, const char *key, bool fallback);
 
 /* Sets section.key and persists the whole file atomically: a temporary file is written and
- * synced, then renamed over the old one.  On any error the old file is intact. */
+ * synced, then renamed over the old one.  On any error the old file is intact; -E2BIG when the
+ * result would be over CONFIG_MAX_BYTES (the boot would not read it). */
 int config_set(const char *section, const char *key, const char *value);
 
 /* Reads path (at most CONFIG_MAX_BYTES) and parses it, reporting problems as "path:line: ...". */

@@ -12,7 +12,8 @@ struct ini_document;
 typedef void (*ini_report_t)(void *context, unsigned line, const char *message);
 
 /* Parses text (not necessarily NUL-terminated).  Malformed lines are reported and kept as they
- * are.  Returns NULL only when out of memory. */
+ * are; every line keeps its bytes (NULs included) and its ending (LF, CRLF or none), so
+ * ini_serialize gives back the same bytes.  Returns NULL only when out of memory. */
 struct ini_document *ini_parse(const char *text, size_t length, ini_report_t report, void *context);
 void ini_free(struct ini_document *doc);
 
@@ -37,7 +38,15 @@ int ini_set(struct ini_document *doc, const char *section, const char *key, cons
 /* Iteration over keys: index 0, 1, ... until it returns false. */
 bool ini_entry(const struct ini_document *doc, unsigned index, const char **section,
                const char **key, const char **value);
-/* The line number (from 1) where section.key is set, 0 if it is not. */
+/* One pass over every setting in file order, with its line number (ini_entry starts over
+ * each time: a loop over it is quadratic).  Start with *cursor = 0. */
+struct ini_setting {
+    const char *section, *key, *value;
+    unsigned line; /* from 1 */
+};
+bool ini_next(const struct ini_document *doc, unsigned *cursor, struct ini_setting *out);
+/* The line number (from 1) where section.key is set (its last assignment, the one that
+ * counts), 0 if it is not. */
 unsigned ini_line_of(const struct ini_document *doc, const char *section, const char *key);
 /* The line number where a section header stands, 0 if absent. */
 unsigned ini_section_line(const struct ini_document *doc, const char *section);

@@ -28,6 +28,9 @@ struct partition {
 struct partition_table {
     enum partition_scheme scheme;
     bool used_backup_gpt; /* the primary GPT was damaged and the backup was used */
+    bool truncated;       /* more than PARTITION_MAX partitions: the rest ignored (said once) */
+    unsigned skipped;     /* entries skipped (outside the disk, overlapping): a few warnings,
+                             then one count */
     unsigned count;
     struct partition entries[PARTITION_MAX];
 };

@@ -45,4 +45,9 @@ size_t strlcpy(char *dst, const char *src, size_t size);
  * length the whole escaped string needs, without the NUL. */
 size_t str_escape(char *dst, size_t size, const char *src);
 
+/* Reads an unsigned number: decimal, or hex after "0x" (a leading zero is still decimal, never
+ * octal).  Returns the end of the digits, or NULL when there are none or the value does not
+ * fit in 64 bits.  No sign and no leading spaces. */
+const char *parse_u64(const char *text, uint64_t *value);
+
 #endif

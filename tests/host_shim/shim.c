@@ -19,6 +19,8 @@
 
 /* Portable code logs through printk; tests and tools keep it quiet unless asked. */
 int host_log_level = LOG_WARNING;
+/* Messages logged at any level, shown or not (tests check that something is said once). */
+unsigned host_log_messages;
 
 void *kmalloc(size_t size)
 {
@@ -47,6 +49,7 @@ char *kstrdup(const char *s)
 
 void vprintk(int level, const char *fmt, va_list args)
 {
+    host_log_messages++;
     if (level > host_log_level)
         return;
     vfprintf(stderr, fmt, args);

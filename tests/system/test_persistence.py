@@ -144,7 +144,8 @@ def test_mount_a_second_disk(tmp_path):
         assert vm.command("cat /mnt/host.txt") == "from the host\n"
         assert "vdb on /mnt type fat (rw)" in vm.command("mount")
         assert vm.command("echo back > /mnt/back.txt") == ""
-        assert vm.command("mount vdb /other") == "mount: vdb: Device or resource busy\n"
+        assert vm.command("mount vdb /other") == \
+            "mount: vdb: Device or resource busy: vdb is mounted at /mnt\n"
         assert vm.command("umount /mnt") == ""
         assert vm.command("umount /mnt") == "umount: /mnt: not mounted\n"
         assert vm.command("mount nothere /x") == "mount: nothere: No such device\n"

@@ -450,6 +450,52 @@ static void test_partitions_are_bounded_devices(void **state)
     block_device_put(part);
 }
 
+/* A claimed device makes its whole disk busy: itself, its disk, the disk's other partitions;
+ * another disk stays free, and the last unclaim frees them all. */
+static void test_claims_make_the_whole_disk_busy(void **state)
+{
+    (void)state;
+    assert_int_equal(block_device_scan_partitions(disk.dev), 2);
+    struct block_device *other = block_device_alloc();
+    other->block_count = 8;
+    other->ops = &fake_ops;
+    assert_int_equal(block_device_register(other, "vd"), 0);
+    struct block_device *vda1 = block_device_find("vda1"), *vda2 = block_device_find("vda2");
+    assert_non_null(vda1);
+    assert_non_null(vda2);
+    char why[80] = "untouched";
+    assert_false(block_device_busy(disk.dev, why, sizeof(why)));
+    assert_false(block_device_busy(vda2, why, sizeof(why)));
+    assert_string_equal(why, "untouched");
+
+    block_device_claim(vda1, "is mounted at /");
+    block_device_claim(vda1, "backs loop0");
+    struct block_device *const busy[] = {vda1, vda2, disk.dev};
+    for (unsigned i = 0; i < 3; i++) {
+        memset(why, 0, sizeof(why));
+        assert_true(block_device_busy(busy[i], why, sizeof(why)));
+        assert_string_equal(why, "vda1 is mounted at /");
+    }
+    assert_false(block_device_busy(other, why, sizeof(why)));
+    block_device_unclaim(vda1, "is mounted at /");
+    assert_true(block_device_busy(vda2, why, sizeof(why)));
+    assert_string_equal(why, "vda1 backs loop0"); /* what still holds it */
+    block_device_unclaim(vda1, "backs loop0");
+    assert_false(block_device_busy(vda2, NULL, 0));
+    assert_false(block_device_busy(disk.dev, NULL, 0));
+
+    /* A claimed disk makes its partitions busy. */
+    block_device_claim(disk.dev, "is mounted at /mnt");
+    assert_true(block_device_busy(vda2, why, sizeof(why)));
+    assert_string_equal(why, "vda is mounted at /mnt");
+    block_device_unclaim(disk.dev, "is mounted at /mnt");
+
+    block_device_put(vda1);
+    block_device_put(vda2);
+    block_device_unregister(other);
+    block_device_put(other);
+}
+
 static void test_ranges_split_to_device_limits(void **state)
 {
     (void)state;
@@ -539,6 +585,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_page_wise_mapping_without_bounce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_and_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partitions_are_bounded_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_make_the_whole_disk_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranges_split_to_device_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_calls_the_driver, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_fires_with_no_waiter, setup, teardown),

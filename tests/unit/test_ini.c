@@ -10,6 +10,8 @@
 #include <rayos/errno.h>
 #include <rayos/ini.h>
 
+#define ARRAY_LENGTH(a) (sizeof(a) / sizeof((a)[0]))
+
 struct reports {
     unsigned count;
     unsigned lines[16];
@@ -89,6 +91,37 @@ static void test_integer_units(void **state)
     assert_int_equal(ini_parse_bool("Off", &b), 0);
     assert_false(b);
     assert_int_equal(ini_parse_bool("maybe", &b), -EINVAL);
+}
+
+/* ini.h promises decimal or 0x hex: a leading zero is decimal (never octal), and values that
+ * do not fit are errors, not wrapped around (the kernel's strtoull wraps). */
+static void test_integers_are_decimal_or_hex(void **state)
+{
+    (void)state;
+    int64_t v;
+    assert_int_equal(ini_parse_integer("0100M", &v), 0);
+    assert_int_equal(v, 100LL << 20);
+    assert_int_equal(ini_parse_integer("08", &v), 0);
+    assert_int_equal(v, 8);
+    assert_int_equal(ini_parse_integer("0755", &v), 0);
+    assert_int_equal(v, 755);
+    assert_int_equal(ini_parse_integer("0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(ini_parse_integer("0X1fK", &v), 0);
+    assert_int_equal(v, 31 * 1024);
+    assert_int_equal(ini_parse_integer("-010", &v), 0);
+    assert_int_equal(v, -10);
+    assert_int_equal(ini_parse_integer("0x", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("0xg", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("1f", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("+5", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer(" 5", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("18446744073709551617", &v), -EINVAL); /* 2^64 + 1 */
+    assert_int_equal(ini_parse_integer("0x10000000000000001", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("9223372036854775807", &v), 0);
+    assert_int_equal(v, INT64_MAX);
+    assert_int_equal(ini_parse_integer("9223372036854775808", &v), -EINVAL);
+    assert_int_equal(ini_parse_integer("9007199254740992K", &v), -EINVAL); /* 2^63 bytes */
 }
 
 static void test_malformed_lines_reported_with_numbers(void **state)
@@ -177,14 +210,143 @@ static void test_binary_garbage_and_crlf(void **state)
     ini_free(doc);
 }
 
+/* Parses bytes and serializes them back; returns the text (malloc'd) and its length. */
+static char *round_trip(const char *text, size_t length, size_t *out_length)
+{
+    struct ini_document *doc = ini_parse(text, length, NULL, NULL);
+    assert_non_null(doc);
+    char *out = ini_serialize(doc, out_length);
+    ini_free(doc);
+    return out;
+}
+
+/* Without a set, the bytes come back exactly: CRLF, a bare CR at the end, NUL bytes, no final
+ * newline, random garbage. */
+static void test_serialize_gives_back_every_byte(void **state)
+{
+    (void)state;
+#define TEXT(literal)                                                                              \
+    {                                                                                              \
+        literal, sizeof(literal) - 1                                                               \
+    }
+    static const struct {
+        const char *bytes;
+        size_t length;
+    } texts[] = {
+        TEXT("[log]\r\nlevel = 6\r\n# c\r\n"),
+        TEXT("[log]\nlevel = 6"),
+        TEXT("a = 1\r"),
+        TEXT("[x]\nk\0ey = v\0lue\n"),
+        TEXT("\n\n\r\n"),
+        TEXT("mixed = 1\r\nlf = 2\n"),
+    };
+    for (unsigned i = 0; i < ARRAY_LENGTH(texts); i++) {
+        size_t n;
+        char *out = round_trip(texts[i].bytes, texts[i].length, &n);
+        assert_int_equal(n, texts[i].length);
+        assert_memory_equal(out, texts[i].bytes, n);
+        free(out);
+    }
+    char garbage[4096];
+    unsigned seed = 777;
+    for (size_t i = 0; i < sizeof(garbage); i++) {
+        seed = seed * 1103515245 + 12345;
+        garbage[i] = (char)(seed >> 16);
+    }
+    size_t n;
+    char *out = round_trip(garbage, sizeof(garbage), &n);
+    assert_int_equal(n, sizeof(garbage));
+    assert_memory_equal(out, garbage, n);
+    free(out);
+}
+
+static char *set_and_serialize(const char *text, size_t length, const char *section,
+                               const char *key, const char *value, size_t *out_length)
+{
+    struct ini_document *doc = ini_parse(text, length, NULL, NULL);
+    assert_non_null(doc);
+    assert_int_equal(ini_set(doc, section, key, value), 0);
+    char *out = ini_serialize(doc, out_length);
+    ini_free(doc);
+    return out;
+}
+
+/* One set changes one line (or adds one): a CRLF file stays CRLF, a line holding a NUL byte
+ * keeps it, a file without a final newline stays without. */
+static void test_set_keeps_every_other_byte(void **state)
+{
+    (void)state;
+    size_t n;
+    static const char crlf[] =
+        "# top\r\n[log]\r\nlevel = 6\r\nfile = x\r\n\r\n[vm a]\r\nsize = 1M\r\n";
+    char *out = set_and_serialize(crlf, sizeof(crlf) - 1, "log", "level", "7", &n);
+    static const char crlf_set[] =
+        "# top\r\n[log]\r\nlevel = 7\r\nfile = x\r\n\r\n[vm a]\r\nsize = 1M\r\n";
+    assert_int_equal(n, sizeof(crlf_set) - 1);
+    assert_memory_equal(out, crlf_set, n);
+    free(out);
+    out = set_and_serialize(crlf, sizeof(crlf) - 1, "log", "files", "2", &n);
+    static const char crlf_add[] = "# top\r\n[log]\r\nlevel = 6\r\nfile = x\r\nfiles = "
+                                   "2\r\n\r\n[vm a]\r\nsize = 1M\r\n";
+    assert_int_equal(n, sizeof(crlf_add) - 1);
+    assert_memory_equal(out, crlf_add, n);
+    free(out);
+    out = set_and_serialize(crlf, sizeof(crlf) - 1, "net", "mode", "dhcp", &n);
+    static const char crlf_section[] = "# top\r\n[log]\r\nlevel = 6\r\nfile = x\r\n\r\n[vm "
+                                       "a]\r\nsize = 1M\r\n\r\n[net]\r\nmode = dhcp\r\n";
+    assert_int_equal(n, sizeof(crlf_section) - 1);
+    assert_memory_equal(out, crlf_section, n);
+    free(out);
+
+    static const char nul[] = "[log]\nlev\0el = 5\nlevel = 6\n";
+    out = set_and_serialize(nul, sizeof(nul) - 1, "log", "level", "7", &n);
+    static const char nul_set[] = "[log]\nlev\0el = 5\nlevel = 7\n";
+    assert_int_equal(n, sizeof(nul_set) - 1);
+    assert_memory_equal(out, nul_set, n);
+    free(out);
+
+    static const char open_end[] = "[log]\nlevel = 6";
+    out = set_and_serialize(open_end, sizeof(open_end) - 1, "log", "files", "3", &n);
+    static const char open_end_add[] = "[log]\nlevel = 6\nfiles = 3";
+    assert_int_equal(n, sizeof(open_end_add) - 1);
+    assert_memory_equal(out, open_end_add, n);
+    free(out);
+    out = set_and_serialize(open_end, sizeof(open_end) - 1, "log", "level", "2", &n);
+    assert_int_equal(n, sizeof(open_end) - 1);
+    assert_memory_equal(out, "[log]\nlevel = 2", n);
+    free(out);
+}
+
+/* Settings in one pass with the line each stands on; a repeated key cites each of its lines. */
+static void test_settings_in_one_pass_with_their_lines(void **state)
+{
+    (void)state;
+    struct reports r = {0};
+    struct ini_document *doc = parse("x = 1\n\n[a]\nx = 2\r\n# c\nx = 3\n", &r);
+    struct ini_setting s;
+    unsigned cursor = 0, lines[4] = {0}, count = 0;
+    while (ini_next(doc, &cursor, &s) && count < 4)
+        lines[count++] = s.line;
+    assert_int_equal(count, 3);
+    assert_int_equal(lines[0], 1);
+    assert_int_equal(lines[1], 4);
+    assert_int_equal(lines[2], 6);
+    assert_int_equal(ini_line_of(doc, "a", "x"), 6); /* the assignment that counts */
+    ini_free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_and_types),
         cmocka_unit_test(test_integer_units),
+        cmocka_unit_test(test_integers_are_decimal_or_hex),
         cmocka_unit_test(test_malformed_lines_reported_with_numbers),
         cmocka_unit_test(test_set_preserves_comments_and_order),
         cmocka_unit_test(test_binary_garbage_and_crlf),
+        cmocka_unit_test(test_serialize_gives_back_every_byte),
+        cmocka_unit_test(test_set_keeps_every_other_byte),
+        cmocka_unit_test(test_settings_in_one_pass_with_their_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

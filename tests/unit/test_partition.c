@@ -205,6 +205,83 @@ static void test_gpt_backup_fallback(void **state)
     assert_int_equal(table.count, 1);
 }
 
+extern unsigned host_log_messages;
+
+/* More than PARTITION_MAX partitions: the first 128 are kept and it is said once, for an MBR
+ * extended chain and for a GPT alike (the GPT used to cut at slot 128 without a word). */
+static void test_too_many_partitions_said_once(void **state)
+{
+    (void)state;
+    const unsigned logicals = 200;
+    mbr_entry(0, 0, 0x05, 100, 2 * logicals + 2);
+    for (unsigned k = 0; k < logicals; k++) {
+        uint64_t ebr = 100 + 2 * k;
+        mbr_entry(ebr, 0, 0x83, 1, 1);
+        if (k + 1 < logicals)
+            mbr_entry(ebr, 1, 0x05, 2 * (k + 1), 2);
+    }
+    unsigned before = host_log_messages;
+    assert_int_equal(partition_table_read(&disk.io, &table), 0);
+    assert_int_equal(table.scheme, PARTITION_SCHEME_MBR);
+    assert_int_equal(table.count, PARTITION_MAX);
+    assert_true(table.truncated);
+    assert_int_equal(table.entries[PARTITION_MAX - 1].number, 5 + PARTITION_MAX - 1);
+    assert_int_equal(host_log_messages - before, 1);
+
+    memset(disk.bytes, 0, 512 * 300);
+    const unsigned slots = 256, used = 200;
+    mbr_entry(0, 0, 0xee, 1, DISK_BLOCKS - 1);
+    disk.bytes[446] = 0;
+    uint8_t *entries = disk.bytes + 2 * 512;
+    memset(entries, 0, slots * 128);
+    for (unsigned i = 0; i < used; i++) {
+        uint8_t *e = entries + i * 128;
+        memcpy(e, basic_data, 16);
+        e[16] = (uint8_t)i;
+        put_le64(e + 32, 100 + i);
+        put_le64(e + 40, 100 + i);
+    }
+    uint8_t *h = disk.bytes + 512;
+    memset(h, 0, 512);
+    memcpy(h, "EFI PART", 8);
+    put_le32(h + 8, 0x00010000);
+    put_le32(h + 12, 92);
+    put_le64(h + 24, 1);
+    put_le64(h + 32, DISK_BLOCKS - 1);
+    put_le64(h + 40, 2 + slots * 128 / 512);
+    put_le64(h + 48, DISK_BLOCKS - 2 - slots * 128 / 512);
+    put_le64(h + 72, 2);
+    put_le32(h + 80, slots);
+    put_le32(h + 84, 128);
+    put_le32(h + 88, crc32_update(0, entries, slots * 128));
+    put_le32(h + 16, crc32_update(0, h, 92));
+    before = host_log_messages;
+    assert_int_equal(partition_table_read(&disk.io, &table), 0);
+    assert_int_equal(table.scheme, PARTITION_SCHEME_GPT);
+    assert_int_equal(table.count, PARTITION_MAX);
+    assert_true(table.truncated);
+    assert_int_equal(host_log_messages - before, 1);
+}
+
+/* Hundreds of bad entries: a few warnings and one count, not one line each. */
+static void test_skipped_entries_are_counted_not_listed(void **state)
+{
+    (void)state;
+    const unsigned logicals = 200;
+    mbr_entry(0, 0, 0x05, 100, 2 * logicals + 2);
+    for (unsigned k = 0; k < logicals; k++) {
+        uint64_t ebr = 100 + 2 * k;
+        mbr_entry(ebr, 0, 0x83, 1, 5000); /* leaves the extended partition */
+        if (k + 1 < logicals)
+            mbr_entry(ebr, 1, 0x05, 2 * (k + 1), 2);
+    }
+    unsigned before = host_log_messages;
+    assert_int_equal(partition_table_read(&disk.io, &table), 0);
+    assert_int_equal(table.count, 0);
+    assert_int_equal(table.skipped, logicals);
+    assert_int_equal(host_log_messages - before, 8 + 1);
+}
+
 static void test_slice(void **state)
 {
     struct block_io_slice slice;
@@ -229,6 +306,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_no_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_many_partitions_said_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_skipped_entries_are_counted_not_listed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_mbr_with_logicals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mbr_extended_loop_and_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpt_valid, setup, teardown),

@@ -193,6 +193,33 @@ static void test_unlink_while_open(void **state)
     assert_int_equal(vfs_stat("/doomed", &st), -ENOENT);
 }
 
+/* Like FAT: a file open for writing is not opened again, and an open file is not opened for
+ * writing, so copying a file onto itself cannot truncate it. */
+static void test_open_file_is_not_truncated_by_a_second_open(void **state)
+{
+    write_text("/tmp/a", "precious");
+    struct vfs_file *in, *out;
+    assert_int_equal(vfs_open("/tmp/a", VFS_O_READ, &in), 0);
+    assert_int_equal(vfs_open("/tmp/a", VFS_O_WRITE | VFS_O_CREATE | VFS_O_TRUNC, &out), -EBUSY);
+    assert_int_equal(vfs_open("/tmp/a", VFS_O_WRITE | VFS_O_APPEND, &out), -EBUSY);
+    struct vfs_file *second;
+    assert_int_equal(vfs_open("/tmp/a", VFS_O_READ, &second), 0); /* readers share */
+    assert_int_equal(vfs_close(second), 0);
+    char buf[16] = {0};
+    assert_int_equal(vfs_read(in, buf, sizeof(buf)), 8);
+    assert_string_equal(buf, "precious");
+    assert_int_equal(vfs_close(in), 0);
+
+    assert_int_equal(vfs_open("/tmp/a", VFS_O_WRITE, &out), 0);
+    assert_int_equal(vfs_open("/tmp/a", VFS_O_READ, &in), -EBUSY);
+    assert_int_equal(vfs_close(out), 0);
+    assert_int_equal(vfs_open("/tmp/a", VFS_O_WRITE | VFS_O_TRUNC, &out), 0); /* closed: fine */
+    assert_int_equal(vfs_close(out), 0);
+    struct vfs_stat st;
+    assert_int_equal(vfs_stat("/tmp/a", &st), 0);
+    assert_int_equal(st.size, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +229,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dot_and_slash_corner_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_source_fails_open_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlink_while_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_file_is_not_truncated_by_a_second_open, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,36 +73,93 @@ void image_file_io(struct image *image, int fd, uint32_t block_size, uint64_t by
     image->io = &image->file_io;
 }
 
+static uint32_t forced_block_size; /* --sector-size; 0: from the table */
+static double wait_seconds = 60;   /* --wait */
+
+void image_set_wait(double seconds)
+{
+    wait_seconds = seconds;
+}
+
+void image_set_block_size(uint32_t block_size)
+{
+    forced_block_size = block_size;
+}
+
+static bool bytes_at(const struct image *image, uint64_t offset, void *buffer, size_t length)
+{
+    return pread(image->fd, buffer, length, (off_t)offset) == (ssize_t)length;
+}
+
+/* A GPT header names its own block size: it stands in block 1. */
+static bool gpt_header_at(const struct image *image, uint32_t block_size)
+{
+    char signature[8];
+    return bytes_at(image, block_size, signature, sizeof(signature)) &&
+           memcmp(signature, "EFI PART", 8) == 0;
+}
+
+/* An MBR does not say its block size; the partition's first block does when it holds a boot
+ * sector (FAT's bytes-per-sector matches the disk's logical blocks). */
+static bool boot_sector_at(const struct image *image, const struct partition *p, uint32_t size)
+{
+    uint8_t sector[512];
+    if (p->start_lba > image->bytes / size || !bytes_at(image, p->start_lba * size, sector, 512))
+        return false;
+    return sector[510] == 0x55 && sector[511] == 0xaa &&
+           (uint32_t)(sector[11] | sector[12] << 8) == size;
+}
+
+static const struct partition *find_number(const struct partition_table *table, unsigned number)
+{
+    for (unsigned k = 0; k < table->count; k++)
+        if (table->entries[k].number == number)
+            return &table->entries[k];
+    return NULL;
+}
+
+/* The partition table is read in 512-byte blocks and in 4096-byte ones: a GPT found in block 1
+ * of one size decides; an MBR (the same bytes either way) takes the size at which the
+ * partition starts with a matching boot sector, else 512.  --sector-size decides alone. */
 static int select_partition(struct image *image, const char *spec, unsigned number)
 {
     static struct partition_table table;
-    const uint32_t sizes[2] = {512, 4096};
-    for (int i = 0; i < 2; i++) {
+    uint32_t sizes[2] = {512, 4096};
+    unsigned tries = 2;
+    if (forced_block_size) {
+        sizes[0] = forced_block_size;
+        tries = 1;
+    } else if (gpt_header_at(image, 4096) && !gpt_header_at(image, 512)) {
+        sizes[0] = 4096;
+        sizes[1] = 512;
+    }
+    int first_error = 0;
+    for (unsigned i = 0; i < tries; i++) {
         image->file_io.block_size = sizes[i];
         image->file_io.block_count = image->bytes / sizes[i];
         int err = partition_table_read(&image->file_io, &table);
-        if (err) {
-            fprintf(stderr, "rayfs: %s: partition table: %s\n", spec, strerror(-err));
+        if (err || table.scheme == PARTITION_SCHEME_NONE) {
+            if (err && !first_error)
+                first_error = err;
+            continue;
+        }
+        const struct partition *p = find_number(&table, number);
+        if (!p) {
+            fprintf(stderr, "rayfs: %s: no partition %u\n", spec, number);
             return -1;
         }
-        /* 4096-byte logical blocks only when a GPT is found that way */
-        if (table.scheme == PARTITION_SCHEME_NONE && i == 0)
-            continue;
-        if (table.scheme == PARTITION_SCHEME_NONE)
-            break;
-        for (unsigned k = 0; k < table.count; k++) {
-            const struct partition *p = &table.entries[k];
-            if (p->number != number)
-                continue;
-            block_io_slice_init(&image->slice, &image->part_io, &image->file_io, p->start_lba,
-                                p->block_count);
-            image->io = &image->part_io;
-            return 0;
-        }
-        fprintf(stderr, "rayfs: %s: no partition %u\n", spec, number);
-        return -1;
+        if (table.scheme == PARTITION_SCHEME_MBR && tries == 2 && i == 0 &&
+            !boot_sector_at(image, p, sizes[0]) && boot_sector_at(image, p, sizes[1]))
+            continue; /* the other block size fits this disk */
+        block_io_slice_init(&image->slice, &image->part_io, &image->file_io, p->start_lba,
+                            p->block_count);
+        image->io = &image->part_io;
+        return 0;
     }
-    fprintf(stderr, "rayfs: %s: no partition table\n", spec);
+    if (first_error)
+        fprintf(stderr, "rayfs: %s: partition table: %s\n", spec, strerror(-first_error));
+    else
+        fprintf(stderr, "rayfs: %s: no partition table\n", spec);
     return -1;
 }
 
@@ -132,7 +189,21 @@ int image_open(struct image *image, const char *spec, bool writable)
         close(fd);
         return -1;
     }
-    image_file_io(image, fd, 512, (uint64_t)st.st_size, writable);
+    const char *why = NULL;
+    int locked = image_lock(fd, writable, wait_seconds, &why);
+    if (locked) {
+        fprintf(stderr, "rayfs: %s: %s (%s)\n", path, why, strerror(-locked));
+        close(fd);
+        return -1;
+    }
+    /* The size may have changed while we waited. */
+    if (fstat(fd, &st) != 0) {
+        fprintf(stderr, "rayfs: %s: %s\n", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    image_file_io(image, fd, forced_block_size ? forced_block_size : 512, (uint64_t)st.st_size,
+                  writable);
     if (number && select_partition(image, spec, number) != 0) {
         close(fd);
         return -1;

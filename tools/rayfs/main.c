@@ -22,6 +22,12 @@ static const char usage[] =
     "\n"
     "Works on FAT12/16/32 disk images with RayOS's FAT library.  IMAGE is a file holding a\n"
     "FAT volume, or DISK@N for partition N (1-based, MBR or GPT) of a partitioned disk image.\n"
+    "The disk's logical block size (512 or 4096) is read from its partition table; give it\n"
+    "with --sector-size N before IMAGE to say it (rayfs --sector-size 4096 ls DISK@1 /).\n"
+    "\n"
+    "Reading commands lock the image shared, writing ones exclusive, in QEMU's scheme: while\n"
+    "another rayfs holds it, rayfs waits (at most 60 s; --wait SECONDS before IMAGE, 0 for\n"
+    "not at all); an image a running QEMU has open for writing is refused at once.\n"
     "\n"
     "commands:\n"
     "  ls [-l] IMAGE PATH      list a directory (or name a file); -l adds 'd' or '-' and size\n"
@@ -496,9 +502,9 @@ static int cmd_label(int argc, char **argv)
 
 static bool parse_number(const char *text, uint32_t *out)
 {
-    char *end;
-    unsigned long value = strtoul(text, &end, 0);
-    if (!*text || *end || value > 0xffffffffUL)
+    uint64_t value;
+    const char *end = parse_u64(text, &value); /* decimal or 0x hex, as the kernel reads them */
+    if (!end || *end || value > 0xffffffffu)
         return false;
     *out = (uint32_t)value;
     return true;
@@ -571,9 +577,42 @@ int main(int argc, char **argv)
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    const char *command = argv[1];
-    int count = argc - 2;
-    char **args = argv + 2;
+    /* --sector-size N before the image (before or after the command) is the disk's logical
+     * block size; after the image it is mkfs's own option. */
+    char **args = argv + 1;
+    int count = argc - 1;
+    const char *command = NULL;
+    while (count > 0) {
+        if (strcmp(args[0], "--wait") == 0) {
+            uint32_t seconds;
+            if (count < 2 || !parse_number(args[1], &seconds) || seconds > 86400) {
+                fprintf(stderr, "rayfs: --wait: seconds, 0 to 86400\n");
+                return 2;
+            }
+            image_set_wait(seconds);
+            args += 2;
+            count -= 2;
+        } else if (strcmp(args[0], "--sector-size") == 0) {
+            uint32_t size;
+            if (count < 2 || !parse_number(args[1], &size) || (size != 512 && size != 4096)) {
+                fprintf(stderr, "rayfs: --sector-size: 512 or 4096\n");
+                return 2;
+            }
+            image_set_block_size(size);
+            args += 2;
+            count -= 2;
+        } else if (!command) {
+            command = args[0];
+            args++;
+            count--;
+        } else {
+            break;
+        }
+    }
+    if (!command) {
+        fputs(usage, stderr);
+        return 2;
+    }
     if (strcmp(command, "ls") == 0)
         return cmd_ls(count, args);
     if (strcmp(command, "cat") == 0)

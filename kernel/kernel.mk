@@ -1,0 +1,3 @@
+# The kernel's portable pieces: host unit tests (the kernel build picks up kernel/ by itself).
+UNIT_TESTS += test_line_editor
+test_line_editor_SRCS := tests/unit/test_line_editor.c kernel/line_editor.c
