@@ -154,6 +154,9 @@ static struct work first_flush_work = WORK_INIT(first_flush);
 static void shutdown_flush(void)
 {
     flush(true); /* paused or not: the last chance */
+    mutex_lock(&flush_lock);
+    state.enabled = false; /* the periodic worker must not write while filesystems unmount */
+    mutex_unlock(&flush_lock);
 }
 SHUTDOWN_HOOK(shutdown_flush, 50); /* before filesystems are unmounted (100) */
 

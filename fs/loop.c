@@ -165,8 +165,18 @@ static int loop_submit(struct block_device *dev, struct block_request *req)
     return 0;
 }
 
+/* A waiter on a loop device services the device underneath: its requests are the ones in
+ * flight, and a driver may need its poll path to finish them (a lost notification, a timeout). */
+static void loop_poll(struct block_device *dev)
+{
+    struct loop *loop = dev->driver_data;
+    if (loop && loop->backing)
+        blk_service(loop->backing);
+}
+
 static const struct block_driver_ops loop_ops = {
     .submit = loop_submit,
+    .poll = loop_poll,
 };
 
 static void loop_free(struct loop *loop)

@@ -100,6 +100,7 @@ int smp_call_on(unsigned id, void (*fn)(void *), void *arg, bool wait)
 void smp_call_others(void (*fn)(void *), void *arg)
 {
     struct call_request requests[CPUS_MAX];
+    uint64_t posted = 0; /* CPUs may come online meanwhile: wait only for those asked */
     /* Stay on one CPU, so "the others" stays one set; waiting serves our own queue. */
     bool enabled = irq_enabled();
     irq_disable();
@@ -109,9 +110,10 @@ void smp_call_others(void (*fn)(void *), void *arg)
             continue;
         requests[i] = (struct call_request){.fn = fn, .arg = arg};
         post(i, &requests[i]);
+        posted |= 1ULL << i;
     }
     for (unsigned i = 0; i < CPUS_MAX; i++)
-        if (i != self && cpu_is_online(i))
+        if (posted & (1ULL << i))
             wait_done(&requests[i]);
     if (enabled)
         irq_enable();

@@ -8,6 +8,7 @@
 #include <rayos/lock.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
+#include <rayos/thread.h>
 #include <rayos/vfs.h>
 
 #define TYPES_MAX 8
@@ -250,8 +251,15 @@ void vfs_unmount_all(void)
         if (!leaf)
             return;
         if (leaf->open_count == 0) {
-            vfs_unmount(leaf->path);
-            continue;
+            /* A call in progress on another thread pins the mount for a moment: wait it out
+             * (bounded) rather than leave the volume dirty. */
+            int error;
+            unsigned tries = 0;
+            while ((error = vfs_unmount(leaf->path)) == -EBUSY && tries++ < 2000 &&
+                   leaf->open_count == 0)
+                msleep(1);
+            if (error != -EBUSY)
+                continue; /* unmounted (leaf is gone) */
         }
         /* Files still open: make everything durable, then forget the mount (the machine is
          * going down, so nothing will use it again). */

@@ -135,6 +135,11 @@ bool scheduler_running(void)
 {
     return false;
 }
+void msleep(uint64_t msec)
+{
+    struct timespec pause = {(time_t)(msec / 1000), (long)(msec % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+}
 void wait_sleep_until(uint64_t deadline_ns)
 {
     (void)deadline_ns;
