@@ -27,11 +27,32 @@ struct loop {
 };
 
 /* One request from above, split into children along extent boundaries. */
+/* Children complete in interrupt context on any CPU, possibly while the submitting thread is
+ * still issuing more: the count and the first error are updated atomically. */
 struct loop_request {
     struct block_request *parent;
     unsigned remaining;
     int status;
 };
+
+static void note_status(struct loop_request *owner, int status)
+{
+    int none = 0;
+    if (status)
+        __atomic_compare_exchange_n(&owner->status, &none, status, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST);
+}
+
+/* Drops one hold; the last one completes the parent. */
+static void owner_put(struct loop_request *owner)
+{
+    if (__atomic_sub_fetch(&owner->remaining, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    struct block_request *parent = owner->parent;
+    int result = __atomic_load_n(&owner->status, __ATOMIC_ACQUIRE);
+    kfree(owner);
+    blk_request_done(parent, result);
+}
 
 struct loop_child {
     struct block_request request;
@@ -45,15 +66,9 @@ static void child_done(struct block_request *req, int status)
 {
     struct loop_child *child = container_of(req, struct loop_child, request);
     struct loop_request *owner = child->owner;
-    if (status && !owner->status)
-        owner->status = status;
+    note_status(owner, status);
     kfree(child);
-    if (--owner->remaining == 0) {
-        struct block_request *parent = owner->parent;
-        int result = owner->status;
-        kfree(owner);
-        blk_request_done(parent, result);
-    }
+    owner_put(owner);
 }
 
 /* Copies the segments covering bytes [offset, offset + length) of the parent's list. */
@@ -117,10 +132,11 @@ static int submit_child(struct loop *loop, struct loop_request *owner, enum bloc
             return -EINVAL;
         }
     }
-    owner->remaining++;
+    __atomic_add_fetch(&owner->remaining, 1, __ATOMIC_ACQ_REL);
     int status = blk_submit(&child->request);
-    if (status < 0) { /* not accepted: the completion will not come */
-        owner->remaining--;
+    if (status < 0) { /* not accepted: the completion will not come (the issuing hold keeps
+                       * the count above zero) */
+        __atomic_sub_fetch(&owner->remaining, 1, __ATOMIC_ACQ_REL);
         kfree(child);
     }
     return status < 0 ? status : 0;
@@ -154,14 +170,8 @@ static int loop_submit(struct block_device *dev, struct block_request *req)
     } else {
         status = -EOPNOTSUPP;
     }
-    if (status && !owner->status)
-        owner->status = status;
-    /* Drop the issuing hold; completes the parent now if every child already finished. */
-    if (--owner->remaining == 0) {
-        int result = owner->status;
-        kfree(owner);
-        blk_request_done(req, result);
-    }
+    note_status(owner, status);
+    owner_put(owner); /* the issuing hold: completes the parent if every child finished */
     return 0;
 }
 
