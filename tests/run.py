@@ -3,8 +3,8 @@
 
 Suites:
   unit      host unit tests (cmocka, AddressSanitizer + UBSan); each binary prints TAP
-  pytest    host tool tests (tests/host) and QEMU system tests (tests/system); the system
-            tests run twice: on one CPU, then with RAYOS_SMP=2 (--smp-pass)
+  pytest    host tool tests (tests/host) and QEMU system tests (tests/system); --smp-pass runs
+            suites again with RAYOS_SMP=2 (make test-smp)
   selftest  the in-kernel self-tests: the kernel boots with "selftest", prints TAP and powers
             off with status 0 only if every case passed
 """

@@ -24,8 +24,8 @@
 STATIC_ASSERT(ACPI_MADT_CPUS_MAX == CPUS_MAX, "one CPU table size");
 
 extern char trampoline_start[], trampoline_end[];
-extern char trampoline_cr3[], trampoline_nx[], trampoline_ticket[], trampoline_entry[],
-    trampoline_stacks[];
+extern char trampoline_cr3[], trampoline_nx[], trampoline_ticket[], trampoline_count[],
+    trampoline_entry[], trampoline_stacks[];
 extern char boot_pml4[];
 extern volatile bool x86_cpus_stopping;
 
@@ -148,6 +148,7 @@ void arch_smp_start(unsigned max_cpus, const char *limit_why)
         phys_addr_t stack = page_alloc(AP_STACK_SIZE / PAGE_SIZE, PAGE_SIZE, 4ULL << 30);
         stacks[n] = stack ? (uint64_t)phys_to_virt(stack) + AP_STACK_SIZE : 0;
     }
+    *(uint32_t *)trampoline_field(trampoline_count) = count;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 
     for (unsigned i = 1; i < CPUS_MAX; i++)

@@ -10,7 +10,8 @@
     .section .rodata
     .balign 16
     .global trampoline_start, trampoline_end
-    .global trampoline_cr3, trampoline_nx, trampoline_ticket, trampoline_entry, trampoline_stacks
+    .global trampoline_cr3, trampoline_nx, trampoline_ticket, trampoline_count, trampoline_entry
+    .global trampoline_stacks
     .code16
 trampoline_start:
     cli
@@ -54,7 +55,11 @@ trampoline64:
     movw %ax, %ss
     movl $1, %eax
     lock xaddl %eax, T(trampoline_ticket)
+    cmpl T(trampoline_count), %eax  /* more arrivals than stacks: park, never run stackless */
+    jae 2f
     movq T(trampoline_stacks)(, %rax, 8), %rsp
+    testq %rsp, %rsp
+    jz 2f
     xorl %ebp, %ebp
     movq %rax, %rdi
     movq T(trampoline_entry), %rax
@@ -76,7 +81,7 @@ trampoline_gdt_pointer:
 trampoline_cr3:    .long 0
 trampoline_nx:     .long 0
 trampoline_ticket: .long 0
-    .long 0
+trampoline_count:  .long 0          /* stacks prepared */
 trampoline_entry:  .quad 0
 trampoline_stacks: .skip 8 * 64     /* one stack top per AP, by ticket */
 trampoline_end:
