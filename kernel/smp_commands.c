@@ -12,12 +12,14 @@ static const char *state_text(const struct cpu *c)
     case CPU_ONLINE:
         return "online";
     case CPU_STARTING:
+    case CPU_ARRIVED:
         return "starting";
     case CPU_OFFLINE:
         return c->why && *c->why ? c->why : "offline";
-    default:
-        return "starting";
+    case CPU_ABSENT:
+        break;
     }
+    return "absent";
 }
 
 static int cmd_cpus(int argc, char **argv)

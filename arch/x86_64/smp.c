@@ -19,7 +19,6 @@
 
 #define TRAMPOLINE_PHYS 0x8000
 #define AP_STACK_SIZE   (16 * 1024)
-#define CPU_ARRIVED     ((enum cpu_state)100) /* in ap_main, not online yet */
 
 STATIC_ASSERT(ACPI_MADT_CPUS_MAX == CPUS_MAX, "one CPU table size");
 

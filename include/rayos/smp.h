@@ -15,6 +15,7 @@ struct thread;
 enum cpu_state {
     CPU_ABSENT,   /* no such CPU */
     CPU_STARTING, /* start-up sent, not checked in yet */
+    CPU_ARRIVED,  /* running its start-up code, not online yet */
     CPU_ONLINE,
     CPU_OFFLINE, /* listed but not started: the reason is in cpu.why */
 };
