@@ -136,9 +136,11 @@ static int blk_info_command(struct block_device *dev)
                  l->max_segments, l->max_segment_size, l->max_transfer, l->queue_depth);
     shell_printf("features:%s%s%s\n", dev->can_flush ? " flush" : "",
                  dev->can_discard ? " discard" : "", dev->can_write_zeroes ? " write-zeroes" : "");
-    shell_printf("requests: %llu completed, %llu failed, %u in flight\n",
-                 (unsigned long long)dev->completed_requests,
-                 (unsigned long long)dev->failed_requests, dev->in_flight);
+    struct block_queue_stats stats;
+    blk_queue_stats(dev, &stats);
+    shell_printf("requests: %llu completed, %llu failed, %u in flight, %u hardware queue%s\n",
+                 (unsigned long long)stats.completed, (unsigned long long)stats.failed,
+                 stats.in_flight, dev->hw_queue_count, dev->hw_queue_count == 1 ? "" : "s");
     if (disk->ops->describe && !disk->removed) {
         char line[160], escaped[160 * ESCAPE_MAX_RATIO];
         disk->ops->describe(disk, line, sizeof(line)); /* may quote the device's own strings */
