@@ -141,6 +141,12 @@ static int blk_info_command(struct block_device *dev)
     shell_printf("requests: %llu completed, %llu failed, %u in flight, %u hardware queue%s\n",
                  (unsigned long long)stats.completed, (unsigned long long)stats.failed,
                  stats.in_flight, dev->hw_queue_count, dev->hw_queue_count == 1 ? "" : "s");
+    for (unsigned i = 0; dev->hw_queue_count > 1 && i < dev->hw_queue_count; i++) {
+        const struct block_hw_queue *hq = &dev->hw_queues[i];
+        shell_printf("hardware queue %u (CPU %u): %llu completed, %llu failed\n", i,
+                     blk_hw_queue_cpu(i), (unsigned long long)hq->completed_requests,
+                     (unsigned long long)hq->failed_requests);
+    }
     if (disk->ops->describe && !disk->removed) {
         char line[160], escaped[160 * ESCAPE_MAX_RATIO];
         disk->ops->describe(disk, line, sizeof(line)); /* may quote the device's own strings */
@@ -219,7 +225,7 @@ static int blk_command(int argc, char **argv)
     if (argc < 3) {
         shell_printf("usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
                      "blk zero|discard DEV LBA COUNT | blk info|reset DEV | blk bench DEV "
-                     "[SECONDS] [--write]; writes to a device in use need --force\n");
+                     "[SECONDS] [--jobs N] [--write]; writes to a device in use need --force\n");
         return -EINVAL;
     }
     struct block_device *dev = block_device_find(argv[2]);

@@ -529,7 +529,7 @@ static int alloc_slots(struct nvme_ctrl *ctrl, unsigned count)
 static void setup_interrupts(struct nvme_ctrl *ctrl)
 {
     struct pci_device *pdev = ctrl->pdev;
-    struct pci_msix_vector vector = {nvme_interrupt, ctrl, "nvme"};
+    struct pci_msix_vector vector = {nvme_interrupt, ctrl, "nvme", 0};
     bool messages = !cmdline_has("nvme.nomsi");
     if (messages && pci_msix_table_size(pdev) >= 1 && pci_enable_msix(pdev, &vector, 1) == 1)
         ctrl->irq_kind = IRQ_MSIX;
