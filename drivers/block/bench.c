@@ -156,6 +156,7 @@ static void free_buffers(struct bench *b, uint32_t bytes)
 
 struct bench_test {
     const char *name;
+    const char *slug; /* for --test */
     enum block_op op;
     bool random;
     uint32_t request_bytes;
@@ -164,11 +165,11 @@ struct bench_test {
 };
 
 static const struct bench_test tests[] = {
-    {"seqread 128k qd32", BLOCK_OP_READ, false, 128 * 1024, 32, false},
-    {"randread 4k qd1", BLOCK_OP_READ, true, 4096, 1, false},
-    {"randread 4k qd32", BLOCK_OP_READ, true, 4096, 32, false},
-    {"seqwrite 128k qd32", BLOCK_OP_WRITE, false, 128 * 1024, 32, true},
-    {"randwrite 4k qd32", BLOCK_OP_WRITE, true, 4096, 32, true},
+    {"seqread 128k qd32", "seqread", BLOCK_OP_READ, false, 128 * 1024, 32, false},
+    {"randread 4k qd1", "randread-qd1", BLOCK_OP_READ, true, 4096, 1, false},
+    {"randread 4k qd32", "randread-qd32", BLOCK_OP_READ, true, 4096, 32, false},
+    {"seqwrite 128k qd32", "seqwrite", BLOCK_OP_WRITE, false, 128 * 1024, 32, true},
+    {"randwrite 4k qd32", "randwrite", BLOCK_OP_WRITE, true, 4096, 32, true},
 };
 
 static void print_result(const struct bench_test *test, const struct bench *b, uint64_t ns)
@@ -273,11 +274,23 @@ static struct bench *bench_alloc(struct block_device *dev, unsigned index,
     return b;
 }
 
-static int parse_arguments(int argc, char **argv, uint64_t *seconds, bool *writes, unsigned *jobs)
+static int parse_arguments(int argc, char **argv, uint64_t *seconds, bool *writes, unsigned *jobs,
+                           const char **only)
 {
     for (int i = 3; i < argc; i++) {
         if (strcmp(argv[i], "--write") == 0) {
             *writes = true;
+        } else if (strcmp(argv[i], "--test") == 0 && i + 1 < argc) {
+            *only = argv[++i];
+            bool known = false;
+            for (unsigned t = 0; t < ARRAY_SIZE(tests); t++)
+                known |= strcmp(tests[t].slug, *only) == 0;
+            if (!known) {
+                shell_printf("blk bench: no test %s (seqread, randread-qd1, randread-qd32, "
+                             "seqwrite, randwrite)\n",
+                             *only);
+                return -EINVAL;
+            }
         } else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
             uint64_t value;
             const char *end = parse_u64(argv[++i], &value);
@@ -290,7 +303,7 @@ static int parse_arguments(int argc, char **argv, uint64_t *seconds, bool *write
         } else {
             const char *end = parse_u64(argv[i], seconds);
             if (!end || *end || *seconds == 0 || *seconds > 600) {
-                shell_printf("usage: blk bench DEV [SECONDS] [--jobs N] [--write]\n");
+                shell_printf("usage: blk bench DEV [SECONDS] [--jobs N] [--test NAME] [--write]\n");
                 return -EINVAL;
             }
         }
@@ -305,7 +318,8 @@ int blk_bench_command(struct block_device *dev, int argc, char **argv)
     uint64_t seconds = 2;
     bool writes = false;
     unsigned job_count = 1;
-    int status = parse_arguments(argc, argv, &seconds, &writes, &job_count);
+    const char *only = NULL;
+    int status = parse_arguments(argc, argv, &seconds, &writes, &job_count, &only);
     if (status < 0)
         return status;
     if (writes && dev->read_only) {
@@ -332,7 +346,7 @@ int blk_bench_command(struct block_device *dev, int argc, char **argv)
     bool stopped = false;
     for (unsigned t = 0; t < ARRAY_SIZE(tests) && status == 0 && !stopped; t++) {
         const struct bench_test *test = &tests[t];
-        if (test->writes && !writes)
+        if ((test->writes && !writes) || (only && strcmp(test->slug, only) != 0))
             continue;
         if (test->request_bytes % dev->logical_block_size ||
             dev->block_count * dev->logical_block_size < test->request_bytes) {

@@ -225,7 +225,8 @@ static int blk_command(int argc, char **argv)
     if (argc < 3) {
         shell_printf("usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
                      "blk zero|discard DEV LBA COUNT | blk info|reset DEV | blk bench DEV "
-                     "[SECONDS] [--jobs N] [--write]; writes to a device in use need --force\n");
+                     "[SECONDS] [--jobs N] [--test NAME] [--write]; writes to a device in use need "
+                     "--force\n");
         return -EINVAL;
     }
     struct block_device *dev = block_device_find(argv[2]);

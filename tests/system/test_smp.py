@@ -126,8 +126,8 @@ def test_virtio_blk_uses_one_queue_per_cpu(tmp_path):
                devices=["virtio-blk-pci,drive=d0,num-queues=2"]) as vm:
         info = vm.command("blk info vda")
         assert "2 hardware queues" in info and "MSI-X, 2 queues of" in info, info
-        out = vm.command("blk bench vda 1 --jobs 2", timeout=120)
-        assert "randread 4k qd32:" in out, out
+        out = vm.command("blk bench vda 1 --jobs 2 --test randread-qd32", timeout=120)
+        assert re.fullmatch(r"blk-bench: randread 4k qd32: \d+ IOPS\n", out), out
         info = vm.command("blk info vda")
         per_queue = [int(n) for n in re.findall(r"^hardware queue \d \(CPU \d\): (\d+) completed",
                                                   info, re.M)]
@@ -141,6 +141,7 @@ def test_virtio_blk_uses_one_queue_per_cpu(tmp_path):
         # Each queue's interrupts arrived on its own CPU.
         assert re.search(r"interrupts [1-9]\d* \(0 off their queue's CPU\)", info), info
         assert vm.command("blk bench vda 1 --jobs 3").startswith("blk bench: --jobs takes 1 to 2")
+        assert vm.command("blk bench vda 1 --test nope").startswith("blk bench: no test nope")
         assert vm.poweroff() == 0
     # The same device limited to one queue by the kernel option.
     with RayOS(smp=2, cmdline="virtio_blk.queues=1", drives=[f"file={image},if=none,id=d0,format=raw"],

@@ -33,16 +33,36 @@ nvme)
 *) echo "unknown kind $KIND" >&2; exit 2 ;;
 esac
 
-rayos() { # CMDLINE JOBS
+rayos() { # CMDLINE JOBS: the bench, then the host CPU time each QEMU thread group spent in it
     /usr/bin/python3 - "$drive" "$device" "$rayos_dev" "$SECONDS_PER_TEST" "$1" "$2" <<'PY'
-import sys
+import glob, os, sys
 sys.path.insert(0, "tests/system")
 from rayos_qemu import RayOS
 drive, device, disk, seconds, cmdline, jobs = sys.argv[1:]
-with RayOS(machine="q35", mem="1G", smp=2, cmdline=cmdline, drives=[drive],
-           devices=[device]) as vm:
-    print(vm.run(f"blk bench {disk} {seconds} --jobs {jobs}", timeout=60 + 10 * int(seconds)),
-          end="")
+
+def cpu_seconds(pid):
+    """Host CPU seconds per QEMU thread group (vCPUs, main loop, I/O workers)."""
+    groups = {}
+    for task in glob.glob(f"/proc/{pid}/task/*"):
+        try:
+            name = open(task + "/comm").read().strip()
+            fields = open(task + "/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        group = ("vcpus" if name.endswith("/TCG") or name.endswith("/KVM") else
+                 "workers" if name.startswith("worker") else
+                 "main" if name.startswith("qemu-system") else "other")
+        groups[group] = groups.get(group, 0) + (int(fields[11]) + int(fields[12])) / 100
+    return groups
+
+with RayOS(machine="q35", mem="1G", smp=2, cmdline=cmdline, drives=[drive], devices=[device],
+           extra=["-name", "rayos,debug-threads=on"]) as vm:
+    before = cpu_seconds(vm.child.pid)
+    out = vm.run(f"blk bench {disk} {seconds} --jobs {jobs} --test randread-qd32",
+                 timeout=60 + 10 * int(seconds))
+    after = cpu_seconds(vm.child.pid)
+    print(out, end="")
+    print("THREADS " + " ".join(f"{g}={after[g] - before.get(g, 0):.2f}" for g in sorted(after)))
     vm.poweroff()
 PY
 }
@@ -59,7 +79,7 @@ for run in $(seq "$RUNS"); do
     echo "HOST $run iops=$(echo "400000 / ($end - $start)" | bc)" >> "$WORK/runs.txt"
 done
 cat "$WORK/runs.txt"
-/usr/bin/python3 - "$WORK/runs.txt" <<'PY'
+/usr/bin/python3 - "$WORK/runs.txt" "$SECONDS_PER_TEST" <<'PY'
 import re, statistics, sys
 text = open(sys.argv[1]).read()
 def med(pattern):
@@ -75,4 +95,14 @@ print(f"  RayOS, 1 job, 1 queue          {one:8.0f}")
 print(f"  RayOS, 2 jobs, 2 queues         {two:8.0f}   {two / one:.2f}x one queue, "
       f"{two / linux:.2f}x Linux, {100 * two / host:.0f} % of the host ceiling")
 print(f"  host ceiling (qemu-img bench)  {host:8.0f}")
-PY
+# Where the host's time goes: CPU microseconds per request in each QEMU thread group.
+seconds = float(sys.argv[2])
+for tag, iops in (("RAYOS1", one), ("RAYOS2", two)):
+    per = {}
+    for line in re.findall(rf"^{tag} \d+ THREADS (.*)$", text, re.M):
+        for group, value in (item.split("=") for item in line.split()):
+            per.setdefault(group, []).append(float(value))
+    if per and iops == iops:
+        cost = ", ".join(f"{g} {1e6 * statistics.median(v) / (iops * seconds):.1f}"
+                         for g, v in sorted(per.items()))
+        print(f"  {tag}: host CPU us per request: {cost}")
