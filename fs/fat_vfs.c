@@ -92,6 +92,25 @@ static ssize_t vfat_read(void *file, void *buffer, size_t size)
     return fat_read(file, buffer, size);
 }
 
+static ssize_t vfat_read_plan(void *file, size_t size, struct vfs_read_plan *plan)
+{
+    struct fat_read_piece pieces[VFS_READ_PIECES];
+    ssize_t planned = fat_read_plan(file, size, pieces, VFS_READ_PIECES, &plan->count);
+    for (size_t i = 0; i < plan->count; i++)
+        plan->pieces[i] =
+            (struct vfs_read_piece){pieces[i].sector, pieces[i].offset, pieces[i].length};
+    return planned;
+}
+
+static int vfat_read_pieces(void *volume, const struct vfs_read_plan *plan, void *buffer)
+{
+    struct fat_read_piece pieces[VFS_READ_PIECES];
+    for (size_t i = 0; i < plan->count && i < VFS_READ_PIECES; i++)
+        pieces[i] = (struct fat_read_piece){plan->pieces[i].where, plan->pieces[i].offset,
+                                            plan->pieces[i].length};
+    return fat_read_pieces(volume, pieces, MIN(plan->count, (size_t)VFS_READ_PIECES), buffer);
+}
+
 static ssize_t vfat_write(void *file, const void *buffer, size_t size)
 {
     return fat_write(file, buffer, size);
@@ -205,6 +224,8 @@ static const struct filesystem_type fat_type = {
     .statfs = vfat_statfs,
     .open = vfat_open,
     .read = vfat_read,
+    .read_plan = vfat_read_plan,
+    .read_pieces = vfat_read_pieces,
     .write = vfat_write,
     .seek = vfat_seek,
     .truncate = vfat_truncate,

@@ -10,8 +10,5 @@ BLOCK_CORE_SRCS := drivers/block/blkdev.c drivers/block/queue.c drivers/block/sp
 UNIT_TESTS += test_block_queue
 test_block_queue_SRCS := tests/unit/test_block_queue.c $(BLOCK_CORE_SRCS) $(BLOCK_FAKES)
 
-UNIT_TESTS += test_block_cache
-test_block_cache_SRCS := tests/unit/test_block_cache.c drivers/block/cache.c
-
 FUZZ_TARGETS += fuzz_virtqueue
 fuzz_virtqueue_SRCS := tests/fuzz/fuzz_virtqueue.c drivers/virtio/virtqueue.c $(BLOCK_FAKES)

@@ -1,8 +1,7 @@
-/* Before poweroff or reboot: write back every cache and flush every disk's volatile write
- * cache, after filesystems have synced (their hooks run first). */
+/* Before poweroff or reboot: flush every disk's volatile write cache, after filesystems have
+ * written back their metadata caches (their hooks run first). */
 #define pr_fmt(fmt) "blk: " fmt
 #include <rayos/block.h>
-#include <rayos/block_cache.h>
 #include <rayos/power.h>
 #include <rayos/printk.h>
 
@@ -19,9 +18,6 @@ static int flush_disk(struct block_device *dev, void *context)
 
 static void block_shutdown(void)
 {
-    int status = block_cache_sync_all();
-    if (status < 0)
-        pr_err("cache write-back before shutdown failed: %d\n", status);
     block_device_for_each(flush_disk, NULL);
 }
 SHUTDOWN_HOOK(block_shutdown, 900);

@@ -597,3 +597,86 @@ int fat_file_commit(struct fat_file *file, uint64_t size)
     file->entry_dirty = true;
     return 0;
 }
+
+/* ---- parallel reads (see fat_read_plan in <rayos/fat.h>) ---- */
+
+ssize_t fat_read_plan(struct fat_file *file, size_t size, struct fat_read_piece *pieces, size_t max,
+                      size_t *count)
+{
+    struct fat_volume *vol = file->volume;
+    *count = 0;
+    if (!(file->flags & FAT_O_READ))
+        return -EBADF;
+    if (file->flags & FAT_O_WRITE)
+        return -EINVAL; /* its clusters could change under the unlocked transfer */
+    if (file->position >= file->size)
+        return 0;
+    size = (size_t)MIN((uint64_t)size, file->size - file->position);
+    size_t planned = 0;
+    while (planned < size && *count < max) {
+        uint64_t at = file->position + planned;
+        uint32_t cluster, run_left;
+        int r = fat_map_cluster(file, (uint32_t)(at / vol->cluster_size), &cluster, &run_left);
+        if (r <= 0) {
+            if (planned)
+                break;
+            return r < 0 ? r : -EUCLEAN;
+        }
+        uint32_t within = (uint32_t)(at % vol->cluster_size);
+        uint64_t contiguous = (uint64_t)run_left * vol->cluster_size - within;
+        uint32_t length = (uint32_t)MIN(MIN((uint64_t)(size - planned), contiguous),
+                                        (uint64_t)REQUEST_SECTORS * vol->sector_size);
+        pieces[(*count)++] =
+            (struct fat_read_piece){fat_cluster_sector(vol, cluster) + within / vol->sector_size,
+                                    within % vol->sector_size, length};
+        planned += length;
+    }
+    file->position += planned;
+    return (ssize_t)planned;
+}
+
+/* One piece: whole sectors straight into the buffer, a partial first or last sector through a
+ * bounce buffer of the caller's (never the file's: other threads may be reading it too). */
+static int read_piece(struct fat_volume *vol, const struct fat_read_piece *piece, uint8_t *out,
+                      uint8_t **bounce)
+{
+    uint64_t sector = piece->sector;
+    uint32_t offset = piece->offset, left = piece->length;
+    while (left) {
+        if (offset || left < vol->sector_size) {
+            if (!*bounce && !(*bounce = kmalloc(vol->sector_size)))
+                return -ENOMEM;
+            uint32_t n = MIN(left, vol->sector_size - offset);
+            int err = fat_device_read(vol, sector, 1, *bounce);
+            if (err)
+                return err;
+            memcpy(out, *bounce + offset, n);
+            out += n;
+            left -= n;
+            offset = 0;
+            sector++;
+            continue;
+        }
+        uint32_t sectors = left / vol->sector_size;
+        int err = fat_device_read(vol, sector, sectors, out);
+        if (err)
+            return err;
+        out += (size_t)sectors * vol->sector_size;
+        left -= sectors * vol->sector_size;
+        sector += sectors;
+    }
+    return 0;
+}
+
+int fat_read_pieces(struct fat_volume *vol, const struct fat_read_piece *pieces, size_t count,
+                    void *buffer)
+{
+    uint8_t *out = buffer, *bounce = NULL;
+    int err = 0;
+    for (size_t i = 0; i < count && !err; i++) {
+        err = read_piece(vol, &pieces[i], out, &bounce);
+        out += pieces[i].length;
+    }
+    kfree(bounce);
+    return err;
+}

@@ -1,6 +1,7 @@
 /* The VFS core: mount table, path resolution to (mount, path inside it), and dispatch to the
  * filesystem type.  Each mount has a lock held across every call into its filesystem, so two
- * users of one volume never interleave inside it. */
+ * users of one volume never interleave inside it; the one exception is the transfer of a read
+ * from a file opened read-only, which runs unlocked where the filesystem supports it. */
 #define pr_fmt(fmt) "vfs: " fmt
 #include <rayos/errno.h>
 #include <rayos/heap.h>
@@ -32,6 +33,7 @@ struct mount {
 struct vfs_file {
     struct mount *mount;
     void *handle;
+    bool read_only; /* opened without any write flag */
 };
 
 struct vfs_dir {
@@ -351,6 +353,7 @@ int vfs_open(const char *path, unsigned flags, struct vfs_file **out)
         return error;
     }
     file->mount = m;
+    file->read_only = !writes(flags);
     mutex_lock(&table_lock);
     m->open_count++; /* the pin stays with the file until vfs_close */
     mutex_unlock(&table_lock);
@@ -372,8 +375,25 @@ int vfs_open(const char *path, unsigned flags, struct vfs_file **out)
         result_;                                                                                   \
     })
 
+/* A read whose transfer runs without the mount's lock: only the mapping takes it.  The open
+ * file pins the mount (and so the volume) until vfs_close; after a removal the device fails
+ * the transfer with ENODEV. */
+static ssize_t read_in_parallel(struct vfs_file *file, void *buffer, size_t size)
+{
+    struct mount *m = file->mount;
+    struct vfs_read_plan plan;
+    plan.count = 0;
+    ssize_t planned = FILE_CALL(file, m->type->read_plan(file->handle, size, &plan));
+    if (planned <= 0)
+        return planned;
+    int error = m->removed ? -ENODEV : m->type->read_pieces(m->volume, &plan, buffer);
+    return error < 0 ? error : planned;
+}
+
 ssize_t vfs_read(struct vfs_file *file, void *buffer, size_t size)
 {
+    if (file->read_only && file->mount->type->read_plan)
+        return read_in_parallel(file, buffer, size);
     return FILE_CALL(file, file->mount->type->read(file->handle, buffer, size));
 }
 

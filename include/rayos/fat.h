@@ -103,6 +103,23 @@ int fat_set_label(struct fat_volume *volume, const char *label);
 int fat_open(struct fat_volume *volume, const char *path, unsigned flags, struct fat_file **out);
 ssize_t fat_read(struct fat_file *file, void *buffer, size_t size);
 ssize_t fat_write(struct fat_file *file, const void *buffer, size_t size);
+
+/* Reads in two steps, so that several threads can read one volume at once: fat_read_plan
+ * (under whatever lock serialises calls into the volume) maps up to size bytes at the file's
+ * position into at most max pieces and moves the position past them; fat_read_pieces (without
+ * that lock, on any number of CPUs at once) moves the bytes.  Only for files opened read-only:
+ * such a file cannot be written, truncated or removed while open, so its clusters stay put.
+ * fat_read_plan returns the bytes planned (0 at the end of the file; a chain shorter than the
+ * size gives what it covers, then -EUCLEAN, like fat_read) and sets *count. */
+struct fat_read_piece {
+    uint64_t sector; /* filesystem sector */
+    uint32_t offset; /* first byte within it */
+    uint32_t length; /* bytes, from there on, contiguous on the device */
+};
+ssize_t fat_read_plan(struct fat_file *file, size_t size, struct fat_read_piece *pieces, size_t max,
+                      size_t *count);
+int fat_read_pieces(struct fat_volume *volume, const struct fat_read_piece *pieces, size_t count,
+                    void *buffer);
 /* Returns the new position (a position past the end is allowed; writing there zero-fills). */
 int64_t fat_seek(struct fat_file *file, int64_t offset, int whence);
 int fat_truncate(struct fat_file *file, uint64_t size);

@@ -62,6 +62,19 @@ struct vfs_extent {
     uint64_t block_count;
 };
 
+/* A piece of a planned read, in the filesystem's own terms (FAT: a sector, the first byte
+ * within it, a length contiguous on the device). */
+struct vfs_read_piece {
+    uint64_t where;
+    uint32_t offset;
+    uint32_t length;
+};
+#define VFS_READ_PIECES 16
+struct vfs_read_plan {
+    size_t count;
+    struct vfs_read_piece pieces[VFS_READ_PIECES];
+};
+
 /* A filesystem type: handles are the filesystem's own (void *).  Paths handed to it are
  * normalised and relative to its mount point, starting with '/'. */
 struct filesystem_type {
@@ -87,6 +100,13 @@ struct filesystem_type {
     int (*rmdir)(void *volume, const char *path);
     int (*unlink)(void *volume, const char *path);
     int (*rename)(void *volume, const char *old_path, const char *new_path);
+    /* Optional, for files opened read-only: reads in two steps so that readers of one volume
+     * overlap.  read_plan runs under the mount's lock, maps up to size bytes at the position
+     * into plan and moves the position (returns the bytes planned, 0 at the end, or an
+     * error); read_pieces runs without it, on any number of CPUs at once, and moves the
+     * bytes.  The filesystem guarantees the pieces stay valid while the file is open. */
+    ssize_t (*read_plan)(void *file, size_t size, struct vfs_read_plan *plan);
+    int (*read_pieces)(void *volume, const struct vfs_read_plan *plan, void *buffer);
     /* Optional: the file's on-device extents, and contiguous preallocation. */
     int (*extents)(void *file, struct vfs_extent *out, size_t max);
     int (*allocate)(void *file, uint64_t size, bool contiguous);
