@@ -186,7 +186,12 @@ static int resize(struct ramfs_volume *v, struct ramfs_node *node, uint64_t size
     if (size > node->capacity) {
         if (size - node->capacity > RAMFS_CAPACITY - v->bytes)
             return -ENOSPC;
+        /* Grow by half again, so a file written in pieces is copied O(n) times in all, not
+         * O(n^2); within the volume's budget, else exactly what is needed. */
         size_t capacity = (size_t)ALIGN_UP(size, RAMFS_BLOCK);
+        size_t generous = (size_t)ALIGN_UP(node->capacity + node->capacity / 2, RAMFS_BLOCK);
+        if (generous > capacity && generous - node->capacity <= RAMFS_CAPACITY - v->bytes)
+            capacity = generous;
         char *data = krealloc(node->data, capacity);
         if (!data)
             return -ENOSPC;
