@@ -15,6 +15,7 @@
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
+#include <rayos/thread.h>
 #include <rayos/time.h>
 
 #include "ata.h"
@@ -120,6 +121,12 @@ struct ahci_port {
     bool exclusive;  /* a non-queued command is in flight */
     bool status_fis; /* a D2H/PIO status FIS arrived for the non-queued command in flight */
     bool dead;
+    /* Error recovery (a COMRESET can take seconds) runs in a thread, not in the interrupt
+     * handler: from the error until it is done, submissions wait and completions are not
+     * looked for (the reset forgets every command anyway). */
+    volatile bool recovering;
+    uint32_t error_status;
+    struct work recovery;
     struct block_request *slot_req[SLOTS_MAX];
     struct ata_identity id;
     struct block_device *disk;
@@ -266,19 +273,27 @@ static void forget_slots(struct ahci_port *port, uint32_t slots)
 }
 
 /* Error: every command the HBA held is reissued once after a port reset (reads and writes
- * are idempotent); one that already had its retry fails with -EIO. */
-static void recover(struct ahci_port *port, uint32_t interrupt_status, struct done_batch *batch)
+ * are idempotent); one that already had its retry fails with -EIO.  Runs in a worker thread;
+ * the port lock is dropped while the port resets (port->recovering keeps everyone else off). */
+static void recovery_work(struct work *work)
 {
+    struct ahci_port *port = container_of(work, struct ahci_port, recovery);
     const char *name = port->disk ? port->disk->name : "?";
+    struct done_batch batch = {0};
+    irqflags_t flags = spin_lock_irqsave(&port->lock);
     uint32_t tfd = port_read(port, PX_TFD);
     pr_err("%s: port %u error: interrupt status %#x, status %#x error %#x, SError %#x; "
            "resetting the port\n",
-           name, port->index, interrupt_status, tfd & 0xff, (tfd >> 8) & 0xff,
+           name, port->index, port->error_status, tfd & 0xff, (tfd >> 8) & 0xff,
            port_read(port, PX_SERR));
     uint32_t held = port->issued, queued = port->queued;
     bool exclusive = port->exclusive;
     forget_slots(port, held);
-    int reset = port_reset(port, true);
+    spin_unlock_irqrestore(&port->lock, flags);
+
+    int reset = port->dead ? -ENODEV : port_reset(port, true);
+
+    flags = spin_lock_irqsave(&port->lock);
     uint32_t again = 0;
     for (unsigned slot = 0; slot < port->depth; slot++) {
         uint32_t bit = 1u << slot;
@@ -287,7 +302,7 @@ static void recover(struct ahci_port *port, uint32_t interrupt_status, struct do
         if (reset < 0 || (port->retried & bit)) {
             pr_err("%s: %s at block %llu failed\n", name, block_op_name(port->slot_req[slot]->op),
                    (unsigned long long)port->slot_req[slot]->lba);
-            batch_add(batch, port, slot, -EIO);
+            batch_add(&batch, port, slot, -EIO);
         } else {
             port->retried |= bit;
             again |= bit;
@@ -295,12 +310,16 @@ static void recover(struct ahci_port *port, uint32_t interrupt_status, struct do
     }
     if (reset < 0) {
         port->dead = true;
-        return;
-    }
-    if (again) {
+    } else if (again) {
         port->exclusive = exclusive;
         issue(port, again, queued & again);
     }
+    port->error_status = 0;
+    __atomic_store_n(&port->recovering, false, __ATOMIC_RELEASE);
+    spin_unlock_irqrestore(&port->lock, flags);
+    batch_finish(&batch);
+    if (port->disk)
+        blk_queue_run(port->disk);
 }
 
 /* Which issued commands are done.  A queued command is done once its PxSACT bit is clear (the
@@ -330,9 +349,11 @@ static void port_service(struct ahci_port *port)
     port_write(port, PX_IS, status);
     if (status & IS_D2H_STATUS)
         port->status_fis = true;
-    if (port->issued) {
+    if (port->issued && !port->recovering) {
         if (status & IS_ERRORS) {
-            recover(port, status, &batch);
+            port->recovering = true;
+            port->error_status = status;
+            queue_work(system_wq, &port->recovery);
         } else {
             uint32_t done = finished_slots(port);
             for (unsigned slot = 0; done && slot < port->depth; slot++)
@@ -425,6 +446,10 @@ static int ahci_submit(struct block_device *dev, struct block_request *req)
         spin_unlock_irqrestore(&port->lock, flags);
         return -EIO;
     }
+    if (port->recovering) { /* the recovery runs the queue when it is done */
+        spin_unlock_irqrestore(&port->lock, flags);
+        return -EBUSY;
+    }
     /* Non-queued commands run alone on a port; queued ones share it. */
     bool alone = req->op == BLOCK_OP_FLUSH || !port->id.ncq;
     uint32_t all = port->depth == 32 ? 0xffffffffu : (1u << port->depth) - 1;
@@ -459,15 +484,24 @@ static void ahci_reset(struct block_device *dev, int status)
     struct ahci_port *port = dev->driver_data;
     struct done_batch batch = {0};
     irqflags_t flags = spin_lock_irqsave(&port->lock);
+    if (port->recovering) { /* an error recovery is resetting the port already */
+        spin_unlock_irqrestore(&port->lock, flags);
+        return;
+    }
+    port->recovering = true;
     pr_err("%s: port %u: reset (%d), device status %#x\n", dev->name, port->index, status,
            port_read(port, PX_TFD) & 0xff);
     uint32_t held = port->issued;
     forget_slots(port, held);
-    if (port_reset(port, true) < 0)
+    spin_unlock_irqrestore(&port->lock, flags);
+    int reset = port_reset(port, true); /* unlocked: see recovery_work */
+    flags = spin_lock_irqsave(&port->lock);
+    if (reset < 0)
         port->dead = true;
     for (unsigned slot = 0; slot < port->depth; slot++)
         if (held & (1u << slot))
             batch_add(&batch, port, slot, status);
+    __atomic_store_n(&port->recovering, false, __ATOMIC_RELEASE);
     spin_unlock_irqrestore(&port->lock, flags);
     batch_finish(&batch);
     blk_queue_run(dev);
@@ -729,6 +763,10 @@ static void host_free(struct ahci_host *host)
             continue;
         if (port->disk && port->disk->registered)
             block_device_unregister(port->disk);
+        /* A recovery in progress finishes first (it touches the port's registers unlocked);
+         * the unregistered disk makes it quick. */
+        while (__atomic_load_n(&port->recovering, __ATOMIC_ACQUIRE))
+            msleep(1);
         /* Stop the port, then fail what the HBA still held. */
         struct done_batch batch = {0};
         irqflags_t flags = spin_lock_irqsave(&port->lock);
@@ -826,6 +864,7 @@ static int ahci_probe(struct pci_device *pdev, const struct pci_device_id *id)
         port->index = i;
         port->regs = host->mmio + PORT_BASE + i * PORT_STRIDE;
         port->lock = (struct spinlock)SPINLOCK_INIT("ahci-port");
+        work_init(&port->recovery, recovery_work);
         port->depth = host->slot_count;
         int status = port_setup(host, port);
         if (status < 0) {

@@ -105,7 +105,7 @@ static void check_geometry(uint32_t sector_size, uint32_t cluster_size)
                 size_t got;
                 memset(out, 0xee, size + 4096);
                 read_in_steps(offsets[o], lengths[l], budgets[b], out, &got);
-                size_t want = offsets[o] >= size ? 0
+                size_t want = offsets[o] >= size               ? 0
                               : lengths[l] < size - offsets[o] ? lengths[l]
                                                                : size - offsets[o];
                 assert_int_equal(got, want);
