@@ -4,7 +4,7 @@
 Suites:
   unit      host unit tests (cmocka, AddressSanitizer + UBSan); each binary prints TAP
   pytest    host tool tests (tests/host) and QEMU system tests (tests/system); --smp-pass runs
-            suites again with RAYOS_SMP=2 (make test-smp)
+            suites again with RAYOS_SMP=2 (make test: the storage drivers; make test-smp: all)
   selftest  the in-kernel self-tests: the kernel boots with "selftest", prints TAP and powers
             off with status 0 only if every case passed
 """
@@ -91,8 +91,13 @@ def run_selftest(tally, build, kernel):
 
 
 def run_pytest(tally, build, dirs, smp=None, ignore=()):
-    dirs = [d for d in dirs if os.path.isdir(d) and any(
-        f.startswith("test_") and f.endswith(".py") for f in os.listdir(d))]
+    def has_tests(path):
+        if os.path.isfile(path):
+            name = os.path.basename(path)
+            return name.startswith("test_") and name.endswith(".py")
+        return os.path.isdir(path) and any(
+            f.startswith("test_") and f.endswith(".py") for f in os.listdir(path))
+    dirs = [d for d in dirs if has_tests(d)]
     if not dirs:
         return
     label = f"pytest-smp{smp}" if smp else "pytest"
