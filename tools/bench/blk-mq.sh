@@ -106,3 +106,4 @@ for tag, iops in (("RAYOS1", one), ("RAYOS2", two)):
         cost = ", ".join(f"{g} {1e6 * statistics.median(v) / (iops * seconds):.1f}"
                          for g, v in sorted(per.items()))
         print(f"  {tag}: host CPU us per request: {cost}")
+PY
