@@ -3,6 +3,7 @@
  * Without a usable disk it boots with an in-memory "/" and says why. */
 #define pr_fmt(fmt) "root: " fmt
 #include <rayos/block.h>
+#include <rayos/boot_modules.h>
 #include <rayos/cmdline.h>
 #include <rayos/config.h>
 #include <rayos/errno.h>
@@ -173,6 +174,23 @@ static void device_removed(struct block_device *dev)
      * (and getting -ENODEV) until they close, so its structure must outlive the removal. */
 }
 
+/* The loader's modules, when it passed any, as read-only files (the installer's payload). */
+static void mount_boot_modules(void)
+{
+    unsigned count = boot_module_count();
+    if (count == 0)
+        return;
+    int error = vfs_mount(&bootmod_type, NULL, "bootmod", BOOT_MODULES_PATH,
+                          VFS_MOUNT_READ_ONLY | VFS_MOUNT_QUIET);
+    if (error) {
+        pr_err("cannot mount the boot modules at %s (%s)", BOOT_MODULES_PATH, error_name(-error));
+        return;
+    }
+    struct boot_module_file module;
+    for (unsigned i = 0; boot_module_at(i, &module); i++)
+        pr_info("boot module %s/%s, %zu bytes", BOOT_MODULES_PATH, module.name, module.size);
+}
+
 static int root_init(void)
 {
     block_device_on_remove(device_removed);
@@ -205,6 +223,7 @@ static int root_init(void)
     int error = vfs_mount(&ramfs_type, NULL, "tmpfs", "/tmp", 0);
     if (error)
         pr_err("cannot mount /tmp (%d)", error);
+    mount_boot_modules();
     return 0;
 }
 INITCALL(root_init, INIT_FS);
