@@ -22,6 +22,7 @@ include mk/host.mk
 include mk/fragments.mk
 include mk/kernel.mk
 include mk/qemu.mk
+include mk/image.mk
 
 all: deps kernel host-tools
 
@@ -32,7 +33,7 @@ $(BUILD)/.deps-ok: mk/deps.sh
 	@sh mk/deps.sh
 	@touch $@
 
-test: all unit-tests iso disk
+test: all unit-tests iso disk image
 	@$(PYTHON) tests/run.py --build $(BUILD) --kernel $(KERNEL_ELF) \
 		--unit $(UNIT_BINS) --pytest tests/host tests/system
 
