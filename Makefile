@@ -21,8 +21,8 @@ include mk/config.mk
 include mk/host.mk
 include mk/fragments.mk
 include mk/kernel.mk
-include mk/qemu.mk
 include mk/image.mk
+include mk/qemu.mk
 
 all: deps kernel host-tools
 
