@@ -21,7 +21,8 @@
 #include <rayos/time.h>
 #include <rayos/vfs.h>
 
-#define PROGRESS_STEP (256 * 1024)
+#define PROGRESS_STEP      (256 * 1024)
+#define MODULE_CONFIG_PATH BOOT_MODULES_PATH "/RAYOS.CFG"
 
 struct install_file {
     const char *module; /* its name under /boot/modules */
@@ -272,6 +273,19 @@ static void rescan_partitions(struct install *in)
                      error_name(-count));
 }
 
+/* Without a configuration file on the running root (the ISO, an in-memory root) the running
+ * configuration is all defaults: the commented default file from the boot modules is the better
+ * start, when the loader passed it. */
+static char *default_config(size_t *length)
+{
+    struct vfs_stat st;
+    char *text = NULL;
+    if (vfs_stat(CONFIG_PATH, &st) == 0 ||
+        vfs_read_file(MODULE_CONFIG_PATH, 64 * 1024, &text, length) != 0)
+        return NULL;
+    return text;
+}
+
 static int run_install(struct install *in)
 {
     uint8_t entropy[BOOT_DISK_ENTROPY];
@@ -290,7 +304,12 @@ static int run_install(struct install *in)
         (error = make_source(&in->files[3], &payload.bios_boot)) != 0)
         return refuse("cannot read the boot files (%s)%s", error_name(-error), "");
     size_t config_length = 0;
-    char *config = ini_serialize(config_document(), &config_length);
+    const char *config_source = "the running configuration";
+    char *config = default_config(&config_length);
+    if (config)
+        config_source = MODULE_CONFIG_PATH;
+    else
+        config = ini_serialize(config_document(), &config_length);
     if (!config)
         return refuse("out of memory%s%s", "", "");
     payload.config = config;
@@ -306,8 +325,8 @@ static int run_install(struct install *in)
     for (unsigned i = 0; i < ARRAY_SIZE(in->files); i++)
         if (in->files[i].file)
             shell_printf("install: %s from %s\n", in->files[i].esp_path, in->files[i].path);
-    shell_printf("install: %s from the running configuration, [boot] root = PARTUUID=%s\n",
-                 BOOT_DISK_CONFIG_PATH, l->esp_partuuid);
+    shell_printf("install: %s from %s, [boot] root = PARTUUID=%s\n", BOOT_DISK_CONFIG_PATH,
+                 config_source, l->esp_partuuid);
 
     uint64_t started = time_ns();
     error = boot_disk_write(&in->io, l, &payload);

@@ -60,6 +60,8 @@ def test_install_from_the_iso_then_the_disk_boots_alone_under_uefi_and_bios(tmp_
             assert re.search(rf"\s{size}\s.*\s{re.escape(name)}$", modules, re.M), modules
         out = vm.command("install vda", timeout=300)
         assert "install: /BOOT/RAYOS.ELF from /boot/modules/rayos.elf" in out, out
+        # No configuration file on the (in-memory) root: the default file from the ISO.
+        assert "install: /BOOT/RAYOS.CFG from /boot/modules/RAYOS.CFG" in out, out
         assert re.search(r"install: done in \d+\.\d{3} s; vda boots RayOS under UEFI and BIOS",
                          out), out
         uuid = re.search(r"PARTUUID ([0-9a-f-]{36})\)", out).group(1)
@@ -67,6 +69,9 @@ def test_install_from_the_iso_then_the_disk_boots_alone_under_uefi_and_bios(tmp_
         assert vm.poweroff() == 0
     assert part_uuid(target) == uuid
     check_installed(target, tmp_path)
+    cfg = rayfs("cat", target + "@1", "/BOOT/RAYOS.CFG").decode()
+    assert cfg == open("rootfs/BOOT/RAYOS.CFG").read().replace(
+        "[boot]\n", f"[boot]\nroot = PARTUUID={uuid}\n"), cfg
 
     with boot_from_disk(target, "uefi", tmp_path) as vm:
         assert f"root: root is vda1 (root=PARTUUID={uuid} on the command line)" in vm.boot_log
@@ -81,6 +86,7 @@ def test_install_from_the_iso_then_the_disk_boots_alone_under_uefi_and_bios(tmp_
         assert "boot module" not in vm.boot_log  # GRUB.CFG passes no modules
         out = vm.command("install vdb", timeout=300)
         assert "install: /BOOT/RAYOS.ELF from /BOOT/RAYOS.ELF" in out, out
+        assert "install: /BOOT/RAYOS.CFG from the running configuration" in out, out
         assert "install: done" in out, out
         assert vm.poweroff() == 0
     check_installed(target, tmp_path)
