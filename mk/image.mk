@@ -37,6 +37,7 @@ grub-images: $(GRUB_EFI) $(GRUB_BIOS_CORE) $(GRUB_BIOS_BOOT)
 $(IMAGE): $(KERNEL_ELF) $(BUILD)/rayfs $(GRUB_EFI) $(GRUB_BIOS_CORE) $(GRUB_BIOS_BOOT) \
           rootfs/BOOT/RAYOS.CFG
 	@echo "  IMAGE   $@"
+	@rm -f $@.tmp
 	@$(BUILD)/rayfs bootdisk $@.tmp --size $(IMAGE_SIZE) --kernel $(KERNEL_ELF) \
 		--efi $(GRUB_EFI) --bios-core $(GRUB_BIOS_CORE) --bios-boot $(GRUB_BIOS_BOOT) \
 		--config rootfs/BOOT/RAYOS.CFG >/dev/null

@@ -140,7 +140,11 @@ def test_refusals_leave_the_target_unchanged_and_other_targets(tmp_path):
               for p, n in zip([root, small, mbr, fat, read_only, damaged], names)]
     drives += [f"file=blkdebug:{config}:{failing},format=raw,if=none,id=failing",
                f"file={nvme},format=raw,if=none,id=nvme", f"file={ahci},format=raw,if=none,id=ahci"]
-    devices = [f"virtio-blk-pci,drive={n}" for n in names + ["failing"]]
+    replaced = blank(tmp_path / "replaced.img")  # an MBR disk whose partitions are registered
+    subprocess.run(["sfdisk", "--quiet", replaced], input="label: dos\nstart=2048, type=c\n",
+                   text=True, check=True, capture_output=True)
+    drives.append(f"file={replaced},format=raw,if=none,id=replaced")
+    devices = [f"virtio-blk-pci,drive={n}" for n in names + ["failing", "replaced"]]
     devices += ["nvme,drive=nvme,serial=inst", "ide-hd,drive=ahci,bus=ide.0"]
     with RayOS(drives=drives, devices=devices, extra=["-initrd", PAYLOAD]) as vm:
         refusals = {
@@ -165,6 +169,12 @@ def test_refusals_leave_the_target_unchanged_and_other_targets(tmp_path):
         assert re.search(r"install: FAILED while formatting the ESP: .*; vdg has no partition "
                          r"table and will not boot", out), out
         assert "install: done" not in out
+        # --force over a disk whose old partitions are registered: they are replaced.
+        assert re.search(r"^vdh1 .*W95 FAT32 \(LBA\)", vm.command("lsblk"), re.M)
+        assert "install: done" in vm.command("install --force vdh", timeout=300)
+        rows = vm.command("lsblk")
+        assert re.search(r"^vdh1 .*EFI System", rows, re.M), rows
+        assert re.search(r"^vdh2 .*BIOS boot", rows, re.M), rows
         # A damaged GPT is rewritten with --force; NVMe and AHCI targets.
         for disk in ("vdf", "nvme0n1", "sda"):
             out = vm.command(f"install --force {disk}", timeout=300)
@@ -176,7 +186,7 @@ def test_refusals_leave_the_target_unchanged_and_other_targets(tmp_path):
     assert tables(root) == root_tables
     with open(failing, "rb") as f:
         assert f.read(512)[510:] != b"\x55\xaa"  # no protective MBR: clearly incomplete
-    for disk in (damaged, nvme, ahci):
+    for disk in (damaged, nvme, ahci, replaced):
         check_installed(disk, tmp_path)
 
 

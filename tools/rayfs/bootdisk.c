@@ -138,11 +138,18 @@ int cmd_bootdisk(int argc, char **argv)
                         "sectors\n");
         return 2;
     }
-    int fd = open(argv[0], O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* A new file only: an existing image is never half overwritten by a failing run. */
+    int fd = open(argv[0], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "rayfs: %s: %s%s\n", argv[0], strerror(errno),
+                errno == EEXIST ? " (bootdisk writes a new image: remove it first)" : "");
+        return 1;
+    }
     const char *why = NULL;
-    if (fd < 0 || image_lock(fd, true, 60, &why) != 0 || ftruncate(fd, 0) != 0 ||
-        ftruncate(fd, (off_t)bytes) != 0) {
+    if (image_lock(fd, true, 60, &why) != 0 || ftruncate(fd, (off_t)bytes) != 0) {
         fprintf(stderr, "rayfs: %s: %s\n", argv[0], why ? why : strerror(errno));
+        close(fd);
+        unlink(argv[0]);
         return 1;
     }
     struct image image;
@@ -154,6 +161,7 @@ int cmd_bootdisk(int argc, char **argv)
     close(fd);
     if (error) {
         fprintf(stderr, "rayfs: %s: %s: %s\n", argv[0], payload.failed_step, strerror(-error));
+        unlink(argv[0]);
         return 1;
     }
     printf("%s: GPT, ESP PARTUUID %s (%llu MiB)%s\n", argv[0], layout.esp_partuuid,
