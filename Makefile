@@ -39,11 +39,9 @@ test: all unit-tests iso disk image
 
 # The whole system suite again with two CPUs per machine (make test runs the SMP-specific tests
 # only).  Not part of make test yet: about one boot in a few hundred with more than one CPU
-# ends in a machine reset while the APs start (cause not found yet), and the IDE driver is not
-# audited for SMP (once, an injected read error came back as success on two CPUs).
+# ends in a machine reset while the APs start (cause not found yet).
 test-smp: all unit-tests iso disk
-	@$(PYTHON) tests/run.py --build $(BUILD) --smp-pass tests/system \
-		--smp-skip tests/system/test_ide.py
+	@$(PYTHON) tests/run.py --build $(BUILD) --smp-pass tests/system
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

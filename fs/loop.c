@@ -281,7 +281,9 @@ int loop_detach(const char *name)
             continue;
         /* Mounted (the loop device or one of its partitions), or holding another loop
          * device's file: detaching would drop a live filesystem as if unplugged. */
-        if (loop->dev->in_flight || block_device_busy(loop->dev, NULL, 0))
+        struct block_queue_stats stats;
+        blk_queue_stats(loop->dev, &stats);
+        if (stats.in_flight || block_device_busy(loop->dev, NULL, 0))
             return -EBUSY;
         loops[slot] = NULL;
         char holder[sizeof(loop->dev->claim_holders[0])];

@@ -23,6 +23,14 @@ void timer_init_clock(void);
 static void run_initcalls(void)
 {
     for (int level = INIT_CORE; level <= INIT_LATE; level++) {
+        /* Bus enumeration waits for the other CPUs to be up (the wait is usually over by then:
+         * they were started before the core level).  Sizing BARs toggles decoding, which makes
+         * QEMU 7.2's TCG rebuild its memory map while other vCPUs run translated code; with
+         * CPUs still starting (executing fresh code at full speed) that race crashed QEMU
+         * itself (SIGSEGV) about once in 250 boots with -smp 4; idle CPUs halt and are safe.
+         * QEMU 8.1 moved that rebuild onto each vCPU's own thread. */
+        if (level == INIT_BUS)
+            arch_smp_wait_started(AP_START_TIMEOUT_MS);
         for (const struct initcall *c = _initcalls_start; c < _initcalls_end; c++) {
             if (c->level != level)
                 continue;
@@ -63,9 +71,16 @@ static int init_thread(void *arg)
 {
     (void)arg;
     run_initcalls();
-    arch_smp_wait_started(AP_START_TIMEOUT_MS);
-    printk(LOG_INFO, "smp: %u CPU%s online", cpu_online_count(),
-           cpu_online_count() == 1 ? "" : "s");
+    uint64_t last_online = 0;
+    for (unsigned i = 1; i < CPUS_MAX; i++)
+        if (cpu_is_online(i))
+            last_online = MAX(last_online, cpus[i].online_ns);
+    if (last_online)
+        printk(LOG_INFO, "smp: %u CPUs online (the last at %llu.%03llu ms)", cpu_online_count(),
+               (unsigned long long)(last_online / NSEC_PER_MSEC),
+               (unsigned long long)(last_online / 1000 % 1000));
+    else
+        printk(LOG_INFO, "smp: 1 CPU online");
     uint64_t ns = time_ns();
     pr_info("ready in %llu.%03llu ms", (unsigned long long)(ns / NSEC_PER_MSEC),
             (unsigned long long)(ns / 1000 % 1000));

@@ -217,7 +217,7 @@ int irq_claim_isa(unsigned isa_irq, irq_handler_t handler, void *context, const 
     return irq_claim_gsi(gsi, trigger, handler, context, name);
 }
 
-int irq_alloc_msi(irq_handler_t handler, void *context, const char *name,
+int irq_alloc_msi(irq_handler_t handler, void *context, const char *name, unsigned cpu,
                   struct msi_message *message)
 {
     if (!lapic_present())
@@ -229,8 +229,10 @@ int irq_alloc_msi(irq_handler_t handler, void *context, const char *name,
         vectors[vector].allocated = false;
     spin_unlock_irqrestore(&irq_lock, flags);
     if (result >= 0) {
-        /* Delivered to the boot CPU, like the IOAPIC's lines (kernel/smp.c can move them). */
-        message->address = 0xfee00000ULL | (uint64_t)cpus[0].hw_id << 12;
+        /* Physical destination mode: the target's local APIC id in address bits 12-19. */
+        if (cpu >= CPUS_MAX || !cpu_is_online(cpu))
+            cpu = 0;
+        message->address = 0xfee00000ULL | (uint64_t)cpus[cpu].hw_id << 12;
         message->data = (uint32_t)vector; /* fixed delivery, edge */
     }
     return result;

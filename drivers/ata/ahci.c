@@ -64,6 +64,7 @@
 #define CMD_CR  (1u << 15)
 
 #define IS_ERRORS     0x7d000000u /* TFES HBFS HBDS IFS INFS OFS */
+#define IS_D2H_STATUS 0x3u        /* DHRS PSS: a non-queued command's ending status arrived */
 #define IE_WANTED     (IS_ERRORS | 0x3fu)
 #define SSTS_DET_MASK 0xfu
 #define SSTS_DET_UP   3u
@@ -116,7 +117,8 @@ struct ahci_port {
     uint32_t issued; /* slots the HBA holds */
     uint32_t queued; /* of those, NCQ commands */
     uint32_t retried;
-    bool exclusive; /* a non-queued command is in flight */
+    bool exclusive;  /* a non-queued command is in flight */
+    bool status_fis; /* a D2H/PIO status FIS arrived for the non-queued command in flight */
     bool dead;
     struct block_request *slot_req[SLOTS_MAX];
     struct ata_identity id;
@@ -248,6 +250,8 @@ static void issue(struct ahci_port *port, uint32_t slots, uint32_t queued)
     wmb();
     port->issued |= slots;
     port->queued |= queued;
+    if (slots & ~queued)
+        port->status_fis = false;
     if (queued)
         port_write(port, PX_SACT, queued);
     port_write(port, PX_CI, slots);
@@ -299,6 +303,24 @@ static void recover(struct ahci_port *port, uint32_t interrupt_status, struct do
     }
 }
 
+/* Which issued commands are done.  A queued command is done once its PxSACT bit is clear (the
+ * HBA leaves it set when the command fails).  A non-queued one needs its PxCI bit clear and its
+ * status FIS seen: QEMU clears PxCI before it posts the FIS and raises TFES, so a clear bit
+ * alone may predate the error.  Hardware may clear PxCI just after the FIS: look again a few
+ * times rather than leave the command to the next poll. */
+static uint32_t finished_slots(struct ahci_port *port)
+{
+    for (int attempt = 0;; attempt++) {
+        uint32_t done = port->issued & ~(port_read(port, PX_CI) | port_read(port, PX_SACT));
+        uint32_t unqueued = port->issued & ~port->queued;
+        if (!unqueued || !port->status_fis)
+            return done & port->queued;
+        if ((done & unqueued) || attempt == 16)
+            return done;
+        udelay(1);
+    }
+}
+
 /* Reaps finished commands (and handles errors) on one port; any context. */
 static void port_service(struct ahci_port *port)
 {
@@ -306,11 +328,13 @@ static void port_service(struct ahci_port *port)
     irqflags_t flags = spin_lock_irqsave(&port->lock);
     uint32_t status = port_read(port, PX_IS);
     port_write(port, PX_IS, status);
+    if (status & IS_D2H_STATUS)
+        port->status_fis = true;
     if (port->issued) {
         if (status & IS_ERRORS) {
             recover(port, status, &batch);
         } else {
-            uint32_t done = port->issued & ~(port_read(port, PX_CI) | port_read(port, PX_SACT));
+            uint32_t done = finished_slots(port);
             for (unsigned slot = 0; done && slot < port->depth; slot++)
                 if (done & (1u << slot))
                     batch_add(&batch, port, slot, 0);
@@ -485,8 +509,12 @@ static int exec_polled(struct ahci_port *port, const struct ata_taskfile *tf, ph
             status = -EIO;
             break;
         }
-        if (!(port_read(port, PX_CI) & 1)) {
-            status = (port_read(port, PX_TFD) & ATA_STATUS_ERR) ? -EIO : 0;
+        /* Done once PxCI is clear and the status FIS has arrived (see finished_slots). */
+        if ((interrupt_status & IS_D2H_STATUS) && !(port_read(port, PX_CI) & 1)) {
+            if (port_read(port, PX_IS) & IS_ERRORS)
+                status = -EIO;
+            else
+                status = (port_read(port, PX_TFD) & ATA_STATUS_ERR) ? -EIO : 0;
             break;
         }
         if (time_ns() > deadline) {

@@ -361,17 +361,22 @@ static void channel_service(struct ide_channel *ch)
         return;
     }
     int status = 0;
-    uint8_t device_status = alt_status(ch);
+    uint8_t device_status;
     switch (ch->phase) {
     case PHASE_DONE:
         status = ch->done_status;
         break;
     case PHASE_DMA: {
+        /* The engine's state first, the device's after: a device status read before the
+         * engine stopped may predate the command's outcome (QEMU shows neither BSY nor ERR
+         * while a DMA runs, and its I/O completes on another host thread), and would turn
+         * a failed transfer into a success. */
         uint16_t bm = ch->bus_master;
         uint8_t bm_status = io_read8((uint16_t)(bm + BM_STATUS));
         bool finished =
             (bm_status & (BM_STATUS_IRQ | BM_STATUS_ERROR)) || !(bm_status & BM_STATUS_ACTIVE);
-        if (!finished || (device_status & ATA_STATUS_BSY)) {
+        device_status = finished ? alt_status(ch) : ATA_STATUS_BSY;
+        if (!finished || (device_status & (ATA_STATUS_BSY | ATA_STATUS_DRQ))) {
             spin_unlock_irqrestore(&ch->lock, flags);
             return;
         }
@@ -382,6 +387,7 @@ static void channel_service(struct ide_channel *ch)
         break;
     }
     case PHASE_FLUSH:
+        device_status = alt_status(ch);
         if (device_status & ATA_STATUS_BSY) {
             spin_unlock_irqrestore(&ch->lock, flags);
             return;

@@ -16,9 +16,6 @@ struct block_device *block_device_alloc(void)
     if (!dev)
         return NULL;
     list_init(&dev->registry_node);
-    list_init(&dev->pending);
-    list_init(&dev->in_flight_list);
-    blk_timeouts_init(dev);
     dev->references = 1;
     dev->logical_block_size = 512;
     dev->physical_block_size = 512;
@@ -39,8 +36,10 @@ void block_device_put(struct block_device *dev)
     irqflags_t flags = spin_lock_irqsave(&registry_lock);
     bool last = --dev->references == 0;
     spin_unlock_irqrestore(&registry_lock, flags);
-    if (last)
+    if (last) {
+        blk_queues_free(dev);
         kfree(dev);
+    }
 }
 
 static struct block_device *find_locked(const char *name)
@@ -94,6 +93,11 @@ int block_device_register(struct block_device *dev, const char *prefix)
         pr_err("%s%s: refusing a device with bad geometry or limits\n", dev->name,
                dev->name[0] ? "" : prefix);
         return status;
+    }
+    if (!dev->hw_queues) {
+        status = blk_queues_init(dev);
+        if (status < 0)
+            return status;
     }
     irqflags_t flags = spin_lock_irqsave(&registry_lock);
     if (!dev->name[0]) {
@@ -162,7 +166,7 @@ void block_device_unregister(struct block_device *dev)
     list_remove(&dev->registry_node);
     spin_unlock_irqrestore(&registry_lock, flags);
     blk_queue_abort(dev, -ENODEV);
-    blk_timeouts_stop(dev);
+    blk_queues_stop(dev);
     if (was_registered) {
         pr_info("%s: removed\n", dev->name);
         for (unsigned i = 0; i < REMOVE_LISTENERS_MAX && remove_listeners[i]; i++)

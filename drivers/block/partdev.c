@@ -80,6 +80,7 @@ static int register_partition(struct block_device *disk, const struct partition_
     part->can_write_zeroes = disk->can_write_zeroes;
     part->driver_name = disk->driver_name;
     part->limits = disk->limits;
+    part->hw_queue_count = disk->hw_queue_count;
     part->ops = &partition_ops;
     part->parent = disk;
     part->start_lba = entry->start_lba;

@@ -1,15 +1,15 @@
-/* The generic request queue: checks requests, splits them to the device's limits and keeps as
- * many in flight as the device allows.  Completions may arrive from interrupt context. */
+/* The generic request queues: checks requests, splits them to the device's limits, queues them
+ * on the submitting CPU's hardware queue and keeps as many in flight per queue as the device
+ * allows.  Completions may arrive from interrupt context on any CPU. */
 #define pr_fmt(fmt) "blk: " fmt
 #include <rayos/block.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/lock.h>
 #include <rayos/printk.h>
+#include <rayos/smp.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
-
-static struct spinlock queue_lock = SPINLOCK_INIT("blk-queue");
 
 /* A request cut into pieces: the parent completes when the last piece does. */
 struct split_parent {
@@ -108,99 +108,117 @@ static bool fits_limits(const struct block_request *req, const struct block_limi
     return bytes <= limits->max_transfer;
 }
 
-/* Starts pending requests while the device has room.  One caller loops at a time; a completion
- * arriving meanwhile (even synchronously from ops->submit) only asks it to loop again. */
-static void arm_timeout_locked(struct block_device *dev)
+/* Arms the queue's timeout timer for its oldest request in flight (queue lock held). */
+static void arm_timeout_locked(struct block_hw_queue *hq)
 {
-    if (!dev->timeout_ns || !dev->ops->reset || timer_pending(&dev->timeout_timer) ||
-        list_empty(&dev->in_flight_list))
+    struct block_device *dev = hq->device;
+    if (!dev->timeout_ns || !dev->ops->reset || timer_pending(&hq->timeout_timer) ||
+        list_empty(&hq->in_flight_list))
         return;
     uint64_t oldest =
-        list_entry(dev->in_flight_list.next, struct block_request, queue_node)->submit_time_ns;
-    timer_start_at(&dev->timeout_timer, oldest + dev->timeout_ns);
+        list_entry(hq->in_flight_list.next, struct block_request, queue_node)->submit_time_ns;
+    timer_start_at(&hq->timeout_timer, oldest + dev->timeout_ns);
 }
 
-static void dispatch(struct block_device *dev)
+/* Starts pending requests while the queue has room.  One caller loops at a time; a completion
+ * arriving meanwhile (even synchronously from ops->submit) only asks it to loop again. */
+static void dispatch(struct block_hw_queue *hq)
 {
-    irqflags_t flags = spin_lock_irqsave(&queue_lock);
-    if (dev->dispatch_running) {
-        dev->dispatch_again = true;
-        spin_unlock_irqrestore(&queue_lock, flags);
+    struct block_device *dev = hq->device;
+    irqflags_t flags = spin_lock_irqsave(&hq->lock);
+    if (hq->dispatch_running) {
+        hq->dispatch_again = true;
+        spin_unlock_irqrestore(&hq->lock, flags);
         return;
     }
-    dev->dispatch_running = true;
+    hq->dispatch_running = true;
     do {
-        dev->dispatch_again = false;
-        while (dev->in_flight < dev->limits.queue_depth && !list_empty(&dev->pending)) {
+        hq->dispatch_again = false;
+        while (hq->in_flight < dev->limits.queue_depth && !list_empty(&hq->pending)) {
             struct block_request *req =
-                list_entry(dev->pending.next, struct block_request, queue_node);
+                list_entry(hq->pending.next, struct block_request, queue_node);
             list_remove(&req->queue_node);
-            list_add_tail(&dev->in_flight_list, &req->queue_node);
-            dev->in_flight++;
+            list_add_tail(&hq->in_flight_list, &req->queue_node);
+            hq->in_flight++;
             req->submit_time_ns = time_ns();
-            arm_timeout_locked(dev);
-            spin_unlock_irqrestore(&queue_lock, flags);
+            arm_timeout_locked(hq);
+            spin_unlock_irqrestore(&hq->lock, flags);
             int status = dev->ops->submit(dev, req);
-            flags = spin_lock_irqsave(&queue_lock);
+            flags = spin_lock_irqsave(&hq->lock);
             if (status == -EBUSY) {
-                dev->in_flight--;
+                hq->in_flight--;
                 list_remove(&req->queue_node);
-                list_add_head(&dev->pending, &req->queue_node);
+                list_add_head(&hq->pending, &req->queue_node);
                 break;
             }
             if (status < 0) {
                 list_remove(&req->queue_node);
-                dev->in_flight--;
-                dev->failed_requests++;
-                spin_unlock_irqrestore(&queue_lock, flags);
+                hq->in_flight--;
+                hq->failed_requests++;
+                spin_unlock_irqrestore(&hq->lock, flags);
                 req->complete(req, status);
-                flags = spin_lock_irqsave(&queue_lock);
+                flags = spin_lock_irqsave(&hq->lock);
             }
         }
-    } while (dev->dispatch_again);
-    dev->dispatch_running = false;
-    spin_unlock_irqrestore(&queue_lock, flags);
+    } while (hq->dispatch_again);
+    hq->dispatch_running = false;
+    spin_unlock_irqrestore(&hq->lock, flags);
 }
 
 void blk_queue_run(struct block_device *dev)
 {
-    dispatch(dev);
+    for (unsigned i = 0; dev->hw_queues && i < dev->hw_queue_count; i++)
+        dispatch(&dev->hw_queues[i]);
 }
 
 void blk_request_done(struct block_request *req, int status)
 {
-    struct block_device *dev = req->device;
-    irqflags_t flags = spin_lock_irqsave(&queue_lock);
+    struct block_hw_queue *hq = req->hw_queue;
+    irqflags_t flags = spin_lock_irqsave(&hq->lock);
     list_remove(&req->queue_node);
-    if (dev->in_flight)
-        dev->in_flight--;
+    if (hq->in_flight)
+        hq->in_flight--;
     if (status < 0)
-        dev->failed_requests++;
+        hq->failed_requests++;
     else
-        dev->completed_requests++;
-    spin_unlock_irqrestore(&queue_lock, flags);
+        hq->completed_requests++;
+    spin_unlock_irqrestore(&hq->lock, flags);
     req->complete(req, status);
-    dispatch(dev);
+    dispatch(hq);
 }
 
-static void enqueue(struct block_request *req)
+unsigned blk_hw_queue_cpu(unsigned index)
 {
-    struct block_device *dev = req->device;
-    irqflags_t flags = spin_lock_irqsave(&queue_lock);
-    list_add_tail(&dev->pending, &req->queue_node);
-    spin_unlock_irqrestore(&queue_lock, flags);
+    return cpu_is_online(index) ? index : 0;
+}
+
+/* blk-mq's default map, simplified: CPU c submits to queue c mod count. */
+static struct block_hw_queue *queue_for_this_cpu(struct block_device *dev)
+{
+    return &dev->hw_queues[cpu_id() % dev->hw_queue_count];
+}
+
+/* Queues req on the submitting CPU's hardware queue; returns that queue.  A thread that
+ * migrates right after the choice only loses locality, not correctness. */
+static struct block_hw_queue *enqueue(struct block_request *req)
+{
+    struct block_hw_queue *hq = queue_for_this_cpu(req->device);
+    req->hw_queue = hq;
+    irqflags_t flags = spin_lock_irqsave(&hq->lock);
+    list_add_tail(&hq->pending, &req->queue_node);
+    spin_unlock_irqrestore(&hq->lock, flags);
+    return hq;
 }
 
 static void split_release(struct split_parent *split, int status)
 {
-    irqflags_t flags = spin_lock_irqsave(&queue_lock);
-    if (status < 0 && split->status == 0)
-        split->status = status;
-    bool last = --split->outstanding == 0;
-    spin_unlock_irqrestore(&queue_lock, flags);
-    if (last) {
+    int none = 0;
+    if (status < 0) /* the first failure wins */
+        __atomic_compare_exchange_n(&split->status, &none, status, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE);
+    if (__atomic_sub_fetch(&split->outstanding, 1, __ATOMIC_ACQ_REL) == 0) {
         struct block_request *parent = split->parent;
-        int final = split->status;
+        int final = __atomic_load_n(&split->status, __ATOMIC_ACQUIRE);
         kfree(split);
         parent->complete(parent, final);
     }
@@ -248,6 +266,7 @@ static int submit_split(struct block_request *req)
 
     uint64_t done = 0;
     int status = 0;
+    struct block_hw_queue *hq = NULL;
     for (;;) {
         struct split_child *child =
             kzalloc(sizeof(*child) + limits->max_segments * sizeof(struct block_segment));
@@ -268,15 +287,14 @@ static int submit_split(struct block_request *req)
         child->req.device = dev;
         child->split = split;
         done += child->length;
-        irqflags_t flags = spin_lock_irqsave(&queue_lock);
-        split->outstanding++;
-        spin_unlock_irqrestore(&queue_lock, flags);
-        enqueue(&child->req);
+        __atomic_add_fetch(&split->outstanding, 1, __ATOMIC_ACQ_REL);
+        hq = enqueue(&child->req);
     }
     if (status < 0)
         pr_err("%s: cannot split %s of %llu bytes: %d\n", dev->name, block_op_name(req->op),
                (unsigned long long)blk_request_bytes(req), status);
-    dispatch(dev);
+    if (hq)
+        dispatch(hq);
     /* Pieces already queued still run; the parent reports the first failure. */
     split_release(split, status);
     return 0;
@@ -290,6 +308,8 @@ int blk_submit(struct block_request *req)
     int status = check_request(req);
     if (status < 0)
         return status;
+    if (!dev->hw_queues)
+        return -ENODEV; /* not registered yet */
     list_init(&req->queue_node);
     if (req->op == BLOCK_OP_FLUSH && !dev->can_flush) {
         /* No volatile cache: everything written is already durable. */
@@ -298,8 +318,7 @@ int blk_submit(struct block_request *req)
     }
     if (!fits_limits(req, &dev->limits))
         return submit_split(req);
-    enqueue(req);
-    dispatch(dev);
+    dispatch(enqueue(req));
     return 0;
 }
 
@@ -307,13 +326,16 @@ int blk_submit(struct block_request *req)
 void blk_queue_abort(struct block_device *dev, int status)
 {
     LIST_HEAD(aborted);
-    irqflags_t flags = spin_lock_irqsave(&queue_lock);
-    while (!list_empty(&dev->pending)) {
-        struct list_node *node = dev->pending.next;
-        list_remove(node);
-        list_add_tail(&aborted, node);
+    for (unsigned i = 0; dev->hw_queues && i < dev->hw_queue_count; i++) {
+        struct block_hw_queue *hq = &dev->hw_queues[i];
+        irqflags_t flags = spin_lock_irqsave(&hq->lock);
+        while (!list_empty(&hq->pending)) {
+            struct list_node *node = hq->pending.next;
+            list_remove(node);
+            list_add_tail(&aborted, node);
+        }
+        spin_unlock_irqrestore(&hq->lock, flags);
     }
-    spin_unlock_irqrestore(&queue_lock, flags);
     while (!list_empty(&aborted)) {
         struct block_request *req = list_entry(aborted.next, struct block_request, queue_node);
         list_remove(&req->queue_node);
@@ -321,28 +343,29 @@ void blk_queue_abort(struct block_device *dev, int status)
     }
 }
 
-/* Resets the device when its oldest request has been in flight longer than its timeout; one
- * reset at a time, whoever notices (a waiter's poll or the timeout work). */
-static void check_timeout(struct block_device *dev)
+/* Resets the device when the queue's oldest request has been in flight longer than the
+ * timeout; one reset per device at a time, whoever notices (a waiter's poll or the work). */
+static void check_timeout(struct block_hw_queue *hq)
 {
+    struct block_device *dev = hq->device;
     if (!dev->timeout_ns || !dev->ops->reset)
         return;
-    irqflags_t flags = spin_lock_irqsave(&queue_lock);
+    irqflags_t flags = spin_lock_irqsave(&hq->lock);
     uint64_t oldest = 0;
-    if (!list_empty(&dev->in_flight_list) && !dev->resetting)
+    if (!list_empty(&hq->in_flight_list))
         oldest =
-            list_entry(dev->in_flight_list.next, struct block_request, queue_node)->submit_time_ns;
-    bool overdue = oldest && time_ns() - oldest > dev->timeout_ns;
-    dev->resetting |= overdue;
-    spin_unlock_irqrestore(&queue_lock, flags);
-    if (!overdue)
+            list_entry(hq->in_flight_list.next, struct block_request, queue_node)->submit_time_ns;
+    spin_unlock_irqrestore(&hq->lock, flags);
+    if (!oldest || time_ns() - oldest <= dev->timeout_ns)
+        return;
+    bool idle = false;
+    if (!__atomic_compare_exchange_n(&dev->resetting, &idle, true, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
         return;
     pr_err("%s: request timed out after %llu ms, resetting the device\n", dev->name,
            (unsigned long long)(dev->timeout_ns / NSEC_PER_MSEC));
     dev->ops->reset(dev, -ETIMEDOUT);
-    flags = spin_lock_irqsave(&queue_lock);
-    dev->resetting = false;
-    spin_unlock_irqrestore(&queue_lock, flags);
+    __atomic_store_n(&dev->resetting, false, __ATOMIC_RELEASE);
 }
 
 void blk_service(struct block_device *dev)
@@ -353,37 +376,73 @@ void blk_service(struct block_device *dev)
         return; /* the driver may be gone */
     if (dev->ops->poll)
         dev->ops->poll(dev);
-    check_timeout(dev);
+    for (unsigned i = 0; dev->hw_queues && i < dev->hw_queue_count; i++)
+        check_timeout(&dev->hw_queues[i]);
 }
 
 /* Timer (interrupt context): hand the check to a thread, holding a reference until it ran. */
 static void timeout_fired(struct timer *timer)
 {
-    struct block_device *dev = timer->data;
-    block_device_get(dev);
-    if (!queue_work(system_wq, &dev->timeout_work))
-        block_device_put(dev);
+    struct block_hw_queue *hq = timer->data;
+    block_device_get(hq->device);
+    if (!queue_work(system_wq, &hq->timeout_work))
+        block_device_put(hq->device);
 }
 
 static void timeout_work(struct work *work)
 {
-    struct block_device *dev = container_of(work, struct block_device, timeout_work);
+    struct block_hw_queue *hq = container_of(work, struct block_hw_queue, timeout_work);
+    struct block_device *dev = hq->device;
     if (!dev->removed) {
-        check_timeout(dev);
-        irqflags_t flags = spin_lock_irqsave(&queue_lock);
-        arm_timeout_locked(dev); /* for the request that is now the oldest */
-        spin_unlock_irqrestore(&queue_lock, flags);
+        check_timeout(hq);
+        irqflags_t flags = spin_lock_irqsave(&hq->lock);
+        arm_timeout_locked(hq); /* for the request that is now the oldest */
+        spin_unlock_irqrestore(&hq->lock, flags);
     }
     block_device_put(dev);
 }
 
-void blk_timeouts_init(struct block_device *dev)
+int blk_queues_init(struct block_device *dev)
 {
-    timer_setup(&dev->timeout_timer, timeout_fired, dev);
-    work_init(&dev->timeout_work, timeout_work);
+    if (dev->hw_queue_count == 0)
+        dev->hw_queue_count = 1;
+    dev->hw_queues = kcalloc(dev->hw_queue_count, sizeof(*dev->hw_queues));
+    if (!dev->hw_queues)
+        return -ENOMEM;
+    for (unsigned i = 0; i < dev->hw_queue_count; i++) {
+        struct block_hw_queue *hq = &dev->hw_queues[i];
+        hq->lock = (struct spinlock)SPINLOCK_INIT("blk-hw-queue");
+        hq->device = dev;
+        hq->index = i;
+        list_init(&hq->pending);
+        list_init(&hq->in_flight_list);
+        timer_setup(&hq->timeout_timer, timeout_fired, hq);
+        work_init(&hq->timeout_work, timeout_work);
+    }
+    return 0;
 }
 
-void blk_timeouts_stop(struct block_device *dev)
+void blk_queues_stop(struct block_device *dev)
 {
-    timer_cancel(&dev->timeout_timer);
+    for (unsigned i = 0; dev->hw_queues && i < dev->hw_queue_count; i++)
+        timer_cancel(&dev->hw_queues[i].timeout_timer);
+}
+
+void blk_queues_free(struct block_device *dev)
+{
+    kfree(dev->hw_queues);
+    dev->hw_queues = NULL;
+}
+
+void blk_queue_stats(const struct block_device *dev, struct block_queue_stats *out)
+{
+    *out = (struct block_queue_stats){0};
+    for (unsigned i = 0; dev->hw_queues && i < dev->hw_queue_count; i++) {
+        struct block_hw_queue *hq = &dev->hw_queues[i];
+        irqflags_t flags = spin_lock_irqsave(&hq->lock);
+        out->completed += hq->completed_requests;
+        out->failed += hq->failed_requests;
+        out->in_flight += hq->in_flight;
+        spin_unlock_irqrestore(&hq->lock, flags);
+    }
 }

@@ -137,9 +137,17 @@ static int blk_info_command(struct block_device *dev)
                  l->max_segments, l->max_segment_size, l->max_transfer, l->queue_depth);
     shell_printf("features:%s%s%s\n", dev->can_flush ? " flush" : "",
                  dev->can_discard ? " discard" : "", dev->can_write_zeroes ? " write-zeroes" : "");
-    shell_printf("requests: %llu completed, %llu failed, %u in flight\n",
-                 (unsigned long long)dev->completed_requests,
-                 (unsigned long long)dev->failed_requests, dev->in_flight);
+    struct block_queue_stats stats;
+    blk_queue_stats(dev, &stats);
+    shell_printf("requests: %llu completed, %llu failed, %u in flight, %u hardware queue%s\n",
+                 (unsigned long long)stats.completed, (unsigned long long)stats.failed,
+                 stats.in_flight, dev->hw_queue_count, dev->hw_queue_count == 1 ? "" : "s");
+    for (unsigned i = 0; dev->hw_queue_count > 1 && i < dev->hw_queue_count; i++) {
+        const struct block_hw_queue *hq = &dev->hw_queues[i];
+        shell_printf("hardware queue %u (CPU %u): %llu completed, %llu failed\n", i,
+                     blk_hw_queue_cpu(i), (unsigned long long)hq->completed_requests,
+                     (unsigned long long)hq->failed_requests);
+    }
     if (disk->ops->describe && !disk->removed) {
         char line[160], escaped[160 * ESCAPE_MAX_RATIO];
         disk->ops->describe(disk, line, sizeof(line)); /* may quote the device's own strings */
@@ -218,7 +226,8 @@ static int blk_command(int argc, char **argv)
     if (argc < 3) {
         shell_printf("usage: blk read DEV LBA [COUNT] | blk write DEV LBA BYTE [COUNT] | "
                      "blk zero|discard DEV LBA COUNT | blk info|reset DEV | blk bench DEV "
-                     "[SECONDS] [--write]; writes to a device in use need --force\n");
+                     "[SECONDS] [--jobs N] [--test NAME] [--write]; writes to a device in use need "
+                     "--force\n");
         return -EINVAL;
     }
     struct block_device *dev = block_device_find(argv[2]);

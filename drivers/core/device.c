@@ -4,8 +4,33 @@
 #include <rayos/device.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
+#include <rayos/lock.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
+
+/* One sleeping lock for the whole model: the lists below, every device's state, driver and
+ * children, and every probe and remove run under it, so a `driver bind` on one CPU, a hot-plug
+ * event on another and a walk by `devices` on a third see each other whole.  It may be taken
+ * again by its holder (a probe registers children, a remove unregisters them); never in
+ * interrupt context.  Reference counts are atomic and need no lock. */
+static struct mutex model_mutex = MUTEX_INIT("device model");
+static unsigned model_depth; /* the holder's nesting */
+
+static void model_lock(void)
+{
+    if (mutex_held_by_me(&model_mutex)) {
+        model_depth++;
+        return;
+    }
+    mutex_lock(&model_mutex);
+    model_depth = 1;
+}
+
+static void model_unlock(void)
+{
+    if (--model_depth == 0)
+        mutex_unlock(&model_mutex);
+}
 
 static LIST_HEAD(bus_list);
 static LIST_HEAD(device_list); /* registration order; a device leaves it on its last put */
@@ -14,7 +39,7 @@ static LIST_HEAD(listener_list);
 
 /* ---- buses ---- */
 
-int bus_register(struct bus_type *bus)
+static int bus_register_locked(struct bus_type *bus)
 {
     if (!bus || !bus->name || !bus->match)
         return -EINVAL;
@@ -25,7 +50,7 @@ int bus_register(struct bus_type *bus)
     return 0;
 }
 
-struct bus_type *bus_find_by_name(const char *name)
+static struct bus_type *bus_find_by_name_locked(const char *name)
 {
     struct bus_type *bus;
     list_for_each_entry(bus, &bus_list, node)
@@ -36,7 +61,7 @@ struct bus_type *bus_find_by_name(const char *name)
     return NULL;
 }
 
-int bus_for_each(int (*fn)(struct bus_type *bus, void *context), void *context)
+static int bus_for_each_locked(int (*fn)(struct bus_type *bus, void *context), void *context)
 {
     struct bus_type *bus;
     list_for_each_entry(bus, &bus_list, node)
@@ -50,12 +75,12 @@ int bus_for_each(int (*fn)(struct bus_type *bus, void *context), void *context)
 
 /* ---- events ---- */
 
-void device_listen(struct device_listener *listener)
+static void device_listen_locked(struct device_listener *listener)
 {
     list_add_tail(&listener_list, &listener->node);
 }
 
-void device_unlisten(struct device_listener *listener)
+static void device_unlisten_locked(struct device_listener *listener)
 {
     list_remove(&listener->node);
 }
@@ -147,10 +172,8 @@ const struct resource *device_resource(const struct device *dev, enum resource_t
 
 struct device *device_get(struct device *dev)
 {
-    if (dev) {
-        BUG_ON(dev->refcount <= 0);
-        dev->refcount++;
-    }
+    if (dev)
+        BUG_ON(__atomic_fetch_add(&dev->refcount, 1, __ATOMIC_ACQ_REL) <= 0);
     return dev;
 }
 
@@ -158,12 +181,15 @@ void device_put(struct device *dev)
 {
     if (!dev)
         return;
-    BUG_ON(dev->refcount <= 0);
-    if (--dev->refcount > 0)
+    int before = __atomic_fetch_sub(&dev->refcount, 1, __ATOMIC_ACQ_REL);
+    BUG_ON(before <= 0);
+    if (before > 1)
         return;
     /* Only an unregistered (or never registered) device can lose its last reference. */
     BUG_ON(dev->state != DEVICE_REMOVED && !list_empty(&dev->all_node));
+    model_lock();
     list_remove(&dev->all_node);
+    model_unlock();
     struct device *parent = dev->parent;
     if (dev->release)
         dev->release(dev);
@@ -186,14 +212,14 @@ static struct device *find_live_device(const char *name)
     return NULL;
 }
 
-struct device *device_find_by_name(const char *name)
+static struct device *device_find_by_name_locked(const char *name)
 {
     return device_get(find_live_device(name));
 }
 
 /* Walks the list holding a reference on the current entry, so fn may unregister it (the
  * entry stays linked until its last reference goes) and probe() may append devices. */
-int device_for_each(int (*fn)(struct device *dev, void *context), void *context)
+static int device_for_each_locked(int (*fn)(struct device *dev, void *context), void *context)
 {
     struct list_node *pos = device_list.next;
     if (pos == &device_list)
@@ -215,8 +241,8 @@ int device_for_each(int (*fn)(struct device *dev, void *context), void *context)
 }
 
 /* Works on a snapshot (with references) of the children, so fn may unregister any of them. */
-int device_for_each_child(struct device *parent, int (*fn)(struct device *dev, void *context),
-                          void *context)
+static int device_for_each_child_locked(struct device *parent,
+                                        int (*fn)(struct device *dev, void *context), void *context)
 {
     unsigned count = 0;
     struct list_node *pos;
@@ -239,7 +265,7 @@ int device_for_each_child(struct device *parent, int (*fn)(struct device *dev, v
     return result;
 }
 
-void device_unregister_children(struct device *parent)
+static void device_unregister_children_locked(struct device *parent)
 {
     while (!list_empty(&parent->children)) {
         struct device *child = list_entry(parent->children.prev, struct device, sibling);
@@ -332,7 +358,7 @@ static void device_autobind(struct device *dev)
     }
 }
 
-int device_register(struct device *dev)
+static int device_register_locked(struct device *dev)
 {
     if (!dev->bus || !dev->bus->registered) {
         pr_err("%s: no registered bus\n", dev->name);
@@ -358,7 +384,7 @@ int device_register(struct device *dev)
     return 0;
 }
 
-int device_bind(struct device *dev, struct driver *drv)
+static int device_bind_locked(struct device *dev, struct driver *drv)
 {
     if (!device_is_live(dev))
         return -ENOENT;
@@ -369,7 +395,7 @@ int device_bind(struct device *dev, struct driver *drv)
     return really_probe(dev, drv);
 }
 
-int device_unbind(struct device *dev)
+static int device_unbind_locked(struct device *dev)
 {
     if (dev->state != DEVICE_BOUND || !dev->driver)
         return -ENODEV;
@@ -388,7 +414,7 @@ int device_unbind(struct device *dev)
     return 0;
 }
 
-void device_unregister(struct device *dev)
+static void device_unregister_locked(struct device *dev)
 {
     if (!device_is_live(dev))
         return;
@@ -406,7 +432,7 @@ void device_unregister(struct device *dev)
 
 /* ---- drivers ---- */
 
-struct driver *driver_find_by_name(const char *name)
+static struct driver *driver_find_by_name_locked(const char *name)
 {
     struct driver *drv;
     list_for_each_entry(drv, &driver_list, node)
@@ -417,7 +443,7 @@ struct driver *driver_find_by_name(const char *name)
     return NULL;
 }
 
-int driver_for_each(int (*fn)(struct driver *drv, void *context), void *context)
+static int driver_for_each_locked(int (*fn)(struct driver *drv, void *context), void *context)
 {
     struct driver *drv;
     list_for_each_entry(drv, &driver_list, node)
@@ -437,7 +463,7 @@ static int bind_new_driver(struct device *dev, void *context)
     return 0;
 }
 
-int driver_register(struct driver *drv)
+static int driver_register_locked(struct driver *drv)
 {
     if (!drv->name || !drv->bus || !drv->bus->registered)
         return -EINVAL;
@@ -458,11 +484,145 @@ static int unbind_driver(struct device *dev, void *context)
     return 0;
 }
 
-void driver_unregister(struct driver *drv)
+static void driver_unregister_locked(struct driver *drv)
 {
     if (!drv->registered)
         return;
     device_for_each(unbind_driver, drv);
     list_remove(&drv->node);
     drv->registered = false;
+}
+
+/* ---- the public entry points: each runs under the model lock ---- */
+
+int bus_register(struct bus_type *bus)
+{
+    model_lock();
+    int result = bus_register_locked(bus);
+    model_unlock();
+    return result;
+}
+
+struct bus_type *bus_find_by_name(const char *name)
+{
+    model_lock();
+    struct bus_type *result = bus_find_by_name_locked(name);
+    model_unlock();
+    return result;
+}
+
+int bus_for_each(int (*fn)(struct bus_type *bus, void *context), void *context)
+{
+    model_lock();
+    int result = bus_for_each_locked(fn, context);
+    model_unlock();
+    return result;
+}
+
+void device_listen(struct device_listener *listener)
+{
+    model_lock();
+    device_listen_locked(listener);
+    model_unlock();
+}
+
+void device_unlisten(struct device_listener *listener)
+{
+    model_lock();
+    device_unlisten_locked(listener);
+    model_unlock();
+}
+
+struct device *device_find_by_name(const char *name)
+{
+    model_lock();
+    struct device *result = device_find_by_name_locked(name);
+    model_unlock();
+    return result;
+}
+
+int device_for_each(int (*fn)(struct device *dev, void *context), void *context)
+{
+    model_lock();
+    int result = device_for_each_locked(fn, context);
+    model_unlock();
+    return result;
+}
+
+int device_for_each_child(struct device *parent, int (*fn)(struct device *dev, void *context),
+                          void *context)
+{
+    model_lock();
+    int result = device_for_each_child_locked(parent, fn, context);
+    model_unlock();
+    return result;
+}
+
+void device_unregister_children(struct device *parent)
+{
+    model_lock();
+    device_unregister_children_locked(parent);
+    model_unlock();
+}
+
+int device_register(struct device *dev)
+{
+    model_lock();
+    int result = device_register_locked(dev);
+    model_unlock();
+    return result;
+}
+
+int device_bind(struct device *dev, struct driver *drv)
+{
+    model_lock();
+    int result = device_bind_locked(dev, drv);
+    model_unlock();
+    return result;
+}
+
+int device_unbind(struct device *dev)
+{
+    model_lock();
+    int result = device_unbind_locked(dev);
+    model_unlock();
+    return result;
+}
+
+void device_unregister(struct device *dev)
+{
+    model_lock();
+    device_unregister_locked(dev);
+    model_unlock();
+}
+
+struct driver *driver_find_by_name(const char *name)
+{
+    model_lock();
+    struct driver *result = driver_find_by_name_locked(name);
+    model_unlock();
+    return result;
+}
+
+int driver_for_each(int (*fn)(struct driver *drv, void *context), void *context)
+{
+    model_lock();
+    int result = driver_for_each_locked(fn, context);
+    model_unlock();
+    return result;
+}
+
+int driver_register(struct driver *drv)
+{
+    model_lock();
+    int result = driver_register_locked(drv);
+    model_unlock();
+    return result;
+}
+
+void driver_unregister(struct driver *drv)
+{
+    model_lock();
+    driver_unregister_locked(drv);
+    model_unlock();
 }

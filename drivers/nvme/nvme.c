@@ -1,8 +1,10 @@
-/* NVMe controllers (class 01:08:02).  An admin queue used by polling at probe time, one I/O
- * submission/completion queue pair shared by every namespace, PRP lists per command slot,
- * completion by MSI-X (else MSI, else INTx, else polling).  A controller reporting fatal status
- * (CSTS.CFS), or one that stops answering, fails its requests with -EIO and is reset once per
- * timeout; other controllers carry on. */
+/* NVMe controllers (class 01:08:02).  An admin queue used by polling, one I/O submission/
+ * completion queue pair per CPU (as many as the controller grants and MSI-X has vectors for;
+ * one pair without MSI-X) shared by every namespace, each the block layer's hardware queue of
+ * the same number with its own lock, command slots (PRP lists) and MSI-X vector aimed at its
+ * CPU; completion by MSI-X (else MSI, else INTx, else polling).  A controller reporting fatal
+ * status (CSTS.CFS), or one that stops answering, fails its requests with -EIO and is reset once
+ * per timeout; other controllers carry on. */
 #define pr_fmt(fmt) "nvme: " fmt
 #include <rayos/block.h>
 #include <rayos/bytes.h>
@@ -15,6 +17,7 @@
 #include <rayos/lock.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
+#include <rayos/smp.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
 
@@ -48,6 +51,8 @@
 #define MAX_TRANSFER     (1u << 20)
 #define PRP_LIST_ENTRIES (PAGE_SIZE / 8)
 #define NAMESPACES_MAX   16
+#define IO_QUEUES_MAX    16
+#define IO_SLOTS_MAX     128 /* commands in flight per I/O queue */
 #define ADMIN_TIMEOUT    (5 * NSEC_PER_SEC)
 #define REQUEST_TIMEOUT  (10 * NSEC_PER_SEC)
 
@@ -77,6 +82,19 @@ struct nvme_slot {
     phys_addr_t prp_list_phys;
 };
 
+/* One I/O queue pair (qid = index + 1) and its command slots; the lock guards all of it. */
+struct nvme_io_queue {
+    struct nvme_ctrl *ctrl;
+    unsigned index;
+    struct spinlock lock;
+    struct nvme_queue queue;
+    struct nvme_slot *slots;
+    uint16_t *free_slots;
+    unsigned free_count, slot_count;
+    bool stopped; /* a reset is rebuilding the queues: submissions wait */
+    uint64_t interrupts, interrupts_elsewhere;
+};
+
 struct nvme_ctrl {
     struct pci_device *pdev;
     volatile uint8_t *regs;
@@ -84,19 +102,19 @@ struct nvme_ctrl {
     uint64_t cap;
     uint32_t doorbell_stride;
     uint64_t ready_timeout;
-    struct spinlock lock;
-    struct nvme_queue admin, io;
+    struct spinlock lock; /* the admin queue */
+    struct nvme_queue admin;
     uint16_t admin_command_id;
-    struct nvme_slot *slots;
-    uint16_t *free_slots;
-    unsigned free_count, slot_count;
+    unsigned io_queue_count;
+    struct nvme_io_queue io_queues[IO_QUEUES_MAX];
+    uint32_t io_entries;
     uint32_t max_transfer;
     struct nvme_controller_info info;
     struct nvme_ns namespaces[NAMESPACES_MAX];
     unsigned namespace_count;
     enum { IRQ_NONE_, IRQ_MSIX, IRQ_MSI, IRQ_INTX } irq_kind;
-    bool dead;
-    bool resetting; /* submissions wait (-EBUSY) while the queues are rebuilt */
+    volatile bool dead;
+    bool resetting; /* one reset at a time (atomic) */
     bool numbered;  /* index taken from controller_numbers */
 };
 
@@ -285,15 +303,26 @@ static int controller_enable(struct nvme_ctrl *ctrl)
 
 static int create_io_queues(struct nvme_ctrl *ctrl)
 {
-    struct nvme_sqe sqe;
-    queue_reset(&ctrl->io);
     bool interrupts = ctrl->irq_kind != IRQ_NONE_;
-    nvme_build_create_cq(&sqe, 1, ctrl->io.entries, ctrl->io.cq_phys, 0, interrupts, 0);
-    int status = admin_exec(ctrl, &sqe, NULL);
-    if (status < 0)
-        return status;
-    nvme_build_create_sq(&sqe, 1, ctrl->io.entries, ctrl->io.sq_phys, 1, 0);
-    return admin_exec(ctrl, &sqe, NULL);
+    for (unsigned i = 0; i < ctrl->io_queue_count; i++) {
+        struct nvme_io_queue *ioq = &ctrl->io_queues[i];
+        uint16_t qid = (uint16_t)(i + 1);
+        /* With MSI-X, queue i's completions use vector i (aimed at its CPU); MSI and INTx
+         * have one interrupt for everything. */
+        uint16_t vector = ctrl->irq_kind == IRQ_MSIX ? (uint16_t)i : 0;
+        struct nvme_sqe sqe;
+        queue_reset(&ioq->queue);
+        nvme_build_create_cq(&sqe, qid, ioq->queue.entries, ioq->queue.cq_phys, vector, interrupts,
+                             0);
+        int status = admin_exec(ctrl, &sqe, NULL);
+        if (status == 0) {
+            nvme_build_create_sq(&sqe, qid, ioq->queue.entries, ioq->queue.sq_phys, qid, 0);
+            status = admin_exec(ctrl, &sqe, NULL);
+        }
+        if (status < 0)
+            return status;
+    }
+    return 0;
 }
 
 struct done_batch {
@@ -310,89 +339,125 @@ static void batch_finish(struct nvme_ctrl *ctrl, struct done_batch *batch)
     /* Namespaces share the slots: one refused for lack of room may start again now. */
     for (unsigned i = 0; i < ctrl->namespace_count; i++) {
         struct nvme_ns *ns = &ctrl->namespaces[i];
-        if (ns->refused && ns->disk) {
-            ns->refused = false;
+        if (__atomic_exchange_n(&ns->refused, false, __ATOMIC_ACQ_REL) && ns->disk)
             blk_queue_run(ns->disk);
-        }
     }
 }
 
-static void release_slot(struct nvme_ctrl *ctrl, unsigned index, struct done_batch *batch,
+static void release_slot(struct nvme_io_queue *ioq, unsigned index, struct done_batch *batch,
                          int status)
 {
-    batch->reqs[batch->count] = ctrl->slots[index].req;
+    batch->reqs[batch->count] = ioq->slots[index].req;
     batch->statuses[batch->count++] = status;
-    ctrl->slots[index].req = NULL;
-    ctrl->free_slots[ctrl->free_count++] = (uint16_t)index;
+    ioq->slots[index].req = NULL;
+    ioq->free_slots[ioq->free_count++] = (uint16_t)index;
 }
 
-/* Fails everything in flight (under the lock), in batches. */
-static void fail_all(struct nvme_ctrl *ctrl, int status, irqflags_t *flags)
+/* Fails everything in flight on one queue, a batch at a time (completions run unlocked). */
+static void fail_queue(struct nvme_io_queue *ioq, int status)
 {
     struct done_batch batch = {0};
-    for (unsigned i = 0; i < ctrl->slot_count; i++) {
-        if (!ctrl->slots[i].req)
-            continue;
-        release_slot(ctrl, i, &batch, status);
-        if (batch.count == ARRAY_SIZE(batch.reqs)) {
-            spin_unlock_irqrestore(&ctrl->lock, *flags);
-            batch_finish(ctrl, &batch);
-            *flags = spin_lock_irqsave(&ctrl->lock);
-        }
+    for (unsigned next = 0;;) {
+        irqflags_t flags = spin_lock_irqsave(&ioq->lock);
+        for (; next < ioq->slot_count && batch.count < ARRAY_SIZE(batch.reqs); next++)
+            if (ioq->slots[next].req)
+                release_slot(ioq, next, &batch, status);
+        spin_unlock_irqrestore(&ioq->lock, flags);
+        batch_finish(ioq->ctrl, &batch);
+        if (next == ioq->slot_count)
+            return;
     }
-    spin_unlock_irqrestore(&ctrl->lock, *flags);
-    batch_finish(ctrl, &batch);
-    *flags = spin_lock_irqsave(&ctrl->lock);
 }
 
-static void reap(struct nvme_ctrl *ctrl)
+static void fail_all(struct nvme_ctrl *ctrl, int status)
 {
-    struct done_batch batch = {0};
-    irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
-    if (ctrl->dead) {
-        spin_unlock_irqrestore(&ctrl->lock, flags);
+    for (unsigned i = 0; i < ctrl->io_queue_count; i++)
+        fail_queue(&ctrl->io_queues[i], status);
+}
+
+static void stop_queues(struct nvme_ctrl *ctrl, bool stopped)
+{
+    for (unsigned i = 0; i < ctrl->io_queue_count; i++) {
+        struct nvme_io_queue *ioq = &ctrl->io_queues[i];
+        irqflags_t flags = spin_lock_irqsave(&ioq->lock);
+        ioq->stopped = stopped;
+        spin_unlock_irqrestore(&ioq->lock, flags);
+    }
+}
+
+/* The controller reports fatal status with commands outstanding: it will complete none. */
+static void controller_died(struct nvme_ctrl *ctrl)
+{
+    bool alive = false;
+    if (!__atomic_compare_exchange_n(&ctrl->dead, &alive, true, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
         return;
-    }
+    pr_err("%s: controller fatal status; failing its requests\n", pci_name(ctrl->pdev));
+    fail_all(ctrl, -EIO);
+}
+
+static void reap(struct nvme_io_queue *ioq)
+{
+    struct nvme_ctrl *ctrl = ioq->ctrl;
+    struct done_batch batch = {0};
     for (;;) {
+        irqflags_t flags = spin_lock_irqsave(&ioq->lock);
+        if (ctrl->dead) {
+            spin_unlock_irqrestore(&ioq->lock, flags);
+            return;
+        }
         const struct nvme_cqe *cqe;
-        while (batch.count < ARRAY_SIZE(batch.reqs) && (cqe = queue_peek(&ctrl->io)) != NULL) {
+        while (batch.count < ARRAY_SIZE(batch.reqs) && (cqe = queue_peek(&ioq->queue)) != NULL) {
             uint16_t id = cqe->command_id;
             unsigned status = nvme_cqe_status(cqe);
-            queue_pop(&ctrl->io);
-            if (id >= ctrl->slot_count || !ctrl->slots[id].req) {
-                pr_err("%s: completion for unknown command %u ignored\n", pci_name(ctrl->pdev), id);
+            queue_pop(&ioq->queue);
+            if (id >= ioq->slot_count || !ioq->slots[id].req) {
+                pr_err("%s: completion for unknown command %u on queue %u ignored\n",
+                       pci_name(ctrl->pdev), id, ioq->index + 1);
                 continue;
             }
-            struct block_request *req = ctrl->slots[id].req;
+            struct block_request *req = ioq->slots[id].req;
             if (status) {
                 pr_err("%s: %s at block %llu failed: status %#x\n",
                        req->device ? req->device->name : "?", block_op_name(req->op),
                        (unsigned long long)req->lba, status);
             }
-            release_slot(ctrl, id, &batch, status ? -EIO : 0);
+            release_slot(ioq, id, &batch, status ? -EIO : 0);
         }
         bool more = batch.count == ARRAY_SIZE(batch.reqs);
-        mmio_write32(ctrl->io.cq_doorbell, ctrl->io.cq_head);
-        if (!more && batch.count == 0 && ctrl->free_count < ctrl->slot_count &&
-            controller_failed(ctrl)) {
-            pr_err("%s: controller fatal status; failing its requests\n", pci_name(ctrl->pdev));
-            ctrl->dead = true;
-            fail_all(ctrl, -EIO, &flags);
-        }
-        spin_unlock_irqrestore(&ctrl->lock, flags);
+        mmio_write32(ioq->queue.cq_doorbell, ioq->queue.cq_head);
+        bool died = !more && batch.count == 0 && ioq->free_count < ioq->slot_count &&
+                    controller_failed(ctrl);
+        spin_unlock_irqrestore(&ioq->lock, flags);
         batch_finish(ctrl, &batch);
+        if (died)
+            controller_died(ctrl);
         if (!more)
             return;
-        flags = spin_lock_irqsave(&ctrl->lock);
     }
 }
 
-static void nvme_interrupt(void *context)
+/* MSI-X vector i belongs to I/O queue i. */
+static void queue_interrupt(void *context)
 {
-    reap(context);
+    struct nvme_io_queue *ioq = context;
+    __atomic_add_fetch(&ioq->interrupts, 1, __ATOMIC_RELAXED);
+    if (cpu_id() != blk_hw_queue_cpu(ioq->index))
+        __atomic_add_fetch(&ioq->interrupts_elsewhere, 1, __ATOMIC_RELAXED);
+    reap(ioq);
 }
 
-static int build_io(struct nvme_ctrl *ctrl, struct nvme_ns *ns, unsigned index,
+/* MSI or INTx: one interrupt for every queue. */
+static void controller_interrupt(void *context)
+{
+    struct nvme_ctrl *ctrl = context;
+    for (unsigned i = 0; i < ctrl->io_queue_count; i++) {
+        __atomic_add_fetch(&ctrl->io_queues[i].interrupts, 1, __ATOMIC_RELAXED);
+        reap(&ctrl->io_queues[i]);
+    }
+}
+
+static int build_io(struct nvme_io_queue *ioq, struct nvme_ns *ns, unsigned index,
                     struct block_request *req, struct nvme_sqe *sqe)
 {
     if (req->op == BLOCK_OP_FLUSH) {
@@ -404,7 +469,7 @@ static int build_io(struct nvme_ctrl *ctrl, struct nvme_ns *ns, unsigned index,
                                (uint16_t)index);
     if (status < 0)
         return status;
-    struct nvme_slot *slot = &ctrl->slots[index];
+    struct nvme_slot *slot = &ioq->slots[index];
     return nvme_build_prp(req->segments, req->segment_count, PAGE_SIZE, slot->prp_list,
                           slot->prp_list_phys, PRP_LIST_ENTRIES, &sqe->prp1, &sqe->prp2);
 }
@@ -415,61 +480,66 @@ static int nvme_submit(struct block_device *dev, struct block_request *req)
     struct nvme_ctrl *ctrl = ns->ctrl;
     if (req->op != BLOCK_OP_READ && req->op != BLOCK_OP_WRITE && req->op != BLOCK_OP_FLUSH)
         return -EOPNOTSUPP;
-    irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
-    if (ctrl->dead) {
-        spin_unlock_irqrestore(&ctrl->lock, flags);
+    if (ctrl->dead)
         return -EIO;
-    }
-    if (ctrl->free_count == 0 || ctrl->resetting) {
-        ns->refused = true;
-        spin_unlock_irqrestore(&ctrl->lock, flags);
+    struct nvme_io_queue *ioq = &ctrl->io_queues[req->hw_queue->index % ctrl->io_queue_count];
+    irqflags_t flags = spin_lock_irqsave(&ioq->lock);
+    if (ioq->free_count == 0 || ioq->stopped) {
+        __atomic_store_n(&ns->refused, true, __ATOMIC_RELEASE);
+        spin_unlock_irqrestore(&ioq->lock, flags);
         return -EBUSY;
     }
-    unsigned index = ctrl->free_slots[--ctrl->free_count];
+    unsigned index = ioq->free_slots[--ioq->free_count];
     struct nvme_sqe sqe;
-    int status = build_io(ctrl, ns, index, req, &sqe);
+    int status = build_io(ioq, ns, index, req, &sqe);
     if (status < 0) {
-        ctrl->free_slots[ctrl->free_count++] = (uint16_t)index;
-        spin_unlock_irqrestore(&ctrl->lock, flags);
+        ioq->free_slots[ioq->free_count++] = (uint16_t)index;
+        spin_unlock_irqrestore(&ioq->lock, flags);
         pr_err("%s: request at block %llu cannot be described to the controller\n", dev->name,
                (unsigned long long)req->lba);
         return status;
     }
-    ctrl->slots[index].req = req;
-    queue_push(&ctrl->io, &sqe);
-    spin_unlock_irqrestore(&ctrl->lock, flags);
+    ioq->slots[index].req = req;
+    queue_push(&ioq->queue, &sqe);
+    spin_unlock_irqrestore(&ioq->lock, flags);
     return 0;
 }
 
 static void nvme_poll(struct block_device *dev)
 {
     struct nvme_ns *ns = dev->driver_data;
-    reap(ns->ctrl);
+    for (unsigned i = 0; i < ns->ctrl->io_queue_count; i++)
+        reap(&ns->ctrl->io_queues[i]);
 }
 
 /* Requests are stuck (-ETIMEDOUT) or `blk reset` (-EIO): fail them, reset the controller and
- * rebuild the queues. */
+ * rebuild the queues.  One reset at a time; whoever comes second leaves it to the first. */
 static void nvme_reset(struct block_device *dev, int status)
 {
     struct nvme_ns *ns = dev->driver_data;
     struct nvme_ctrl *ctrl = ns->ctrl;
-    irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
+    bool idle = false;
+    if (!__atomic_compare_exchange_n(&ctrl->resetting, &idle, true, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return;
     pr_err("%s: resetting the controller (%d, CSTS %#x)\n", dev->name, status,
            reg_read32(ctrl, REG_CSTS));
-    ctrl->resetting = true;
+    stop_queues(ctrl, true);
     reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
-    fail_all(ctrl, status, &flags);
+    fail_all(ctrl, status);
     if (!ctrl->dead) {
+        irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
         status = controller_enable(ctrl);
         if (status == 0)
             status = create_io_queues(ctrl);
+        spin_unlock_irqrestore(&ctrl->lock, flags);
         if (status < 0) {
             pr_err("%s: controller did not come back: %d\n", pci_name(ctrl->pdev), status);
             ctrl->dead = true;
         }
     }
-    ctrl->resetting = false;
-    spin_unlock_irqrestore(&ctrl->lock, flags);
+    stop_queues(ctrl, false);
+    __atomic_store_n(&ctrl->resetting, false, __ATOMIC_RELEASE);
     /* Every namespace may have requests waiting: start them (or fail them, if dead). */
     struct done_batch none = {0};
     for (unsigned i = 0; i < ctrl->namespace_count; i++)
@@ -495,9 +565,18 @@ static void nvme_describe(struct block_device *dev, char *buffer, size_t size)
 {
     struct nvme_ns *ns = dev->driver_data;
     struct nvme_ctrl *ctrl = ns->ctrl;
-    snprintf(buffer, size, "%s nvme%u namespace %u, %s, queue %u, %s completion%s",
-             pci_name(ctrl->pdev), ctrl->index, ns->nsid, ctrl->info.model, ctrl->io.entries,
-             irq_name(ctrl), ctrl->dead ? ", failed" : "");
+    uint64_t interrupts = 0, elsewhere = 0;
+    for (unsigned i = 0; i < ctrl->io_queue_count; i++) {
+        interrupts += __atomic_load_n(&ctrl->io_queues[i].interrupts, __ATOMIC_RELAXED);
+        elsewhere += __atomic_load_n(&ctrl->io_queues[i].interrupts_elsewhere, __ATOMIC_RELAXED);
+    }
+    snprintf(buffer, size,
+             "%s nvme%u namespace %u, %s, %u queue%s of %u, %s completion, interrupts %llu "
+             "(%llu off their queue's CPU)%s",
+             pci_name(ctrl->pdev), ctrl->index, ns->nsid, ctrl->info.model, ctrl->io_queue_count,
+             ctrl->io_queue_count == 1 ? "" : "s", ctrl->io_entries, irq_name(ctrl),
+             (unsigned long long)interrupts, (unsigned long long)elsewhere,
+             ctrl->dead ? ", failed" : "");
 }
 
 static const struct block_driver_ops nvme_ops = {
@@ -507,20 +586,77 @@ static const struct block_driver_ops nvme_ops = {
     .describe = nvme_describe,
 };
 
-static int alloc_slots(struct nvme_ctrl *ctrl, unsigned count)
+static int alloc_slots(struct nvme_io_queue *ioq, unsigned count)
 {
-    ctrl->slots = kcalloc(count, sizeof(*ctrl->slots));
-    ctrl->free_slots = kcalloc(count, sizeof(*ctrl->free_slots));
-    if (!ctrl->slots || !ctrl->free_slots)
+    ioq->slots = kcalloc(count, sizeof(*ioq->slots));
+    ioq->free_slots = kcalloc(count, sizeof(*ioq->free_slots));
+    if (!ioq->slots || !ioq->free_slots)
         return -ENOMEM;
-    ctrl->slot_count = count;
+    ioq->slot_count = count;
     for (unsigned i = 0; i < count; i++) {
-        ctrl->slots[i].prp_list = dma_alloc(PAGE_SIZE, PAGE_SIZE, &ctrl->slots[i].prp_list_phys);
-        if (!ctrl->slots[i].prp_list)
+        ioq->slots[i].prp_list = dma_alloc(PAGE_SIZE, PAGE_SIZE, &ioq->slots[i].prp_list_phys);
+        if (!ioq->slots[i].prp_list)
             return -ENOMEM;
-        ctrl->free_slots[i] = (uint16_t)(count - 1 - i);
+        ioq->free_slots[i] = (uint16_t)(count - 1 - i);
     }
-    ctrl->free_count = count;
+    ioq->free_count = count;
+    return 0;
+}
+
+static void free_io_queue(struct nvme_io_queue *ioq)
+{
+    if (ioq->slots)
+        for (unsigned i = 0; i < ioq->slot_count; i++)
+            if (ioq->slots[i].prp_list)
+                dma_free(ioq->slots[i].prp_list, PAGE_SIZE);
+    kfree(ioq->slots);
+    kfree(ioq->free_slots);
+    queue_free(&ioq->queue);
+}
+
+/* "nvme.queues=N" limits the I/O queue pairs (benchmarks compare one with several). */
+static unsigned queue_limit(void)
+{
+    char text[24];
+    if (cmdline_get("nvme.queues", text, sizeof(text))) {
+        char *end;
+        unsigned long count = strtoul(text, &end, 10);
+        if (*end == 0 && count > 0)
+            return (unsigned)MIN(count, (unsigned long)IO_QUEUES_MAX);
+        pr_warn("ignoring nvme.queues=%s\n", text);
+    }
+    return IO_QUEUES_MAX;
+}
+
+/* One queue pair per online CPU, as far as the controller grants them and MSI-X has a vector
+ * for each; without MSI-X one pair (a single interrupt gains nothing from more). */
+static unsigned choose_queue_count(struct nvme_ctrl *ctrl)
+{
+    unsigned wanted = MIN(cpu_online_count(), queue_limit());
+    int table = pci_msix_table_size(ctrl->pdev);
+    if (table < 0 || cmdline_has("nvme.nomsi"))
+        return 1;
+    wanted = MIN(wanted, (unsigned)table);
+    if (wanted <= 1)
+        return 1;
+    struct nvme_sqe sqe;
+    uint32_t result;
+    nvme_build_set_queue_count(&sqe, wanted, 0);
+    if (admin_exec(ctrl, &sqe, &result) < 0)
+        return 1;
+    return nvme_queues_granted(result, wanted);
+}
+
+static int alloc_io_queues(struct nvme_ctrl *ctrl)
+{
+    for (unsigned i = 0; i < ctrl->io_queue_count; i++) {
+        struct nvme_io_queue *ioq = &ctrl->io_queues[i];
+        int status = queue_alloc(ctrl, &ioq->queue, (uint16_t)(i + 1), ctrl->io_entries);
+        if (status == 0)
+            status = alloc_slots(ioq, MIN(ctrl->io_entries - 1, (uint32_t)IO_SLOTS_MAX));
+        if (status < 0)
+            return status;
+    }
     return 0;
 }
 
@@ -529,13 +665,22 @@ static int alloc_slots(struct nvme_ctrl *ctrl, unsigned count)
 static void setup_interrupts(struct nvme_ctrl *ctrl)
 {
     struct pci_device *pdev = ctrl->pdev;
-    struct pci_msix_vector vector = {nvme_interrupt, ctrl, "nvme"};
     bool messages = !cmdline_has("nvme.nomsi");
-    if (messages && pci_msix_table_size(pdev) >= 1 && pci_enable_msix(pdev, &vector, 1) == 1)
+    struct pci_msix_vector vectors[IO_QUEUES_MAX];
+    for (unsigned i = 0; i < ctrl->io_queue_count; i++)
+        vectors[i] = (struct pci_msix_vector){queue_interrupt, &ctrl->io_queues[i], "nvme",
+                                              blk_hw_queue_cpu(i)};
+    unsigned count = ctrl->io_queue_count;
+    if (messages && pci_msix_table_size(pdev) >= (int)count &&
+        pci_enable_msix(pdev, vectors, count) == (int)count) {
         ctrl->irq_kind = IRQ_MSIX;
-    else if (messages && pci_enable_msi(pdev, nvme_interrupt, ctrl, "nvme") >= 0)
+        return;
+    }
+    /* One interrupt for everything: more queues would only share it. */
+    ctrl->io_queue_count = 1;
+    if (messages && pci_enable_msi(pdev, controller_interrupt, ctrl, "nvme") >= 0)
         ctrl->irq_kind = IRQ_MSI;
-    else if (pci_intx_irq(pdev, nvme_interrupt, ctrl, "nvme") >= 0)
+    else if (pci_intx_irq(pdev, controller_interrupt, ctrl, "nvme") >= 0)
         ctrl->irq_kind = IRQ_INTX;
     else
         pr_warn("%s: no interrupt; completions are polled\n", pci_name(pdev));
@@ -608,10 +753,11 @@ static void add_namespace(struct nvme_ctrl *ctrl, uint32_t nsid, uint8_t *buffer
     disk->limits = (struct block_limits){.max_segments = 1,
                                          .max_segment_size = ctrl->max_transfer,
                                          .max_transfer = ctrl->max_transfer,
-                                         .queue_depth = ctrl->slot_count};
+                                         .queue_depth = ctrl->io_queues[0].slot_count};
     disk->ops = &nvme_ops;
     disk->driver_data = ns;
     disk->timeout_ns = REQUEST_TIMEOUT;
+    disk->hw_queue_count = ctrl->io_queue_count;
     ns->disk = disk;
     ctrl->namespace_count++;
     if (block_device_register(disk, "nvme") < 0) {
@@ -638,14 +784,9 @@ static void ctrl_free(struct nvme_ctrl *ctrl)
     if (ctrl->regs)
         reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
     release_interrupts(ctrl);
-    if (ctrl->slots)
-        for (unsigned i = 0; i < ctrl->slot_count; i++)
-            if (ctrl->slots[i].prp_list)
-                dma_free(ctrl->slots[i].prp_list, PAGE_SIZE);
-    kfree(ctrl->slots);
-    kfree(ctrl->free_slots);
+    for (unsigned i = 0; i < IO_QUEUES_MAX; i++)
+        free_io_queue(&ctrl->io_queues[i]);
     queue_free(&ctrl->admin);
-    queue_free(&ctrl->io);
     if (ctrl->numbered && ctrl->index < 64)
         controller_numbers &= ~(1ull << ctrl->index);
     kfree(ctrl);
@@ -682,16 +823,12 @@ static int bring_up(struct nvme_ctrl *ctrl)
     }
     /* CAP.TO is in 500 ms units; 0 would mean no wait at all, so allow at least 500 ms. */
     ctrl->ready_timeout = MAX(CAP_TO(ctrl->cap), 1u) * 500 * NSEC_PER_MSEC;
-    uint32_t io_entries = MIN(CAP_MQES(ctrl->cap), (uint32_t)IO_ENTRIES_MAX);
-    if (io_entries < 2) {
-        pr_err("%s: queues of %u entries\n", where, io_entries);
+    ctrl->io_entries = MIN(CAP_MQES(ctrl->cap), (uint32_t)IO_ENTRIES_MAX);
+    if (ctrl->io_entries < 2) {
+        pr_err("%s: queues of %u entries\n", where, ctrl->io_entries);
         return -ENODEV;
     }
     int status = queue_alloc(ctrl, &ctrl->admin, 0, ADMIN_ENTRIES);
-    if (status == 0)
-        status = queue_alloc(ctrl, &ctrl->io, 1, io_entries);
-    if (status == 0)
-        status = alloc_slots(ctrl, MIN(io_entries - 1, 128u));
     if (status < 0)
         return status;
     return controller_enable(ctrl);
@@ -704,7 +841,12 @@ static int nvme_probe(struct pci_device *pdev, const struct pci_device_id *id)
     if (!ctrl)
         return -ENOMEM;
     ctrl->pdev = pdev;
-    ctrl->lock = (struct spinlock)SPINLOCK_INIT("nvme");
+    ctrl->lock = (struct spinlock)SPINLOCK_INIT("nvme admin");
+    for (unsigned i = 0; i < IO_QUEUES_MAX; i++) {
+        ctrl->io_queues[i].ctrl = ctrl;
+        ctrl->io_queues[i].index = i;
+        ctrl->io_queues[i].lock = (struct spinlock)SPINLOCK_INIT("nvme queue");
+    }
     ctrl->regs = pci_map_bar(pdev, 0);
     if (!ctrl->regs || pdev->bars[0].size < DOORBELLS + 8) {
         pr_err("%s: BAR 0 missing or too small\n", pci_name(pdev));
@@ -719,8 +861,11 @@ static int nvme_probe(struct pci_device *pdev, const struct pci_device_id *id)
     if (status == 0)
         status = identify_controller(ctrl, buffer, phys);
     if (status == 0) {
-        setup_interrupts(ctrl);
-        status = create_io_queues(ctrl);
+        ctrl->io_queue_count = choose_queue_count(ctrl);
+        setup_interrupts(ctrl); /* may settle for one queue */
+        status = alloc_io_queues(ctrl);
+        if (status == 0)
+            status = create_io_queues(ctrl);
     }
     if (status < 0) {
         pr_err("%s: probe failed: %d\n", pci_name(pdev), status);
@@ -732,14 +877,11 @@ static int nvme_probe(struct pci_device *pdev, const struct pci_device_id *id)
     ctrl->index = take_controller_number();
     ctrl->numbered = true;
     uint32_t vs = reg_read32(ctrl, REG_VS);
-    pr_info("%s: nvme%u: %s (serial %s, firmware %s), NVMe %u.%u, queue %u, max transfer %u KiB, "
-            "%s completion\n",
+    pr_info("%s: nvme%u: %s (serial %s, firmware %s), NVMe %u.%u, %u queue%s of %u, max "
+            "transfer %u KiB, %s completion\n",
             pci_name(pdev), ctrl->index, ctrl->info.model, ctrl->info.serial, ctrl->info.firmware,
-            vs >> 16, (vs >> 8) & 0xff, ctrl->io.entries, ctrl->max_transfer / 1024,
-            ctrl->irq_kind == IRQ_MSIX   ? "MSI-X"
-            : ctrl->irq_kind == IRQ_MSI  ? "MSI"
-            : ctrl->irq_kind == IRQ_INTX ? "INTx"
-                                         : "polled");
+            vs >> 16, (vs >> 8) & 0xff, ctrl->io_queue_count, ctrl->io_queue_count == 1 ? "" : "s",
+            ctrl->io_entries, ctrl->max_transfer / 1024, irq_name(ctrl));
     uint32_t ids[NAMESPACES_MAX];
     unsigned count = list_namespaces(ctrl, buffer, phys, ids);
     pci_set_drvdata(pdev, ctrl);
@@ -757,11 +899,17 @@ static void nvme_remove(struct pci_device *pdev)
     if (!ctrl)
         return;
     pci_set_drvdata(pdev, NULL);
-    irqflags_t flags = spin_lock_irqsave(&ctrl->lock);
+    /* A reset in progress on another CPU finishes first. */
+    bool idle = false;
+    while (!__atomic_compare_exchange_n(&ctrl->resetting, &idle, true, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+        idle = false;
+        cpu_relax();
+    }
     ctrl->dead = true;
+    stop_queues(ctrl, true);
     reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
-    fail_all(ctrl, -ENODEV, &flags);
-    spin_unlock_irqrestore(&ctrl->lock, flags);
+    fail_all(ctrl, -ENODEV);
     ctrl_free(ctrl);
 }
 

@@ -46,6 +46,19 @@ void nvme_build_create_cq(struct nvme_sqe *sqe, uint16_t qid, uint32_t entries, 
     sqe->cdw11 = 1u /* physically contiguous */ | (interrupts ? 2u : 0) | (uint32_t)vector << 16;
 }
 
+void nvme_build_set_queue_count(struct nvme_sqe *sqe, unsigned count, uint16_t command_id)
+{
+    start(sqe, NVME_ADMIN_SET_FEATURES, 0, command_id);
+    sqe->cdw10 = NVME_FEATURE_NUMBER_OF_QUEUES;
+    sqe->cdw11 = (count - 1) | (count - 1) << 16;
+}
+
+unsigned nvme_queues_granted(uint32_t result, unsigned asked)
+{
+    unsigned submission = (result & 0xffff) + 1, completion = (result >> 16) + 1;
+    return MIN(MIN(submission, completion), asked);
+}
+
 void nvme_build_create_sq(struct nvme_sqe *sqe, uint16_t qid, uint32_t entries, phys_addr_t queue,
                           uint16_t cqid, uint16_t command_id)
 {

@@ -7,11 +7,14 @@
 #include <rayos/types.h>
 
 /* Admin opcodes. */
-#define NVME_ADMIN_DELETE_SQ 0x00
-#define NVME_ADMIN_CREATE_SQ 0x01
-#define NVME_ADMIN_DELETE_CQ 0x04
-#define NVME_ADMIN_CREATE_CQ 0x05
-#define NVME_ADMIN_IDENTIFY  0x06
+#define NVME_ADMIN_DELETE_SQ    0x00
+#define NVME_ADMIN_CREATE_SQ    0x01
+#define NVME_ADMIN_DELETE_CQ    0x04
+#define NVME_ADMIN_CREATE_CQ    0x05
+#define NVME_ADMIN_IDENTIFY     0x06
+#define NVME_ADMIN_SET_FEATURES 0x09
+
+#define NVME_FEATURE_NUMBER_OF_QUEUES 0x07
 
 /* NVM opcodes. */
 #define NVME_CMD_FLUSH 0x00
@@ -67,6 +70,12 @@ void nvme_build_create_cq(struct nvme_sqe *sqe, uint16_t qid, uint32_t entries, 
                           uint16_t vector, bool interrupts, uint16_t command_id);
 void nvme_build_create_sq(struct nvme_sqe *sqe, uint16_t qid, uint32_t entries, phys_addr_t queue,
                           uint16_t cqid, uint16_t command_id);
+
+/* Set Features "Number of Queues": asks for count I/O submission and completion queues. */
+void nvme_build_set_queue_count(struct nvme_sqe *sqe, unsigned count, uint16_t command_id);
+/* The queue pairs a controller granted, from that command's result (both counts are 0-based;
+ * the smaller limits the pairs), never more than asked. */
+unsigned nvme_queues_granted(uint32_t result, unsigned asked);
 
 /* Fills PRP1/PRP2 for data in segments, using list (list_capacity entries at bus address
  * list_phys) when more than two pages are touched.  Every segment but the first must start

@@ -130,7 +130,7 @@ static int pciehp_probe(struct pci_device *port, const struct pci_device_id *id)
     if (!hp)
         return -ENOMEM;
     hp->port = port;
-    struct pci_msix_vector vector = {slot_interrupt, hp, "pciehp"};
+    struct pci_msix_vector vector = {slot_interrupt, hp, "pciehp", 0};
     int irq = pci_enable_msix(port, &vector, 1);
     if (irq < 0)
         irq = pci_enable_msi(port, slot_interrupt, hp, "pciehp");

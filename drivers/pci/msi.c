@@ -58,7 +58,7 @@ int pci_enable_msi(struct pci_device *pdev, irq_handler_t handler, void *context
     if (pdev->msi_irq >= 0 || pdev->msix_count)
         return -EBUSY;
     struct msi_message message;
-    int irq = irq_alloc_msi(handler, context, name ? name : pci_name(pdev), &message);
+    int irq = irq_alloc_msi(handler, context, name ? name : pci_name(pdev), 0, &message);
     if (irq < 0) {
         pr_err("%s: no MSI vector: %d\n", pci_name(pdev), irq);
         return irq;
@@ -164,7 +164,8 @@ int pci_enable_msix(struct pci_device *pdev, const struct pci_msix_vector *vecto
     for (unsigned i = 0; i < count; i++) {
         struct msi_message message;
         int irq = irq_alloc_msi(vectors[i].handler, vectors[i].context,
-                                vectors[i].name ? vectors[i].name : pci_name(pdev), &message);
+                                vectors[i].name ? vectors[i].name : pci_name(pdev), vectors[i].cpu,
+                                &message);
         if (irq < 0) {
             pr_err("%s: no vector for MSI-X entry %u: %d\n", pci_name(pdev), i, irq);
             while (i-- > 0) {

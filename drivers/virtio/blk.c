@@ -1,17 +1,21 @@
-/* VirtIO block devices (1af4:1001 transitional, 1af4:1042 modern).  One request queue; each
- * request is header + data segments + status byte, in one indirect descriptor when the device
- * offers indirect tables.  The header's sector is always in 512-byte units, whatever the
- * logical block size. */
+/* VirtIO block devices (1af4:1001 transitional, 1af4:1042 modern).  With VIRTIO_BLK_F_MQ one
+ * request virtqueue per CPU (up to what the device offers), each the block layer's hardware
+ * queue of the same number, with its own lock, slots and MSI-X vector aimed at its CPU; without
+ * it one queue.  Each request is header + data segments + status byte, in one indirect
+ * descriptor when the device offers indirect tables.  The header's sector is always in 512-byte
+ * units, whatever the logical block size. */
 #define pr_fmt(fmt) "virtio-blk: " fmt
 #include <rayos/block.h>
 #include <rayos/cmdline.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
+#include <rayos/io.h>
 #include <rayos/init.h>
 #include <rayos/lock.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
+#include <rayos/smp.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
 #include <rayos/virtio.h>
@@ -23,6 +27,7 @@
 #define BLK_F_BLK_SIZE     6
 #define BLK_F_FLUSH        9
 #define BLK_F_TOPOLOGY     10
+#define BLK_F_MQ           12
 #define BLK_F_DISCARD      13
 #define BLK_F_WRITE_ZEROES 14
 
@@ -32,6 +37,7 @@
 #define CONFIG_SEG_MAX          12
 #define CONFIG_BLK_SIZE         20
 #define CONFIG_PHYSICAL_EXP     24
+#define CONFIG_NUM_QUEUES       34
 #define CONFIG_MAX_DISCARD      36
 #define CONFIG_MAX_WRITE_ZEROES 48
 
@@ -71,30 +77,44 @@ struct slot_dma {
     uint8_t padding[31];
 };
 
+struct vblk_queue;
+
 struct vblk_slot {
     struct block_request *req;
+    struct vblk_queue *queue;
     unsigned index;
 };
 
-struct vblk {
-    struct pci_device *pdev;
-    struct virtio_device *vdev;
-    struct block_device *disk;
+/* One request virtqueue and what its requests need; the lock guards all of it. */
+struct vblk_queue {
+    struct vblk *vb;
     struct virtqueue vq;
     struct spinlock lock;
-    uint64_t features;
     struct slot_dma *slot_dma;
     phys_addr_t slot_dma_phys;
     size_t slot_dma_bytes;
     struct vblk_slot *slots;
     unsigned *free_slots;
     unsigned free_count, slot_count;
-    struct virtq_buffer *buffers; /* scratch for building one chain (under lock) */
+    struct virtq_buffer *buffers; /* scratch for building one chain */
+    bool stopped;                 /* a reset is in progress: submissions wait */
+    uint64_t interrupts;
+    uint64_t interrupts_elsewhere; /* arrived on a CPU other than the queue's own */
+    uint64_t stall_kicks;          /* notifications sent again by vblk_poll */
+};
+
+struct vblk {
+    struct pci_device *pdev;
+    struct virtio_device *vdev;
+    struct block_device *disk;
+    uint64_t features;
+    unsigned queue_count;
+    struct vblk_queue queues[VIRTIO_QUEUES_MAX];
     unsigned max_chain;
-    bool needs_reset; /* DEVICE_NEEDS_RESET seen: reset at the next drain */
-    bool dead;        /* a reset failed: every request fails */
-    uint64_t interrupts, resets;
-    uint64_t stall_kicks; /* notifications sent again by vblk_poll */
+    volatile bool needs_reset; /* DEVICE_NEEDS_RESET or a broken ring: reset at the next drain */
+    volatile bool dead;        /* a reset failed or the device is gone: every request fails */
+    bool resetting;            /* one reset at a time (atomic) */
+    uint64_t resets;
 };
 
 static bool has(const struct vblk *vb, unsigned bit)
@@ -150,38 +170,38 @@ static uint32_t request_type(enum block_op op)
 }
 
 /* Builds header, data and status buffers for req in vb->buffers; returns the out count. */
-static unsigned build_chain(struct vblk *vb, struct vblk_slot *slot, unsigned *in_count)
+static unsigned build_chain(struct vblk_queue *q, struct vblk_slot *slot, unsigned *in_count)
 {
     struct block_request *req = slot->req;
-    struct slot_dma *dma = &vb->slot_dma[slot->index];
-    phys_addr_t dma_phys = vb->slot_dma_phys + (phys_addr_t)slot->index * sizeof(*dma);
-    uint32_t sectors_per_block = vb->disk->logical_block_size / 512;
+    struct slot_dma *dma = &q->slot_dma[slot->index];
+    phys_addr_t dma_phys = q->slot_dma_phys + (phys_addr_t)slot->index * sizeof(*dma);
+    uint32_t sectors_per_block = q->vb->disk->logical_block_size / 512;
+    struct virtq_buffer *buffers = q->buffers;
     dma->header.type = request_type(req->op);
     dma->header.reserved = 0;
     dma->header.sector = req->op == BLOCK_OP_FLUSH ? 0 : req->lba * sectors_per_block;
     dma->status = STATUS_UNSET;
     unsigned n = 0, out;
-    vb->buffers[n++] = (struct virtq_buffer){dma_phys, sizeof(dma->header)};
+    buffers[n++] = (struct virtq_buffer){dma_phys, sizeof(dma->header)};
     if (req->op == BLOCK_OP_DISCARD || req->op == BLOCK_OP_WRITE_ZEROES) {
         dma->range = (struct blk_range){req->lba * sectors_per_block,
                                         req->block_count * sectors_per_block, 0};
-        vb->buffers[n++] =
+        buffers[n++] =
             (struct virtq_buffer){dma_phys + offsetof(struct slot_dma, range), sizeof(dma->range)};
         out = n;
     } else if (req->op == BLOCK_OP_WRITE) {
         for (unsigned i = 0; i < req->segment_count; i++)
-            vb->buffers[n++] =
-                (struct virtq_buffer){req->segments[i].phys, req->segments[i].length};
+            buffers[n++] = (struct virtq_buffer){req->segments[i].phys, req->segments[i].length};
         out = n;
     } else {
         out = n;
         if (req->op == BLOCK_OP_READ) {
             for (unsigned i = 0; i < req->segment_count; i++)
-                vb->buffers[n++] =
+                buffers[n++] =
                     (struct virtq_buffer){req->segments[i].phys, req->segments[i].length};
         }
     }
-    vb->buffers[n++] =
+    buffers[n++] =
         (struct virtq_buffer){dma_phys + offsetof(struct slot_dma, status), sizeof(dma->status)};
     *in_count = n - out;
     return out;
@@ -196,30 +216,27 @@ static int vblk_submit(struct block_device *dev, struct block_request *req)
         return -EINVAL;
     if (vb->dead)
         return -EIO;
-    irqflags_t flags = spin_lock_irqsave(&vb->lock);
-    if (vb->needs_reset || vb->vq.broken) {
-        spin_unlock_irqrestore(&vb->lock, flags);
-        return -EBUSY; /* the reset path restarts the queue */
+    struct vblk_queue *q = &vb->queues[req->hw_queue->index % vb->queue_count];
+    irqflags_t flags = spin_lock_irqsave(&q->lock);
+    if (q->stopped || vb->needs_reset || q->vq.broken || q->free_count == 0) {
+        spin_unlock_irqrestore(&q->lock, flags);
+        return -EBUSY; /* a completion or the reset path runs the queue again */
     }
-    if (vb->free_count == 0) {
-        spin_unlock_irqrestore(&vb->lock, flags);
-        return -EBUSY;
-    }
-    struct vblk_slot *slot = &vb->slots[vb->free_slots[--vb->free_count]];
+    struct vblk_slot *slot = &q->slots[q->free_slots[--q->free_count]];
     slot->req = req;
     unsigned in_count;
-    unsigned out_count = build_chain(vb, slot, &in_count);
-    int status = virtqueue_add(&vb->vq, vb->buffers, out_count, in_count, slot);
+    unsigned out_count = build_chain(q, slot, &in_count);
+    int status = virtqueue_add(&q->vq, q->buffers, out_count, in_count, slot);
     if (status < 0) {
         slot->req = NULL;
-        vb->free_slots[vb->free_count++] = slot->index;
-        spin_unlock_irqrestore(&vb->lock, flags);
+        q->free_slots[q->free_count++] = slot->index;
+        spin_unlock_irqrestore(&q->lock, flags);
         return status == -ENOSPC ? -EBUSY : status;
     }
-    bool kick = virtqueue_kick_prepare(&vb->vq);
-    spin_unlock_irqrestore(&vb->lock, flags);
+    bool kick = virtqueue_kick_prepare(&q->vq);
+    spin_unlock_irqrestore(&q->lock, flags);
     if (kick)
-        vb->vq.notify(&vb->vq);
+        q->vq.notify(&q->vq);
     return 0;
 }
 
@@ -237,39 +254,39 @@ static void finish(struct done_batch *batch)
     batch->count = 0;
 }
 
-static bool reap_one(struct vblk *vb, struct done_batch *batch)
+static bool reap_one(struct vblk_queue *q, struct done_batch *batch)
 {
-    struct vblk_slot *slot = virtqueue_get_used(&vb->vq, NULL);
+    struct vblk_slot *slot = virtqueue_get_used(&q->vq, NULL);
     if (!slot)
         return false;
-    uint8_t status = *(volatile uint8_t *)&vb->slot_dma[slot->index].status;
+    uint8_t status = *(volatile uint8_t *)&q->slot_dma[slot->index].status;
     int result = translate_status(status);
     if (result < 0)
-        pr_err("%s: %s at block %llu failed: device status %u\n", vb->disk->name,
+        pr_err("%s: %s at block %llu failed: device status %u\n", q->vb->disk->name,
                block_op_name(slot->req->op), (unsigned long long)slot->req->lba, status);
     batch->reqs[batch->count] = slot->req;
     batch->statuses[batch->count++] = result;
     slot->req = NULL;
-    vb->free_slots[vb->free_count++] = slot->index;
+    q->free_slots[q->free_count++] = slot->index;
     return true;
 }
 
 static void vblk_reset(struct vblk *vb, int status);
-static int restart_device(struct vblk *vb);
 
-static void drain(struct vblk *vb)
+static void drain(struct vblk_queue *q)
 {
+    struct vblk *vb = q->vb;
     struct done_batch batch = {0};
     for (;;) {
-        irqflags_t flags = spin_lock_irqsave(&vb->lock);
-        virtqueue_disable_callbacks(&vb->vq);
-        while (batch.count < ARRAY_SIZE(batch.reqs) && reap_one(vb, &batch))
+        irqflags_t flags = spin_lock_irqsave(&q->lock);
+        virtqueue_disable_callbacks(&q->vq);
+        while (batch.count < ARRAY_SIZE(batch.reqs) && reap_one(q, &batch))
             ;
-        bool more = batch.count == ARRAY_SIZE(batch.reqs) || virtqueue_enable_callbacks(&vb->vq);
-        bool broken = vb->vq.broken || vb->needs_reset;
-        spin_unlock_irqrestore(&vb->lock, flags);
+        bool more = batch.count == ARRAY_SIZE(batch.reqs) || virtqueue_enable_callbacks(&q->vq);
+        bool broken = q->vq.broken || vb->needs_reset;
+        spin_unlock_irqrestore(&q->lock, flags);
         finish(&batch);
-        if (broken) {
+        if (broken && !vb->dead) {
             vblk_reset(vb, -EIO);
             return;
         }
@@ -281,12 +298,17 @@ static void drain(struct vblk *vb)
 static void vblk_interrupt(struct virtio_device *vdev, unsigned queue)
 {
     struct vblk *vb = vdev->driver_data;
-    vb->interrupts++;
+    if (queue >= vb->queue_count)
+        return;
+    struct vblk_queue *q = &vb->queues[queue];
+    __atomic_add_fetch(&q->interrupts, 1, __ATOMIC_RELAXED);
+    if (cpu_id() != blk_hw_queue_cpu(queue))
+        __atomic_add_fetch(&q->interrupts_elsewhere, 1, __ATOMIC_RELAXED);
     if (vdev->needs_reset) {
         vdev->needs_reset = false;
         vb->needs_reset = true;
     }
-    drain(vb);
+    drain(q);
 }
 
 /* Waiters poll every tick.  Besides reaping completions whose interrupt went missing, this
@@ -298,44 +320,83 @@ static void vblk_interrupt(struct virtio_device *vdev, unsigned queue)
 static void vblk_poll(struct block_device *dev)
 {
     struct vblk *vb = dev->driver_data;
-    drain(vb);
-    irqflags_t flags = spin_lock_irqsave(&vb->lock);
-    bool stalled = !vb->dead && !vb->needs_reset && virtqueue_poll_stalled(&vb->vq);
-    if (stalled)
-        vb->stall_kicks++;
-    spin_unlock_irqrestore(&vb->lock, flags);
-    if (stalled)
-        vb->vq.notify(&vb->vq);
+    for (unsigned i = 0; i < vb->queue_count; i++) {
+        struct vblk_queue *q = &vb->queues[i];
+        drain(q);
+        irqflags_t flags = spin_lock_irqsave(&q->lock);
+        bool stalled =
+            !vb->dead && !vb->needs_reset && !q->stopped && virtqueue_poll_stalled(&q->vq);
+        if (stalled)
+            q->stall_kicks++;
+        spin_unlock_irqrestore(&q->lock, flags);
+        if (stalled)
+            q->vq.notify(&q->vq);
+    }
 }
 
-/* Fails everything in flight with status and brings the device back from reset. */
+/* Stops submissions on every queue; the device may still own their chains. */
+static void stop_queues(struct vblk *vb, bool stopped)
+{
+    for (unsigned i = 0; i < vb->queue_count; i++) {
+        struct vblk_queue *q = &vb->queues[i];
+        irqflags_t flags = spin_lock_irqsave(&q->lock);
+        q->stopped = stopped;
+        spin_unlock_irqrestore(&q->lock, flags);
+    }
+}
+
+/* After the device was reset (it owns nothing any more): fails every chain it held with status
+ * and empties the rings.  Completions run unlocked, a batch at a time; they may submit again,
+ * which the stopped queue refuses (the block layer keeps those requests pending). */
+static void fail_in_flight(struct vblk *vb, int status)
+{
+    for (unsigned i = 0; i < vb->queue_count; i++) {
+        struct vblk_queue *q = &vb->queues[i];
+        struct done_batch batch = {0};
+        for (;;) {
+            irqflags_t flags = spin_lock_irqsave(&q->lock);
+            struct vblk_slot *slot;
+            while (batch.count < ARRAY_SIZE(batch.reqs) &&
+                   (slot = virtqueue_detach_one(&q->vq)) != NULL) {
+                batch.reqs[batch.count] = slot->req;
+                batch.statuses[batch.count++] = status;
+                slot->req = NULL;
+                q->free_slots[q->free_count++] = slot->index;
+            }
+            bool done = batch.count < ARRAY_SIZE(batch.reqs);
+            if (done)
+                virtqueue_reset(&q->vq);
+            spin_unlock_irqrestore(&q->lock, flags);
+            finish(&batch);
+            if (done)
+                break;
+        }
+    }
+}
+
+static int restart_device(struct vblk *vb);
+
+/* Fails everything in flight with status and brings the device back from reset.  Whoever
+ * notices first (an interrupt on any queue's CPU, the timeout work, `blk reset`) does it; the
+ * others find it in progress and leave it alone. */
 static void vblk_reset(struct vblk *vb, int status)
 {
-    struct done_batch batch = {0};
+    bool idle = false;
+    if (!__atomic_compare_exchange_n(&vb->resetting, &idle, true, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return;
     pr_err("%s: resetting the device\n", vb->disk->name);
     vb->resets++;
-    irqflags_t flags = spin_lock_irqsave(&vb->lock);
+    stop_queues(vb, true);
     vb->vdev->ops->reset(vb->vdev);
-    struct vblk_slot *slot;
-    while ((slot = virtqueue_detach_one(&vb->vq)) != NULL) {
-        if (batch.count == ARRAY_SIZE(batch.reqs)) {
-            spin_unlock_irqrestore(&vb->lock, flags);
-            finish(&batch);
-            flags = spin_lock_irqsave(&vb->lock);
-        }
-        batch.reqs[batch.count] = slot->req;
-        batch.statuses[batch.count++] = status;
-        slot->req = NULL;
-        vb->free_slots[vb->free_count++] = slot->index;
-    }
-    virtqueue_reset(&vb->vq);
-    int restart = restart_device(vb);
+    fail_in_flight(vb, status);
     vb->needs_reset = false;
+    int restart = restart_device(vb);
     vb->dead = restart < 0;
-    spin_unlock_irqrestore(&vb->lock, flags);
+    stop_queues(vb, false);
+    __atomic_store_n(&vb->resetting, false, __ATOMIC_RELEASE);
     if (restart < 0)
         pr_err("%s: device did not come back after reset: %d\n", vb->disk->name, restart);
-    finish(&batch);
     blk_queue_run(vb->disk);
 }
 
@@ -347,12 +408,20 @@ static void vblk_reset_op(struct block_device *dev, int status)
 static void vblk_describe(struct block_device *dev, char *buffer, size_t size)
 {
     struct vblk *vb = dev->driver_data;
+    uint64_t interrupts = 0, elsewhere = 0, stall_kicks = 0;
+    for (unsigned i = 0; i < vb->queue_count; i++) {
+        interrupts += __atomic_load_n(&vb->queues[i].interrupts, __ATOMIC_RELAXED);
+        elsewhere += __atomic_load_n(&vb->queues[i].interrupts_elsewhere, __ATOMIC_RELAXED);
+        stall_kicks += vb->queues[i].stall_kicks;
+    }
+    struct virtqueue *vq = &vb->queues[0].vq;
     snprintf(buffer, size,
-             "virtio-blk %s transport, %s, queue %u%s%s, stall kicks %llu, interrupts %llu, "
-             "resets %llu%s",
-             vb->vdev->transport_name, vb->vdev->msix ? "MSI-X" : "INTx", vb->vq.size,
-             vb->vq.indirect_max ? ", indirect" : "", vb->vq.event_idx ? ", event-idx" : "",
-             (unsigned long long)vb->stall_kicks, (unsigned long long)vb->interrupts,
+             "virtio-blk %s transport, %s, %u queue%s of %u%s%s, stall kicks %llu, "
+             "interrupts %llu (%llu off their queue's CPU), resets %llu%s",
+             vb->vdev->transport_name, vb->vdev->msix ? "MSI-X" : "INTx", vb->queue_count,
+             vb->queue_count == 1 ? "" : "s", vq->size, vq->indirect_max ? ", indirect" : "",
+             vq->event_idx ? ", event-idx" : "", (unsigned long long)stall_kicks,
+             (unsigned long long)interrupts, (unsigned long long)elsewhere,
              (unsigned long long)vb->resets, vb->dead ? ", failed" : "");
 }
 
@@ -366,17 +435,19 @@ static const struct block_driver_ops vblk_ops = {
 static const uint64_t wanted_features =
     1ull << BLK_F_SIZE_MAX | 1ull << BLK_F_SEG_MAX | 1ull << BLK_F_RO | 1ull << BLK_F_BLK_SIZE |
     1ull << BLK_F_FLUSH | 1ull << BLK_F_TOPOLOGY | 1ull << BLK_F_DISCARD |
-    1ull << BLK_F_WRITE_ZEROES | 1ull << VIRTIO_F_RING_INDIRECT_DESC |
+    1ull << BLK_F_WRITE_ZEROES | 1ull << BLK_F_MQ | 1ull << VIRTIO_F_RING_INDIRECT_DESC |
     1ull << VIRTIO_F_RING_EVENT_IDX;
 
 /* Queue activation and DRIVER_OK: the last steps of bringing the device up. */
 static int activate(struct vblk *vb)
 {
     struct virtio_device *vdev = vb->vdev;
-    int status = vdev->ops->queue_activate(vdev, &vb->vq);
-    if (status < 0) {
-        virtio_fail(vdev, "queue activation failed");
-        return status;
+    for (unsigned i = 0; i < vb->queue_count; i++) {
+        int status = vdev->ops->queue_activate(vdev, &vb->queues[i].vq);
+        if (status < 0) {
+            virtio_fail(vdev, "queue activation failed");
+            return status;
+        }
     }
     vdev->ops->set_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
                                     (vdev->modern ? VIRTIO_STATUS_FEATURES_OK : 0) |
@@ -441,14 +512,15 @@ static void set_limits(struct vblk *vb, struct block_device *disk)
             segment_size = MIN(segment_size, size_max);
     }
     unsigned depth;
-    if (vb->vq.indirect_max) {
-        segments = MIN(segments, vb->vq.indirect_max - 2);
-        depth = vb->vq.size;
+    const struct virtqueue *vq = &vb->queues[0].vq; /* every queue has the same size */
+    if (vq->indirect_max) {
+        segments = MIN(segments, vq->indirect_max - 2);
+        depth = vq->size;
     } else {
         /* Without indirect tables a request takes its segments plus header and status. */
-        segments = MIN(segments, (unsigned)vb->vq.size / 4 - 2);
+        segments = MIN(segments, (unsigned)vq->size / 4 - 2);
         segments = MAX(segments, 1u);
-        depth = vb->vq.size / (segments + 2);
+        depth = vq->size / (segments + 2);
     }
     uint32_t sectors_per_block = disk->logical_block_size / 512;
     disk->limits = (struct block_limits){
@@ -479,58 +551,102 @@ static uint64_t request_timeout(void)
     return REQUEST_TIMEOUT;
 }
 
-static int alloc_slots(struct vblk *vb, unsigned count)
+/* "virtio_blk.queues=N" limits the request queues (benchmarks compare one with several). */
+static unsigned queue_limit(void)
 {
-    vb->slot_count = count;
-    vb->slot_dma_bytes = count * sizeof(struct slot_dma);
-    vb->slot_dma = dma_alloc(vb->slot_dma_bytes, 64, &vb->slot_dma_phys);
-    vb->slots = kcalloc(count, sizeof(*vb->slots));
-    vb->free_slots = kcalloc(count, sizeof(*vb->free_slots));
-    if (!vb->slot_dma || !vb->slots || !vb->free_slots)
+    char text[24];
+    if (cmdline_get("virtio_blk.queues", text, sizeof(text))) {
+        char *end;
+        unsigned long count = strtoul(text, &end, 10);
+        if (*end == 0 && count > 0)
+            return (unsigned)MIN(count, (unsigned long)VIRTIO_QUEUES_MAX);
+        pr_warn("ignoring virtio_blk.queues=%s\n", text);
+    }
+    return VIRTIO_QUEUES_MAX;
+}
+
+/* One request queue per online CPU, up to what the device offers (num_queues, with MQ). */
+static unsigned choose_queue_count(struct vblk *vb)
+{
+    unsigned offered = 1;
+    if (has(vb, BLK_F_MQ)) {
+        offered = vb->vdev->ops->config_read(vb->vdev, CONFIG_NUM_QUEUES, 2);
+        if (offered == 0) {
+            pr_warn("%s: device offers 0 queues; using 1\n", pci_name(vb->pdev));
+            offered = 1;
+        }
+    }
+    return MIN(MIN(offered, cpu_online_count()), queue_limit());
+}
+
+static int alloc_slots(struct vblk_queue *q, unsigned count)
+{
+    q->slot_count = count;
+    q->slot_dma_bytes = count * sizeof(struct slot_dma);
+    q->slot_dma = dma_alloc(q->slot_dma_bytes, 64, &q->slot_dma_phys);
+    q->slots = kcalloc(count, sizeof(*q->slots));
+    q->free_slots = kcalloc(count, sizeof(*q->free_slots));
+    if (!q->slot_dma || !q->slots || !q->free_slots)
         return -ENOMEM;
     for (unsigned i = 0; i < count; i++) {
-        vb->slots[i].index = i;
-        vb->free_slots[i] = count - 1 - i;
+        q->slots[i].index = i;
+        q->slots[i].queue = q;
+        q->free_slots[i] = count - 1 - i;
     }
-    vb->free_count = count;
+    q->free_count = count;
     return 0;
+}
+
+static void free_queue_memory(struct vblk_queue *q)
+{
+    if (q->slot_dma)
+        dma_free(q->slot_dma, q->slot_dma_bytes);
+    kfree(q->slots);
+    kfree(q->free_slots);
+    kfree(q->buffers);
+    if (q->vq.ring_memory)
+        virtqueue_destroy(&q->vq);
 }
 
 static void vblk_free(struct vblk *vb)
 {
-    if (vb->slot_dma)
-        dma_free(vb->slot_dma, vb->slot_dma_bytes);
-    kfree(vb->slots);
-    kfree(vb->free_slots);
-    kfree(vb->buffers);
-    /* The transport first: it releases the interrupt (waiting out a handler running on another
-     * CPU) and resets the device, so nothing touches the queue once it is destroyed. */
+    /* The transport first: it releases the interrupts (waiting out handlers running on other
+     * CPUs) and resets the device, so nothing touches the queues once they are destroyed. */
     if (vb->vdev)
         virtio_pci_release(vb->vdev);
-    if (vb->vq.ring_memory)
-        virtqueue_destroy(&vb->vq);
+    for (unsigned i = 0; i < VIRTIO_QUEUES_MAX; i++)
+        free_queue_memory(&vb->queues[i]);
     if (vb->disk)
         block_device_put(vb->disk);
     kfree(vb);
 }
 
-static int create_queue(struct vblk *vb)
+/* Creates the request virtqueues, all of one size (the smallest maximum among them). */
+static int create_queues(struct vblk *vb)
 {
-    uint16_t max = vb->vdev->ops->queue_max_size(vb->vdev, 0);
-    if (max == 0 || !IS_POWER_OF_2(max)) {
-        pr_err("%s: bad queue size %u\n", pci_name(vb->pdev), max);
-        return -ENODEV;
+    uint16_t size = QUEUE_SIZE_MAX;
+    for (unsigned i = 0; i < vb->queue_count; i++) {
+        uint16_t max = vb->vdev->ops->queue_max_size(vb->vdev, i);
+        if (max == 0 || !IS_POWER_OF_2(max)) {
+            pr_err("%s: bad size %u for queue %u\n", pci_name(vb->pdev), max, i);
+            return -ENODEV;
+        }
+        /* The legacy interface dictates the size; modern lets us choose up to the maximum. */
+        size = vb->vdev->modern ? MIN(size, max) : max;
     }
-    /* The legacy interface dictates the size; modern lets us choose up to the maximum. */
-    uint16_t size = vb->vdev->modern ? MIN(max, (uint16_t)QUEUE_SIZE_MAX) : max;
     bool indirect = has(vb, VIRTIO_F_RING_INDIRECT_DESC);
-    int status = virtqueue_create(&vb->vq, 0, size, 4096, indirect ? DATA_SEGMENTS + 2 : 0,
-                                  has(vb, VIRTIO_F_RING_EVENT_IDX));
-    if (status < 0)
-        return status;
-    vb->max_chain = vb->vq.indirect_max ? vb->vq.indirect_max : size;
-    vb->buffers = kcalloc(MAX(vb->max_chain, (unsigned)DATA_SEGMENTS + 3), sizeof(*vb->buffers));
-    return vb->buffers ? 0 : -ENOMEM;
+    vb->max_chain = indirect ? DATA_SEGMENTS + 2 : size;
+    for (unsigned i = 0; i < vb->queue_count; i++) {
+        struct vblk_queue *q = &vb->queues[i];
+        int status = virtqueue_create(&q->vq, i, size, 4096, indirect ? DATA_SEGMENTS + 2 : 0,
+                                      has(vb, VIRTIO_F_RING_EVENT_IDX));
+        if (status < 0)
+            return status;
+        q->buffers = kcalloc(MAX(vb->max_chain, (unsigned)DATA_SEGMENTS + 3), sizeof(*q->buffers));
+        if (!q->buffers)
+            return -ENOMEM;
+    }
+    return 0;
 }
 
 static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
@@ -539,7 +655,10 @@ static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
     if (!vb)
         return -ENOMEM;
     vb->pdev = pdev;
-    vb->lock = (struct spinlock)SPINLOCK_INIT("virtio-blk");
+    for (unsigned i = 0; i < VIRTIO_QUEUES_MAX; i++) {
+        vb->queues[i].vb = vb;
+        vb->queues[i].lock = (struct spinlock)SPINLOCK_INIT("virtio-blk queue");
+    }
     int status = virtio_pci_setup(pdev, &vb->vdev);
     if (status < 0) {
         kfree(vb);
@@ -551,15 +670,21 @@ static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
     if (status < 0)
         goto fail;
     vb->features = features;
-    /* Interrupts first: on the legacy transport MSI-X moves the device config. */
-    vb->vdev->ops->setup_interrupts(vb->vdev, 1, vblk_interrupt);
+    vb->queue_count = choose_queue_count(vb);
+    /* Interrupts first: on the legacy transport MSI-X moves the device config.  Queue q's
+     * completions go to the CPU that submits to it. */
+    unsigned queue_cpus[VIRTIO_QUEUES_MAX];
+    for (unsigned i = 0; i < vb->queue_count; i++)
+        queue_cpus[i] = blk_hw_queue_cpu(i);
+    vb->vdev->ops->setup_interrupts(vb->vdev, vb->queue_count, queue_cpus, vblk_interrupt);
     vb->disk = block_device_alloc();
-    status = vb->disk ? create_queue(vb) : -ENOMEM;
+    status = vb->disk ? create_queues(vb) : -ENOMEM;
     if (status < 0)
         goto fail;
     read_geometry(vb, vb->disk);
     set_limits(vb, vb->disk);
-    status = alloc_slots(vb, vb->disk->limits.queue_depth);
+    for (unsigned i = 0; i < vb->queue_count && status == 0; i++)
+        status = alloc_slots(&vb->queues[i], vb->disk->limits.queue_depth);
     if (status < 0)
         goto fail;
     status = activate(vb);
@@ -571,14 +696,17 @@ static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
     disk->ops = &vblk_ops;
     disk->driver_data = vb;
     disk->timeout_ns = request_timeout();
+    disk->hw_queue_count = vb->queue_count;
     status = block_device_register(disk, "vd");
     if (status < 0)
         goto fail;
-    pr_info("%s: %s at %s, %s transport, queue %u%s%s, %u segments x %u bytes, depth %u\n",
+    const struct virtqueue *vq = &vb->queues[0].vq;
+    pr_info("%s: %s at %s, %s transport, %u queue%s of %u%s%s, %u segments x %u bytes, "
+            "depth %u\n",
             disk->name, id->device == 0x1042 ? "modern" : "transitional", pci_name(pdev),
-            vb->vdev->transport_name, vb->vq.size, vb->vq.indirect_max ? ", indirect" : "",
-            vb->vq.event_idx ? ", event-idx" : "", disk->limits.max_segments,
-            disk->limits.max_segment_size, disk->limits.queue_depth);
+            vb->vdev->transport_name, vb->queue_count, vb->queue_count == 1 ? "" : "s", vq->size,
+            vq->indirect_max ? ", indirect" : "", vq->event_idx ? ", event-idx" : "",
+            disk->limits.max_segments, disk->limits.max_segment_size, disk->limits.queue_depth);
     pci_set_drvdata(pdev, vb);
     block_device_scan_partitions(disk);
     return 0;
@@ -595,24 +723,18 @@ static void vblk_remove(struct pci_device *pdev)
     if (!vb)
         return;
     block_device_unregister(vb->disk);
-    /* Stop the device, then fail what it still held. */
-    struct done_batch batch = {0};
-    irqflags_t flags = spin_lock_irqsave(&vb->lock);
-    vb->vdev->ops->reset(vb->vdev);
-    vb->needs_reset = true;
-    vb->dead = true;
-    struct vblk_slot *slot;
-    while ((slot = virtqueue_detach_one(&vb->vq)) != NULL) {
-        if (batch.count == ARRAY_SIZE(batch.reqs)) {
-            spin_unlock_irqrestore(&vb->lock, flags);
-            finish(&batch);
-            flags = spin_lock_irqsave(&vb->lock);
-        }
-        batch.reqs[batch.count] = slot->req;
-        batch.statuses[batch.count++] = -ENODEV;
+    /* Stop the device, then fail what it still held.  A reset in progress on another CPU
+     * finishes first (it may be bringing the device back). */
+    bool idle = false;
+    while (!__atomic_compare_exchange_n(&vb->resetting, &idle, true, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+        idle = false;
+        cpu_relax();
     }
-    spin_unlock_irqrestore(&vb->lock, flags);
-    finish(&batch);
+    vb->dead = true;
+    stop_queues(vb, true);
+    vb->vdev->ops->reset(vb->vdev);
+    fail_in_flight(vb, -ENODEV);
     pci_set_drvdata(pdev, NULL);
     vblk_free(vb);
 }

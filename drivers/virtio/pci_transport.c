@@ -55,8 +55,7 @@
 #define LEGACY_CONFIG         20
 #define LEGACY_CONFIG_MSIX    24
 
-#define NO_VECTOR  0xffff
-#define MAX_QUEUES 4
+#define NO_VECTOR 0xffff
 
 struct virtio_pci;
 
@@ -76,7 +75,7 @@ struct virtio_pci {
 
     unsigned queue_count;
     void (*handler)(struct virtio_device *vdev, unsigned queue);
-    struct queue_vector vectors[MAX_QUEUES];
+    struct queue_vector vectors[VIRTIO_QUEUES_MAX];
     int intx_irq;
 };
 
@@ -316,16 +315,17 @@ static bool set_config_vector(struct virtio_pci *vp, uint16_t vector)
     return io_read16(vp->io + LEGACY_MSIX_CONFIG) == vector;
 }
 
-static int try_msix(struct virtio_pci *vp, unsigned queue_count)
+static int try_msix(struct virtio_pci *vp, unsigned queue_count, const unsigned *queue_cpus)
 {
     int table = pci_msix_table_size(vp->pdev);
     if (table < (int)(queue_count + 1))
         return -ENODEV;
-    struct pci_msix_vector vectors[MAX_QUEUES + 1];
-    vectors[0] = (struct pci_msix_vector){config_interrupt, vp, "virtio-config"};
+    struct pci_msix_vector vectors[VIRTIO_QUEUES_MAX + 1];
+    vectors[0] = (struct pci_msix_vector){config_interrupt, vp, "virtio-config", 0};
     for (unsigned q = 0; q < queue_count; q++) {
         vp->vectors[q] = (struct queue_vector){vp, q};
-        vectors[1 + q] = (struct pci_msix_vector){queue_interrupt, &vp->vectors[q], "virtio-queue"};
+        vectors[1 + q] = (struct pci_msix_vector){queue_interrupt, &vp->vectors[q], "virtio-queue",
+                                                  queue_cpus ? queue_cpus[q] : 0};
     }
     int status = pci_enable_msix(vp->pdev, vectors, queue_count + 1);
     if (status < 0)
@@ -340,14 +340,15 @@ static int try_msix(struct virtio_pci *vp, unsigned queue_count)
 }
 
 static int setup_interrupts(struct virtio_device *vdev, unsigned queue_count,
+                            const unsigned *queue_cpus,
                             void (*handler)(struct virtio_device *vdev, unsigned queue))
 {
     struct virtio_pci *vp = to_vp(vdev);
-    if (queue_count == 0 || queue_count > MAX_QUEUES)
+    if (queue_count == 0 || queue_count > VIRTIO_QUEUES_MAX)
         return -EINVAL;
     vp->queue_count = queue_count;
     vp->handler = handler;
-    if (try_msix(vp, queue_count) == 0) {
+    if (try_msix(vp, queue_count, queue_cpus) == 0) {
         pr_info("%s: MSI-X, %u vectors\n", pci_name(vp->pdev), queue_count + 1);
         return 0;
     }

@@ -1,23 +1,27 @@
 /* Block devices: one interface every storage driver implements and every filesystem uses.
  *
- * A driver allocates a device with block_device_alloc(), fills geometry, limits and ops, and
- * registers it.  Requests are asynchronous: blk_submit() checks them, splits them to the
- * device's limits, keeps at most limits.queue_depth in flight and calls req->complete once with
- * 0 or a negative error.  blk_read/blk_write/blk_flush wrap that synchronously, bouncing caller
- * buffers that are not DMA-able.  Errors: -EIO from the device, -EROFS on a read-only device,
- * -EINVAL for a range past the end or a length that is not a whole number of blocks, -ENODEV
- * once the device has been removed, -EOPNOTSUPP when the device lacks the operation. */
+ * A driver allocates a device with block_device_alloc(), fills geometry, limits, ops and the
+ * number of hardware queues, and registers it.  Requests are asynchronous: blk_submit() checks
+ * them, splits them to the device's limits, queues them on the hardware queue of the submitting
+ * CPU (in the spirit of Linux's blk-mq), keeps at most limits.queue_depth in flight per queue
+ * and calls req->complete once with 0 or a negative error.  blk_read/blk_write/blk_flush wrap that
+ * synchronously, bouncing caller buffers that are not DMA-able.  Errors: -EIO from the device,
+ * -EROFS on a read-only device, -EINVAL for a range past the end or a length that is not a whole
+ * number of blocks, -ENODEV once the device has been removed, -EOPNOTSUPP when the device lacks the
+ * operation. */
 #ifndef RAYOS_BLOCK_H
 #define RAYOS_BLOCK_H
 
 #include <rayos/block_io.h>
 #include <rayos/list.h>
+#include <rayos/lock.h>
 #include <rayos/types.h>
 #include <rayos/timer.h>
 #include <rayos/work.h>
 
 struct block_device;
 struct block_request;
+struct block_hw_queue;
 
 enum block_op {
     BLOCK_OP_READ,
@@ -47,16 +51,36 @@ struct block_request {
 
     /* Owned by the block layer and the driver while the request is in flight. */
     struct block_device *device;
+    struct block_hw_queue *hw_queue; /* the queue it runs on: drivers use hw_queue->index */
     struct list_node queue_node;
     uint64_t submit_time_ns;
     void *driver_data;
+};
+
+/* One hardware queue of a device (blk-mq's hardware context).  CPU c submits to queue
+ * c % hw_queue_count; a driver with several queues delivers queue q's completions to CPU q
+ * (blk_hw_queue_cpu), so a request is usually submitted and completed on one CPU and CPUs on
+ * different queues share no lock.  The lock guards the lists, the counts and the dispatch flags. */
+struct block_hw_queue {
+    struct spinlock lock;
+    struct block_device *device;
+    unsigned index;
+    struct list_node pending;        /* accepted, waiting for room on the device */
+    struct list_node in_flight_list; /* started, oldest first */
+    unsigned in_flight;
+    bool dispatch_running, dispatch_again;
+    uint64_t completed_requests, failed_requests;
+    /* Timeouts fire on their own: a timer armed while requests are in flight queues the check
+     * (and the device reset it may need) on the system work queue. */
+    struct timer timeout_timer;
+    struct work timeout_work;
 };
 
 struct block_limits {
     unsigned max_segments;            /* scatter-gather entries per request */
     uint32_t max_segment_size;        /* bytes per entry */
     uint32_t max_transfer;            /* bytes per request */
-    unsigned queue_depth;             /* requests in flight at once */
+    unsigned queue_depth;             /* requests in flight at once, per hardware queue */
     uint32_t max_discard_blocks;      /* per DISCARD request; 0: no limit */
     uint32_t max_write_zeroes_blocks; /* per WRITE_ZEROES request; 0: no limit */
 };
@@ -91,6 +115,7 @@ struct block_device {
     bool can_write_zeroes;
     const char *driver_name;
     struct block_limits limits;
+    unsigned hw_queue_count; /* set before registering; 0 means 1 (partitions: the disk's) */
     const struct block_driver_ops *ops;
     void *driver_data;
     uint64_t timeout_ns; /* 0: never time out */
@@ -105,22 +130,14 @@ struct block_device {
 
     /* Block layer state. */
     struct list_node registry_node;
-    struct list_node pending;        /* accepted, waiting for room on the device */
-    struct list_node in_flight_list; /* started, oldest first */
-    unsigned in_flight;
-    bool dispatch_running, dispatch_again;
+    struct block_hw_queue *hw_queues; /* hw_queue_count of them, from registration on */
     unsigned references;
     unsigned partition_count;
     unsigned claims;           /* block_device_claim() minus block_device_unclaim() */
     char claim_holders[4][48]; /* what the claims said ("is mounted at /", "backs loop0") */
     bool registered;
     bool removed;
-    uint64_t completed_requests, failed_requests;
-    /* Timeouts fire on their own: a timer armed while requests are in flight queues the check
-     * (and the reset it may need) on the system work queue. */
-    struct timer timeout_timer;
-    struct work timeout_work;
-    bool resetting;
+    bool resetting; /* a timeout reset is running (one per device at a time) */
 };
 
 /* Registry. */
@@ -163,9 +180,19 @@ void blk_service(struct block_device *dev);
 void blk_queue_run(struct block_device *dev);
 /* Fails every request not yet started with status (removal, device failure). */
 void blk_queue_abort(struct block_device *dev, int status);
-/* Block-layer internal: the per-device timeout timer (set up at allocation, stopped at removal). */
-void blk_timeouts_init(struct block_device *dev);
-void blk_timeouts_stop(struct block_device *dev);
+/* The CPU that should receive hardware queue `index`'s completions (its first mapped CPU). */
+unsigned blk_hw_queue_cpu(unsigned index);
+/* Sums over the hardware queues, for `blk info` and busy checks. */
+struct block_queue_stats {
+    uint64_t completed, failed;
+    unsigned in_flight;
+};
+void blk_queue_stats(const struct block_device *dev, struct block_queue_stats *out);
+/* Block-layer internal: the hardware queues (made at registration, their timers stopped at
+ * removal, freed with the device). */
+int blk_queues_init(struct block_device *dev);
+void blk_queues_stop(struct block_device *dev);
+void blk_queues_free(struct block_device *dev);
 
 /* Synchronous wrappers; buf may be any kernel memory. */
 int blk_read(struct block_device *dev, uint64_t lba, uint32_t count, void *buf);

@@ -22,8 +22,9 @@ struct msi_message {
     uint64_t address;
     uint32_t data;
 };
-/* Allocates a vector for MSI or one MSI-X table entry; fills *message for the device. */
-int irq_alloc_msi(irq_handler_t handler, void *context, const char *name,
+/* Allocates a vector for MSI or one MSI-X table entry, delivered to CPU `cpu` (the boot CPU
+ * when that one is not online); fills *message for the device. */
+int irq_alloc_msi(irq_handler_t handler, void *context, const char *name, unsigned cpu,
                   struct msi_message *message);
 
 void irq_release(int irq);

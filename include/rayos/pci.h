@@ -345,6 +345,7 @@ struct pci_msix_vector {
     irq_handler_t handler;
     void *context;
     const char *name;
+    unsigned cpu; /* where the interrupt is delivered: 0, the boot CPU, unless said */
 };
 int pci_msix_table_size(struct pci_device *pdev); /* entries, or -ENODEV */
 int pci_enable_msix(struct pci_device *pdev, const struct pci_msix_vector *vectors, unsigned count);

@@ -34,9 +34,9 @@ struct thread {
     volatile enum thread_state state;
     volatile bool on_cpu; /* its registers are live on some CPU (switch not finished) */
     bool on_rq;           /* queued on cpus[cpu]'s run queue; under that rq_lock */
-    bool active; /* current on its CPU and has not yet decided to sleep; under that rq_lock */
-    unsigned cpu;         /* the CPU it runs on or last ran on */
-    uint64_t affinity;    /* bit n: may run on CPU n */
+    bool active;       /* current on its CPU and has not yet decided to sleep; under that rq_lock */
+    unsigned cpu;      /* the CPU it runs on or last ran on */
+    uint64_t affinity; /* bit n: may run on CPU n */
     struct list_node rq_node;
     struct list_node all_node;
 

@@ -59,6 +59,9 @@ struct virtq_buffer {
     uint32_t length;
 };
 
+/* Queues a driver may use on one device (virtio-blk: one request queue per CPU up to this). */
+#define VIRTIO_QUEUES_MAX 16
+
 struct virtqueue;
 typedef void (*virtqueue_notify_t)(struct virtqueue *vq);
 
@@ -147,8 +150,11 @@ struct virtio_transport_ops {
     uint16_t (*queue_max_size)(struct virtio_device *vdev, unsigned index);
     /* Tells the device where vq lives and enables it. */
     int (*queue_activate)(struct virtio_device *vdev, struct virtqueue *vq);
-    /* Sets up MSI-X (one vector for config, one per queue) or INTx; handler runs per interrupt. */
+    /* Sets up MSI-X (one vector for config, one per queue, queue q's delivered to CPU
+     * queue_cpus[q], or all to the boot CPU when queue_cpus is NULL) or INTx; handler runs per
+     * interrupt.  queue_count is at most VIRTIO_QUEUES_MAX. */
     int (*setup_interrupts)(struct virtio_device *vdev, unsigned queue_count,
+                            const unsigned *queue_cpus,
                             void (*handler)(struct virtio_device *vdev, unsigned queue));
     void (*release_interrupts)(struct virtio_device *vdev);
     /* A reset forgets the device's MSI-X vector numbers: programs them again. */

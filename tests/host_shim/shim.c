@@ -4,6 +4,7 @@
 #include <rayos/heap.h>
 #include <rayos/lock.h>
 #include <rayos/printk.h>
+#include <rayos/smp.h>
 #include <rayos/thread.h>
 #include <rayos/wait.h>
 #include <rayos/work.h>
@@ -16,6 +17,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* CPUs: numbered like the kernel's, the current one chosen by the test. */
+struct cpu cpus[CPUS_MAX];
+unsigned host_cpu;
+unsigned host_online_cpus = 1;
+
+__attribute__((constructor)) static void number_cpus(void)
+{
+    for (unsigned i = 0; i < CPUS_MAX; i++)
+        cpus[i].id = i;
+}
+
+unsigned cpu_online_count(void)
+{
+    return host_online_cpus;
+}
+
+bool cpu_is_online(unsigned id)
+{
+    return id < host_online_cpus;
+}
 
 /* Portable code logs through printk; tests and tools keep it quiet unless asked. */
 int host_log_level = LOG_WARNING;

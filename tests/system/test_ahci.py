@@ -3,6 +3,8 @@ for byte on the host, a FAT partition made on the host read back through the par
 an ATAPI drive reported but not driven, and injected I/O errors recovered by a port reset."""
 import re
 
+import pytest
+
 from rayos_qemu import RayOS
 from storage_images import (MiB, drive, lsblk_rows, make_fat_image, make_image, mount_and_cat,
                             xxd)
@@ -58,12 +60,16 @@ def test_two_sata_disks_read_write_and_fat_partition(tmp_path):
     assert data[32767 * 512:] == b"\x5c" * 512
 
 
-def test_io_error_resets_the_port_retries_once_then_fails_only_that_request(tmp_path):
+@pytest.mark.parametrize("cmdline,cpus", [("", 1), ("ahci.noncq", 2)])
+def test_io_error_resets_the_port_retries_once_then_fails_only_that_request(tmp_path, cmdline,
+                                                                            cpus):
+    """Queued (NCQ) and non-queued commands: QEMU clears PxCI of a failed non-queued command
+    before it raises TFES, so a completion read between the two must not pass for success."""
     bad = make_image(tmp_path / "bad.img", 4 * MiB)
     good = make_image(tmp_path / "good.img", 4 * MiB)
     config = tmp_path / "blkdebug.conf"
     config.write_text('[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "1000"\n')
-    with RayOS(machine="q35",
+    with RayOS(machine="q35", smp=cpus, cmdline=cmdline,
                drives=[f"file=blkdebug:{config}:{bad},format=raw,if=none,id=s0,cache=none",
                        drive(good, "s1"), "if=none,id=cd,media=cdrom"],
                devices=["ide-hd,drive=s0,bus=ide.0", "ide-hd,drive=s1,bus=ide.1",

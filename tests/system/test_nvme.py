@@ -3,6 +3,8 @@ by `blk write` checked byte for byte on the host, FAT partitions made on the hos
 back as blocks and mounted."""
 import re
 
+import pytest
+
 from rayos_qemu import RayOS
 from storage_images import (MiB, drive, lsblk_rows, make_fat_image, make_image, mount_and_cat,
                             xxd)
@@ -75,21 +77,30 @@ def test_fat_partitions_on_512_and_4096_byte_namespaces(tmp_path):
         assert vm.poweroff() == 0
 
 
-def test_controller_reset_keeps_the_disk_working(tmp_path):
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_controller_reset_keeps_the_disk_working(tmp_path, cpus):
+    """A reset rebuilds every I/O queue pair (one per CPU, each with its MSI-X vector on its
+    CPU), and each carries I/O again."""
     image = make_image(tmp_path / "r.img", 8 * MiB)
-    with RayOS(machine="q35", drives=[drive(image, "n0")],
+    with RayOS(machine="q35", smp=cpus, drives=[drive(image, "n0")],
                devices=["nvme,serial=reset,drive=n0"]) as vm:
         info = vm.run("blk info nvme0n1")
-        assert re.search(r"driver: 0000:00:0\d\.0 nvme0 namespace 1, QEMU NVMe Ctrl, queue \d+, "
-                         r"MSI-X completion", info), info
+        queues = "1 queue" if cpus == 1 else f"{cpus} queues"
+        assert re.search(rf"driver: 0000:00:0\d\.0 nvme0 namespace 1, QEMU NVMe Ctrl, {queues} of "
+                         r"\d+, MSI-X completion", info), info
         assert "blk reset: nvme0n1 reset" in vm.run("blk reset nvme0n1")
         assert "nvme0n1: resetting the controller (-5" in vm.run("dmesg")
         # The rebuilt queues carry I/O again: thousands of commands, wrapping the rings.
-        out = vm.run("blk bench nvme0n1 1", timeout=120)
+        out = vm.run(f"blk bench nvme0n1 1 --jobs {cpus}", timeout=120)
         assert re.search(r"randread 4k qd32: \d+ IOPS", out) and "failed" not in out, out
         for lba in range(0, 30, 3):
             assert "filled with 0x3c" in vm.run(f"blk write nvme0n1 {lba} 0x3c")
         assert vm.run("blk read nvme0n1 4000 2") == xxd(image, 4000 * 512, 1024)
+        info = vm.run("blk info nvme0n1")
+        completed = re.findall(r"^hardware queue \d \(CPU \d\): (\d+) completed", info, re.M)
+        assert len(completed) == (0 if cpus == 1 else cpus), info
+        assert all(int(n) > 100 for n in completed), info
+        assert "(0 off their queue's CPU)" in info, info
         assert vm.poweroff() == 0
     data = image.read_bytes()
     assert all(data[lba * 512:(lba + 1) * 512] == b"\x3c" * 512 for lba in range(0, 30, 3))

@@ -116,6 +116,41 @@ def test_concurrent_jobs_on_two_disks_keep_every_byte(tmp_path):
     assert status == 0, report
 
 
+def test_virtio_blk_uses_one_queue_per_cpu(tmp_path):
+    """VIRTIO_BLK_F_MQ with num-queues=2 on two CPUs: two hardware queues, a bench job pinned to
+    each CPU completes requests on each queue, and the reads return the disk's bytes."""
+    image = tmp_path / "mq.img"
+    data = os.urandom(4 * 1024 * 1024)
+    image.write_bytes(data)
+    with RayOS(smp=2, drives=[f"file={image},if=none,id=d0,format=raw"],
+               devices=["virtio-blk-pci,drive=d0,num-queues=2"]) as vm:
+        info = vm.command("blk info vda")
+        assert "2 hardware queues" in info and "MSI-X, 2 queues of" in info, info
+        out = vm.command("blk bench vda 1 --jobs 2 --test randread-qd32", timeout=120)
+        assert re.fullmatch(r"blk-bench: randread 4k qd32: \d+ IOPS\n", out), out
+        info = vm.command("blk info vda")
+        per_queue = [int(n) for n in re.findall(r"^hardware queue \d \(CPU \d\): (\d+) completed",
+                                                  info, re.M)]
+        assert len(per_queue) == 2 and min(per_queue) > 100, info
+        assert re.search(r"requests: \d+ completed, 0 failed, 0 in flight", info), info
+        for lba in (0, 4097, 8191):
+            out = vm.command(f"blk read vda {lba}")
+            assert bytes.fromhex("".join(line[10:49].replace(" ", "")
+                                         for line in out.splitlines())) == \
+                data[lba * 512:(lba + 1) * 512], out
+        # Each queue's interrupts arrived on its own CPU.
+        assert re.search(r"interrupts [1-9]\d* \(0 off their queue's CPU\)", info), info
+        assert vm.command("blk bench vda 1 --jobs 3").startswith("blk bench: --jobs takes 1 to 2")
+        assert vm.command("blk bench vda 1 --test nope").startswith("blk bench: no test nope")
+        assert vm.poweroff() == 0
+    # The same device limited to one queue by the kernel option.
+    with RayOS(smp=2, cmdline="virtio_blk.queues=1", drives=[f"file={image},if=none,id=d0,format=raw"],
+             devices=["virtio-blk-pci,drive=d0,num-queues=2"]) as vm:
+        info = vm.command("blk info vda")
+        assert "1 hardware queue\n" in info and "MSI-X, 1 queue of" in info, info
+        assert vm.poweroff() == 0
+
+
 def test_sixty_second_file_stress_on_every_cpu_then_clean_fsck(tmp_path):
     disk = default_disk(tmp_path)
     drive, device = virtio_drive(disk)

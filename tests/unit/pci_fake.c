@@ -211,10 +211,10 @@ void unmap_phys(void *virt, size_t size)
 {
 }
 
-int irq_alloc_msi(irq_handler_t handler, void *context, const char *name,
+int irq_alloc_msi(irq_handler_t handler, void *context, const char *name, unsigned cpu,
                   struct msi_message *message)
 {
-    message->address = 0xfee00000u;
+    message->address = 0xfee00000u | (uint64_t)cpu << 12; /* the CPU as its APIC id */
     message->data = 0x40 + fake_irqs_allocated;
     return 100 + (int)fake_irqs_allocated++;
 }

@@ -293,7 +293,7 @@ static void test_queue_depth_and_busy_retry(void **state)
         assert_int_equal(blk_submit(&reqs[i]), 0);
     }
     assert_int_equal(disk.seen_count, 2); /* queue depth */
-    assert_int_equal(disk.dev->in_flight, 2);
+    assert_int_equal(disk.dev->hw_queues[0].in_flight, 2);
     disk.busy_once = true;
     fake_complete_first(0); /* the third is refused once (-EBUSY) and waits */
     assert_int_equal(c[0].calls, 1);
@@ -306,8 +306,69 @@ static void test_queue_depth_and_busy_retry(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_equal(c[i].calls, 1);
     assert_memory_equal(buffers[4], disk.data + 4 * 512, 512);
-    assert_int_equal(disk.dev->in_flight, 0);
+    assert_int_equal(disk.dev->hw_queues[0].in_flight, 0);
     disk.deferred = false;
+}
+
+/* Two hardware queues: each CPU submits to its own, depth and busy retries are per queue, and
+ * the statistics add up. */
+static void test_hardware_queue_per_cpu(void **state)
+{
+    (void)state;
+    block_device_unregister(disk.dev);
+    block_device_put(disk.dev);
+    struct block_device *dev = block_device_alloc();
+    dev->block_count = DISK_BLOCKS;
+    dev->ops = &fake_ops;
+    dev->limits = (struct block_limits){
+        .max_segments = 4, .max_segment_size = 4096, .max_transfer = 8192, .queue_depth = 2};
+    dev->hw_queue_count = 2;
+    assert_int_equal(block_device_register(dev, "vd"), 0);
+    disk.dev = dev;
+    host_online_cpus = 2;
+    assert_int_equal(blk_hw_queue_cpu(1), 1);
+    assert_int_equal(blk_hw_queue_cpu(2), 0); /* no such CPU: the boot CPU */
+
+    disk.deferred = true;
+    uint8_t buffers[6][512];
+    struct block_segment segs[6];
+    struct block_request reqs[6];
+    struct completion c[6] = {{0}};
+    for (int i = 0; i < 6; i++) {
+        host_cpu = (unsigned)(i % 2); /* CPUs 0, 1, 0, 1, ... */
+        segs[i] = segment(buffers[i], 512);
+        reqs[i] = make_request(BLOCK_OP_READ, (uint64_t)i, &segs[i], 1, &c[i]);
+        assert_int_equal(blk_submit(&reqs[i]), 0);
+        assert_int_equal(reqs[i].hw_queue->index, (unsigned)(i % 2));
+    }
+    host_cpu = 0;
+    /* Depth 2 on each queue: four started, one waits on each queue. */
+    assert_int_equal(disk.seen_count, 4);
+    assert_int_equal(dev->hw_queues[0].in_flight, 2);
+    assert_int_equal(dev->hw_queues[1].in_flight, 2);
+    struct block_queue_stats stats;
+    blk_queue_stats(dev, &stats);
+    assert_int_equal(stats.in_flight, 4);
+    /* Completing one of CPU 1's requests (held[1] is reqs[1]) starts CPU 1's waiting one. */
+    struct block_request *second = disk.held[1];
+    assert_ptr_equal(second, &reqs[1]);
+    memmove(disk.held + 1, disk.held + 2, (--disk.held_count - 1) * sizeof(disk.held[0]));
+    blk_request_done(second, execute(second));
+    assert_int_equal(disk.seen_count, 5);
+    assert_int_equal(disk.seen[4].lba, 5); /* reqs[5], CPU 1's */
+    assert_int_equal(dev->hw_queues[0].in_flight, 2);
+    while (disk.held_count)
+        fake_complete_first(0);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(c[i].calls, 1);
+        assert_memory_equal(buffers[i], disk.data + i * 512, 512);
+    }
+    blk_queue_stats(dev, &stats);
+    assert_int_equal(stats.completed, 6);
+    assert_int_equal(stats.in_flight, 0);
+    assert_int_equal(dev->hw_queues[1].completed_requests, 3);
+    disk.deferred = false;
+    host_online_cpus = 1;
 }
 
 static void test_removal_fails_pending_and_later_requests(void **state)
@@ -542,7 +603,7 @@ static void test_timeout_calls_the_driver(void **state)
     blk_service(disk.dev);
     assert_int_equal(timeouts, 1);
     assert_int_equal(c.status, -ETIMEDOUT);
-    assert_int_equal(disk.dev->in_flight, 0);
+    assert_int_equal(disk.dev->hw_queues[0].in_flight, 0);
     disk.deferred = false;
 }
 
@@ -561,13 +622,13 @@ static void test_timeout_fires_with_no_waiter(void **state)
     assert_int_equal(blk_submit(&req), 0);
     host_run_timers();
     assert_int_equal(timeouts, 0); /* not due yet */
-    assert_int_equal(disk.dev->in_flight, 1);
+    assert_int_equal(disk.dev->hw_queues[0].in_flight, 1);
     struct timespec pause = {0, 12 * 1000 * 1000};
     nanosleep(&pause, NULL);
     assert_true(host_run_timers() >= 1);
     assert_int_equal(timeouts, 1);
     assert_int_equal(c.status, -ETIMEDOUT);
-    assert_int_equal(disk.dev->in_flight, 0);
+    assert_int_equal(disk.dev->hw_queues[0].in_flight, 0);
     /* Nothing in flight: the timer stays off. */
     nanosleep(&pause, NULL);
     assert_int_equal(host_run_timers(), 0);
@@ -585,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_split_cuts_inside_a_segment),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_depth_and_busy_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hardware_queue_per_cpu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removal_fails_pending_and_later_requests, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bounce_when_not_dma_able, setup, teardown),

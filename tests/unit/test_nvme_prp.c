@@ -122,6 +122,15 @@ static void test_submission_entries(void **state)
     nvme_build_flush(&sqe, 2, 3);
     assert_int_equal(sqe.cdw0, 3u << 16);
     assert_int_equal(sqe.prp1, 0);
+    nvme_build_set_queue_count(&sqe, 4, 11);
+    assert_int_equal(sqe.cdw0, NVME_ADMIN_SET_FEATURES | 11u << 16);
+    assert_int_equal(sqe.cdw10, NVME_FEATURE_NUMBER_OF_QUEUES);
+    assert_int_equal(sqe.cdw11, 3 | 3u << 16);
+    /* Granted counts are 0-based; the smaller of the two limits the pairs, never above asked. */
+    assert_int_equal(nvme_queues_granted(3 | 3u << 16, 4), 4);
+    assert_int_equal(nvme_queues_granted(1 | 7u << 16, 4), 2);
+    assert_int_equal(nvme_queues_granted(63 | 63u << 16, 4), 4);
+    assert_int_equal(nvme_queues_granted(0, 4), 1);
 }
 
 static uint8_t identify[NVME_IDENTIFY_BYTES];

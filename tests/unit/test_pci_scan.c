@@ -644,12 +644,14 @@ static void test_msix_programming(void **state)
     scan();
     struct pci_device *pdev = find(0, 2, 0);
     assert_int_equal(pci_msix_table_size(pdev), 4);
-    struct pci_msix_vector vectors[3] = {
-        {noop_handler, NULL, "config"}, {noop_handler, NULL, "q0"}, {noop_handler, NULL, "q1"}};
+    struct pci_msix_vector vectors[3] = {{noop_handler, NULL, "config", 0},
+                                         {noop_handler, NULL, "q0", 0},
+                                         {noop_handler, NULL, "q1", 1}};
     assert_int_equal(pci_enable_msix(pdev, vectors, 5), -EINVAL);
     assert_int_equal(pci_enable_msix(pdev, vectors, 3), 3);
     for (unsigned i = 0; i < 3; i++) {
-        assert_int_equal(get_le32(&fake_mmio[0x2000 + 16 * i]), 0xfee00000u);
+        /* Each entry is addressed to the CPU its vector asked for (q1: CPU 1). */
+        assert_int_equal(get_le32(&fake_mmio[0x2000 + 16 * i]), 0xfee00000u | (i == 2) << 12);
         assert_int_equal(get_le32(&fake_mmio[0x2000 + 16 * i + 4]), 0);
         assert_int_equal(get_le32(&fake_mmio[0x2000 + 16 * i + 8]), 0x40 + i);
         assert_int_equal(get_le32(&fake_mmio[0x2000 + 16 * i + 12]), 0x80000000u);
@@ -683,7 +685,7 @@ static void test_msix_table_outside_bar_rejected(void **state)
     fake_put32(f, 0x9c, 0xe00 | 0); /* runs past the 4 KiB BAR */
     scan();
     struct pci_device *pdev = find(0, 2, 0);
-    struct pci_msix_vector vector = {noop_handler, NULL, "v"};
+    struct pci_msix_vector vector = {noop_handler, NULL, "v", 0};
     assert_int_equal(pci_enable_msix(pdev, &vector, 1), -ENOMEM);
     assert_int_equal(fake_irqs_allocated, 0);
     fake_put32(f, 0x9c, 0x000 | 7); /* BIR 7 does not exist */
