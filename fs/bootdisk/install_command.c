@@ -23,6 +23,7 @@
 
 #define PROGRESS_STEP      (256 * 1024)
 #define MODULE_CONFIG_PATH BOOT_MODULES_PATH "/RAYOS.CFG"
+#define INSTALL_HOLDER     "is being installed to"
 
 struct install_file {
     const char *module; /* its name under /boot/modules */
@@ -36,6 +37,7 @@ struct install {
     struct block_device *disk;
     struct block_io io;
     bool force;
+    bool claimed;
     struct install_file files[4]; /* kernel, UEFI loader, BIOS core, BIOS boot sector */
     struct boot_disk_layout layout;
     char current_step[64];
@@ -125,6 +127,9 @@ static int check_disk(struct install *in)
         return refuse("%s holds the running root (%s is mounted at /)", d->name, why);
     if (block_device_busy(d, why, sizeof(why)))
         return refuse("%s is in use (%s)", d->name, why);
+    /* Ours from here on: no mount or raw writer can start while we check and write. */
+    block_device_claim(d, INSTALL_HOLDER);
+    in->claimed = true;
     if (d->read_only)
         return refuse("%s is read-only%s", d->name, "");
     block_format_size(d->block_count * d->logical_block_size, size, sizeof(size));
@@ -372,11 +377,10 @@ static int cmd_install(int argc, char **argv)
         goto out;
     }
     block_device_io(in->disk, &in->io);
-    if (check_disk(in) == 0) {
-        block_device_claim(in->disk, "is being installed to");
+    if (check_disk(in) == 0)
         status = run_install(in);
-        block_device_unclaim(in->disk, "is being installed to");
-    }
+    if (in->claimed)
+        block_device_unclaim(in->disk, INSTALL_HOLDER);
     close_files(in);
     block_device_put(in->disk);
 out:
