@@ -28,9 +28,10 @@ $(GRUB_BIOS_CORE): mk/grub-embedded.cfg mk/image.mk | deps
 	@grub-mkimage -O i386-pc -o $@ -c mk/grub-embedded.cfg -p '$(GRUB_BIOS_PREFIX)' \
 		biosdisk $(GRUB_MODULES)
 
-$(GRUB_BIOS_BOOT): /usr/lib/grub/i386-pc/boot.img | deps
+# (Not a prerequisite: the file only exists once deps has installed grub-pc-bin.)
+$(GRUB_BIOS_BOOT): mk/image.mk | deps
 	@mkdir -p $(@D)
-	@cp $< $@
+	@cp /usr/lib/grub/i386-pc/boot.img $@
 
 grub-images: $(GRUB_EFI) $(GRUB_BIOS_CORE) $(GRUB_BIOS_BOOT)
 
