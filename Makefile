@@ -21,6 +21,7 @@ include mk/config.mk
 include mk/host.mk
 include mk/fragments.mk
 include mk/kernel.mk
+include mk/image.mk
 include mk/qemu.mk
 
 all: deps kernel host-tools
@@ -37,13 +38,13 @@ $(BUILD)/.deps-ok: mk/deps.sh
 SMP_PASS := tests/system/test_block.py tests/system/test_virtio_blk.py tests/system/test_nvme.py \
             tests/system/test_ahci.py tests/system/test_ide.py tests/system/test_exclusive.py
 
-test: all unit-tests iso disk
+test: all unit-tests iso disk image
 	@$(PYTHON) tests/run.py --build $(BUILD) --kernel $(KERNEL_ELF) \
 		--unit $(UNIT_BINS) --pytest tests/host tests/system --smp-pass $(SMP_PASS)
 
 # The whole system suite again with two CPUs per machine (about three minutes more than
 # make test on two host cores).
-test-smp: all unit-tests iso disk
+test-smp: all unit-tests iso disk image
 	@$(PYTHON) tests/run.py --build $(BUILD) --smp-pass tests/system
 
 format:

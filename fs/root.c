@@ -3,6 +3,7 @@
  * Without a usable disk it boots with an in-memory "/" and says why. */
 #define pr_fmt(fmt) "root: " fmt
 #include <rayos/block.h>
+#include <rayos/boot_modules.h>
 #include <rayos/cmdline.h>
 #include <rayos/config.h>
 #include <rayos/errno.h>
@@ -116,6 +117,52 @@ static int probe(struct block_device *dev, void *context)
     return found[0] != 0;
 }
 
+#define PARTUUID_PREFIX "PARTUUID="
+
+struct partuuid_search {
+    const char *uuid;
+    char found[BLOCK_NAME_MAX];
+    unsigned matches;
+};
+
+static int match_partuuid(struct block_device *dev, void *context)
+{
+    struct partuuid_search *search = context;
+    if (dev->partition_uuid[0] && strcasecmp(dev->partition_uuid, search->uuid) == 0) {
+        if (search->matches++ == 0)
+            strlcpy(search->found, dev->name, sizeof(search->found));
+        else
+            pr_warn("PARTUUID %s is on %s as well as %s; using %s", search->uuid, dev->name,
+                    search->found, search->found);
+    }
+    return 0;
+}
+
+/* A root named by device ("vda1") or by identity ("PARTUUID=<uuid>", as Linux spells it):
+ * fills name with the device and returns true, or says why not and returns false. */
+static bool resolve_root(const char *spec, char name[BLOCK_NAME_MAX], const char *where)
+{
+    char shown[96];
+    if (strncasecmp(spec, PARTUUID_PREFIX, strlen(PARTUUID_PREFIX)) == 0) {
+        struct partuuid_search search = {.uuid = spec + strlen(PARTUUID_PREFIX)};
+        block_device_for_each(match_partuuid, &search);
+        if (search.matches == 0) {
+            pr_warn("%s names root %s: no partition has that PARTUUID", where,
+                    escape_string(shown, sizeof(shown), spec));
+            return false;
+        }
+        strlcpy(name, search.found, BLOCK_NAME_MAX);
+        return true;
+    }
+    if (strlen(spec) >= BLOCK_NAME_MAX) {
+        pr_warn("%s names root '%s': no such block device", where,
+                escape_string(shown, sizeof(shown), spec));
+        return false;
+    }
+    strlcpy(name, spec, BLOCK_NAME_MAX);
+    return true;
+}
+
 static bool block_device_find_exists(const char *name)
 {
     struct block_device *dev = block_device_find(name);
@@ -142,16 +189,20 @@ static void ramfs_root(const char *why)
 static void follow_configured_root(const char *current)
 {
     const char *wanted = config_get_string("boot", "root", NULL);
-    if (!wanted || strcmp(wanted, current) == 0)
-        return;
-    if (!block_device_find_exists(wanted)) {
-        char shown[64];
-        pr_warn("%s names root '%s', which does not exist; keeping %s", CONFIG_PATH,
-                escape_string(shown, sizeof(shown), wanted), current);
+    char target[BLOCK_NAME_MAX];
+    if (!wanted || !resolve_root(wanted, target, CONFIG_PATH)) {
+        if (wanted)
+            pr_warn("keeping %s", current);
         return;
     }
-    char target[BLOCK_NAME_MAX];
-    strlcpy(target, wanted, sizeof(target));
+    if (strcmp(target, current) == 0)
+        return;
+    if (!block_device_find_exists(target)) {
+        char shown[64];
+        pr_warn("%s names root '%s', which does not exist; keeping %s", CONFIG_PATH,
+                escape_string(shown, sizeof(shown), target), current);
+        return;
+    }
     fs_unmount_path("/");
     int error = fs_mount_device(target, "/", 0);
     if (error == 0) {
@@ -173,17 +224,43 @@ static void device_removed(struct block_device *dev)
      * (and getting -ENODEV) until they close, so its structure must outlive the removal. */
 }
 
+/* The loader's modules, when it passed any, as read-only files (the installer's payload). */
+static void mount_boot_modules(void)
+{
+    unsigned count = boot_module_count();
+    if (count == 0)
+        return;
+    int error = vfs_mount(&bootmod_type, NULL, "bootmod", BOOT_MODULES_PATH,
+                          VFS_MOUNT_READ_ONLY | VFS_MOUNT_QUIET);
+    if (error) {
+        pr_err("cannot mount the boot modules at %s (%s)", BOOT_MODULES_PATH, error_name(-error));
+        return;
+    }
+    struct boot_module_file module;
+    for (unsigned i = 0; boot_module_at(i, &module); i++)
+        pr_info("boot module %s/%s, %zu bytes", BOOT_MODULES_PATH, module.name, module.size);
+}
+
 static int root_init(void)
 {
     block_device_on_remove(device_removed);
     char name[BLOCK_NAME_MAX] = "";
-    bool asked = cmdline_get("root", name, sizeof(name));
+    char spec[64];
+    bool asked = cmdline_get("root", spec, sizeof(spec));
+    bool resolved = asked && resolve_root(spec, name, "the command line");
     if (!asked)
         block_device_for_each(probe, name);
-    if (name[0]) {
+    if (asked && !resolved) {
+        ramfs_root("root= on the command line names no device");
+    } else if (name[0]) {
         int error = fs_mount_device(name, "/", cmdline_has("ro") ? VFS_MOUNT_READ_ONLY : 0);
         if (error == 0) {
-            pr_info("root is %s%s", name, asked ? " (root= on the command line)" : "");
+            char shown[96];
+            if (asked && strcmp(spec, name) != 0)
+                pr_info("root is %s (root=%s on the command line)", name,
+                        escape_string(shown, sizeof(shown), spec));
+            else
+                pr_info("root is %s%s", name, asked ? " (root= on the command line)" : "");
             config_load();
             if (!asked)
                 follow_configured_root(name);
@@ -205,6 +282,7 @@ static int root_init(void)
     int error = vfs_mount(&ramfs_type, NULL, "tmpfs", "/tmp", 0);
     if (error)
         pr_err("cannot mount /tmp (%d)", error);
+    mount_boot_modules();
     return 0;
 }
 INITCALL(root_init, INIT_FS);

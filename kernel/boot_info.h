@@ -7,10 +7,12 @@
 
 #define BOOT_MEMORY_REGIONS_MAX 128
 #define BOOT_CMDLINE_MAX        1024
-#define BOOT_MODULES_MAX        8
+#define BOOT_MODULES_MAX        16
+#define BOOT_MODULE_CMDLINE_MAX 128
 
 struct boot_module {
-    phys_addr_t start, end;
+    phys_addr_t start, end;                /* [start, end) */
+    char cmdline[BOOT_MODULE_CMDLINE_MAX]; /* as the loader passed it, cut at the limit */
 };
 
 struct boot_info {

@@ -19,9 +19,9 @@ need libclang-rt-14-dev /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.
 need libcmocka-dev /usr/include/cmocka.h
 need qemu-system-x86 qemu-system-x86_64
 need qemu-utils qemu-img
-need ovmf /usr/share/ovmf/OVMF.fd
-need grub-common grub-mkrescue
-need grub-pc-bin /usr/lib/grub/i386-pc
+need ovmf /usr/share/ovmf/OVMF.fd /usr/share/OVMF/OVMF_CODE_4M.fd /usr/share/OVMF/OVMF_VARS_4M.fd
+need grub-common grub-mkrescue grub-mkimage
+need grub-pc-bin /usr/lib/grub/i386-pc /usr/lib/grub/i386-pc/boot.img
 need grub-efi-amd64-bin /usr/lib/grub/x86_64-efi
 need xorriso xorriso
 need mtools mcopy

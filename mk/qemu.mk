@@ -32,12 +32,17 @@ debug: all
 	@$(QEMU_BASE) -serial stdio -s -S $(QEMU_DISK_ARGS) -kernel $(KERNEL_ELF) \
 		$(if $(CMDLINE),-append "$(CMDLINE)") $(QEMU_EXTRA)
 
-# A bootable ISO for GRUB (Multiboot 2), BIOS and UEFI.
+# A bootable ISO for GRUB (Multiboot 2), BIOS and UEFI.  GRUB passes the kernel and the GRUB
+# images of make image and the default configuration as boot modules: `install` writes a disk
+# from them (/boot/modules).
 ISO := $(BUILD)/rayos.iso
 iso: $(ISO)
-$(ISO): $(KERNEL_ELF) mk/grub.cfg
-	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+$(ISO): $(KERNEL_ELF) mk/grub.cfg $(GRUB_EFI) $(GRUB_BIOS_CORE) $(GRUB_BIOS_BOOT) \
+        rootfs/BOOT/RAYOS.CFG
+	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/boot/payload
 	@cp $(KERNEL_ELF) $(BUILD)/iso/boot/rayos.elf
+	@cp $(GRUB_EFI) $(GRUB_BIOS_CORE) $(GRUB_BIOS_BOOT) rootfs/BOOT/RAYOS.CFG \
+		$(BUILD)/iso/boot/payload/
 	@cp mk/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	@echo "  ISO     $@"
 	@grub-mkrescue -o $@ $(BUILD)/iso >$(BUILD)/iso.log 2>&1 || { cat $(BUILD)/iso.log; exit 1; }

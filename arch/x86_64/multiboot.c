@@ -48,15 +48,24 @@ static void add_region(uint64_t base, uint64_t length, uint32_t type)
     boot_info.regions[boot_info.region_count++] = (struct memory_region){base, length, type};
 }
 
-static void add_module(uint64_t start, uint64_t end)
+/* Returns the slot for a module, or NULL when it is skipped (said why).  Whether its range is
+ * RAM and clear of the kernel and the other modules is checked once the memory map is known
+ * (boot_modules_check). */
+static struct boot_module *add_module(uint64_t start, uint64_t end)
 {
     if (end <= start) {
         pr_warn("boot module 0x%llx-0x%llx is empty or inverted; skipped",
                 (unsigned long long)start, (unsigned long long)end);
-        return;
+        return NULL;
     }
-    if (boot_info.module_count < BOOT_MODULES_MAX)
-        boot_info.modules[boot_info.module_count++] = (struct boot_module){start, end};
+    if (boot_info.module_count == BOOT_MODULES_MAX) {
+        pr_warn("more than %d boot modules; module at 0x%llx skipped", BOOT_MODULES_MAX,
+                (unsigned long long)start);
+        return NULL;
+    }
+    struct boot_module *module = &boot_info.modules[boot_info.module_count++];
+    *module = (struct boot_module){.start = start, .end = end};
+    return module;
 }
 
 struct mb1_info {
@@ -93,8 +102,12 @@ static void parse_multiboot1(phys_addr_t info_phys)
             panic("boot: Multiboot info claims %u modules", info->mods_count);
         const uint32_t *mods =
             boot_pointer(info->mods_addr, info->mods_count * 16ULL, "module list");
-        for (uint32_t i = 0; i < info->mods_count; i++)
-            add_module(mods[i * 4], mods[i * 4 + 1]);
+        for (uint32_t i = 0; i < info->mods_count; i++) {
+            struct boot_module *module = add_module(mods[i * 4], mods[i * 4 + 1]);
+            if (module && mods[i * 4 + 2])
+                copy_string(module->cmdline, sizeof(module->cmdline), mods[i * 4 + 2],
+                            "module command line");
+        }
     }
     if (info->flags & (1u << 6)) {
         if (info->mmap_length > 64 * KiB)
@@ -149,9 +162,17 @@ static void parse_multiboot2(phys_addr_t info_phys)
             dst[n] = 0;
             break;
         }
-        case 3: /* module */
-            if (body_size >= 8)
-                add_module(((const uint32_t *)body)[0], ((const uint32_t *)body)[1]);
+        case 3: /* module: start, end, then its command line inside the tag */
+            if (body_size >= 8) {
+                struct boot_module *module =
+                    add_module(((const uint32_t *)body)[0], ((const uint32_t *)body)[1]);
+                if (module) {
+                    size_t n = strnlen((const char *)body + 8,
+                                       MIN(body_size - 8, sizeof(module->cmdline) - 1));
+                    memcpy(module->cmdline, body + 8, n);
+                    module->cmdline[n] = 0;
+                }
+            }
             break;
         case 6: { /* memory map */
             if (body_size < 8)

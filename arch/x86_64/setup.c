@@ -7,6 +7,7 @@
 #include "drivers/acpi/acpi_internal.h"
 #include "drivers/serial/uart16550.h"
 #include "kernel/boot_info.h"
+#include "kernel/boot_modules.h"
 #include "kernel/kernel_main.h"
 #include "mm/pmm.h"
 #include "x86.h"
@@ -27,10 +28,13 @@ void kmain(uint32_t magic, uint32_t info)
     boot_info_parse(magic, info);
     cpu_init();
 
+    phys_addr_t kernel_end = (phys_addr_t)_bss_end - KERNEL_VIRT_BASE;
+    boot_info.module_count =
+        boot_modules_check(boot_info.modules, boot_info.module_count, boot_info.regions,
+                           boot_info.region_count, 0x100000, kernel_end);
     struct pmm_reserved reserved[BOOT_MODULES_MAX + 1];
     unsigned reserved_count = 0;
-    reserved[reserved_count++] =
-        (struct pmm_reserved){0x100000, (phys_addr_t)_bss_end - KERNEL_VIRT_BASE};
+    reserved[reserved_count++] = (struct pmm_reserved){0x100000, kernel_end};
     for (unsigned i = 0; i < boot_info.module_count; i++)
         reserved[reserved_count++] =
             (struct pmm_reserved){boot_info.modules[i].start, boot_info.modules[i].end};

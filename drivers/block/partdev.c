@@ -59,7 +59,8 @@ static int partition_name(char *out, size_t size, const char *disk, unsigned num
     return written < 0 || (size_t)written >= size ? -ENAMETOOLONG : 0;
 }
 
-static int register_partition(struct block_device *disk, const struct partition *entry)
+static int register_partition(struct block_device *disk, const struct partition_table *table,
+                              const struct partition *entry)
 {
     struct block_device *part = block_device_alloc();
     if (!part)
@@ -86,6 +87,7 @@ static int register_partition(struct block_device *disk, const struct partition 
     part->partition_number = entry->number;
     snprintf(part->partition_type, sizeof(part->partition_type), "%s", partition_type_name(entry));
     snprintf(part->partition_label, sizeof(part->partition_label), "%s", entry->name);
+    partition_uuid(table, entry, part->partition_uuid);
     status = block_device_register(part, "");
     block_device_put(part); /* the registry holds it from here */
     return status;
@@ -111,7 +113,7 @@ int block_device_scan_partitions(struct block_device *disk)
                         entry->number);
                 continue;
             }
-            if (register_partition(disk, entry) == 0)
+            if (register_partition(disk, table, entry) == 0)
                 registered++;
         }
         if (table->used_backup_gpt)

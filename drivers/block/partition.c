@@ -5,6 +5,7 @@
 #include <rayos/crc32.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
+#include <rayos/guid.h>
 #include <rayos/partition.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
@@ -256,6 +257,7 @@ static int gpt_read_copy(const struct block_io *disk, uint64_t header_lba,
         goto out;
     }
     table->scheme = PARTITION_SCHEME_GPT;
+    memcpy(table->disk_guid, header + 56, 16);
     table->count = 0;
     table->truncated = false;
     table->skipped = 0;
@@ -333,6 +335,7 @@ int partition_table_read(const struct block_io *disk, struct partition_table *ta
     for (int i = 0; i < 4; i++)
         if (sector[MBR_TABLE_OFFSET + i * MBR_ENTRY_SIZE + 4] == MBR_TYPE_GPT)
             protective = true;
+    table->mbr_disk_signature = get_le32(sector + 440);
     if (protective)
         err = gpt_read(disk, table);
     else
@@ -342,6 +345,18 @@ int partition_table_read(const struct block_io *disk, struct partition_table *ta
 out:
     kfree(sector);
     return err;
+}
+
+void partition_uuid(const struct partition_table *table, const struct partition *partition,
+                    char out[PARTITION_UUID_SIZE])
+{
+    if (table->scheme == PARTITION_SCHEME_GPT)
+        guid_format(partition->unique_guid, out);
+    else if (table->scheme == PARTITION_SCHEME_MBR)
+        snprintf(out, PARTITION_UUID_SIZE, "%08x-%02x", table->mbr_disk_signature,
+                 partition->number);
+    else
+        out[0] = 0;
 }
 
 struct guid_name {

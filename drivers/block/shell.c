@@ -13,11 +13,12 @@ int blk_bench_command(struct block_device *dev, int argc, char **argv);
 
 static void print_row(const char *name, const char *size, const char *logical, const char *physical,
                       const char *read_only, const char *type, const char *driver,
-                      const char *partition_type, const char *label)
+                      const char *partition_uuid, const char *partition_type, const char *label)
 {
-    char line[320];
-    int n = snprintf(line, sizeof(line), "%-8s %7s %7s %7s %2s %-4s %-10s %-22s %s", name, size,
-                     logical, physical, read_only, type, driver, partition_type, label);
+    char line[360];
+    int n =
+        snprintf(line, sizeof(line), "%-8s %7s %7s %7s %2s %-4s %-10s %-36s %-22s %s", name, size,
+                 logical, physical, read_only, type, driver, partition_uuid, partition_type, label);
     if (n < 0)
         return;
     size_t length = MIN((size_t)n, sizeof(line) - 1);
@@ -39,7 +40,7 @@ static int list_one(struct block_device *dev, void *context)
     escape_string(label, sizeof(label), dev->partition_label); /* from the partition table */
     print_row(dev->name, size, logical, physical, dev->read_only ? "1" : "0",
               part ? "part" : "disk", dev->driver_name ? dev->driver_name : "-",
-              part ? dev->partition_type : "", label);
+              dev->partition_uuid, part ? dev->partition_type : "", label);
     return 0;
 }
 
@@ -47,8 +48,8 @@ static int lsblk_command(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    shell_printf("%-8s %7s %7s %7s %2s %-4s %-10s %-22s %s\n", "NAME", "SIZE", "LOG-SEC", "PHY-SEC",
-                 "RO", "TYPE", "DRIVER", "PARTTYPE", "LABEL");
+    shell_printf("%-8s %7s %7s %7s %2s %-4s %-10s %-36s %-22s %s\n", "NAME", "SIZE", "LOG-SEC",
+                 "PHY-SEC", "RO", "TYPE", "DRIVER", "PARTUUID", "PARTTYPE", "LABEL");
     return block_device_for_each(list_one, NULL);
 }
 SHELL_COMMAND("lsblk", "  list block devices and partitions", lsblk_command);

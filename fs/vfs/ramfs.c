@@ -446,6 +446,7 @@ static int ramfs_rename(void *volume, const char *old_path, const char *new_path
 
 const struct filesystem_type ramfs_type = {
     .name = "ramfs",
+    .without_device = true,
     .mount = ramfs_mount,
     .unmount = ramfs_unmount,
     .sync = ramfs_sync,

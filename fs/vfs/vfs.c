@@ -169,7 +169,7 @@ int vfs_mount(const struct filesystem_type *type, const struct block_io *io, con
     for (unsigned i = 0; i < TYPES_MAX && types[i] && !m->type; i++) {
         if (type && types[i] != type)
             continue;
-        if ((io == NULL) != (types[i] == &ramfs_type))
+        if ((io == NULL) != types[i]->without_device)
             continue;
         error = types[i]->mount(m->has_io ? &m->io : NULL, flags, &m->volume);
         if (error == 0)

@@ -126,6 +126,7 @@ struct block_device {
     unsigned partition_number;
     char partition_type[40];
     char partition_label[40];
+    char partition_uuid[37]; /* Linux's PARTUUID (partition_uuid() in partition.h); "" for disks */
 
     /* Block layer state. */
     struct list_node registry_node;

@@ -31,9 +31,17 @@ struct partition_table {
     bool truncated;       /* more than PARTITION_MAX partitions: the rest ignored (said once) */
     unsigned skipped;     /* entries skipped (outside the disk, overlapping): a few warnings,
                              then one count */
+    uint32_t mbr_disk_signature; /* MBR bytes 440-443; the Linux PARTUUID prefix on MBR */
+    uint8_t disk_guid[16];       /* GPT */
     unsigned count;
     struct partition entries[PARTITION_MAX];
 };
+
+/* The partition's identity as Linux's PARTUUID: the GPT unique partition GUID in lower case, or
+ * on MBR "SSSSSSSS-NN" (disk signature and partition number, hex).  "" with no table. */
+#define PARTITION_UUID_SIZE 37
+void partition_uuid(const struct partition_table *table, const struct partition *partition,
+                    char out[PARTITION_UUID_SIZE]);
 
 /* Reads the disk's partition table.  Returns 0 (scheme NONE and count 0 when the disk has no
  * table) or a negative error: -EIO from the disk, -EUCLEAN when a table is present but both

@@ -79,6 +79,7 @@ struct vfs_read_plan {
  * normalised and relative to its mount point, starting with '/'. */
 struct filesystem_type {
     const char *name;
+    bool without_device; /* lives in memory (ramfs, bootmod): mounted with io NULL */
     /* io is NULL for filesystems without a device (ramfs). */
     int (*mount)(const struct block_io *io, unsigned flags, void **volume);
     int (*unmount)(void *volume);
@@ -168,5 +169,6 @@ int vfs_read_file(const char *path, size_t max, char **data, size_t *length);
 int vfs_write_file(const char *path, const void *data, size_t length);
 
 extern const struct filesystem_type ramfs_type;
+extern const struct filesystem_type bootmod_type; /* the boot modules, read-only */
 
 #endif

@@ -32,7 +32,7 @@ class RayOSError(Exception):
 class RayOS:
     def __init__(self, machine="q35", mem="256M", drives=(), devices=(), cmdline="",
                  extra=(), kernel=None, qmp=False, boot_timeout=60, cdrom=None, bios=None,
-                 smp=None):
+                 smp=None, firmware_boot=False):
         self.qmp_path = None
         # RAYOS_SMP runs the whole suite on more CPUs (tests/run.py does a second pass with 2);
         # a test that needs a count of its own passes smp.
@@ -44,6 +44,8 @@ class RayOS:
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
         if cdrom:
             args += ["-cdrom", cdrom, "-boot", "d"]
+        elif firmware_boot:
+            pass  # the firmware boots from the disks given (an installed RayOS)
         else:
             args += ["-kernel", kernel or KERNEL,
                      "-append", ("exit_on_panic " + cmdline).strip()]

@@ -484,6 +484,12 @@ const char *partition_type_name(const struct partition *partition)
     return partition->mbr_type == 0x0c ? "W95 FAT32 (LBA)" : "Linux";
 }
 
+void partition_uuid(const struct partition_table *table, const struct partition *partition,
+                    char out[PARTITION_UUID_SIZE])
+{
+    snprintf(out, PARTITION_UUID_SIZE, "00000000-%02x", partition->number);
+}
+
 static void test_partitions_are_bounded_devices(void **state)
 {
     (void)state;

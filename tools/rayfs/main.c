@@ -3,6 +3,7 @@
 #include <rayos/fat.h>
 #include <rayos/string.h>
 
+#include "bootdisk.h"
 #include "image.h"
 
 #include <errno.h>
@@ -44,6 +45,7 @@ static const char usage[] =
     "  mkfs IMAGE [--fat 12|16|32] [--sector-size N] [--cluster-size N] [--label L]\n"
     "                          format (FAT type and cluster size by size unless given)\n"
     "  check IMAGE             read-only consistency check; exit status 1 if errors\n"
+    "  bootdisk IMAGE ...      a bootable RayOS disk (rayfs bootdisk for its options)\n"
     "\n"
     "Errors go to standard error as 'rayfs: PATH: reason' with a non-zero exit status, and\n"
     "leave the image as it was.  Paths are case-insensitive and use '/'.\n";
@@ -637,6 +639,8 @@ int main(int argc, char **argv)
         return cmd_mkfs(count, args);
     if (strcmp(command, "check") == 0)
         return cmd_check(count, args);
+    if (strcmp(command, "bootdisk") == 0)
+        return cmd_bootdisk(count, args);
     fprintf(stderr, "rayfs: unknown command '%s' (see rayfs --help)\n", command);
     return 2;
 }
