@@ -111,6 +111,31 @@ static int vfat_read_pieces(void *volume, const struct vfs_read_plan *plan, void
     return fat_read_pieces(volume, pieces, MIN(plan->count, (size_t)VFS_READ_PIECES), buffer);
 }
 
+static ssize_t vfat_write_begin(void *file, const void *buffer, size_t size, void **plan)
+{
+    struct fat_write_plan *p = kmalloc(sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    ssize_t planned = fat_write_plan(file, buffer, size, p);
+    if (planned <= 0)
+        kfree(p);
+    else
+        *plan = p;
+    return planned;
+}
+
+static int vfat_write_pieces(void *volume, void *plan, const void *buffer)
+{
+    return fat_write_pieces(volume, plan, buffer);
+}
+
+static ssize_t vfat_write_end(void *file, void *plan, int status)
+{
+    ssize_t written = fat_write_commit(file, plan, status);
+    kfree(plan);
+    return written;
+}
+
 static ssize_t vfat_write(void *file, const void *buffer, size_t size)
 {
     return fat_write(file, buffer, size);
@@ -227,6 +252,9 @@ static const struct filesystem_type fat_type = {
     .read_plan = vfat_read_plan,
     .read_pieces = vfat_read_pieces,
     .write = vfat_write,
+    .write_begin = vfat_write_begin,
+    .write_pieces = vfat_write_pieces,
+    .write_end = vfat_write_end,
     .seek = vfat_seek,
     .truncate = vfat_truncate,
     .file_sync = vfat_file_sync,

@@ -15,8 +15,8 @@ bench-fat: $(BUILD)/rayfs
 FAT_TEST_SUPPORT := tests/unit/ramdisk.c
 UNIT_TESTS += test_fat_volume
 test_fat_volume_SRCS := tests/unit/test_fat_volume.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
-UNIT_TESTS += test_fat_read_plan
-test_fat_read_plan_SRCS := tests/unit/test_fat_read_plan.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
+UNIT_TESTS += test_fat_parallel_io
+test_fat_parallel_io_SRCS := tests/unit/test_fat_parallel_io.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
 UNIT_TESTS += test_fat_foreign
 test_fat_foreign_SRCS := tests/unit/test_fat_foreign.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
 UNIT_TESTS += test_fat_name

@@ -163,8 +163,9 @@ struct fat_file {
     struct fat_run *runs;
     uint32_t run_count;
     uint32_t run_capacity;
-    uint32_t mapped_clusters; /* clusters covered by runs */
-    uint8_t *bounce;          /* one sector for partial-sector I/O */
+    uint32_t mapped_clusters;  /* clusters covered by runs */
+    uint8_t *bounce;           /* one sector for partial-sector I/O */
+    unsigned writes_in_flight; /* planned, not yet committed (fat_write_plan) */
 };
 
 struct fat_dir {

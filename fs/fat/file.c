@@ -376,14 +376,114 @@ static ssize_t write_at(struct fat_file *file, uint64_t position, const void *da
 
 ssize_t fat_write(struct fat_file *file, const void *buffer, size_t size)
 {
+    struct fat_write_plan plan;
+    ssize_t planned = fat_write_plan(file, buffer, size, &plan);
+    if (planned <= 0)
+        return planned;
+    return fat_write_commit(file, &plan, fat_write_pieces(file->volume, &plan, buffer));
+}
+
+/* The next piece of a planned write at `at` (in the file), `left` bytes of it remaining:
+ * a partial sector is written here and now (returns its bytes, count unchanged); whole sectors
+ * are added to the plan (returns their bytes).  0: the plan is full. */
+static ssize_t plan_piece(struct fat_file *file, uint64_t at, const uint8_t *data, size_t left,
+                          struct fat_write_plan *plan)
+{
+    struct fat_volume *vol = file->volume;
+    uint32_t cluster, run_left;
+    int r = fat_map_cluster(file, (uint32_t)(at / vol->cluster_size), &cluster, &run_left);
+    if (r <= 0)
+        return r < 0 ? r : -EIO; /* ensure_clusters made the chain long enough */
+    uint32_t within = (uint32_t)(at % vol->cluster_size);
+    if (within % vol->sector_size || left < vol->sector_size) {
+        size_t n = MIN(left, (size_t)(vol->sector_size - within % vol->sector_size));
+        ssize_t done = transfer(file, at, NULL, data, n);
+        return done == (ssize_t)n ? done : (done < 0 ? done : -EIO);
+    }
+    if (plan->count == FAT_WRITE_PIECES)
+        return 0;
+    uint64_t contiguous = (uint64_t)run_left * vol->cluster_size - within;
+    uint64_t sectors = MIN((uint64_t)left, contiguous) / vol->sector_size;
+    sectors = MIN(sectors, (uint64_t)REQUEST_SECTORS);
+    plan->pieces[plan->count].sector = fat_cluster_sector(vol, cluster) + within / vol->sector_size;
+    plan->pieces[plan->count].sectors = (uint32_t)sectors;
+    plan->pieces[plan->count].data_offset = (size_t)(at - plan->start);
+    plan->count++;
+    return (ssize_t)(sectors * vol->sector_size);
+}
+
+ssize_t fat_write_plan(struct fat_file *file, const void *buffer, size_t size,
+                       struct fat_write_plan *plan)
+{
+    struct fat_volume *vol = file->volume;
+    plan->count = 0;
     if (!(file->flags & FAT_O_WRITE))
         return -EBADF;
     if (file->flags & FAT_O_APPEND)
         file->position = file->size;
-    ssize_t n = write_at(file, file->position, buffer, size);
-    if (n > 0)
-        file->position += (uint64_t)n;
-    return n;
+    uint64_t position = file->position;
+    plan->start = plan->end = position;
+    if (size == 0)
+        return 0;
+    if (position > FILE_SIZE_MAX || size > FILE_SIZE_MAX - position)
+        return -EFBIG;
+    int err = fat_mark_dirty(vol);
+    if (!err)
+        err = ensure_clusters(file, (uint32_t)DIV_ROUND_UP(position + size, vol->cluster_size),
+                              false);
+    if (err)
+        return err;
+    if (position > file->size) {
+        /* The gap reads as zeros: fill it before the size covers it. */
+        ssize_t gap = transfer(file, file->size, NULL, NULL, (size_t)(position - file->size));
+        if (gap < 0)
+            return gap;
+        if ((uint64_t)gap != position - file->size)
+            return -EIO;
+    }
+    size_t planned = 0;
+    while (planned < size) {
+        ssize_t n = plan_piece(file, position + planned, (const uint8_t *)buffer + planned,
+                               size - planned, plan);
+        if (n < 0) {
+            if (planned)
+                break; /* commit what was planned; the error shows on the next call */
+            return n;
+        }
+        if (n == 0)
+            break;
+        planned += (size_t)n;
+    }
+    vol->data_unflushed = true;
+    plan->end = position + planned;
+    file->position = plan->end;
+    file->writes_in_flight++;
+    return (ssize_t)planned;
+}
+
+int fat_write_pieces(struct fat_volume *vol, const struct fat_write_plan *plan, const void *buffer)
+{
+    for (size_t i = 0; i < plan->count; i++) {
+        int err = fat_device_write(vol, plan->pieces[i].sector, plan->pieces[i].sectors,
+                                   (const uint8_t *)buffer + plan->pieces[i].data_offset);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+ssize_t fat_write_commit(struct fat_file *file, const struct fat_write_plan *plan, int status)
+{
+    file->writes_in_flight--;
+    if (status < 0) {
+        if (file->position == plan->end) /* nobody wrote after it: undo the reservation */
+            file->position = plan->start;
+        return status;
+    }
+    if (plan->end > file->size)
+        file->size = (uint32_t)plan->end;
+    file->entry_dirty = true;
+    return (ssize_t)(plan->end - plan->start);
 }
 
 int64_t fat_seek(struct fat_file *file, int64_t offset, int whence)
@@ -441,6 +541,8 @@ int fat_truncate(struct fat_file *file, uint64_t size)
     struct fat_volume *vol = file->volume;
     if (!(file->flags & FAT_O_WRITE))
         return -EBADF;
+    if (file->writes_in_flight)
+        return -EBUSY; /* freed clusters could be reused under a write still being done */
     if (size > FILE_SIZE_MAX)
         return -EFBIG;
     if (size > file->size) {

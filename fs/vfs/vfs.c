@@ -1,7 +1,7 @@
 /* The VFS core: mount table, path resolution to (mount, path inside it), and dispatch to the
  * filesystem type.  Each mount has a lock held across every call into its filesystem, so two
- * users of one volume never interleave inside it; the one exception is the transfer of a read
- * from a file opened read-only, which runs unlocked where the filesystem supports it. */
+ * users of one volume never interleave inside it; the exceptions are the bulk of a read from a
+ * file opened read-only and of a write, which run unlocked where the filesystem supports it. */
 #define pr_fmt(fmt) "vfs: " fmt
 #include <rayos/errno.h>
 #include <rayos/heap.h>
@@ -397,8 +397,25 @@ ssize_t vfs_read(struct vfs_file *file, void *buffer, size_t size)
     return FILE_CALL(file, file->mount->type->read(file->handle, buffer, size));
 }
 
+/* A write whose bulk runs without the mount's lock (see filesystem_type.write_begin). */
+static ssize_t write_in_parallel(struct vfs_file *file, const void *buffer, size_t size)
+{
+    struct mount *m = file->mount;
+    void *plan = NULL;
+    ssize_t planned = FILE_CALL(file, m->type->write_begin(file->handle, buffer, size, &plan));
+    if (planned <= 0)
+        return planned;
+    int status = m->removed ? -ENODEV : m->type->write_pieces(m->volume, plan, buffer);
+    mutex_lock(&m->lock); /* even after a removal: the plan is freed here */
+    ssize_t written = m->type->write_end(file->handle, plan, status);
+    mutex_unlock(&m->lock);
+    return written;
+}
+
 ssize_t vfs_write(struct vfs_file *file, const void *buffer, size_t size)
 {
+    if (file->mount->type->write_begin)
+        return write_in_parallel(file, buffer, size);
     return FILE_CALL(file, file->mount->type->write(file->handle, buffer, size));
 }
 

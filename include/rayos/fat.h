@@ -111,6 +111,29 @@ ssize_t fat_write(struct fat_file *file, const void *buffer, size_t size);
  * such a file cannot be written, truncated or removed while open, so its clusters stay put.
  * fat_read_plan returns the bytes planned (0 at the end of the file; a chain shorter than the
  * size gives what it covers, then -EUCLEAN, like fat_read) and sets *count. */
+/* Writes in three steps, likewise: fat_write_plan (under the volume's lock) allocates the
+ * clusters, writes any partial first and last sector itself (a read-modify-write must not race
+ * another writer of the same sector), moves the position and returns the whole sectors left
+ * in plan; fat_write_pieces (without the lock) writes them; fat_write_commit (under the lock
+ * again) grows the file's size over them, only once they are written, so a sync never
+ * publishes a size that covers data not yet written.  fat_write is exactly these three. */
+#define FAT_WRITE_PIECES 16
+struct fat_write_plan {
+    uint64_t start, end; /* the file bytes planned */
+    size_t count;
+    struct {
+        uint64_t sector;    /* filesystem sector */
+        uint32_t sectors;   /* whole sectors */
+        size_t data_offset; /* where in the caller's buffer they come from */
+    } pieces[FAT_WRITE_PIECES];
+};
+ssize_t fat_write_plan(struct fat_file *file, const void *buffer, size_t size,
+                       struct fat_write_plan *plan);
+int fat_write_pieces(struct fat_volume *volume, const struct fat_write_plan *plan,
+                     const void *buffer);
+/* status: what fat_write_pieces returned.  Returns the bytes written or status. */
+ssize_t fat_write_commit(struct fat_file *file, const struct fat_write_plan *plan, int status);
+
 struct fat_read_piece {
     uint64_t sector; /* filesystem sector */
     uint32_t offset; /* first byte within it */

@@ -108,6 +108,15 @@ struct filesystem_type {
      * bytes.  The filesystem guarantees the pieces stay valid while the file is open. */
     ssize_t (*read_plan)(void *file, size_t size, struct vfs_read_plan *plan);
     int (*read_pieces)(void *volume, const struct vfs_read_plan *plan, void *buffer);
+    /* Optional: writes in three steps, so that writers of different files overlap.
+     * write_begin (under the lock) allocates what the write needs, does any part that must
+     * not race another writer, moves the position and returns the bytes planned with *plan;
+     * write_pieces (without the lock) moves the bulk; write_end (under the lock) makes the
+     * write visible (the size grows only now) and frees the plan, returning the bytes written
+     * or the transfer's error. */
+    ssize_t (*write_begin)(void *file, const void *buffer, size_t size, void **plan);
+    int (*write_pieces)(void *volume, void *plan, const void *buffer);
+    ssize_t (*write_end)(void *file, void *plan, int status);
     /* Optional: the file's on-device extents, and contiguous preallocation. */
     int (*extents)(void *file, struct vfs_extent *out, size_t max);
     int (*allocate)(void *file, uint64_t size, bool contiguous);

@@ -1,6 +1,9 @@
-/* FAT library: reads in two steps (fat_read_plan under the volume's lock, fat_read_pieces
- * without it) return exactly what fat_read returns, from any offset, in any piece budget, on
- * fragmented files and on 512- and 4096-byte sectors; files open for writing are refused. */
+/* FAT library, the steps that let several threads use one volume: reads in two steps
+ * (fat_read_plan under the volume's lock, fat_read_pieces without it) return exactly what
+ * fat_read returns, from any offset, in any piece budget, on fragmented files and on 512- and
+ * 4096-byte sectors; files open for writing are refused.  Writes in three steps publish the
+ * new size only at commit, refuse a truncate while a write is in flight, and undo the position
+ * of a failed write.  (fat_write is the three steps, so every other FAT test runs them too.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -150,12 +153,63 @@ static void test_only_files_opened_read_only(void **state)
     teardown();
 }
 
+static void test_write_steps(void **state)
+{
+    (void)state;
+    setup(512, 2048);
+    uint8_t head[1000];
+    memset(head, 'h', sizeof(head));
+    append("/W.BIN", head, sizeof(head));
+    struct fat_file *f;
+    assert_int_equal(fat_open(vol, "/W.BIN", FAT_O_WRITE | FAT_O_APPEND, &f), 0);
+    /* 100 bytes to end the partial sector, 8 whole sectors, a 300-byte partial tail. */
+    size_t size = (512 - 1000 % 512) + 8 * 512 + 300;
+    uint8_t *data = malloc(size);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (uint8_t)(i * 7 + 1);
+    struct fat_write_plan plan;
+    assert_int_equal(fat_write_plan(f, data, size, &plan), (ssize_t)size);
+    assert_int_equal(plan.start, 1000);
+    assert_int_equal(plan.end, 1000 + size);
+    assert_int_equal(plan.count, 1); /* only the whole sectors are left for the unlocked step */
+    assert_int_equal(plan.pieces[0].sectors, 8);
+    assert_int_equal(plan.pieces[0].data_offset, 512 - 1000 % 512);
+    /* In flight: a truncate could free clusters the write still goes to. */
+    assert_int_equal(fat_truncate(f, 0), -EBUSY);
+    /* A sync now publishes the old size: the planned bytes are not there yet. */
+    assert_int_equal(fat_file_sync(f), 0);
+    struct fat_stat st;
+    assert_int_equal(fat_file_stat(f, &st), 0);
+    assert_int_equal(st.size, 1000);
+    assert_int_equal(fat_write_pieces(vol, &plan, data), 0);
+    assert_int_equal(fat_write_commit(f, &plan, 0), (ssize_t)size);
+    assert_int_equal(fat_file_stat(f, &st), 0);
+    assert_int_equal(st.size, 1000 + size);
+    /* A failed transfer gives its error and takes the position back. */
+    assert_int_equal(fat_write_plan(f, data, 2048, &plan), 2048);
+    assert_int_equal(fat_write_commit(f, &plan, -EIO), -EIO);
+    assert_int_equal(fat_seek(f, 0, 1), (int64_t)(1000 + size));
+    assert_int_equal(fat_truncate(f, 1000 + size), 0); /* nothing in flight any more */
+    assert_int_equal(fat_close(f), 0);
+    struct fat_file *r;
+    uint8_t *back = malloc(1000 + size);
+    assert_int_equal(fat_open(vol, "/W.BIN", FAT_O_READ, &r), 0);
+    assert_int_equal(fat_read(r, back, 1000 + size), (ssize_t)(1000 + size));
+    assert_memory_equal(back, head, 1000);
+    assert_memory_equal(back + 1000, data, size);
+    assert_int_equal(fat_close(r), 0);
+    free(back);
+    free(data);
+    teardown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_bytes_as_fat_read_512),
         cmocka_unit_test(test_same_bytes_as_fat_read_4096),
         cmocka_unit_test(test_only_files_opened_read_only),
+        cmocka_unit_test(test_write_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
