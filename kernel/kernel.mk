@@ -1,3 +1,5 @@
 # The kernel's portable pieces: host unit tests (the kernel build picks up kernel/ by itself).
 UNIT_TESTS += test_line_editor
 test_line_editor_SRCS := tests/unit/test_line_editor.c kernel/line_editor.c
+UNIT_TESTS += test_shell_tokenize
+test_shell_tokenize_SRCS := tests/unit/test_shell_tokenize.c kernel/shell_tokenize.c
