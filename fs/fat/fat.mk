@@ -26,4 +26,4 @@ test_fat_model_SRCS := tests/unit/test_fat_model.c $(FAT_TEST_SUPPORT) $(FAT_LIB
 UNIT_TESTS += test_fat_crash
 test_fat_crash_SRCS := tests/unit/test_fat_crash.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
 FUZZ_TARGETS += fuzz_fat
-fuzz_fat_SRCS := tests/fuzz/fuzz_fat.c tests/unit/ramdisk.c $(FAT_LIB_SRCS) drivers/block/partition.c
+fuzz_fat_SRCS := tests/fuzz/fuzz_fat.c tests/fuzz/sparse_disk.c $(FAT_LIB_SRCS) drivers/block/partition.c

@@ -1,0 +1,11 @@
+# Fuzz targets for parsers of untrusted input (the older ones are declared beside their code),
+# and `make fuzz-long`: every target for FUZZ_SECONDS from the seeds in tests/fuzz/corpus/NAME,
+# new inputs kept in $(BUILD)/fuzz-corpus/NAME (docs/FUZZING.md).
+
+FUZZ_TARGETS += fuzz_partition
+fuzz_partition_SRCS := tests/fuzz/fuzz_partition.c tests/fuzz/sparse_disk.c drivers/block/partition.c \
+                       lib/crc32.c lib/utf.c
+
+FUZZ_TARGETS += fuzz_config
+fuzz_config_SRCS := tests/fuzz/fuzz_config.c lib/ini.c fs/config.c fs/vfs/path.c fs/vfs/vfs.c \
+                    fs/vfs/ramfs.c lib/escape.c lib/utf.c lib/error_name.c

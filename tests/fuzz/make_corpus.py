@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/NAME/ (committed; run again
+only to change the seeds).  Disk seeds are real images made with mkfs.fat, mtools and sfdisk,
+stored in the sparse format of tests/fuzz/sparse_disk.h (only the blocks that are not zero)."""
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+RAYFS = os.environ.get("RAYFS", os.path.join(HERE, "..", "..", "build", "rayfs"))  # make host-tools
+
+
+def sparse(image_bytes, block_size=512, flags=0):
+    """The sparse encoding of an image: header, then one record per run of non-zero blocks."""
+    blocks = len(image_bytes) // block_size
+    out = bytearray([(1 if block_size == 4096 else 0) | flags]) + struct.pack("<I", blocks)
+    lba = 0
+    zero = bytes(block_size)
+    while lba < blocks:
+        if image_bytes[lba * block_size:(lba + 1) * block_size] == zero:
+            lba += 1
+            continue
+        start = lba
+        while (lba < blocks and lba - start < 256
+               and image_bytes[lba * block_size:(lba + 1) * block_size] != zero):
+            lba += 1
+        out += struct.pack("<IH", start, lba - start)
+        out += image_bytes[start * block_size:lba * block_size]
+    return bytes(out)
+
+
+def run(*args, stdin=None):
+    subprocess.run([str(a) for a in args], check=True, input=stdin, capture_output=True)
+
+
+def fat_image(tmp, name, size_kib, *mkfs_args, files=True):
+    path = os.path.join(tmp, name)
+    if os.path.exists(path):
+        os.unlink(path)
+    run("mkfs.fat", *mkfs_args, "-n", "SEED", "-C", path, size_kib)
+    if files:
+        small = os.path.join(tmp, "small")
+        with open(small, "wb") as f:
+            f.write(b"hello\n")
+        data = os.path.join(tmp, "data")
+        with open(data, "wb") as f:
+            f.write(bytes(range(256)) * 12)
+        for args in (["mkdir", path, "/Some Directory"],
+                     ["mkdir", path, "/Some Directory/deeper"],
+                     ["put", path, small, "/Some Directory/A long file name.txt"],
+                     ["put", path, data, "/data.bin"],
+                     ["put", path, small, "/Some Directory/deeper/x"]):
+            run(RAYFS, *args)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def partitioned(tmp, name, size_mib, script):
+    """An MBR disk image made by sfdisk (512-byte sectors)."""
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+        f.truncate(size_mib << 20)
+    run("sfdisk", "--no-reread", "--no-tell-kernel", path, stdin=script.encode())
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def guid(text):
+    import uuid
+    return uuid.UUID(text).bytes_le
+
+
+def gpt_disk(blocks, block_size, partitions):
+    """A GPT disk image (protective MBR, both headers, 128 entries) of (first, last, type, name)."""
+    image = bytearray(blocks * block_size)
+    mbr = struct.pack("<8BII", 0, 0, 2, 0, 0xEE, 0xFF, 0xFF, 0xFF, 1,
+                      min(blocks - 1, 0xFFFFFFFF))
+    image[446:446 + 16] = mbr
+    image[510:512] = b"\x55\xaa"
+    entries = bytearray(128 * 128)
+    for i, (first, last, type_guid, name) in enumerate(partitions):
+        entries[i * 128:i * 128 + 128] = (guid(type_guid) + bytes([i + 1] * 16)
+                                          + struct.pack("<QQQ", first, last, 0)
+                                          + name.encode("utf-16-le").ljust(72, b"\0"))
+    entry_blocks = len(entries) // block_size
+    for header_lba, alternate, entries_lba in ((1, blocks - 1, 2),
+                                               (blocks - 1, 1, blocks - 1 - entry_blocks)):
+        header = bytearray(struct.pack("<8sIIIIQQQQ16sQIII", b"EFI PART", 0x10000, 92, 0, 0,
+                                       header_lba, alternate, 2 + entry_blocks,
+                                       blocks - 2 - entry_blocks, bytes(range(16)), entries_lba,
+                                       128, 128, zlib.crc32(entries)))
+        struct.pack_into("<I", header, 16, zlib.crc32(header))
+        image[header_lba * block_size:header_lba * block_size + 92] = header
+        image[entries_lba * block_size:entries_lba * block_size + len(entries)] = entries
+    return bytes(image)
+
+
+def write(target, name, data):
+    directory = os.path.join(CORPUS, target)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, name), "wb") as f:
+        f.write(data)
+
+
+def disk_seeds(tmp):
+    fat = {
+        "fat12": fat_image(tmp, "fat12.img", 200, "-F", "12"),
+        # the smallest FAT16 (4085 clusters and up) and FAT32 by layout with few clusters, as
+        # mkfs.fat -F 32 makes on small devices: a 65525-cluster FAT32 is ~20 times slower
+        # to check and count, for the same code
+        "fat16": fat_image(tmp, "fat16.img", 2200, "-F", "16", "-s", "1"),
+        "fat32": fat_image(tmp, "fat32.img", 1024, "-F", "32", "-s", "1"),
+        "fat32-4k": fat_image(tmp, "fat32k.img", 4096, "-F", "32", "-S", "4096", "-s", "1"),
+    }
+    for name, image in fat.items():
+        write("fuzz_fat", name, sparse(image, 4096 if name.endswith("4k") else 512))
+    write("fuzz_fat", "zeros", sparse(bytes(512 * 64)))
+    # a partitioned disk whose first partition holds a FAT16 volume
+    disk = bytearray(partitioned(tmp, "mbrfat.img", 4, "start=2048, type=0e\n"))
+    volume = fat_image(tmp, "part.img", 1024, "-F", "12")
+    disk[2048 * 512:2048 * 512 + len(volume)] = volume
+    write("fuzz_fat", "mbr-fat16", sparse(bytes(disk)))
+
+    write("fuzz_partition", "mbr", sparse(partitioned(
+        tmp, "mbr.img", 8, "label: dos\nstart=2048, size=4096, type=c, bootable\n"
+        "start=6144, type=83\n")))
+    write("fuzz_partition", "mbr-extended", sparse(partitioned(
+        tmp, "ext.img", 8, "label: dos\nstart=2048, size=2048, type=c\nstart=4096, type=5\n"
+        "size=1024, type=83\nsize=1024, type=b\nsize=1024, type=7\n")))
+    esp, data = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"
+    gpt = gpt_disk(16384, 512, [(2048, 6143, esp, "EFI system"), (6144, 16000, data, "données")])
+    write("fuzz_partition", "gpt", sparse(gpt, 512, 2))
+    write("fuzz_partition", "gpt-4k", sparse(gpt_disk(2048, 4096, [(256, 767, data, "data")]),
+                                             4096, 2))
+    damaged = bytearray(gpt)  # the primary header's CRC is wrong: the backup must be used
+    damaged[512 + 16] ^= 0xff
+    write("fuzz_partition", "gpt-primary-damaged", sparse(bytes(damaged)))
+
+
+def text_seeds():
+    pass
+
+
+def main():
+    if os.path.isdir(CORPUS):
+        shutil.rmtree(CORPUS)
+    with tempfile.TemporaryDirectory() as tmp:
+        disk_seeds(tmp)
+    text_seeds()
+
+
+if __name__ == "__main__":
+    main()
