@@ -9,3 +9,7 @@ fuzz_partition_SRCS := tests/fuzz/fuzz_partition.c tests/fuzz/sparse_disk.c driv
 FUZZ_TARGETS += fuzz_config
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c lib/ini.c fs/config.c fs/vfs/path.c fs/vfs/vfs.c \
                     fs/vfs/ramfs.c lib/escape.c lib/utf.c lib/error_name.c
+
+FUZZ_TARGETS += fuzz_acpi
+fuzz_acpi_SRCS := tests/fuzz/fuzz_acpi.c drivers/acpi/madt.c drivers/acpi/fadt.c drivers/acpi/mcfg.c \
+                  drivers/acpi/pci_roots.c
