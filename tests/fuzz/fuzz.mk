@@ -13,3 +13,6 @@ fuzz_config_SRCS := tests/fuzz/fuzz_config.c lib/ini.c fs/config.c fs/vfs/path.c
 FUZZ_TARGETS += fuzz_acpi
 fuzz_acpi_SRCS := tests/fuzz/fuzz_acpi.c drivers/acpi/madt.c drivers/acpi/fadt.c drivers/acpi/mcfg.c \
                   drivers/acpi/pci_roots.c
+
+FUZZ_TARGETS += fuzz_fat_name
+fuzz_fat_name_SRCS := tests/fuzz/fuzz_fat_name.c $(FAT_LIB_SRCS)
