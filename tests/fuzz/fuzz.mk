@@ -16,3 +16,15 @@ fuzz_acpi_SRCS := tests/fuzz/fuzz_acpi.c drivers/acpi/madt.c drivers/acpi/fadt.c
 
 FUZZ_TARGETS += fuzz_fat_name
 fuzz_fat_name_SRCS := tests/fuzz/fuzz_fat_name.c $(FAT_LIB_SRCS)
+
+FUZZ_TARGETS += fuzz_path
+fuzz_path_SRCS := tests/fuzz/fuzz_path.c fs/vfs/path.c tests/unit/ramdisk.c $(FAT_LIB_SRCS)
+
+FUZZ_TARGETS += fuzz_line_editor
+fuzz_line_editor_SRCS := tests/fuzz/fuzz_line_editor.c kernel/line_editor.c lib/utf.c
+
+FUZZ_TARGETS += fuzz_shell_tokenize
+fuzz_shell_tokenize_SRCS := tests/fuzz/fuzz_shell_tokenize.c kernel/shell_tokenize.c
+
+FUZZ_TARGETS += fuzz_loop_map
+fuzz_loop_map_SRCS := tests/fuzz/fuzz_loop_map.c fs/loop_map.c
