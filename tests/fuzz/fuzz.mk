@@ -28,3 +28,10 @@ fuzz_shell_tokenize_SRCS := tests/fuzz/fuzz_shell_tokenize.c kernel/shell_tokeni
 
 FUZZ_TARGETS += fuzz_loop_map
 fuzz_loop_map_SRCS := tests/fuzz/fuzz_loop_map.c fs/loop_map.c
+
+FUZZ_SECONDS ?= 600
+FUZZ_LONG_TARGETS ?= $(FUZZ_TARGETS)
+fuzz-long: fuzz
+	@$(PYTHON) tests/fuzz/fuzz_long.py --build $(BUILD) --seconds $(FUZZ_SECONDS) \
+		$(FUZZ_LONG_TARGETS)
+.PHONY: fuzz-long

@@ -142,8 +142,104 @@ def disk_seeds(tmp):
     write("fuzz_partition", "gpt-primary-damaged", sparse(bytes(damaged)))
 
 
+def acpi_table(signature, body, revision=1):
+    table = bytearray(signature + struct.pack("<IBB6s8sIII", 36 + len(body), revision, 0,
+                                              b"RAYOS ", b"FUZZSEED", 1, 1, 1) + body)
+    table[9] = (-sum(table)) & 0xff
+    return bytes(table)
+
+
+def aml_device(name, body):
+    length = len(body) + 4 + 2  # name, two-byte PkgLength
+    return b"\x5b\x82" + bytes([0x40 | (length & 0x0f), length >> 4]) + name + body
+
+
 def text_seeds():
-    pass
+    cfg = (b"# RayOS configuration\n[boot]\nroot = vda1\n\n[log]\nlevel = info ; comment\n"
+           b"file = \"/LOG/RAYOS LOG.TXT\"\nmax_size = 0x100K\nfiles = 3\n"
+           b"[vm test]\nimage = /vm/test.img\nsize = 64M\nread_only = yes\n")
+    for name, (section, key, value), text in (
+            ("set-existing", (b"log", b"level", b"debug"), cfg),
+            ("set-new-section", (b"vm other", b"memory", b"128M"), cfg),
+            ("set-quoted", (b"boot", b"root", b"a \"b\" # c"), cfg),
+            ("crlf-no-final-newline", (b"", b"top", b"1"), cfg.replace(b"\n", b"\r\n")[:-2]),
+            ("nul-and-bad-lines", (b"log", b"files", b"4"),
+             b"[log]\nfiles = 2\nbad line\n[broken\nkey\0= x\n= nokey\n"),
+            ("regress-section-space", (b"vm ", b"level", b"x"), cfg)):
+        spec = b"\0".join((section, key, value))
+        write("fuzz_config", name, bytes([len(spec)]) + spec + text)
+
+    madt = struct.pack("<II", 0xfee00000, 1)
+    madt += struct.pack("<BBBBI", 0, 8, 0, 0, 1) + struct.pack("<BBBBI", 0, 8, 1, 1, 1)
+    madt += struct.pack("<BBBBII", 1, 12, 0, 0, 0xfec00000, 0)
+    madt += struct.pack("<BBBBIH", 2, 10, 0, 0, 2, 0)
+    madt += struct.pack("<BBHIII", 9, 16, 0, 0x100, 1, 2)
+    madt += struct.pack("<BBHQ", 5, 12, 0, 0xfee00000)
+    write("fuzz_acpi", "madt", b"\0" + acpi_table(b"APIC", madt, 4))
+    mcfg = bytes(8) + struct.pack("<QHBBI", 0xb0000000, 0, 0, 0xff, 0)
+    mcfg += struct.pack("<QHBBI", 0xc0000000, 1, 0x10, 0x1f, 0)
+    write("fuzz_acpi", "mcfg", b"\1" + acpi_table(b"MCFG", mcfg))
+    fadt = bytearray(276 - 36)
+    struct.pack_into("<I", fadt, 40 - 36, 0x1000)          # DSDT
+    struct.pack_into("<IB", fadt, 48 - 36, 0xb2, 0xf1)     # SMI_CMD, ACPI_ENABLE
+    struct.pack_into("<II", fadt, 64 - 36, 0x604, 0)       # PM1a/b_CNT_BLK
+    struct.pack_into("<I", fadt, 112 - 36, 1 << 10)        # RESET_REG_SUP
+    struct.pack_into("<BBBBQB", fadt, 116 - 36, 1, 8, 0, 1, 0xcf9, 6)
+    struct.pack_into("<Q", fadt, 140 - 36, 0x2000)         # X_DSDT
+    struct.pack_into("<BBBBQ", fadt, 172 - 36, 1, 16, 0, 2, 0x604)
+    write("fuzz_acpi", "fadt", b"\2" + acpi_table(b"FACP", bytes(fadt), 6))
+    s5 = b"\x10\x0a\\_SB_" + b"\x08_S5_\x12\x06\x04\x0a\x05\x0a\x05\x00\x00"
+    write("fuzz_acpi", "s5", b"\3" + s5)
+    hid = b"\x08_HID\x0c\x41\xd0\x0a\x08"
+    bridge = aml_device(b"PCI0", hid + b"\x08_BBN\x0a\x40" + b"\x08_SEG\x01")
+    write("fuzz_acpi", "pci-roots", b"\4" + bridge + aml_device(b"PCI1", hid))
+
+    def units(text):
+        return text.encode("utf-16-le")
+    for name, data in (("long-name", b"\0" + units("A long file name.txt")),
+                       ("long-name-surrogates", b"\0" + units("caf\u00e9 \U0001f600.txt")),
+                       ("long-name-dots", b"\0" + units("..")),
+                       ("user-short", b"\1README.TXT"), ("user-lower", b"\1readme.txt"),
+                       ("user-long", "\1Données de l'été.json".encode()),
+                       ("regress-tilde-basis", b"\1\1~"), ("user-tilde", b"\1a~b c.txt"),
+                       ("short-disk", b"\2README  TXT\x18"),
+                       ("regress-dot-in-short", b"\2\x0a\xc0\x01\xb6\xb6\x01...\xc0\xb6\xb6."),
+                       ("short-space", b"\2  X     TXT\0")):
+        write("fuzz_fat_name", name, data)
+
+    for i, path in enumerate((b"/", b"/d/e/../f.txt", b"//d///e/./", b"/d/f.txt/..",
+                              "/d/e/\u00e9".encode(), b"/../../d", b"/Long Directory Name/.",
+                              b"relative/path", b"/a\x01b")):
+        write("fuzz_path", f"path{i}", path)
+
+    for name, data in (("typed", "echo \u00e9t\u00e9\x7fx\r\nls /\r".encode()),
+                       ("arrows-and-escape", b"ls\x1b[A\x1bOB\x1b\rcat /a\x15rm /b\r"),
+                       ("ctrl-c", b"rm /important\x03ls\n"),
+                       ("invalid-utf8", b"rm /a\xe9\rrm /a\xc3\r"),
+                       ("too-long", b"echo " + b"z" * 1100 + b"\x7f\r")):
+        write("fuzz_line_editor", name, data)
+
+    for name, data in (("quotes", b"\x08echo \"a b\" c\"d e\"f\t\"\""),
+                       ("open-quote", b"\x08rm \"/a b"), ("many-words", b"\x03a b c d e f"),
+                       ("tabs", b"\x20\tcat\t/x\t")):
+        write("fuzz_shell_tokenize", name, data)
+
+    def loop_map(block_flag, device_blocks, extents, file_blocks, requests):
+        out = bytes([block_flag | 2]) + struct.pack("<I", device_blocks) + bytes([len(extents)])
+        for lba, count in extents:
+            out += struct.pack("<IIH", lba, 0, count)
+        out += struct.pack("<I", file_blocks)
+        for lba, count in requests:
+            out += struct.pack("<II", lba, count)
+        return out
+    write("fuzz_loop_map", "contiguous", loop_map(0, 100000, [(2048, 8192)], 8192,
+                                                  [(0, 8), (8000, 191)]))
+    write("fuzz_loop_map", "fragmented", loop_map(0, 100000, [(100, 4), (500, 8), (9000, 64)],
+                                                  76, [(0, 76), (3, 2), (11, 40)]))
+    write("fuzz_loop_map", "4k-slack", loop_map(1, 5000, [(10, 16), (4000, 16)], 20,
+                                                [(15, 5), (0, 20)]))
+    write("fuzz_loop_map", "outside-device", loop_map(0, 600, [(100, 4), (590, 20)], 24,
+                                                      [(0, 24)]))
 
 
 def main():
