@@ -3,10 +3,14 @@
 (committed) and the inputs earlier runs found in BUILD/fuzz-corpus/NAME (where new ones go:
 the repository is never written).  Prints one line per target and a Markdown table of runs,
 executions per second and coverage for docs/FUZZING.md; exits 1 if any target crashed, with
-the crashing inputs left in BUILD/fuzz-artifacts/."""
+the crashing inputs left in BUILD/fuzz-artifacts/.
+
+Executions per second depend on what else the machine runs; executions per CPU second (the
+target's user + system time) do not, so both are printed."""
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -62,26 +66,32 @@ def main():
     for target in args.targets:
         binary = os.path.join(args.build, "fuzz", target)
         start = time.monotonic()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run([binary, *options(target, args.seconds, args.build),
                                *corpus_dirs(target, args.build)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         log = proc.stdout.decode(errors="replace")
         with open(os.path.join(logs, target + ".log"), "w") as f:
             f.write(log)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         row = summarize(log)
-        row.update(target=target, seconds=round(time.monotonic() - start),
+        row.update(target=target, seconds=round(time.monotonic() - start), cpu=round(cpu),
+                   per_cpu=round(row["runs"] / cpu) if cpu > 0 else 0,
                    status="ok" if proc.returncode == 0 else f"CRASH (exit {proc.returncode})")
         if proc.returncode != 0:
             crashed.append(target)
         rows.append(row)
-        print(f"{target}: {row['status']}, {row['runs']} runs in {row['seconds']} s, "
-              f"{row['exec_s']} exec/s, cov {row['cov']}, ft {row['ft']}, "
+        print(f"{target}: {row['status']}, {row['runs']} runs in {row['seconds']} s "
+              f"({row['cpu']} CPU s), {row['exec_s']} exec/s, {row['per_cpu']} per CPU s, "
+              f"cov {row['cov']}, ft {row['ft']}, "
               f"corpus {row['corpus']}", flush=True)
-    print("\n| target | seconds | executions | exec/s | cov | ft | corpus | result |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("\n| target | seconds (CPU) | executions | exec/s | exec per CPU s | cov | ft | corpus "
+          "| result |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        print(f"| {r['target']} | {r['seconds']} | {r['runs']:,} | {r['exec_s']:,} | {r['cov']} | "
-              f"{r['ft']} | {r['corpus']} | {r['status']} |")
+        print(f"| {r['target']} | {r['seconds']} ({r['cpu']}) | {r['runs']:,} | {r['exec_s']:,} | "
+              f"{r['per_cpu']:,} | {r['cov']} | {r['ft']} | {r['corpus']} | {r['status']} |")
     if crashed:
         print(f"\ncrashes in {', '.join(crashed)}: inputs in {args.build}/fuzz-artifacts/, "
               f"logs in {logs}/", file=sys.stderr)
