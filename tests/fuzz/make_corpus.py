@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/NAME/ (committed; run again
-only to change the seeds).  Disk seeds are real images made with mkfs.fat, mtools and sfdisk,
-stored in the sparse format of tests/fuzz/sparse_disk.h (only the blocks that are not zero)."""
+only to change the seeds).  Disk seeds are real images made with mkfs.fat, build/rayfs (make
+host-tools, or RAYFS=path) and sfdisk, stored in the sparse format of tests/fuzz/sparse_disk.h
+(only the blocks that are not zero).  Images carry fresh volume ids and times, so the seeds
+differ a little from run to run: commit them only when their content changes."""
 import os
 import shutil
 import struct
 import subprocess
-import sys
 import tempfile
 import zlib
 
@@ -242,9 +243,15 @@ def text_seeds():
                                                       [(0, 24)]))
 
 
+# The targets whose seeds this script writes; the others' seeds are minimised corpora of fuzzing
+# runs (libFuzzer -merge=1, see docs/FUZZING.md), left alone here.
+GENERATED = ("fuzz_fat", "fuzz_partition", "fuzz_config", "fuzz_acpi", "fuzz_fat_name",
+             "fuzz_path", "fuzz_line_editor", "fuzz_shell_tokenize", "fuzz_loop_map")
+
+
 def main():
-    if os.path.isdir(CORPUS):
-        shutil.rmtree(CORPUS)
+    for target in GENERATED:
+        shutil.rmtree(os.path.join(CORPUS, target), ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         disk_seeds(tmp)
     text_seeds()
