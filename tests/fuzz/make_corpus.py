@@ -121,11 +121,11 @@ def disk_seeds(tmp):
     for name, image in fat.items():
         write("fuzz_fat", name, sparse(image, 4096 if name.endswith("4k") else 512))
     write("fuzz_fat", "zeros", sparse(bytes(512 * 64)))
-    # a partitioned disk whose first partition holds a FAT16 volume
+    # a partitioned disk whose first partition holds a FAT12 volume
     disk = bytearray(partitioned(tmp, "mbrfat.img", 4, "start=2048, type=0e\n"))
     volume = fat_image(tmp, "part.img", 1024, "-F", "12")
     disk[2048 * 512:2048 * 512 + len(volume)] = volume
-    write("fuzz_fat", "mbr-fat16", sparse(bytes(disk)))
+    write("fuzz_fat", "mbr-fat12", sparse(bytes(disk)))
 
     write("fuzz_partition", "mbr", sparse(partitioned(
         tmp, "mbr.img", 8, "label: dos\nstart=2048, size=4096, type=c, bootable\n"
