@@ -194,6 +194,7 @@ def text_seeds():
     hid = b"\x08_HID\x0c\x41\xd0\x0a\x08"
     bridge = aml_device(b"PCI0", hid + b"\x08_BBN\x0a\x40" + b"\x08_SEG\x01")
     write("fuzz_acpi", "pci-roots", b"\4" + bridge + aml_device(b"PCI1", hid))
+    write("fuzz_acpi_pci_roots", "bridges", bridge + aml_device(b"PCI1", hid))
 
     def units(text):
         return text.encode("utf-16-le")
@@ -243,10 +244,41 @@ def text_seeds():
                                                       [(0, 24)]))
 
 
+def pci_function(bus, slot, function, vendor, device, class_code, header=0, bars=(),
+                 bridge_buses=None, capabilities=b""):
+    """One record of fuzz_pci_scan: bus, devfn, header byte, then 256 bytes of config space."""
+    config = bytearray(256)
+    struct.pack_into("<HHHH", config, 0, vendor, device, 0x0007, 0x0010 if capabilities else 0)
+    struct.pack_into("<I", config, 8, class_code << 8)
+    config[0x0e] = header
+    for i, bar in enumerate(bars):
+        struct.pack_into("<I", config, 0x10 + 4 * i, bar)
+    if bridge_buses:
+        config[0x18:0x1b] = bytes(bridge_buses)
+    if capabilities:
+        config[0x34] = 0x80
+        config[0x80:0x80 + len(capabilities)] = capabilities
+    return bytes([bus, slot << 3 | function, header]) + bytes(config)
+
+
+def pci_seeds():
+    host = pci_function(0, 0, 0, 0x8086, 0x29c0, 0x060000)
+    msix = bytes([0x11, 0x90, 0x03, 0x00, 0x01, 0, 0, 0, 0x01, 0x08, 0, 0])
+    vendor = bytes([0x09, 0x00, 0x08, 0, 0, 0, 0, 0])
+    disk = pci_function(0, 3, 0, 0x1af4, 0x1001, 0x010000, bars=(0xc001, 0xfebf0000),
+                        capabilities=msix + bytes(4) + vendor)
+    bridge = pci_function(0, 0x1c, 0, 0x8086, 0x2940, 0x060400, header=0x81,
+                          bridge_buses=(0, 1, 1), capabilities=bytes([0x10, 0, 0x42, 0]))
+    behind = pci_function(1, 0, 0, 0x1b36, 0x0010, 0x010802, bars=(0xfe800004, 0))
+    write("fuzz_pci_scan", "q35-like", b"\0" + host + disk + bridge + behind)
+    write("fuzz_pci_scan", "extended-space", b"\1" + host + disk)
+
+
 # The targets whose seeds this script writes; the others' seeds are minimised corpora of fuzzing
 # runs (libFuzzer -merge=1, see docs/FUZZING.md), left alone here.
 GENERATED = ("fuzz_fat", "fuzz_partition", "fuzz_config", "fuzz_acpi", "fuzz_fat_name",
-             "fuzz_path", "fuzz_line_editor", "fuzz_shell_tokenize", "fuzz_loop_map")
+             "fuzz_path", "fuzz_line_editor", "fuzz_shell_tokenize", "fuzz_loop_map",
+             "fuzz_pci_scan", "fuzz_acpi_pci_roots")
 
 
 def main():
@@ -255,6 +287,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         disk_seeds(tmp)
     text_seeds()
+    pci_seeds()
 
 
 if __name__ == "__main__":
