@@ -3,6 +3,7 @@
  * directory).  Errors read like coreutils: "rm: /a/b: No such file or directory". */
 #include <rayos/block.h>
 #include <rayos/errno.h>
+#include <rayos/escape.h>
 #include <rayos/heap.h>
 #include <rayos/hexdump.h>
 #include <rayos/shell.h>
@@ -45,10 +46,10 @@ static void format_time(int64_t seconds, char *out, size_t size)
  * printed escaped, never raw. */
 static void print_entry(const char *raw_name, const struct vfs_stat *st, bool long_format)
 {
-    char *name = kmalloc(VFS_NAME_BYTES_MAX * 4 + 1);
+    char *name = kmalloc(VFS_NAME_BYTES_MAX * ESCAPE_MAX_RATIO + 1);
     if (!name)
         return;
-    str_escape(name, VFS_NAME_BYTES_MAX * 4 + 1, raw_name);
+    escape_string(name, VFS_NAME_BYTES_MAX * ESCAPE_MAX_RATIO + 1, raw_name);
     if (!long_format) {
         shell_printf("%s%s\n", name, st->is_directory ? "/" : "");
         kfree(name);

@@ -11,6 +11,7 @@
 #include <rayos/string.h>
 #include <rayos/vfs.h>
 #include "fs/loop.h"
+#include "fs/loop_map.h"
 #include "fs/root.h"
 
 #define LOOP_MAX       8
@@ -22,7 +23,7 @@ struct loop {
     struct block_device *backing;
     struct vfs_file *file;
     struct vfs_extent *extents;
-    size_t extent_count;
+    struct loop_map map; /* over extents */
     char path[VFS_PATH_MAX];
 };
 
@@ -93,24 +94,6 @@ static unsigned slice_segments(const struct block_request *parent, uint64_t offs
     return length ? 0 : count;
 }
 
-/* The extent holding file byte offset, or NULL (a hole would be a filesystem bug). */
-static const struct vfs_extent *extent_at(const struct loop *loop, uint64_t offset,
-                                          uint32_t block_size)
-{
-    size_t low = 0, high = loop->extent_count;
-    while (low < high) {
-        size_t middle = (low + high) / 2;
-        const struct vfs_extent *e = &loop->extents[middle];
-        if (offset < e->file_offset)
-            high = middle;
-        else if (offset >= e->file_offset + e->block_count * block_size)
-            low = middle + 1;
-        else
-            return e;
-    }
-    return NULL;
-}
-
 static int submit_child(struct loop *loop, struct loop_request *owner, enum block_op op,
                         uint64_t lba, uint64_t offset, uint64_t length)
 {
@@ -157,14 +140,11 @@ static int loop_submit(struct block_device *dev, struct block_request *req)
     } else if (req->op == BLOCK_OP_READ || req->op == BLOCK_OP_WRITE) {
         uint64_t start = req->lba * block_size, length = blk_request_bytes(req), done = 0;
         while (!status && done < length) {
-            const struct vfs_extent *e = extent_at(loop, start + done, block_size);
-            if (!e) {
-                status = -EIO;
+            uint64_t lba, piece;
+            status = loop_map_piece(&loop->map, start + done, length - done, &lba, &piece);
+            if (status)
                 break;
-            }
-            uint64_t inside = start + done - e->file_offset;
-            uint64_t piece = MIN(length - done, e->block_count * block_size - inside);
-            status = submit_child(loop, owner, req->op, e->lba + inside / block_size, done, piece);
+            status = submit_child(loop, owner, req->op, lba, done, piece);
             done += piece;
         }
     } else {
@@ -232,7 +212,9 @@ int loop_attach(const char *path, bool read_only, char *name, size_t name_size)
             error = total;
         else if (total > EXTENTS_MAX)
             error = -E2BIG; /* too fragmented to map; mkimage makes contiguous files */
-        loop->extent_count = total > 0 ? (size_t)total : 0;
+        else
+            error = loop_map_init(&loop->map, loop->extents, (size_t)total, block_size, st.size,
+                                  loop->backing->block_count);
     }
     if (!error) {
         loop->dev = block_device_alloc();
@@ -266,8 +248,8 @@ int loop_attach(const char *path, bool read_only, char *name, size_t name_size)
     char holder[sizeof(dev->claim_holders[0])];
     snprintf(holder, sizeof(holder), "backs %s", dev->name);
     block_device_claim(loop->backing, holder);
-    pr_info("%s: %s on %s, %zu extent%s", dev->name, path, loop->backing->name, loop->extent_count,
-            loop->extent_count == 1 ? "" : "s");
+    pr_info("%s: %s on %s, %zu extent%s", dev->name, path, loop->backing->name, loop->map.count,
+            loop->map.count == 1 ? "" : "s");
     block_device_scan_partitions(dev);
     strlcpy(name, dev->name, name_size);
     return 0;
@@ -306,7 +288,7 @@ bool loop_info(unsigned index, struct loop_info *out)
         strlcpy(out->path, loop->path, sizeof(out->path));
         strlcpy(out->backing, loop->backing->name, sizeof(out->backing));
         out->bytes = loop->dev->block_count * loop->dev->logical_block_size;
-        out->extents = loop->extent_count;
+        out->extents = loop->map.count;
         out->read_only = loop->dev->read_only;
         return true;
     }

@@ -3,3 +3,5 @@ UNIT_TESTS += test_line_editor
 test_line_editor_SRCS := tests/unit/test_line_editor.c kernel/line_editor.c
 UNIT_TESTS += test_boot_modules
 test_boot_modules_SRCS := tests/unit/test_boot_modules.c kernel/boot_modules_check.c
+UNIT_TESTS += test_shell_tokenize
+test_shell_tokenize_SRCS := tests/unit/test_shell_tokenize.c kernel/shell_tokenize.c

@@ -1,11 +1,13 @@
 /* Self-tests of the kernel core: formatting, parsing, clocks, interrupts, ACPI, command line. */
 #include <rayos/acpi.h>
+#include <rayos/errno.h>
 #include <rayos/cmdline.h>
 #include <rayos/irq.h>
 #include <rayos/selftest.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
 #include "shell_internal.h"
+#include "shell_tokenize.h"
 
 SELFTEST(snprintf_formats)
 {
@@ -81,5 +83,7 @@ SELFTEST(shell_tokenizer_quotes)
     ST_ASSERT(strcmp(argv[1], "hello world") == 0);
     ST_ASSERT(strcmp(argv[2], "ab cd") == 0);
     char many[] = "a b c d e";
-    ST_ASSERT_EQ(shell_tokenize(many, argv, 4), -1);
+    ST_ASSERT_EQ(shell_tokenize(many, argv, 4), -E2BIG);
+    char open_quote[] = "rm \"/a b";
+    ST_ASSERT_EQ(shell_tokenize(open_quote, argv, 4), -EINVAL);
 }

@@ -1,5 +1,6 @@
 /* The serial shell: the line editor (line_editor.c), a tokenizer with double quotes, and
  * dispatch through the command table that subsystems fill with SHELL_COMMAND. */
+#include <rayos/errno.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
 #include <rayos/irq.h>
@@ -9,6 +10,7 @@
 #include "console.h"
 #include "line_editor.h"
 #include "shell_internal.h"
+#include "shell_tokenize.h"
 #include "drivers/serial/uart16550.h"
 
 #define ARGS_MAX 32
@@ -59,42 +61,16 @@ const struct shell_command *shell_command_at(unsigned index)
     return index < shell_command_count() ? &_shell_commands_start[index] : NULL;
 }
 
-/* Splits line in place into argv; double quotes group words.  Returns argc or -1. */
-int shell_tokenize(char *line, char **argv, int max)
-{
-    int argc = 0;
-    char *p = line;
-    while (*p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p)
-            break;
-        if (argc == max)
-            return -1;
-        char *out = p;
-        argv[argc++] = out;
-        bool quoted = false;
-        while (*p && (quoted || (*p != ' ' && *p != '\t'))) {
-            if (*p == '"') {
-                quoted = !quoted;
-                p++;
-                continue;
-            }
-            *out++ = *p++;
-        }
-        if (*p)
-            p++;
-        *out = 0;
-    }
-    return argc;
-}
-
 int shell_execute(char *line)
 {
     char *argv[ARGS_MAX + 1];
     int argc = shell_tokenize(line, argv, ARGS_MAX);
+    if (argc == -EINVAL) {
+        shell_printf("unterminated quote: line not run (close every \" you open)\n");
+        return -1;
+    }
     if (argc < 0) {
-        shell_printf("too many arguments (at most %d)\n", ARGS_MAX - 1);
+        shell_printf("too many arguments (at most %d words)\n", ARGS_MAX);
         return -1;
     }
     if (argc == 0)

@@ -6,7 +6,6 @@
 const struct shell_command *shell_find(const char *name);
 unsigned shell_command_count(void);
 const struct shell_command *shell_command_at(unsigned index);
-int shell_tokenize(char *line, char **argv, int max);
 void shell_run(void) __noreturn;
 
 /* Background jobs (kernel/jobs.c). */

@@ -338,9 +338,19 @@ static char *format_entry(const char *key, const char *value)
     return text;
 }
 
+/* A name ini_set may write: one the parser reads back as the same name, so no spaces around
+ * it (the parser trims them). */
 static bool valid_text(const char *s)
 {
-    return valid_name(s, s + strlen(s));
+    size_t length = strlen(s);
+    return valid_name(s, s + length) && !is_space((unsigned char)s[0]) &&
+           !is_space((unsigned char)s[length - 1]);
+}
+
+/* A key must also not start like a comment: "#x = 1" would be read as one. */
+static bool valid_key(const char *s)
+{
+    return valid_text(s) && s[0] != '#' && s[0] != ';';
 }
 
 /* The ending new lines get: the file's first one (CRLF files stay CRLF). */
@@ -357,7 +367,7 @@ static int insert_entry(struct ini_document *doc, const char *section, const cha
 
 int ini_set(struct ini_document *doc, const char *section, const char *key, const char *value)
 {
-    if (!valid_text(key) || (*section && !valid_text(section)) || strchr(value, '\n') ||
+    if (!valid_key(key) || (*section && !valid_text(section)) || strchr(value, '\n') ||
         strchr(value, '\r'))
         return -EINVAL;
     char *text = format_entry(key, value);

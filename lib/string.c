@@ -227,38 +227,6 @@ size_t strlcpy(char *dst, const char *src, size_t size)
     return n;
 }
 
-size_t str_escape(char *dst, size_t size, const char *src)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
-        unsigned char c = *p;
-        bool c1 = c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
-        char piece[8];
-        size_t length = 0;
-        if (c < 0x20 || c == 0x7f || c1) {
-            for (int i = 0; i < (c1 ? 2 : 1); i++) {
-                piece[length++] = '\\';
-                piece[length++] = 'x';
-                piece[length++] = hex[p[i] >> 4];
-                piece[length++] = hex[p[i] & 15];
-            }
-            p += c1;
-        } else if (c == '\\') {
-            piece[length++] = '\\';
-            piece[length++] = '\\';
-        } else {
-            piece[length++] = (char)c;
-        }
-        for (size_t i = 0; i < length; i++, n++)
-            if (n + 1 < size)
-                dst[n] = piece[i];
-    }
-    if (size)
-        dst[n < size ? n : size - 1] = 0;
-    return n;
-}
-
 const char *parse_u64(const char *text, uint64_t *value)
 {
     unsigned base = 10;

@@ -18,7 +18,8 @@ $(BUILD)/tool/%.o: %.c
 $(BUILD)/fuzz-obj/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CLANG   $<"
-	@$(CLANG) $(HOST_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+	@$(CLANG) $(HOST_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=undefined -MMD -MP -c $< -o $@
 
 define unit_test_rule
 $(BUILD)/tests/unit/$(1): $(patsubst %.c,$(BUILD)/host/%.o,$($(1)_SRCS) $(SHIM_SRCS))

@@ -127,43 +127,7 @@ static void add_table(const struct acpi_table_header *table, phys_addr_t phys)
 
 static void parse_madt(const struct acpi_table_header *table)
 {
-    const uint8_t *p = (const uint8_t *)table;
-    if (table->length < 44)
-        return;
-    madt_info.lapic_address = *(const uint32_t *)(p + 36);
-    madt_info.has_8259 = *(const uint32_t *)(p + 40) & 1;
-    for (uint32_t off = 44; off + 2 <= table->length;) {
-        uint8_t type = p[off], length = p[off + 1];
-        if (length < 2 || off + length > table->length) {
-            pr_warn("MADT entry at offset %u has length %u; rest ignored", off, length);
-            break;
-        }
-        const uint8_t *e = p + off;
-        if ((type == 0 && length >= 8) || (type == 9 && length >= 16)) {
-            uint32_t flags = *(const uint32_t *)(e + (type == 0 ? 4 : 8));
-            struct acpi_cpu cpu = {
-                .apic_id = type == 0 ? e[3] : *(const uint32_t *)(e + 4),
-                .uid = type == 0 ? e[2] : *(const uint32_t *)(e + 12),
-                .enabled = flags & 1,
-                .online_capable = flags & 2,
-            };
-            madt_info.cpu_count += cpu.enabled;
-            if (madt_info.cpu_entries < ACPI_MADT_CPUS_MAX)
-                madt_info.cpus[madt_info.cpu_entries++] = cpu;
-            else
-                madt_info.cpus_dropped++;
-        } else if (type == 1 && length >= 12 && madt_info.ioapic_count < 8) {
-            madt_info.ioapics[madt_info.ioapic_count++] =
-                (struct acpi_ioapic){e[2], *(const uint32_t *)(e + 4), *(const uint32_t *)(e + 8)};
-        } else if (type == 2 && length >= 10 && madt_info.override_count < 16) {
-            madt_info.overrides[madt_info.override_count++] = (struct acpi_irq_override){
-                e[3], *(const uint32_t *)(e + 4), *(const uint16_t *)(e + 8)};
-        } else if (type == 5 && length >= 12) {
-            madt_info.lapic_address = *(const uint64_t *)(e + 4);
-        }
-        off += length;
-    }
-    madt_valid = madt_info.lapic_address != 0;
+    madt_valid = acpi_parse_madt(table, &madt_info);
 }
 
 static void parse_mcfg(const struct acpi_table_header *table)

@@ -5,7 +5,7 @@ FAT_LIB_SRCS := fs/fat/boot.c fs/fat/io.c fs/fat/table.c fs/fat/name.c fs/fat/di
 PARTITION_SRCS := drivers/block/partition.c lib/crc32.c lib/utf.c lib/guid.c
 
 HOST_TOOLS += rayfs
-rayfs_SRCS := tools/rayfs/main.c tools/rayfs/image.c tools/rayfs/lock.c $(FAT_LIB_SRCS) \
+rayfs_SRCS := tools/rayfs/main.c tools/rayfs/image.c tools/rayfs/lock.c lib/escape.c $(FAT_LIB_SRCS) \
               drivers/block/partition.c
 
 .PHONY: bench-fat
@@ -28,4 +28,4 @@ test_fat_model_SRCS := tests/unit/test_fat_model.c $(FAT_TEST_SUPPORT) $(FAT_LIB
 UNIT_TESTS += test_fat_crash
 test_fat_crash_SRCS := tests/unit/test_fat_crash.c $(FAT_TEST_SUPPORT) $(FAT_LIB_SRCS)
 FUZZ_TARGETS += fuzz_fat
-fuzz_fat_SRCS := tests/fuzz/fuzz_fat.c tests/unit/ramdisk.c $(FAT_LIB_SRCS) drivers/block/partition.c
+fuzz_fat_SRCS := tests/fuzz/fuzz_fat.c tests/fuzz/sparse_disk.c $(FAT_LIB_SRCS) drivers/block/partition.c

@@ -102,13 +102,16 @@ bool fat_short_from_display(const char *name, uint8_t out[11])
     return out[0] != ' ';
 }
 
-/* An 8.3 name that does not read back byte for byte from the way it is shown: control bytes
- * (shown as '_') or lower-case ASCII letters (which no specification allows, but some systems
- * write). */
+/* An 8.3 name that does not read back byte for byte from the way it is shown: control bytes,
+ * dots and a leading space (shown as '_') or lower-case ASCII letters (which no specification
+ * allows, but some systems write). */
 bool fat_short_is_odd(const uint8_t raw[11])
 {
+    if (raw[0] == ' ')
+        return true;
     for (int i = 0; i < 11; i++)
-        if ((raw[i] < 0x20 && !(i == 0 && raw[i] == 0x05)) || (raw[i] >= 'a' && raw[i] <= 'z'))
+        if ((raw[i] < 0x20 && !(i == 0 && raw[i] == 0x05)) || (raw[i] >= 'a' && raw[i] <= 'z') ||
+            raw[i] == '.')
             return true;
     return false;
 }
@@ -199,6 +202,10 @@ static bool short_char_valid(uint8_t c)
 
 void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t size)
 {
+    if (memcmp(raw, ".          ", 11) == 0 || memcmp(raw, "..         ", 11) == 0) {
+        fat_copy_string(out, raw[1] == '.' ? ".." : ".", size);
+        return;
+    }
     char text[32];
     size_t n = 0;
     uint8_t flags = raw[12];
@@ -207,6 +214,8 @@ void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t 
         int last = end - 1;
         while (last >= start && raw[last] == ' ')
             last--;
+        if (part == 0 && last < start)
+            last = start; /* no base at all: shown as "_" (below), never as "" */
         if (part && last >= start)
             text[n++] = '.';
         bool lower = apply_case && (flags & (part ? FAT_NT_LOWER_EXT : FAT_NT_LOWER_BASE));
@@ -219,7 +228,9 @@ void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t 
                 n += utf8_encode(c, text + n);
                 continue;
             }
-            if (c < 0x20)
+            /* a dot inside a part or a leading space would make the name read back
+             * differently: shown as '_' like control bytes */
+            if (c < 0x20 || c == '.' || (i == 0 && c == ' '))
                 c = '_';
             text[n++] = (char)(lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
         }
@@ -358,11 +369,12 @@ int fat_tail_number(const uint8_t basis[11], const uint8_t candidate[11])
     if (memcmp(basis + 8, candidate + 8, 3) != 0)
         return -1;
     size_t length = base_length_of(candidate);
-    size_t tilde = 0;
-    while (tilde < length && candidate[tilde] != '~')
-        tilde++;
-    if (tilde == length || tilde + 1 == length)
+    size_t tilde = length; /* the last '~': a basis may hold one too ("A~B" from "a~b c") */
+    while (tilde > 0 && candidate[tilde - 1] != '~')
+        tilde--;
+    if (tilde == 0 || tilde == length)
         return -1;
+    tilde--;
     int number = 0;
     size_t digits = length - tilde - 1;
     if (digits > 6)

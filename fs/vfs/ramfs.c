@@ -264,6 +264,8 @@ static ssize_t ramfs_write(void *handle, const void *buffer, size_t size)
         return -EBADF;
     if (f->flags & VFS_O_APPEND)
         f->position = f->node->size;
+    if (size == 0)
+        return 0; /* an empty file has no data buffer to point into */
     if (f->position + size > f->node->size) {
         int error = resize(f->volume, f->node, f->position + size);
         if (error)

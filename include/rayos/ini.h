@@ -32,7 +32,9 @@ int ini_parse_bool(const char *text, bool *value);
 
 /* Sets section.key: rewrites its line in place, or adds the key at the end of the section, or
  * adds the section at the end of the document.  Values with spaces, quotes or comment characters
- * are written quoted.  Returns 0 or -ENOMEM/-EINVAL (names with '[', ']', '=' or newlines). */
+ * are written quoted.  Returns 0 or -ENOMEM/-EINVAL: names with '[', ']', '=', '"' or control
+ * characters, with spaces around them, or a key starting with '#' or ';' (a comment), since
+ * the file would read back differently. */
 int ini_set(struct ini_document *doc, const char *section, const char *key, const char *value);
 
 /* Iteration over keys: index 0, 1, ... until it returns false. */

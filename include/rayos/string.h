@@ -39,12 +39,6 @@ int vsnprintf(char *buf, size_t size, const char *fmt, __builtin_va_list args);
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t strlcpy(char *dst, const char *src, size_t size);
 
-/* A string that came from a disk, device or firmware, made safe for a terminal: C0 controls,
- * DEL and the C1 controls (UTF-8 C2 80..C2 9F) become \xHH (C1 as its two bytes), a backslash
- * becomes \\, everything else is copied.  Always terminates (truncating); returns the
- * length the whole escaped string needs, without the NUL. */
-size_t str_escape(char *dst, size_t size, const char *src);
-
 /* Reads an unsigned number: decimal, or hex after "0x" (a leading zero is still decimal, never
  * octal).  Returns the end of the digits, or NULL when there are none or the value does not
  * fit in 64 bits.  No sign and no leading spaces. */

@@ -179,3 +179,23 @@ def test_dot_paths_that_work(tmp_path):
     rayfs("rm", image, "/DIR/NEWER/")
     assert run("fsck.fat", "-n", image, check=False).returncode == 0
     assert ENV["MTOOLS_SKIP_CHECK"] == "1"
+
+
+def test_label_and_names_from_disk_are_escaped(tmp_path):
+    """A volume label holding an escape sequence and a C1 control, and a long name holding a
+    bidirectional override, reach the terminal escaped by `rayfs df`, `label` and `ls`."""
+    image = mkfs_fat(tmp_path / "label.img", 8192, "-n", "PLAIN")
+    (tmp_path / "f").write_bytes(b"x")
+    rayfs("put", image, tmp_path / "f", "/evil\u202etxt.exe")
+    root = root_offset(image)
+    with open(image, "r+b") as f:
+        f.seek(root)
+        entry = f.read(32)
+        assert entry[:11] == b"PLAIN      " and entry[11] == 0x08, entry
+        f.seek(root)
+        f.write(b"A\x1b[2J\x9bB   ")
+    df = rayfs("df", image).stdout
+    assert b"\nlabel: A\\x1b[2J\\xc2\\x9bB\n" in df, df
+    assert rayfs("label", image).stdout == b"A\\x1b[2J\\xc2\\x9bB\n"
+    listing = rayfs("ls", image, "/").stdout
+    assert listing == b"evil\\xe2\\x80\\xaetxt.exe\n", listing

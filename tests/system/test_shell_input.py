@@ -49,7 +49,13 @@ def test_utf8_lines_run_as_typed_and_invalid_bytes_refuse_the_line(tmp_path):
         out = raw(vm, b"echo " + b"z" * 1100 + b"\x7f\r")
         assert "too long" not in out
         assert out.replace("\b \b", "").endswith("\n" + "z" * 1017 + "\n"), out[-80:]
+        # A quote left open refuses the line: `rm "/a b` used to run as `rm "/a b"`.
+        assert vm.command('echo spaced > "/a b"') == ""
+        out = vm.command('rm "/a b')
+        assert "unterminated quote: line not run" in out, out
+        assert vm.command('cat "/a b"') == "spaced\n"
         assert vm.poweroff() == 0
+    assert read_file(disk, "/a b") == b"spaced\n"
     assert read_file(disk, "/f") == "été\n".encode()
     assert read_file(disk, "/g") == b"xy\n"
     assert fsck(disk)[0] == 0

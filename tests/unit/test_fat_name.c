@@ -61,6 +61,18 @@ static void test_tails(void **state)
         fat_tail_number((const uint8_t *)"VERYLONGTXT", (const uint8_t *)"OTHERN~1TXT"), -1);
     assert_int_equal(
         fat_tail_number((const uint8_t *)"AB      C  ", (const uint8_t *)"AB~3    C  "), 3);
+    /* found by fuzz_fat_name: a basis holding '~' ("a~b c.txt") had its tails unread, so a
+     * second such name got the same A~BC~1 and the directory held a duplicate 8.3 name */
+    assert_int_equal(
+        fat_tail_number((const uint8_t *)"A~BC    TXT", (const uint8_t *)"A~BC~1  TXT"), 1);
+    assert_int_equal(
+        fat_tail_number((const uint8_t *)"~       TXT", (const uint8_t *)"~~12    TXT"), 12);
+    assert_int_equal(
+        fat_tail_number((const uint8_t *)"A~BC    TXT", (const uint8_t *)"A~BC    TXT"), -1);
+    for (uint32_t n = 1; n < 1000000; n = n * 7 + 3) {
+        fat_apply_tail((const uint8_t *)"A~B~C~D~TXT", n, out);
+        assert_int_equal(fat_tail_number((const uint8_t *)"A~B~C~D~TXT", out), (int)n);
+    }
 }
 
 static void test_checksum_and_display(void **state)
@@ -92,6 +104,35 @@ static void test_checksum_and_display(void **state)
     memcpy(raw, "NOEXT      ", 11);
     fat_short_to_string(raw, true, text, sizeof(text));
     assert_string_equal(text, "NOEXT");
+}
+
+/* Found by fuzz_fat_name: 8.3 names from disk with a dot inside a part or a leading space
+ * were shown as names no path could open ("A.B.TXT" has two dots, " X" was shown as "").
+ * They are shown with '_' and open by that name. */
+static void test_odd_short_names_open_by_the_name_shown(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *raw, *shown;
+    } cases[] = {{"A.B     TXT", "A_B.TXT"},
+                 {"  X     TXT", "_ X.TXT"},
+                 {"        TXT", "_.TXT"},
+                 {"           ", "_"},
+                 {"NAME    T.T", "NAME.T_T"}};
+    static struct fat_entry_info entry;
+    static struct fat_name_key key;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&entry, 0, sizeof(entry));
+        memcpy(entry.raw, cases[i].raw, 11);
+        char shown[32];
+        fat_short_to_string(entry.raw, true, shown, sizeof(shown));
+        assert_string_equal(shown, cases[i].shown);
+        assert_int_equal(fat_name_key_init(&key, shown), 0);
+        assert_true(fat_name_key_matches(&key, &entry));
+    }
+    char dot[4];
+    fat_short_to_string((const uint8_t *)"..         ", true, dot, sizeof(dot));
+    assert_string_equal(dot, "..");
 }
 
 static void test_name_validity(void **state)
@@ -134,9 +175,12 @@ static void test_utf_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_short_name_plans),     cmocka_unit_test(test_tails),
-        cmocka_unit_test(test_checksum_and_display), cmocka_unit_test(test_name_validity),
+        cmocka_unit_test(test_short_name_plans),
+        cmocka_unit_test(test_tails),
+        cmocka_unit_test(test_checksum_and_display),
+        cmocka_unit_test(test_name_validity),
         cmocka_unit_test(test_utf_round_trip),
+        cmocka_unit_test(test_odd_short_names_open_by_the_name_shown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,6 +184,11 @@ static void test_set_preserves_comments_and_order(void **state)
     assert_int_equal(ini_set(doc, "bad]", "k", "v"), -EINVAL);
     assert_int_equal(ini_set(doc, "s", "k=", "v"), -EINVAL);
     assert_int_equal(ini_set(doc, "s", "k", "line\nbreak"), -EINVAL);
+    /* found by fuzz_config: names the file would read back differently */
+    assert_int_equal(ini_set(doc, "vm ", "k", "v"), -EINVAL); /* read as [vm] */
+    assert_int_equal(ini_set(doc, "s", " k", "v"), -EINVAL);
+    assert_int_equal(ini_set(doc, "s", "#k", "v"), -EINVAL); /* a comment */
+    assert_int_equal(ini_set(doc, "s", ";k", "v"), -EINVAL);
     ini_free(doc);
 }
 

@@ -34,6 +34,7 @@ static void test_files_and_directories(void **state)
     assert_int_equal(vfs_mkdir("/etc"), 0);
     assert_int_equal(vfs_mkdir("/etc"), -EEXIST);
     write_text("/etc/motd", "hello");
+    write_text("/empty", ""); /* found by fuzz_config: a zero-byte write to an empty file */
     char *data;
     size_t length;
     assert_int_equal(vfs_read_file("/etc/./../etc/motd", 100, &data, &length), 0);

@@ -1,5 +1,6 @@
 /* rayfs: FAT disk images from the host command line, through RayOS's own FAT library. */
 #define _GNU_SOURCE /* copy_file_range */
+#include <rayos/escape.h>
 #include <rayos/fat.h>
 #include <rayos/string.h>
 
@@ -101,9 +102,8 @@ static int session_close(struct session *s, int status)
 /* Names and labels come from the image: control characters never reach the terminal raw. */
 static const char *escaped(const char *text)
 {
-    static char buffer[FAT_PATH_MAX * 4 + 1];
-    str_escape(buffer, sizeof(buffer), text);
-    return buffer;
+    static char buffer[FAT_PATH_MAX * ESCAPE_MAX_RATIO + 1];
+    return escape_string(buffer, sizeof(buffer), text);
 }
 
 static void print_entry(const char *name, const struct fat_stat *st, bool long_format)
