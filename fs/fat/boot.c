@@ -235,6 +235,12 @@ int fat_mount(const struct block_io *io, unsigned flags, const struct fat_clock 
         vol->clock = *clock;
     if (vol->was_dirty)
         pr_warn("volume was not cleanly unmounted; run a check\n");
+    /* an interrupted rename is settled before anything else touches the volume */
+    err = fat_intent_recover(vol);
+    if (err) {
+        fat_free_volume(vol);
+        return err;
+    }
     *out = vol;
     return 0;
 }
@@ -284,6 +290,8 @@ int fat_statfs(struct fat_volume *vol, struct fat_statfs *out)
         fat_label_to_string(raw, out->label, sizeof(out->label));
     out->was_dirty = vol->was_dirty;
     out->free_count_hint_bad = vol->fsinfo_bad;
+    out->rename_pending = vol->intent_pending;
+    out->rename_recovered = vol->move_outcome;
     return 0;
 }
 
