@@ -38,6 +38,9 @@ def check_record_image(image):
                "Free cluster summary uninitialized", "Differences: (offset:original/backup)",
                f"{image}:")
     assert all(any(a in line for a in allowed) for line in lines), report
+    check = rayfs("check", image, check=False)
+    assert check.returncode == 0, check.stdout.decode()
+    assert "warning: a rename was interrupted" in check.stdout.decode() + check.stderr.decode()
     recovered = rayfs("recover", image).stdout.decode()
     assert recovered.strip() == "undid an interrupted rename", recovered
     fsck = run("fsck.fat", "-n", image, check=False)
