@@ -327,7 +327,13 @@ int fat_set_label(struct fat_volume *vol, const char *label)
         err = fat_volume_sync(vol);
     if (err)
         return err;
-    /* then the boot sector and FAT32's backup, where they have an extended boot record */
+    return fat_write_boot_label(vol, bytes);
+}
+
+/* The boot sector's label and FAT32's backup's, where they have an extended boot record. */
+int fat_write_boot_label(struct fat_volume *vol, const uint8_t bytes[11])
+{
+    int err;
     uint32_t extended = vol->type == 32 ? 64 : 36;
     if (vol->boot_sector[extended + 2] != 0x29)
         return 0;

@@ -125,7 +125,7 @@ static int queue_push(struct checker *ck, uint32_t cluster)
  * is a space, bytes below 0x20 (but 0x05 first, which stands for 0xE5), 0x7F, and
  * " * . / : < > ? \ | are bad; lower case, other punctuation, inner spaces and OEM bytes are
  * accepted. */
-static bool short_name_valid(const uint8_t *raw)
+bool fat_short_name_fsck_valid(const uint8_t *raw)
 {
     if (raw[0] == ' ')
         return false;
@@ -135,6 +135,15 @@ static bool short_name_valid(const uint8_t *raw)
             return false;
     }
     return true;
+}
+
+/* fsck.fat judges no 8.3 name flagged as a dummy (byte 12 bit 5: Windows without short names,
+ * EFS) that has its long name; flagged without one, it is bad. */
+bool fat_entry_name_fsck_valid(const struct fat_entry_info *e)
+{
+    if (e->raw[12] & FAT_NO_SHORT_NAME)
+        return e->first_index < e->index;
+    return fat_short_name_fsck_valid(e->raw);
 }
 
 /* The 11 bytes as "NAME.EXT" with unprintable bytes as \xHH, for reports. */
@@ -302,7 +311,7 @@ static int check_directory(struct checker *ck, uint32_t dir)
                     shown_short(e->raw, shown, sizeof(shown)), dir, e->index);
             continue;
         }
-        if (!short_name_valid(e->raw))
+        if (!fat_entry_name_fsck_valid(e))
             say(ck, true, "%s: invalid 8.3 name \"%s\" (directory at cluster %u, entry %u)",
                 e->name, shown_short(e->raw, shown, sizeof(shown)), dir, e->index);
         if (names_note(&names, e) == 1)

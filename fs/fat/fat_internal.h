@@ -14,6 +14,7 @@
 #define FAT_ATTR_LONG_NAME  0x0f
 #define FAT_NT_LOWER_BASE   0x08
 #define FAT_NT_LOWER_EXT    0x10
+#define FAT_NO_SHORT_NAME   0x20 /* byte 12: the 8.3 name is a dummy (fsck.fat's FAT_NO_83NAME) */
 #define FAT_ENTRY_DELETED   0xe5
 #define FAT_CLUSTER_FIRST   2
 #define FAT_INTENT_SLOTS    3
@@ -205,6 +206,7 @@ int fat_parse_boot_sector(struct fat_volume *vol, const uint8_t *boot, uint64_t 
                           uint32_t block_size);
 int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume **out);
 void fat_free_volume(struct fat_volume *vol);
+int fat_write_boot_label(struct fat_volume *vol, const uint8_t bytes[11]);
 
 /* table.c: FAT entries, chains and allocation */
 #define FAT_NEXT_CLUSTER 0
@@ -327,6 +329,11 @@ int fat_intent_abort(struct fat_volume *vol);
 /* At mount: complete or undo an interrupted rename (a read-only mount only notes it). */
 int fat_intent_recover(struct fat_volume *vol);
 int fat_set_dotdot(struct fat_volume *vol, uint32_t dir_cluster, uint32_t parent);
+
+/* check.c */
+/* fsck.fat's rule for a valid 8.3 name. */
+bool fat_short_name_fsck_valid(const uint8_t *raw);
+bool fat_entry_name_fsck_valid(const struct fat_entry_info *e);
 
 /* path.c */
 /* What a path's last component was: a name, or a directory reached as the root, "." or "..";

@@ -169,5 +169,10 @@ struct fat_check_result {
  * the check ran (see result->errors), or a negative error if the volume cannot be read at all. */
 int fat_check(const struct block_io *io, void (*report)(void *context, const char *message),
               void *context, struct fat_check_result *result);
+/* Repairs what fsck.fat -a repairs (docs/FAT.md, "Repair"), reporting each fix ("fixed: ...");
+ * *fixes counts them.  Crash-safe: a cut during a repair leaves a volume another repair
+ * fixes.  Files nothing is wrong with are never written. */
+int fat_repair(const struct block_io *io, void (*report)(void *context, const char *message),
+               void *context, unsigned *fixes);
 
 #endif

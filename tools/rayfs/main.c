@@ -43,7 +43,8 @@ static const char usage[] =
     "                          directory and the boot sector, like fatlabel\n"
     "  mkfs IMAGE [--fat 12|16|32] [--sector-size N] [--cluster-size N] [--label L]\n"
     "                          format (FAT type and cluster size by size unless given)\n"
-    "  check IMAGE             read-only consistency check; exit status 1 if errors\n"
+    "  check [--repair] IMAGE  consistency check; exit status 1 if errors; --repair first\n"
+    "                          repairs what fsck.fat -a repairs (crash-safe), then checks\n"
     "  recover IMAGE           only complete or undo a rename a power cut interrupted (every\n"
     "                          writing command and a RayOS mount do this first); exit 0 also\n"
     "                          when there was nothing to do\n"
@@ -578,11 +579,25 @@ static int cmd_recover(int argc, char **argv)
 
 static int cmd_check(int argc, char **argv)
 {
+    bool repair = argc == 2 && strcmp(argv[0], "--repair") == 0;
+    if (repair) {
+        argv++;
+        argc--;
+    }
     if (argc != 1)
         return fail("check", EINVAL);
     struct image image;
-    if (image_open(&image, argv[0], false))
+    if (image_open(&image, argv[0], repair))
         return 1;
+    if (repair) {
+        unsigned fixes;
+        int err = fat_repair(image.io, print_finding, NULL, &fixes);
+        if (err) {
+            image_close(&image);
+            return fail(argv[0], err);
+        }
+        printf("%u repairs\n", fixes);
+    }
     struct fat_check_result result;
     int err = fat_check(image.io, print_finding, NULL, &result);
     image_close(&image);
