@@ -63,6 +63,13 @@ def test_cut_images_pass_fsck(tmp_path):
     for record in sorted(dump_dir.glob("record-*.img")):
         check_record_image(record)
     assert len(list(dump_dir.glob("record-*.img"))) == 3
+    repair_cuts = sorted(dump_dir.glob("repaircut-*.img"))
+    assert len(repair_cuts) >= 5
+    for image in repair_cuts:  # a repair cut short, then a second repair: fsck.fat is content
+        repaired = rayfs("check", "--repair", image, check=False)
+        assert repaired.returncode == 0, repaired.stdout.decode() + repaired.stderr.decode()
+        fsck = run("fsck.fat", "-n", image, check=False)
+        assert fsck.returncode == 0, (image.name, fsck.stdout.decode())
     for image in images:
         fsck = run("fsck.fat", "-n", image, check=False)
         report = fsck.stdout.decode() + fsck.stderr.decode()

@@ -585,15 +585,178 @@ static void test_moves_fat12(void **state)
     run_moves(2 * 1024 * 1024, 12, 512);
 }
 
+/* ---- A repair cut at every point: a second repair fixes what the cut left ---- */
+
+struct fat16_layout {
+    uint64_t fat_start, fat_bytes; /* bytes */
+    unsigned fats;
+};
+
+static struct fat16_layout layout_of(const uint8_t *image)
+{
+    uint16_t reserved = (uint16_t)(image[14] | image[15] << 8);
+    uint16_t fat_sectors = (uint16_t)(image[22] | image[23] << 8);
+    return (struct fat16_layout){(uint64_t)reserved * 512, (uint64_t)fat_sectors * 512, image[16]};
+}
+
+static uint16_t fat16_get(const uint8_t *image, uint32_t cluster)
+{
+    struct fat16_layout l = layout_of(image);
+    const uint8_t *at = image + l.fat_start + cluster * 2;
+    return (uint16_t)(at[0] | at[1] << 8);
+}
+
+static void fat16_put(uint8_t *image, uint32_t cluster, uint16_t value, unsigned copies)
+{
+    struct fat16_layout l = layout_of(image);
+    for (unsigned copy = 0; copy < l.fats && copy < copies; copy++) {
+        uint8_t *at = image + l.fat_start + copy * l.fat_bytes + cluster * 2;
+        at[0] = (uint8_t)value;
+        at[1] = (uint8_t)(value >> 8);
+    }
+}
+
+static uint32_t first_cluster_of(const char *path)
+{
+    struct fat_volume *v;
+    assert_int_equal(fat_mount(&disk.io, FAT_MOUNT_READ_ONLY, NULL, &v), 0);
+    struct fat_stat st;
+    assert_int_equal(fat_stat(v, path, &st), 0);
+    assert_int_equal(fat_unmount(v), 0);
+    return st.first_cluster;
+}
+
+/* Intact files (sealed) and damaged ones: a cross-link, a loop, a chain into a free cluster,
+ * lost clusters, a FAT copy out of step, the dirty bit. */
+static void damaged_volume(void)
+{
+    sealed_count = 0;
+    assert_int_equal(fat_mount(&disk.io, 0, &ramdisk_test_clock, &vol), 0);
+    assert_int_equal(fat_mkdir(vol, "/keep"), 0);
+    const char *names[] = {"/keep/intact one.bin",
+                           "/keep/intact two.bin",
+                           "/A.BIN",
+                           "/B.BIN",
+                           "/LOOP.BIN",
+                           "/FREE.BIN"};
+    for (int i = 0; i < 6; i++) {
+        size_t size = 3000 + (size_t)i * 1000;
+        uint8_t *data = random_bytes(size);
+        write_file(names[i], 0, data, size, 4096);
+        if (i < 2)
+            seal(names[i], data, size);
+        else
+            free(data);
+    }
+    assert_int_equal(fat_unmount(vol), 0);
+    vol = NULL;
+    uint32_t a = first_cluster_of("/A.BIN"), b = first_cluster_of("/B.BIN");
+    uint32_t loop = first_cluster_of("/LOOP.BIN"), freed = first_cluster_of("/FREE.BIN");
+    uint8_t *image = disk.bytes;
+    fat16_put(image, fat16_get(image, b), (uint16_t)fat16_get(image, a), 2); /* cross-link */
+    fat16_put(image, loop + 3, (uint16_t)loop, 2);                           /* a loop */
+    fat16_put(image, freed + 1, 7000, 2);                                    /* into a free one */
+    for (uint32_t c = 7100; c < 7110; c++)
+        fat16_put(image, c, 0xffff, 2); /* lost */
+    fat16_put(image, 7200, 0x1234, 1);  /* the first copy differs from the second */
+    image[37] |= 1;                     /* dirty */
+}
+
+static void verify_repaired(uint8_t *cut_image, uint64_t size, size_t cut, const char *mode)
+{
+    uint8_t *image = malloc(size);
+    memcpy(image, cut_image, size);
+    struct ramdisk view;
+    view_init(&view, image, size);
+    unsigned fixes;
+    assert_int_equal(fat_repair(&view.io, NULL, NULL, &fixes), 0); /* the second repair */
+    struct fat_check_result result;
+    assert_int_equal(fat_check(&view.io, NULL, NULL, &result), 0);
+    if (result.errors || result.warnings) {
+        fprintf(stderr, "repair cut %zu (%s): %u errors, %u warnings after a second repair\n", cut,
+                mode, result.errors, result.warnings);
+        fat_check(&view.io, print_finding, NULL, &result);
+        fail();
+    }
+    assert_int_equal(fat_repair(&view.io, NULL, NULL, &fixes), 0);
+    assert_int_equal(fixes, 0); /* nothing left to do */
+    struct fat_volume *v;
+    assert_int_equal(fat_mount(&view.io, FAT_MOUNT_READ_ONLY, NULL, &v), 0);
+    uint8_t buffer[8000];
+    for (int i = 0; i < sealed_count; i++) {
+        struct fat_file *f;
+        assert_int_equal(fat_open(v, sealed[i].path, FAT_O_READ, &f), 0);
+        assert_int_equal(fat_read(f, buffer, sizeof(buffer)), (ssize_t)sealed[i].size);
+        assert_memory_equal(buffer, sealed[i].data, sealed[i].size);
+        fat_close(f);
+    }
+    assert_int_equal(fat_unmount(v), 0);
+    ramdisk_free(&view);
+}
+
+static void test_repair_cut_everywhere(void **state)
+{
+    uint64_t bytes = 4 * 1024 * 1024;
+    ramdisk_init(&disk, 512, bytes);
+    struct fat_mkfs_options options = {.fat_type = 16, .cluster_size = 512};
+    assert_int_equal(fat_mkfs(&disk.io, &options), 0);
+    damaged_volume();
+    uint8_t *base = malloc(bytes), *all = malloc(bytes), *scratch = malloc(bytes);
+    memcpy(base, disk.bytes, bytes);
+    ramdisk_record(&disk, true);
+    unsigned fixes;
+    assert_int_equal(fat_repair(&disk.io, NULL, NULL, &fixes), 0);
+    ramdisk_record(&disk, false);
+    assert_true(fixes >= 6);
+    size_t ops = disk.op_count, last_flush = 0, images = 0, dumps = 0;
+    memcpy(all, base, bytes);
+    for (size_t cut = 0; cut <= ops; cut++) {
+        if (cut > 0) {
+            const struct ramdisk_op *op = &disk.ops[cut - 1];
+            for (uint32_t blocks = 1; op->data && blocks < op->count; blocks++) {
+                memcpy(scratch, all, bytes);
+                apply_blocks(scratch, op, blocks);
+                verify_repaired(scratch, bytes, cut, "torn request");
+                images++;
+            }
+            apply(all, op);
+            if (!op->data)
+                last_flush = cut;
+        }
+        verify_repaired(all, bytes, cut, "in order");
+        images++;
+        if (cut % 4 == 0 && dumps < 16) {
+            dump(all, bytes, "repaircut", cut);
+            dumps++;
+        }
+        if (cut - last_flush >= 2) {
+            memcpy(scratch, base, bytes);
+            for (size_t i = 0; i < cut; i++)
+                if (i < last_flush || rng() % 2)
+                    apply(scratch, &disk.ops[i]);
+            verify_repaired(scratch, bytes, cut, "subset");
+            images++;
+        }
+    }
+    fprintf(stderr, "repair: %zu requests, %zu images\n", ops, images);
+    for (int i = 0; i < sealed_count; i++)
+        free(sealed[i].data);
+    free(base);
+    free(all);
+    free(scratch);
+    ramdisk_free(&disk);
+}
+
 extern int host_log_level;
 
 int main(void)
 {
     host_log_level = 3; /* every cut image is "not cleanly unmounted": no warning per mount */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crash_fat16), cmocka_unit_test(test_crash_fat32),
-        cmocka_unit_test(test_crash_fat12), cmocka_unit_test(test_moves_fat16),
-        cmocka_unit_test(test_moves_fat32), cmocka_unit_test(test_moves_fat12),
+        cmocka_unit_test(test_crash_fat16),           cmocka_unit_test(test_crash_fat32),
+        cmocka_unit_test(test_crash_fat12),           cmocka_unit_test(test_moves_fat16),
+        cmocka_unit_test(test_moves_fat32),           cmocka_unit_test(test_moves_fat12),
+        cmocka_unit_test(test_repair_cut_everywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
