@@ -17,7 +17,7 @@
 #define FAT_NO_SHORT_NAME   0x20 /* byte 12: the 8.3 name is a dummy (fsck.fat's FAT_NO_83NAME) */
 #define FAT_ENTRY_DELETED   0xe5
 #define FAT_CLUSTER_FIRST   2
-#define FAT_INTENT_SLOTS    3
+#define FAT_INTENT_SLOTS    4
 #define FAT_INTENT_BYTES    (FAT_INTENT_SLOTS * FAT_DIR_ENTRY_SIZE)
 
 /* Write phases of cached metadata: each phase is written and flushed to the device before the
@@ -318,7 +318,8 @@ struct fat_move_intent {
     uint32_t moved_cluster;
     uint32_t old_parent, new_parent; /* what a moved directory's ".." names */
     bool is_dir;
-    uint8_t old_raw[32]; /* the old 8.3 entry */
+    uint8_t old_raw[32];   /* the old 8.3 entry */
+    uint8_t new_short[11]; /* the new entry's 8.3 name */
 };
 /* Makes the record durable: 1 written, 0 no place for it, or an error. */
 int fat_intent_begin(struct fat_volume *vol, const struct fat_move_intent *m);

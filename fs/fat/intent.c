@@ -8,12 +8,12 @@
  * it and completes the move if the old entry was already being removed (the new one was
  * durable by then), or else undoes it, before anything else touches the volume.
  *
- * The record is 3 directory slots (96 bytes) that every FAT implementation reads as deleted
+ * The record is 4 directory slots (128 bytes) that every FAT implementation reads as deleted
  * entries (first byte 0xE5, attribute byte 0), so that it bothers nobody wherever it stands:
  * - in a spare reserved sector (FAT32 has 32; FAT12/16 volumes with more than one), one that
  *   is all zeros or already holds a record, and never the boot sector, FSInfo, the backup
  *   boot sectors or the sectors Windows keeps boot code in (2 and 12);
- * - else in three unused slots of one sector of the root directory (FAT12/16 made with one
+ * - else in four unused slots of one sector of the root directory (FAT12/16 made with one
  *   reserved sector): deleted ones, or ones past the end marker, never the marker itself;
  *   their bytes are put back afterwards. */
 #define pr_fmt(fmt) "fat: " fmt
@@ -50,11 +50,12 @@ enum {
     AT_NEW_PARENT = 44,
     AT_VOLUME_ID = 48,
     AT_OLD_RAW = 52,
-    AT_CRC = 84,
-    AT_END = 88,
+    AT_NEW_SHORT = 84,
+    AT_CRC = 96,
+    AT_END = 100,
 };
 
-/* Payload byte p lives at this offset of the record's 96 bytes. */
+/* Payload byte p lives at this offset of the record's 128 bytes. */
 static uint32_t payload_offset(uint32_t p)
 {
     uint32_t slot = p / INTENT_PAYLOAD_PER_SLOT, within = p % INTENT_PAYLOAD_PER_SLOT;
@@ -76,7 +77,7 @@ static void unpack(const uint8_t in[FAT_INTENT_BYTES], uint8_t payload[INTENT_PA
         payload[p] = in[payload_offset(p)];
 }
 
-/* Whether 96 bytes start like a record (checksum not yet verified). */
+/* Whether 128 bytes start like a record (checksum not yet verified). */
 static bool looks_like_record(const uint8_t *bytes)
 {
     if (bytes[0] != FAT_ENTRY_DELETED || bytes[11] != 0)
@@ -103,6 +104,7 @@ static void encode(const struct fat_volume *vol, const struct fat_move_intent *m
     put_le32(payload + AT_NEW_PARENT, m->new_parent);
     put_le32(payload + AT_VOLUME_ID, vol->volume_id);
     memcpy(payload + AT_OLD_RAW, m->old_raw, 32);
+    memcpy(payload + AT_NEW_SHORT, m->new_short, 11);
     put_le32(payload + AT_CRC, crc32_update(0, payload, AT_CRC));
     pack(payload, out);
 }
@@ -127,6 +129,7 @@ static int decode(const struct fat_volume *vol, const uint8_t in[FAT_INTENT_BYTE
     m->old_parent = get_le32(payload + AT_OLD_PARENT);
     m->new_parent = get_le32(payload + AT_NEW_PARENT);
     memcpy(m->old_raw, payload + AT_OLD_RAW, 32);
+    memcpy(m->new_short, payload + AT_NEW_SHORT, 11);
     if (m->old_first > m->old_index || m->new_first > m->new_index ||
         m->old_index - m->old_first >= FAT_LFN_MAX_SLOTS + 1 ||
         m->new_index - m->new_first >= FAT_LFN_MAX_SLOTS + 1)
@@ -345,101 +348,136 @@ int fat_set_dotdot(struct fat_volume *vol, uint32_t dir_cluster, uint32_t parent
     return fat_write_entry(vol, sector, offset, raw);
 }
 
-/* Marks slots [first, last] of a directory deleted (those not free already). */
-static int delete_slots(struct fat_volume *vol, uint32_t dir, uint32_t first, uint32_t last)
+/* A slot's bytes (in the cache): NULL with *err set on failure. */
+static uint8_t *slot_bytes(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t index,
+                           uint64_t *sector, uint32_t *offset, int *err)
+{
+    uint8_t *data;
+    *err = fat_dir_slot(vol, cursor, index, sector, offset);
+    if (!*err)
+        *err = fat_cache_get(vol, *sector, false, &data);
+    if (*err == -ENOENT)
+        *err = -EUCLEAN;
+    return *err ? NULL : data + *offset;
+}
+
+/* The moved entry, under whichever name: same attributes, first cluster and size. */
+static bool same_object(const struct fat_volume *vol, const uint8_t *raw,
+                        const struct fat_move_intent *m)
+{
+    return raw[11] == m->old_raw[11] &&
+           fat_entry_cluster(vol, raw) == fat_entry_cluster(vol, m->old_raw) &&
+           get_le32(raw + 28) == get_le32(m->old_raw + 28);
+}
+
+static int delete_slot(struct fat_volume *vol, uint64_t sector, uint32_t offset,
+                       const uint8_t *bytes)
+{
+    uint8_t raw[32];
+    memcpy(raw, bytes, sizeof(raw));
+    raw[0] = FAT_ENTRY_DELETED;
+    return fat_write_entry(vol, sector, offset, raw);
+}
+
+/* Deletes the slots [first, index] that still hold the moved entry's run under the 8.3 name
+ * short_name: the 8.3 slot only if it is that entry, long-name slots only with its checksum.
+ * Anything else found there (written by another system since the cut) stays. */
+static int delete_run(struct fat_volume *vol, uint32_t dir, uint32_t first, uint32_t index,
+                      const uint8_t short_name[11], const struct fat_move_intent *m)
 {
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, dir);
-    for (uint32_t index = first; index <= last; index++) {
-        uint64_t sector;
-        uint32_t offset;
-        int err = fat_dir_slot(vol, &cursor, index, &sector, &offset);
-        uint8_t *data;
-        if (!err)
-            err = fat_cache_get(vol, sector, false, &data);
-        if (err)
+    uint8_t checksum = fat_short_checksum(short_name);
+    uint64_t sector;
+    uint32_t offset;
+    int err;
+    for (uint32_t i = first; i <= index; i++) {
+        const uint8_t *raw = slot_bytes(vol, &cursor, i, &sector, &offset, &err);
+        if (!raw)
             return err;
-        if (data[offset] == 0 || data[offset] == FAT_ENTRY_DELETED)
+        if (raw[0] == 0 || raw[0] == FAT_ENTRY_DELETED)
             continue;
-        uint8_t raw[32];
-        memcpy(raw, data + offset, sizeof(raw));
-        raw[0] = FAT_ENTRY_DELETED;
-        if ((err = fat_write_entry(vol, sector, offset, raw)))
+        bool ours = i < index ? (raw[11] & 0x3f) == FAT_ATTR_LONG_NAME && raw[13] == checksum
+                              : memcmp(raw, short_name, 11) == 0 && same_object(vol, raw, m);
+        if (ours && (err = delete_slot(vol, sector, offset, raw)))
             return err;
     }
     return 0;
 }
 
-/* How far the old entry's removal got: 1 all its slots still there, 0 removal under way,
- * -EUCLEAN when its 8.3 slot holds something else (the record does not describe this
- * volume). */
-static int old_entry_intact(struct fat_volume *vol, const struct fat_move_intent *m)
+enum old_state { OLD_INTACT, OLD_REMOVING, OLD_FOREIGN };
+
+/* How far the old entry's removal got; OLD_FOREIGN when its 8.3 slot holds something else. */
+static int old_entry_state(struct fat_volume *vol, const struct fat_move_intent *m,
+                           enum old_state *state)
 {
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, m->old_dir);
-    bool intact = true;
-    for (uint32_t index = m->old_first; index <= m->old_index; index++) {
-        uint64_t sector;
-        uint32_t offset;
-        int err = fat_dir_slot(vol, &cursor, index, &sector, &offset);
-        uint8_t *data;
-        if (!err)
-            err = fat_cache_get(vol, sector, false, &data);
-        if (err)
-            return err == -ENOENT ? -EUCLEAN : err;
-        const uint8_t *raw = data + offset;
-        if (raw[0] == FAT_ENTRY_DELETED) {
-            intact = false;
-            continue;
-        }
-        if (index == m->old_index && memcmp(raw + 1, m->old_raw + 1, 31) != 0)
-            return -EUCLEAN;
+    uint64_t sector;
+    uint32_t offset;
+    int err;
+    const uint8_t *raw = slot_bytes(vol, &cursor, m->old_index, &sector, &offset, &err);
+    if (!raw)
+        return err == -EUCLEAN ? (*state = OLD_FOREIGN, 0) : err;
+    if (memcmp(raw + 1, m->old_raw + 1, 31) != 0 ||
+        (raw[0] != m->old_raw[0] && raw[0] != FAT_ENTRY_DELETED)) {
+        *state = OLD_FOREIGN;
+        return 0;
     }
-    return intact;
+    *state = raw[0] == FAT_ENTRY_DELETED ? OLD_REMOVING : OLD_INTACT;
+    for (uint32_t i = m->old_first; i < m->old_index && *state == OLD_INTACT; i++) {
+        raw = slot_bytes(vol, &cursor, i, &sector, &offset, &err);
+        if (!raw)
+            return err;
+        if (raw[0] == FAT_ENTRY_DELETED)
+            *state = OLD_REMOVING;
+    }
+    return 0;
 }
 
-static int new_entry_present(struct fat_volume *vol, const struct fat_move_intent *m)
+/* The new entry's 8.3 slot holds the moved entry under its new name: 1, else 0. */
+static int new_entry_written(struct fat_volume *vol, const struct fat_move_intent *m)
 {
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, m->new_dir);
     uint64_t sector;
     uint32_t offset;
-    int err = fat_dir_slot(vol, &cursor, m->new_index, &sector, &offset);
-    uint8_t *data;
-    if (!err)
-        err = fat_cache_get(vol, sector, false, &data);
-    if (err)
-        return err == -ENOENT ? -EUCLEAN : err;
-    const uint8_t *raw = data + offset;
-    return raw[0] != 0 && raw[0] != FAT_ENTRY_DELETED && raw[11] == m->old_raw[11] &&
-           fat_entry_cluster(vol, raw) == fat_entry_cluster(vol, m->old_raw) &&
-           get_le32(raw + 28) == get_le32(m->old_raw + 28);
+    int err;
+    const uint8_t *raw = slot_bytes(vol, &cursor, m->new_index, &sector, &offset, &err);
+    if (!raw)
+        return err == -EUCLEAN ? 0 : err;
+    return memcmp(raw, m->new_short, 11) == 0 && same_object(vol, raw, m);
 }
 
-/* Completes (the old entry's removal had begun) or undoes (it had not) a move. */
+/* Completes (the old entry's removal had begun) or undoes (it had not) a move.  What does not
+ * match the record (the volume changed elsewhere since the cut) is left alone and the record
+ * discarded: a repair then deals with whatever there is. */
 static int settle(struct fat_volume *vol, const struct fat_move_intent *m, int *outcome)
 {
-    int intact = old_entry_intact(vol, m);
-    if (intact < 0)
-        return intact;
-    int err;
+    enum old_state state;
+    int err = old_entry_state(vol, m, &state);
+    int new_found = err ? err : new_entry_written(vol, m);
+    if (new_found < 0)
+        return new_found;
     bool dir = m->is_dir && fat_cluster_valid(vol, m->moved_cluster);
-    if (intact) {
+    if (state == OLD_INTACT) {
         *outcome = FAT_MOVE_UNDONE;
-        err = delete_slots(vol, m->new_dir, m->new_first, m->new_index);
+        /* also long-name slots written without their 8.3 slot (another sector) */
+        err = delete_run(vol, m->new_dir, m->new_first, m->new_index, m->new_short, m);
         if (!err && dir)
             err = fat_set_dotdot(vol, m->moved_cluster, m->old_parent);
-    } else {
-        int present = new_entry_present(vol, m);
-        if (present <= 0)
-            return present ? present : -EUCLEAN;
+    } else if (state == OLD_REMOVING && new_found) {
         *outcome = FAT_MOVE_COMPLETED;
-        err = delete_slots(vol, m->old_dir, m->old_first, m->old_index);
+        err = delete_run(vol, m->old_dir, m->old_first, m->old_index, m->old_raw, m);
         if (!err && dir)
             err = fat_set_dotdot(vol, m->moved_cluster, m->new_parent);
+    } else {
+        pr_warn("a rename record that does not match the volume (changed elsewhere since?) was "
+                "discarded; a check will tell what is left\n");
+        *outcome = FAT_MOVE_DISCARDED;
     }
     fat_index_drop_all(vol);
-    return err;
+    return err == -EUCLEAN ? 0 : err; /* a ".." that is not there: for a repair */
 }
 
 /* Finds a record: 1 with its place and bytes, 0 if none. */

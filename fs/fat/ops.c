@@ -289,6 +289,7 @@ static int move_entry(struct fat_volume *vol, const struct fat_entry_info *old_e
         .is_dir = moves_dir,
     };
     memcpy(m.old_raw, old_entry->raw, 32);
+    memcpy(m.new_short, plan->short_name, 11);
     int recorded = fat_intent_begin(vol, &m);
     if (recorded < 0)
         err = recorded;

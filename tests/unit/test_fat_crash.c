@@ -498,6 +498,48 @@ static void check_cut(uint8_t *image, uint64_t size, size_t cut, const char *mod
     verify_moved(image, size, cut, mode);
 }
 
+static uint8_t *find_bytes(uint8_t *image, uint64_t size, const void *what, size_t length)
+{
+    for (uint64_t at = 0; at + length <= size; at += 32)
+        if (memcmp(image + at, what, length) == 0)
+            return image + at;
+    return NULL;
+}
+
+/* The first record of the moves, right after it was written (the move not begun): a record
+ * whose bytes are damaged, or one another system made stale by changing the entry since, is
+ * discarded and touches nothing. */
+static void stale_records(const uint8_t *image, uint64_t size)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        uint8_t *copy = malloc(size);
+        memcpy(copy, image, size);
+        if (variant == 0) {
+            uint8_t *record = find_bytes(copy, size, "\xe5RAYINTNT", 9);
+            assert_non_null(record);
+            record[40] ^= 1;
+        } else {
+            uint8_t *entry = find_bytes(copy, size, "FILEON~1BIN", 11);
+            assert_non_null(entry);
+            entry[28] ^= 1; /* its size changed elsewhere */
+        }
+        struct ramdisk view;
+        view_init(&view, copy, size);
+        struct fat_volume *v;
+        assert_int_equal(fat_mount(&view.io, 0, NULL, &v), 0);
+        struct fat_statfs st;
+        assert_int_equal(fat_statfs(v, &st), 0);
+        assert_int_equal(st.rename_recovered, FAT_MOVE_DISCARDED);
+        struct fat_stat file;
+        assert_int_equal(fat_stat(v, "/src/file one.bin", &file), 0);
+        assert_int_equal(file.size, variant == 0 ? 5000 : 5000 ^ 1);
+        assert_int_equal(fat_stat(v, "/dst/moved file with a long name.bin", &file), -ENOENT);
+        assert_int_equal(fat_unmount(v), 0);
+        assert_false(rename_pending(copy, size));
+        ramdisk_free(&view);
+    }
+}
+
 static void apply_blocks(uint8_t *image, const struct ramdisk_op *op, uint32_t blocks)
 {
     if (op->data)
@@ -539,6 +581,7 @@ static void run_moves(uint64_t bytes, unsigned type, uint32_t cluster)
         if (cut == 0 || disk.ops[cut - 1].data) {
             if (!dumped_record && rename_pending(all, bytes)) {
                 dump(all, bytes, "record", type);
+                stale_records(all, bytes);
                 dumped_record = true;
             }
             check_cut(all, bytes, cut, "in order");
