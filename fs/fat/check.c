@@ -163,19 +163,6 @@ static const char *shown_short(const uint8_t *raw, char *out, size_t size)
     return out;
 }
 
-/* Names seen in one directory: each 8.3 name and each long name (folded, as a 64-bit hash with
- * its length) once.  An open-addressing set, grown at half full. */
-struct name_record {
-    uint64_t key; /* 0 = empty slot */
-    uint8_t short_name[11];
-    bool is_long;
-};
-
-struct name_set {
-    struct name_record *slots;
-    uint32_t capacity, count;
-};
-
 static uint64_t hash_bytes(uint64_t hash, const void *data, size_t size)
 {
     const uint8_t *p = data;
@@ -185,11 +172,11 @@ static uint64_t hash_bytes(uint64_t hash, const void *data, size_t size)
 }
 
 /* 1 if the record was already there, 0 if added, or an error. */
-static int name_set_add(struct name_set *set, const struct name_record *record);
+static int name_set_add(struct fat_name_set *set, const struct name_record *record);
 
-static int name_set_grow(struct name_set *set)
+static int name_set_grow(struct fat_name_set *set)
 {
-    struct name_set bigger = {.capacity = set->capacity ? set->capacity * 2 : 256};
+    struct fat_name_set bigger = {.capacity = set->capacity ? set->capacity * 2 : 256};
     bigger.slots = kzalloc(sizeof(*bigger.slots) * bigger.capacity);
     if (!bigger.slots)
         return -ENOMEM;
@@ -201,7 +188,7 @@ static int name_set_grow(struct name_set *set)
     return 0;
 }
 
-static int name_set_add(struct name_set *set, const struct name_record *record)
+static int name_set_add(struct fat_name_set *set, const struct name_record *record)
 {
     if ((set->count + 1) * 2 > set->capacity) {
         int err = name_set_grow(set);
@@ -222,13 +209,17 @@ static int name_set_add(struct name_set *set, const struct name_record *record)
     }
 }
 
-/* Notes an entry's names; 1 if one of them was already in the directory. */
-static int names_note(struct name_set *set, const struct fat_entry_info *e)
+int fat_names_add_short(struct fat_name_set *set, const uint8_t short_name[11])
 {
     struct name_record record = {0};
-    memcpy(record.short_name, e->raw, 11);
-    record.key = hash_bytes(0xcbf29ce484222325ull, e->raw, 11) | 1;
-    int r = name_set_add(set, &record);
+    memcpy(record.short_name, short_name, 11);
+    record.key = hash_bytes(0xcbf29ce484222325ull, short_name, 11) | 1;
+    return name_set_add(set, &record);
+}
+
+int fat_names_note(struct fat_name_set *set, const struct fat_entry_info *e)
+{
+    int r = fat_names_add_short(set, e->raw);
     if (r != 0 || !e->unit_count)
         return r;
     uint64_t hash = hash_bytes(0xcbf29ce484222325ull, &e->unit_count, sizeof(e->unit_count));
@@ -236,8 +227,15 @@ static int names_note(struct name_set *set, const struct fat_entry_info *e)
         uint16_t unit = fat_fold_unit(e->units[i]);
         hash = hash_bytes(hash, &unit, sizeof(unit));
     }
-    record = (struct name_record){.key = hash | 1, .is_long = true};
-    return name_set_add(set, &record);
+    struct name_record record = {.key = hash | 1, .is_long = true};
+    r = name_set_add(set, &record);
+    return r == 1 ? 2 : r;
+}
+
+void fat_names_clear(struct fat_name_set *set)
+{
+    kfree(set->slots);
+    memset(set, 0, sizeof(*set));
 }
 
 static void check_dots(struct checker *ck, const char *name, uint32_t dir, uint32_t parent)
@@ -294,7 +292,7 @@ static int check_directory(struct checker *ck, uint32_t dir)
     fat_cursor_init(vol, &cursor, dir);
     uint32_t position = 0;
     int err = 0;
-    struct name_set names = {0};
+    struct fat_name_set names = {0};
     char shown[48];
     for (;;) {
         int r = fat_dir_next(vol, &cursor, &position, e);
@@ -314,7 +312,7 @@ static int check_directory(struct checker *ck, uint32_t dir)
         if (!fat_entry_name_fsck_valid(e))
             say(ck, true, "%s: invalid 8.3 name \"%s\" (directory at cluster %u, entry %u)",
                 e->name, shown_short(e->raw, shown, sizeof(shown)), dir, e->index);
-        if (names_note(&names, e) == 1)
+        if (fat_names_note(&names, e) > 0)
             say(ck, true, "%s: duplicate name in the directory at cluster %u (entry %u)", e->name,
                 dir, e->index);
         uint32_t cluster = fat_entry_cluster(vol, e->raw);
@@ -336,7 +334,7 @@ static int check_directory(struct checker *ck, uint32_t dir)
         if (err)
             break;
     }
-    kfree(names.slots);
+    fat_names_clear(&names);
     kfree(e);
     return err;
 }

@@ -335,6 +335,22 @@ int fat_set_dotdot(struct fat_volume *vol, uint32_t dir_cluster, uint32_t parent
 /* fsck.fat's rule for a valid 8.3 name. */
 bool fat_short_name_fsck_valid(const uint8_t *raw);
 bool fat_entry_name_fsck_valid(const struct fat_entry_info *e);
+/* Names seen in one directory: each 8.3 name and each long name (folded, as a 64-bit hash with
+ * its length) once.  An open-addressing set, grown at half full. */
+struct name_record {
+    uint64_t key; /* 0 = empty slot */
+    uint8_t short_name[11];
+    bool is_long;
+};
+struct fat_name_set {
+    struct name_record *slots;
+    uint32_t capacity, count;
+};
+/* Notes an entry's names: 0 both new, 1 its 8.3 name was seen, 2 its long name was. */
+int fat_names_note(struct fat_name_set *set, const struct fat_entry_info *e);
+/* 1 if the 8.3 name was seen, else 0 (now noted). */
+int fat_names_add_short(struct fat_name_set *set, const uint8_t short_name[11]);
+void fat_names_clear(struct fat_name_set *set);
 
 /* path.c */
 /* What a path's last component was: a name, or a directory reached as the root, "." or "..";

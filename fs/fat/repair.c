@@ -28,8 +28,6 @@
 
 #include "fat_internal.h"
 
-#define NAME_SET_MIN 64
-
 struct repairer {
     struct fat_volume *vol;
     void (*report)(void *context, const char *message);
@@ -38,9 +36,7 @@ struct repairer {
     uint8_t *owned; /* bitmap: cluster claimed by some entry */
     uint32_t *queue;
     uint32_t queue_length, queue_capacity;
-    /* the 8.3 names of the directory being walked (open addressing, 11 bytes each) */
-    uint8_t *names;
-    uint32_t name_slots, name_count;
+    struct fat_name_set names; /* of the directory being walked */
     uint32_t fsck_number;
 };
 
@@ -180,51 +176,6 @@ static int queue_push(struct repairer *rp, uint32_t cluster)
     return 0;
 }
 
-static uint32_t name_hash(const uint8_t name[11])
-{
-    uint32_t hash = 2166136261u;
-    for (int i = 0; i < 11; i++)
-        hash = (hash ^ name[i]) * 16777619u;
-    return hash;
-}
-
-/* Adds an 8.3 name to the directory's set: 1 if it was there already. */
-static int names_add(struct repairer *rp, const uint8_t name[11])
-{
-    if ((rp->name_count + 1) * 2 > rp->name_slots) {
-        uint32_t slots = rp->name_slots ? rp->name_slots * 2 : NAME_SET_MIN;
-        uint8_t *table = kzalloc((size_t)slots * 11);
-        if (!table)
-            return -ENOMEM;
-        uint8_t *old = rp->names;
-        uint32_t old_slots = rp->name_slots;
-        rp->names = table;
-        rp->name_slots = slots;
-        rp->name_count = 0;
-        for (uint32_t i = 0; i < old_slots; i++)
-            if (old[i * 11])
-                names_add(rp, old + i * 11);
-        kfree(old);
-    }
-    for (uint32_t i = name_hash(name) % rp->name_slots;; i = (i + 1) % rp->name_slots) {
-        uint8_t *slot = rp->names + (size_t)i * 11;
-        if (!slot[0]) {
-            memcpy(slot, name, 11);
-            rp->name_count++;
-            return 0;
-        }
-        if (memcmp(slot, name, 11) == 0)
-            return 1;
-    }
-}
-
-static void names_reset(struct repairer *rp)
-{
-    if (rp->names)
-        memset(rp->names, 0, (size_t)rp->name_slots * 11);
-    rp->name_count = 0;
-}
-
 /* Marks slots [first, last] deleted when they hold something. */
 static int delete_slots(struct repairer *rp, struct fat_dir_cursor *cursor, uint32_t first,
                         uint32_t last, bool only_long_names)
@@ -262,7 +213,7 @@ static int rename_entry(struct repairer *rp, struct fat_dir_cursor *cursor,
         char text[12];
         snprintf(text, sizeof(text), "FSCK%04u%03u", (n / 1000) % 10000, n % 1000);
         memcpy(name, text, 11);
-        int r = names_add(rp, name);
+        int r = fat_names_add_short(&rp->names, name);
         if (r < 0)
             return r;
         if (r == 0)
@@ -436,11 +387,18 @@ static int repair_entry(struct repairer *rp, struct fat_dir_cursor *cursor, uint
     if (!fat_entry_name_fsck_valid(e)) {
         err = rename_entry(rp, cursor, e, "invalid 8.3 name");
     } else {
-        int r = names_add(rp, e->raw);
+        int r = fat_names_note(&rp->names, e);
         if (r < 0)
             return r;
         if (r == 1)
             err = rename_entry(rp, cursor, e, "duplicate 8.3 name");
+        if (r == 2) {
+            /* the same long name twice: the second goes by its (unique) 8.3 name */
+            char shown[16];
+            fat_short_to_string(e->raw, true, shown, sizeof(shown));
+            fixed(rp, "%s: duplicate long name removed; the entry is now %s", e->name, shown);
+            err = delete_slots(rp, cursor, e->first_index, e->index - 1, true);
+        }
     }
     if (err)
         return err;
@@ -455,7 +413,7 @@ static int repair_directory(struct repairer *rp, uint32_t dir)
     struct fat_entry_info *e = kmalloc(sizeof(*e));
     if (!e)
         return -ENOMEM;
-    names_reset(rp);
+    fat_names_clear(&rp->names);
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, dir);
     uint32_t position = 0, covered = 0; /* slots before covered belong to an entry */
@@ -684,7 +642,7 @@ int fat_repair(const struct block_io *io, void (*report)(void *context, const ch
     int unmounted = fat_unmount(rp.vol);
     kfree(rp.owned);
     kfree(rp.queue);
-    kfree(rp.names);
+    fat_names_clear(&rp.names);
     *fixes = rp.fixes;
     return err ? err : unmounted;
 }

@@ -252,3 +252,28 @@ def test_repair_of_a_clean_volume_writes_nothing(tmp_path):
     out = rayfs("check", "--repair", image).stdout.decode()
     assert out.startswith("0 repairs"), out
     assert image.read_bytes() == before
+
+
+def test_repair_of_duplicate_long_names(tmp_path):
+    """Two entries with one long name (fsck.fat does not look; rayfs check does): the second
+    keeps its unique 8.3 name, both contents stay."""
+    image = tmp_path / "twins.img"
+    blank_image(image, 8)
+    run("mkfs.fat", "-F", "16", "-s", "2", image)
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.write_bytes(payload(1, 3000))
+    second.write_bytes(payload(2, 5000))
+    run("mcopy", "-i", image, first, "::/Twin Name A.txt")
+    run("mcopy", "-i", image, second, "::/Twin Name B.txt")
+    raw = bytearray(image.read_bytes())
+    at = raw.find("Name B".encode("utf-16-le"))
+    assert at > 0
+    raw[at + 10] = ord("A")
+    image.write_bytes(bytes(raw))
+    assert "duplicate name" in rayfs("check", image, check=False).stdout.decode()
+    proc = rayfs("check", "--repair", image, check=False)
+    text = proc.stdout.decode()
+    assert proc.returncode == 0 and "duplicate long name removed" in text, text
+    assert fsck_report(image)[0] == 0
+    assert rayfs("cat", image, "/Twin Name A.txt").stdout == payload(1, 3000)
+    assert rayfs("cat", image, "/TWINNA~2.TXT").stdout == payload(2, 5000)
