@@ -280,7 +280,8 @@ int fat_intent_begin(struct fat_volume *vol, const struct fat_move_intent *m)
     uint64_t sector = vol->intent_sector;
     uint32_t offset = 0;
     if (!sector) {
-        bool into_root = m->new_dir == fat_root_cluster(vol);
+        /* the root is cluster 0 or (FAT32) its first cluster, depending on who names it */
+        bool into_root = m->new_dir == 0 || m->new_dir == fat_root_cluster(vol);
         int found = find_root_place(vol, into_root ? m->new_first : 1,
                                     into_root ? m->new_index + 1 : 0, &sector, &offset);
         if (found <= 0)

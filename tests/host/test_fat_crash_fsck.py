@@ -62,7 +62,7 @@ def test_cut_images_pass_fsck(tmp_path):
     assert len(images) >= 12
     for record in sorted(dump_dir.glob("record-*.img")):
         check_record_image(record)
-    assert len(list(dump_dir.glob("record-*.img"))) == 3
+    assert len(list(dump_dir.glob("record-*.img"))) == 4
     repair_cuts = sorted(dump_dir.glob("repaircut-*.img"))
     assert len(repair_cuts) >= 5
     for image in repair_cuts:  # a repair cut short, then a second repair: fsck.fat is content

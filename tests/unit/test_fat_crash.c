@@ -546,11 +546,32 @@ static void apply_blocks(uint8_t *image, const struct ramdisk_op *op, uint32_t b
         memcpy(image + op->lba * 512, op->data, (size_t)blocks * 512);
 }
 
-static void run_moves(uint64_t bytes, unsigned type, uint32_t cluster)
+/* Another system's data in every reserved sector a record could use (FAT32: 3-5, 9-11, 13-31):
+ * the record must go to root slots instead, and those sectors must never change. */
+static void fill_spare_reserved(uint8_t *image)
+{
+    for (uint32_t sector = 3; sector < 32; sector++)
+        if (!(sector >= 6 && sector <= 8) && sector != 12)
+            memset(image + sector * 512, 0x5a, 512);
+}
+
+static bool spare_reserved_intact(const uint8_t *image)
+{
+    for (uint32_t sector = 3; sector < 32; sector++)
+        if (!(sector >= 6 && sector <= 8) && sector != 12)
+            for (uint32_t i = 0; i < 512; i++)
+                if (image[sector * 512 + i] != 0x5a)
+                    return false;
+    return true;
+}
+
+static void run_moves(uint64_t bytes, unsigned type, uint32_t cluster, bool reserved_taken)
 {
     ramdisk_init(&disk, 512, bytes);
     struct fat_mkfs_options options = {.fat_type = type, .cluster_size = cluster};
     assert_int_equal(fat_mkfs(&disk.io, &options), 0);
+    if (reserved_taken)
+        fill_spare_reserved(disk.bytes);
     moves_setup();
     uint8_t *base = malloc(bytes);
     memcpy(base, disk.bytes, bytes);
@@ -580,7 +601,7 @@ static void run_moves(uint64_t bytes, unsigned type, uint32_t cluster)
         }
         if (cut == 0 || disk.ops[cut - 1].data) {
             if (!dumped_record && rename_pending(all, bytes)) {
-                dump(all, bytes, "record", type);
+                dump(all, bytes, "record", type * 10 + reserved_taken);
                 stale_records(all, bytes);
                 dumped_record = true;
             }
@@ -600,6 +621,8 @@ static void run_moves(uint64_t bytes, unsigned type, uint32_t cluster)
         }
     }
     fprintf(stderr, "moves: %zu requests, %zu images\n", ops, images);
+    if (reserved_taken)
+        assert_true(spare_reserved_intact(disk.bytes));
     size_t writes = 0;
     for (size_t i = 0; i < ops; i++)
         writes += disk.ops[i].data != NULL;
@@ -615,17 +638,22 @@ static void run_moves(uint64_t bytes, unsigned type, uint32_t cluster)
 
 static void test_moves_fat16(void **state)
 {
-    run_moves(4 * 1024 * 1024, 16, 512);
+    run_moves(4 * 1024 * 1024, 16, 512, false);
 }
 
 static void test_moves_fat32(void **state)
 {
-    run_moves(34 * 1024 * 1024, 32, 512);
+    run_moves(34 * 1024 * 1024, 32, 512, false);
+}
+
+static void test_moves_fat32_reserved_taken(void **state)
+{
+    run_moves(34 * 1024 * 1024, 32, 512, true);
 }
 
 static void test_moves_fat12(void **state)
 {
-    run_moves(2 * 1024 * 1024, 12, 512);
+    run_moves(2 * 1024 * 1024, 12, 512, false);
 }
 
 /* ---- A repair cut at every point: a second repair fixes what the cut left ---- */
@@ -796,9 +824,13 @@ int main(void)
 {
     host_log_level = 3; /* every cut image is "not cleanly unmounted": no warning per mount */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crash_fat16),           cmocka_unit_test(test_crash_fat32),
-        cmocka_unit_test(test_crash_fat12),           cmocka_unit_test(test_moves_fat16),
-        cmocka_unit_test(test_moves_fat32),           cmocka_unit_test(test_moves_fat12),
+        cmocka_unit_test(test_crash_fat16),
+        cmocka_unit_test(test_crash_fat32),
+        cmocka_unit_test(test_crash_fat12),
+        cmocka_unit_test(test_moves_fat16),
+        cmocka_unit_test(test_moves_fat32),
+        cmocka_unit_test(test_moves_fat12),
+        cmocka_unit_test(test_moves_fat32_reserved_taken),
         cmocka_unit_test(test_repair_cut_everywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
