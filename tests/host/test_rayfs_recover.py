@@ -68,3 +68,26 @@ def test_recover_refuses_what_is_not_fat(tmp_path):
     proc = rayfs("recover", image, check=False)
     assert proc.returncode == 1
     assert "not a valid FAT volume" in proc.stderr.decode()
+
+
+def test_move_with_no_place_for_a_record(tmp_path):
+    """A FAT12 root of 16 slots with 14 in use has no four unused slots and one reserved
+    sector: the move only orders its writes (new entry durable first) and still works."""
+    image = tmp_path / "v.img"
+    blank_image(image, 2)
+    run("mkfs.fat", "-F", "12", "-r", "16", image)
+    run("mmd", "-i", image, "::/a", "::/b")
+    payload = tmp_path / "p"
+    payload.write_bytes(b"moved" * 300)
+    run("mcopy", "-i", image, payload, "::/a/x.bin")
+    for i in range(12):
+        run("mcopy", "-i", image, payload, f"::/F{i}")
+    raw = image.read_bytes()
+    root = (1 + 2 * int.from_bytes(raw[22:24], "little")) * 512
+    before = raw[root:root + 512]
+    rayfs("mv", image, "/a/x.bin", "/b/a longer name.bin")
+    assert image.read_bytes()[root:root + 512] == before
+    ok, report = fsck_clean(image)
+    assert ok, report
+    assert rayfs("cat", image, "/b/a longer name.bin").stdout == payload.read_bytes()
+    assert rayfs("stat", image, "/a/x.bin", check=False).returncode == 1
