@@ -235,6 +235,12 @@ int fat_mount(const struct block_io *io, unsigned flags, const struct fat_clock 
         vol->clock = *clock;
     if (vol->was_dirty)
         pr_warn("volume was not cleanly unmounted; run a check\n");
+    /* an interrupted rename is settled before anything else touches the volume */
+    err = fat_intent_recover(vol);
+    if (err) {
+        fat_free_volume(vol);
+        return err;
+    }
     *out = vol;
     return 0;
 }
@@ -284,6 +290,8 @@ int fat_statfs(struct fat_volume *vol, struct fat_statfs *out)
         fat_label_to_string(raw, out->label, sizeof(out->label));
     out->was_dirty = vol->was_dirty;
     out->free_count_hint_bad = vol->fsinfo_bad;
+    out->rename_pending = vol->intent_pending;
+    out->rename_recovered = vol->move_outcome;
     return 0;
 }
 
@@ -319,7 +327,13 @@ int fat_set_label(struct fat_volume *vol, const char *label)
         err = fat_volume_sync(vol);
     if (err)
         return err;
-    /* then the boot sector and FAT32's backup, where they have an extended boot record */
+    return fat_write_boot_label(vol, bytes);
+}
+
+/* The boot sector's label and FAT32's backup's, where they have an extended boot record. */
+int fat_write_boot_label(struct fat_volume *vol, const uint8_t bytes[11])
+{
+    int err;
     uint32_t extended = vol->type == 32 ? 64 : 36;
     if (vol->boot_sector[extended + 2] != 0x29)
         return 0;

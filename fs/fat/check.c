@@ -125,7 +125,7 @@ static int queue_push(struct checker *ck, uint32_t cluster)
  * is a space, bytes below 0x20 (but 0x05 first, which stands for 0xE5), 0x7F, and
  * " * . / : < > ? \ | are bad; lower case, other punctuation, inner spaces and OEM bytes are
  * accepted. */
-static bool short_name_valid(const uint8_t *raw)
+bool fat_short_name_fsck_valid(const uint8_t *raw)
 {
     if (raw[0] == ' ')
         return false;
@@ -135,6 +135,15 @@ static bool short_name_valid(const uint8_t *raw)
             return false;
     }
     return true;
+}
+
+/* fsck.fat judges no 8.3 name flagged as a dummy (byte 12 bit 5: Windows without short names,
+ * EFS) that has its long name; flagged without one, it is bad. */
+bool fat_entry_name_fsck_valid(const struct fat_entry_info *e)
+{
+    if (e->raw[12] & FAT_NO_SHORT_NAME)
+        return e->first_index < e->index;
+    return fat_short_name_fsck_valid(e->raw);
 }
 
 /* The 11 bytes as "NAME.EXT" with unprintable bytes as \xHH, for reports. */
@@ -154,19 +163,6 @@ static const char *shown_short(const uint8_t *raw, char *out, size_t size)
     return out;
 }
 
-/* Names seen in one directory: each 8.3 name and each long name (folded, as a 64-bit hash with
- * its length) once.  An open-addressing set, grown at half full. */
-struct name_record {
-    uint64_t key; /* 0 = empty slot */
-    uint8_t short_name[11];
-    bool is_long;
-};
-
-struct name_set {
-    struct name_record *slots;
-    uint32_t capacity, count;
-};
-
 static uint64_t hash_bytes(uint64_t hash, const void *data, size_t size)
 {
     const uint8_t *p = data;
@@ -176,11 +172,11 @@ static uint64_t hash_bytes(uint64_t hash, const void *data, size_t size)
 }
 
 /* 1 if the record was already there, 0 if added, or an error. */
-static int name_set_add(struct name_set *set, const struct name_record *record);
+static int name_set_add(struct fat_name_set *set, const struct name_record *record);
 
-static int name_set_grow(struct name_set *set)
+static int name_set_grow(struct fat_name_set *set)
 {
-    struct name_set bigger = {.capacity = set->capacity ? set->capacity * 2 : 256};
+    struct fat_name_set bigger = {.capacity = set->capacity ? set->capacity * 2 : 256};
     bigger.slots = kzalloc(sizeof(*bigger.slots) * bigger.capacity);
     if (!bigger.slots)
         return -ENOMEM;
@@ -192,7 +188,7 @@ static int name_set_grow(struct name_set *set)
     return 0;
 }
 
-static int name_set_add(struct name_set *set, const struct name_record *record)
+static int name_set_add(struct fat_name_set *set, const struct name_record *record)
 {
     if ((set->count + 1) * 2 > set->capacity) {
         int err = name_set_grow(set);
@@ -213,13 +209,17 @@ static int name_set_add(struct name_set *set, const struct name_record *record)
     }
 }
 
-/* Notes an entry's names; 1 if one of them was already in the directory. */
-static int names_note(struct name_set *set, const struct fat_entry_info *e)
+int fat_names_add_short(struct fat_name_set *set, const uint8_t short_name[11])
 {
     struct name_record record = {0};
-    memcpy(record.short_name, e->raw, 11);
-    record.key = hash_bytes(0xcbf29ce484222325ull, e->raw, 11) | 1;
-    int r = name_set_add(set, &record);
+    memcpy(record.short_name, short_name, 11);
+    record.key = hash_bytes(0xcbf29ce484222325ull, short_name, 11) | 1;
+    return name_set_add(set, &record);
+}
+
+int fat_names_note(struct fat_name_set *set, const struct fat_entry_info *e)
+{
+    int r = fat_names_add_short(set, e->raw);
     if (r != 0 || !e->unit_count)
         return r;
     uint64_t hash = hash_bytes(0xcbf29ce484222325ull, &e->unit_count, sizeof(e->unit_count));
@@ -227,8 +227,15 @@ static int names_note(struct name_set *set, const struct fat_entry_info *e)
         uint16_t unit = fat_fold_unit(e->units[i]);
         hash = hash_bytes(hash, &unit, sizeof(unit));
     }
-    record = (struct name_record){.key = hash | 1, .is_long = true};
-    return name_set_add(set, &record);
+    struct name_record record = {.key = hash | 1, .is_long = true};
+    r = name_set_add(set, &record);
+    return r == 1 ? 2 : r;
+}
+
+void fat_names_clear(struct fat_name_set *set)
+{
+    kfree(set->slots);
+    memset(set, 0, sizeof(*set));
 }
 
 static void check_dots(struct checker *ck, const char *name, uint32_t dir, uint32_t parent)
@@ -285,7 +292,7 @@ static int check_directory(struct checker *ck, uint32_t dir)
     fat_cursor_init(vol, &cursor, dir);
     uint32_t position = 0;
     int err = 0;
-    struct name_set names = {0};
+    struct fat_name_set names = {0};
     char shown[48];
     for (;;) {
         int r = fat_dir_next(vol, &cursor, &position, e);
@@ -302,10 +309,10 @@ static int check_directory(struct checker *ck, uint32_t dir)
                     shown_short(e->raw, shown, sizeof(shown)), dir, e->index);
             continue;
         }
-        if (!short_name_valid(e->raw))
+        if (!fat_entry_name_fsck_valid(e))
             say(ck, true, "%s: invalid 8.3 name \"%s\" (directory at cluster %u, entry %u)",
                 e->name, shown_short(e->raw, shown, sizeof(shown)), dir, e->index);
-        if (names_note(&names, e) == 1)
+        if (fat_names_note(&names, e) > 0)
             say(ck, true, "%s: duplicate name in the directory at cluster %u (entry %u)", e->name,
                 dir, e->index);
         uint32_t cluster = fat_entry_cluster(vol, e->raw);
@@ -327,7 +334,7 @@ static int check_directory(struct checker *ck, uint32_t dir)
         if (err)
             break;
     }
-    kfree(names.slots);
+    fat_names_clear(&names);
     kfree(e);
     return err;
 }
@@ -433,6 +440,10 @@ int fat_check(const struct block_io *io, void (*report)(void *context, const cha
     struct fat_volume *vol = ck.vol;
     if (vol->was_dirty)
         say(&ck, false, "the volume is marked dirty (not cleanly unmounted)");
+    if (fat_intent_recover(vol) == 0 && vol->intent_pending) /* read-only: only looks */
+        say(&ck, false,
+            "a rename was interrupted; the next writable mount (or rayfs recover) completes "
+            "or undoes it");
     ck.owned = kzalloc(vol->cluster_count / 8 + 1);
     if (!ck.owned) {
         fat_free_volume(vol);

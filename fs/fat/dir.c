@@ -295,7 +295,8 @@ int fat_dir_is_empty(struct fat_volume *vol, uint32_t dir_cluster)
 struct add_scan {
     const struct fat_short_plan *plan;
     const struct fat_name_key *key;
-    uint8_t *tails_used; /* bitmap */
+    uint8_t *tails_used;                    /* bitmap */
+    const struct fat_entry_info *replacing; /* not a conflict: the entry being renamed */
     bool basis_used;
     bool name_exists;
 };
@@ -317,7 +318,7 @@ static int scan_names(struct fat_volume *vol, uint32_t dir_cluster, struct add_s
         int r = fat_index_find(vol, dir_cluster, scan->key, e);
         if (r < 0)
             return r;
-        scan->name_exists = r == 1;
+        scan->name_exists = r == 1 && !(scan->replacing && e->index == scan->replacing->index);
         const struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
         for (uint32_t i = 0; index && i < index->count; i++)
             note_short_name(scan, index->entries[i].short_name);
@@ -330,7 +331,8 @@ static int scan_names(struct fat_volume *vol, uint32_t dir_cluster, struct add_s
         int r = fat_dir_next_raw(vol, &cursor, &position, e);
         if (r <= 0)
             return r;
-        if (fat_name_key_matches(scan->key, e)) {
+        if (fat_name_key_matches(scan->key, e) &&
+            !(scan->replacing && e->index == scan->replacing->index)) {
             scan->name_exists = true;
             return 0;
         }
@@ -456,81 +458,94 @@ static int choose_short_name(const struct fat_short_plan *plan, const struct add
     return -ENOSPC;
 }
 
-/* Adds an entry called name; template supplies everything but the 8.3 name and case flags. */
-int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
-                const uint8_t template_entry[32], struct fat_entry_info *out)
+/* Plans an entry called name in a directory: its 8.3 alias and the free slots it will take,
+ * growing the directory if needed (nothing else is written).  An entry being renamed in the
+ * same directory (replacing, may be NULL) does not count as a name conflict. */
+int fat_dir_plan_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
+                     const struct fat_entry_info *replacing, struct fat_dir_plan *plan)
 {
-    uint16_t units[FAT_NAME_MAX];
-    int unit_count = utf8_to_utf16(name, units, FAT_NAME_MAX);
+    int unit_count = utf8_to_utf16(name, plan->units, FAT_NAME_MAX);
     if (unit_count < 0)
         return unit_count;
     if (!fat_long_name_valid(name))
         return -EINVAL;
-    struct fat_short_plan plan;
-    fat_plan_short_name(name, &plan);
+    plan->dir_cluster = dir_cluster;
+    plan->name = name;
+    plan->unit_count = (uint16_t)unit_count;
+    struct fat_short_plan short_plan;
+    fat_plan_short_name(name, &short_plan);
     struct fat_name_key *key = kmalloc(sizeof(*key));
-    struct add_scan scan = {.plan = &plan, .key = key};
+    struct fat_entry_info *e = kmalloc(sizeof(*e));
+    struct add_scan scan = {.plan = &short_plan, .key = key, .replacing = replacing};
     scan.tails_used = kzalloc(TAIL_LIMIT / 8);
-    int err = key && scan.tails_used ? fat_name_key_init(key, name) : -ENOMEM;
+    int err = key && e && scan.tails_used ? fat_name_key_init(key, name) : -ENOMEM;
     if (!err)
-        err = scan_names(vol, dir_cluster, &scan, out);
+        err = scan_names(vol, dir_cluster, &scan, e);
     kfree(key);
-    uint8_t short_name[11];
+    kfree(e);
     if (!err && scan.name_exists)
         err = -EEXIST;
     if (!err)
-        err = choose_short_name(&plan, &scan, short_name);
+        err = choose_short_name(&short_plan, &scan, plan->short_name);
     kfree(scan.tails_used);
     if (err)
         return err;
-    uint32_t lfn_slots = plan.needs_lfn ? DIV_ROUND_UP((uint32_t)unit_count, LFN_UNITS_SLOT) : 0;
-    uint32_t needed = lfn_slots + 1, first = 0, slots_total = 0;
-    bool after_end = false;
+    plan->needs_lfn = short_plan.needs_lfn;
+    plan->case_flags = short_plan.case_flags;
+    plan->lfn_slots = short_plan.needs_lfn ? DIV_ROUND_UP((uint32_t)unit_count, LFN_UNITS_SLOT) : 0;
+    uint32_t needed = plan->lfn_slots + 1, slots_total = 0;
     int found;
     const struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
     if (index && !index->has_holes) {
-        first = index->end_index;
+        plan->first = index->end_index;
         slots_total = index->slot_capacity;
-        after_end = true;
-        found = (uint64_t)first + needed <= slots_total;
+        plan->after_end = true;
+        found = (uint64_t)plan->first + needed <= slots_total;
     } else {
-        found = find_free_slots(vol, dir_cluster, needed, &first, &after_end, &slots_total);
+        found =
+            find_free_slots(vol, dir_cluster, needed, &plan->first, &plan->after_end, &slots_total);
     }
     if (found < 0)
         return found;
     if (!found) {
-        if ((uint64_t)first + needed > FAT_DIR_MAX_ENTRIES)
+        if ((uint64_t)plan->first + needed > FAT_DIR_MAX_ENTRIES)
             return -ENOSPC;
-        err = extend_directory(vol, dir_cluster, first + needed - slots_total);
-        if (err)
-            return err;
+        err = extend_directory(vol, dir_cluster, plan->first + needed - slots_total);
     }
-    err = fat_mark_dirty(vol);
+    return err;
+}
+
+/* Writes a planned entry (into the cache); template supplies everything but the 8.3 name and
+ * case flags. */
+int fat_dir_commit_add(struct fat_volume *vol, const struct fat_dir_plan *plan,
+                       const uint8_t template_entry[32], struct fat_entry_info *out)
+{
+    int err = fat_mark_dirty(vol);
     if (err)
         return err;
     struct fat_dir_cursor cursor;
-    fat_cursor_init(vol, &cursor, dir_cluster);
+    fat_cursor_init(vol, &cursor, plan->dir_cluster);
     uint8_t raw[32];
-    uint8_t checksum = fat_short_checksum(short_name);
-    for (uint32_t i = 0; i < lfn_slots && !err; i++) {
-        int sequence = (int)(lfn_slots - i);
-        build_lfn_slot(raw, units, (size_t)unit_count, sequence, i == 0, checksum);
-        err = write_slot(vol, &cursor, first + i, raw, NULL, NULL);
+    uint8_t checksum = fat_short_checksum(plan->short_name);
+    for (uint32_t i = 0; i < plan->lfn_slots && !err; i++) {
+        int sequence = (int)(plan->lfn_slots - i);
+        build_lfn_slot(raw, plan->units, plan->unit_count, sequence, i == 0, checksum);
+        err = write_slot(vol, &cursor, plan->first + i, raw, NULL, NULL);
     }
     if (err)
         return err;
     memcpy(out->raw, template_entry, 32);
-    memcpy(out->raw, short_name, 11);
-    out->raw[12] = plan.needs_lfn ? 0 : plan.case_flags;
-    out->index = first + lfn_slots;
-    out->first_index = first;
-    out->unit_count = plan.needs_lfn ? (uint16_t)unit_count : 0;
-    memcpy(out->units, units, (size_t)unit_count * sizeof(uint16_t));
-    fat_copy_string(out->name, name, sizeof(out->name));
+    memcpy(out->raw, plan->short_name, 11);
+    out->raw[12] = plan->needs_lfn ? 0 : plan->case_flags;
+    out->index = plan->first + plan->lfn_slots;
+    out->first_index = plan->first;
+    out->unit_count = plan->needs_lfn ? plan->unit_count : 0;
+    memcpy(out->units, plan->units, (size_t)plan->unit_count * sizeof(uint16_t));
+    fat_copy_string(out->name, plan->name, sizeof(out->name));
     err = write_slot(vol, &cursor, out->index, out->raw, &out->sector, &out->offset);
     if (!err)
-        fat_index_added(vol, dir_cluster, out);
-    if (err || !after_end)
+        fat_index_added(vol, plan->dir_cluster, out);
+    if (err || !plan->after_end)
         return err;
     /* Slots after an end marker are unused but may hold garbage: keep an end marker after us. */
     uint64_t sector;
@@ -539,6 +554,20 @@ int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
         memset(raw, 0, sizeof(raw));
         err = fat_write_entry(vol, sector, offset, raw);
     }
+    return err;
+}
+
+/* Adds an entry called name; template supplies everything but the 8.3 name and case flags. */
+int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
+                const uint8_t template_entry[32], struct fat_entry_info *out)
+{
+    struct fat_dir_plan *plan = kmalloc(sizeof(*plan));
+    if (!plan)
+        return -ENOMEM;
+    int err = fat_dir_plan_add(vol, dir_cluster, name, NULL, plan);
+    if (!err)
+        err = fat_dir_commit_add(vol, plan, template_entry, out);
+    kfree(plan);
     return err;
 }
 

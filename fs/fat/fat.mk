@@ -1,7 +1,8 @@
 # FAT filesystem library, partition tables, the rayfs host tool and their tests.
 FAT_LIB_SRCS := fs/fat/boot.c fs/fat/io.c fs/fat/table.c fs/fat/name.c fs/fat/dir.c \
                 fs/fat/path.c fs/fat/file.c fs/fat/ops.c fs/fat/mkfs.c fs/fat/check.c fs/fat/index.c \
-                lib/utf.c lib/crc32.c lib/guid.c
+                fs/fat/intent.c \
+                fs/fat/repair.c lib/utf.c lib/crc32.c lib/guid.c
 PARTITION_SRCS := drivers/block/partition.c lib/crc32.c lib/utf.c lib/guid.c
 
 HOST_TOOLS += rayfs

@@ -14,8 +14,11 @@
 #define FAT_ATTR_LONG_NAME  0x0f
 #define FAT_NT_LOWER_BASE   0x08
 #define FAT_NT_LOWER_EXT    0x10
+#define FAT_NO_SHORT_NAME   0x20 /* byte 12: the 8.3 name is a dummy (fsck.fat's FAT_NO_83NAME) */
 #define FAT_ENTRY_DELETED   0xe5
 #define FAT_CLUSTER_FIRST   2
+#define FAT_INTENT_SLOTS    4
+#define FAT_INTENT_BYTES    (FAT_INTENT_SLOTS * FAT_DIR_ENTRY_SIZE)
 
 /* Write phases of cached metadata: each phase is written and flushed to the device before the
  * next starts (docs/FAT.md).  New chains, then links from existing chains into them, then
@@ -114,6 +117,14 @@ struct fat_volume {
     bool marked_dirty;   /* we set the dirty bits on disk */
     bool data_unflushed; /* file data written straight to the device since the last flush */
     uint8_t *boot_sector;
+    /* rename intent record (intent.c) */
+    uint32_t intent_sector;    /* its reserved sector, 0 if none is spare (root slots then) */
+    uint64_t intent_at_sector; /* where the current record stands */
+    uint32_t intent_at_offset;
+    uint8_t intent_saved[FAT_INTENT_BYTES]; /* root slots' bytes under the record */
+    bool intent_pending;                    /* found at a read-only mount */
+    bool intent_stuck;                      /* a failed rename left its record: no more */
+    int move_outcome;                       /* FAT_MOVE_*: what the mount did */
     uint32_t use_counter;
     uint8_t *read_ahead;  /* FAT_READ_AHEAD sectors */
     unsigned recent_slot; /* the last slot found: sequential FAT scans hit it */
@@ -196,6 +207,7 @@ int fat_parse_boot_sector(struct fat_volume *vol, const uint8_t *boot, uint64_t 
                           uint32_t block_size);
 int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume **out);
 void fat_free_volume(struct fat_volume *vol);
+int fat_write_boot_label(struct fat_volume *vol, const uint8_t bytes[11]);
 
 /* table.c: FAT entries, chains and allocation */
 #define FAT_NEXT_CLUSTER 0
@@ -255,6 +267,23 @@ int fat_dir_find(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
                  struct fat_entry_info *out);
 int fat_dir_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
                 const uint8_t template_entry[32], struct fat_entry_info *out);
+/* An entry planned but not yet written: its alias and slots [first, first + lfn_slots]. */
+struct fat_dir_plan {
+    uint32_t dir_cluster;
+    const char *name; /* the caller's, kept until the commit */
+    uint16_t units[FAT_NAME_MAX];
+    uint16_t unit_count;
+    uint8_t short_name[11];
+    uint8_t case_flags;
+    bool needs_lfn;
+    bool after_end; /* the slots start at or after the end marker */
+    uint32_t lfn_slots;
+    uint32_t first;
+};
+int fat_dir_plan_add(struct fat_volume *vol, uint32_t dir_cluster, const char *name,
+                     const struct fat_entry_info *replacing, struct fat_dir_plan *plan);
+int fat_dir_commit_add(struct fat_volume *vol, const struct fat_dir_plan *plan,
+                       const uint8_t template_entry[32], struct fat_entry_info *out);
 int fat_dir_remove(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_entry_info *e);
 int fat_dir_is_empty(struct fat_volume *vol, uint32_t dir_cluster);
 int fat_write_entry(struct fat_volume *vol, uint64_t sector, uint32_t offset,
@@ -282,6 +311,47 @@ void fat_index_removed(struct fat_volume *vol, uint32_t dir_cluster, uint32_t sl
 void fat_index_grown(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slots);
 int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_name_key *key,
                    struct fat_entry_info *e);
+
+/* intent.c: the rename intent record */
+struct fat_move_intent {
+    uint32_t old_dir, old_first, old_index; /* the entry's slots before */
+    uint32_t new_dir, new_first, new_index; /* and after */
+    uint32_t moved_cluster;
+    uint32_t old_parent, new_parent; /* what a moved directory's ".." names */
+    bool is_dir;
+    uint8_t old_raw[32];   /* the old 8.3 entry */
+    uint8_t new_short[11]; /* the new entry's 8.3 name */
+};
+/* Makes the record durable: 1 written, 0 no place for it, or an error. */
+int fat_intent_begin(struct fat_volume *vol, const struct fat_move_intent *m);
+/* The move is complete: made durable, then the record cleared durably. */
+int fat_intent_end(struct fat_volume *vol);
+/* A rename failed half-way: settle it now as the next mount would. */
+int fat_intent_abort(struct fat_volume *vol);
+/* At mount: complete or undo an interrupted rename (a read-only mount only notes it). */
+int fat_intent_recover(struct fat_volume *vol);
+int fat_set_dotdot(struct fat_volume *vol, uint32_t dir_cluster, uint32_t parent);
+
+/* check.c */
+/* fsck.fat's rule for a valid 8.3 name. */
+bool fat_short_name_fsck_valid(const uint8_t *raw);
+bool fat_entry_name_fsck_valid(const struct fat_entry_info *e);
+/* Names seen in one directory: each 8.3 name and each long name (folded, as a 64-bit hash with
+ * its length) once.  An open-addressing set, grown at half full. */
+struct name_record {
+    uint64_t key; /* 0 = empty slot */
+    uint8_t short_name[11];
+    bool is_long;
+};
+struct fat_name_set {
+    struct name_record *slots;
+    uint32_t capacity, count;
+};
+/* Notes an entry's names: 0 both new, 1 its 8.3 name was seen, 2 its long name was. */
+int fat_names_note(struct fat_name_set *set, const struct fat_entry_info *e);
+/* 1 if the 8.3 name was seen, else 0 (now noted). */
+int fat_names_add_short(struct fat_name_set *set, const uint8_t short_name[11]);
+void fat_names_clear(struct fat_name_set *set);
 
 /* path.c */
 /* What a path's last component was: a name, or a directory reached as the root, "." or "..";

@@ -255,25 +255,59 @@ static int check_not_ancestor(struct fat_volume *vol, uint32_t moved, uint32_t t
     return -ELOOP;
 }
 
-static int set_dotdot(struct fat_volume *vol, uint32_t dir_cluster, uint32_t parent)
+/* Moves an entry to a new name (in a new directory): the new entry is planned, an intent
+ * record naming both is made durable, the new entry is written and made durable, the old one
+ * removed (and a moved directory's ".." changed), and the record cleared.  A cut anywhere is
+ * settled by the next mount (intent.c).  Without a place for the record (a full FAT12/16
+ * root), the new entry is made durable before the old one goes: a cut then leaves two names,
+ * never none. */
+static int move_entry(struct fat_volume *vol, const struct fat_entry_info *old_entry,
+                      uint32_t old_parent, uint32_t new_parent, const char *name, bool same_entry,
+                      struct fat_entry_info *new_entry)
 {
-    struct fat_dir_cursor cursor;
-    fat_cursor_init(vol, &cursor, dir_cluster);
-    uint64_t sector;
-    uint32_t offset;
-    int err = fat_dir_slot(vol, &cursor, 1, &sector, &offset);
-    if (err)
+    struct fat_dir_plan *plan = kmalloc(sizeof(*plan));
+    if (!plan)
+        return -ENOMEM;
+    int err = fat_dir_plan_add(vol, new_parent, name, same_entry ? old_entry : NULL, plan);
+    if (err) {
+        kfree(plan);
         return err;
-    uint8_t *data;
-    err = fat_cache_get(vol, sector, false, &data);
-    if (err)
-        return err;
-    uint8_t raw[32];
-    memcpy(raw, data + offset, sizeof(raw));
-    if (memcmp(raw, "..         ", 11) != 0)
-        return -EUCLEAN;
-    fat_entry_set_cluster(raw, parent == fat_root_cluster(vol) ? 0 : parent);
-    return fat_write_entry(vol, sector, offset, raw);
+    }
+    uint32_t cluster = fat_entry_cluster(vol, old_entry->raw);
+    bool moves_dir = (old_entry->raw[11] & FAT_ATTR_DIRECTORY) && new_parent != old_parent &&
+                     fat_cluster_valid(vol, cluster);
+    struct fat_move_intent m = {
+        .old_dir = old_parent,
+        .old_first = old_entry->first_index,
+        .old_index = old_entry->index,
+        .new_dir = new_parent,
+        .new_first = plan->first,
+        .new_index = plan->first + plan->lfn_slots,
+        .moved_cluster = cluster,
+        .old_parent = old_parent,
+        .new_parent = new_parent,
+        .is_dir = moves_dir,
+    };
+    memcpy(m.old_raw, old_entry->raw, 32);
+    memcpy(m.new_short, plan->short_name, 11);
+    int recorded = fat_intent_begin(vol, &m);
+    if (recorded < 0)
+        err = recorded;
+    if (!err)
+        err = fat_dir_commit_add(vol, plan, old_entry->raw, new_entry);
+    if (!err)
+        err = fat_volume_sync(vol);
+    if (!err)
+        err = fat_dir_remove(vol, old_parent, old_entry);
+    if (!err && moves_dir)
+        err = fat_set_dotdot(vol, cluster, new_parent);
+    if (recorded == 1) {
+        int end = err ? fat_intent_abort(vol) : fat_intent_end(vol);
+        if (!err)
+            err = end;
+    }
+    kfree(plan);
+    return err;
 }
 
 int fat_rename(struct fat_volume *vol, const char *old_path, const char *new_path)
@@ -323,20 +357,7 @@ int fat_rename(struct fat_volume *vol, const char *old_path, const char *new_pat
         err = -EBUSY;
         goto out;
     }
-    if (same_entry) {
-        /* A change of case only: the entry is replaced in place. */
-        err = fat_dir_remove(vol, old_parent, old_entry);
-        if (!err)
-            err = fat_dir_add(vol, new_parent, name, old_entry->raw, new_entry);
-        goto out;
-    }
-    /* New entry first, then the old one goes: a cut in between leaves two names for one
-     * chain (fsck repairs that) rather than none (docs/FAT.md). */
-    err = fat_dir_add(vol, new_parent, name, old_entry->raw, new_entry);
-    if (!err)
-        err = fat_dir_remove(vol, old_parent, old_entry);
-    if (!err && is_dir && new_parent != old_parent && fat_cluster_valid(vol, cluster))
-        err = set_dotdot(vol, cluster, new_parent);
+    err = move_entry(vol, old_entry, old_parent, new_parent, name, same_entry, new_entry);
 out:
     kfree(old_entry);
     kfree(new_entry);

@@ -78,6 +78,16 @@ struct fat_statfs {
     char label[FAT_LABEL_MAX]; /* the root directory's label entry (as fatlabel, mtools) */
     bool was_dirty;            /* the volume was not cleanly unmounted before this mount */
     bool free_count_hint_bad;  /* FAT32 FSInfo has wrong signatures: ignored, never written */
+    bool rename_pending;       /* read-only mount: an interrupted rename awaits a writable one */
+    int rename_recovered;      /* FAT_MOVE_*: what this mount did about an interrupted rename */
+};
+
+/* What a mount found of an interrupted rename (docs/FAT.md, "Moves and renames"). */
+enum {
+    FAT_MOVE_NONE = 0,      /* nothing was interrupted */
+    FAT_MOVE_COMPLETED = 1, /* the entry is at its new place */
+    FAT_MOVE_UNDONE = 2,    /* the entry is back at its old place */
+    FAT_MOVE_DISCARDED = 3, /* a damaged record: the rename had not begun */
 };
 
 /* A contiguous piece of a file on the device, in the block_io's blocks. */
@@ -199,5 +209,10 @@ struct fat_check_result {
  * the check ran (see result->errors), or a negative error if the volume cannot be read at all. */
 int fat_check(const struct block_io *io, void (*report)(void *context, const char *message),
               void *context, struct fat_check_result *result);
+/* Repairs what fsck.fat -a repairs (docs/FAT.md, "Repair"), reporting each fix ("fixed: ...");
+ * *fixes counts them.  Crash-safe: a cut during a repair leaves a volume another repair
+ * fixes.  Files nothing is wrong with are never written. */
+int fat_repair(const struct block_io *io, void (*report)(void *context, const char *message),
+               void *context, unsigned *fixes);
 
 #endif

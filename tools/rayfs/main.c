@@ -45,7 +45,11 @@ static const char usage[] =
     "                          directory and the boot sector, like fatlabel\n"
     "  mkfs IMAGE [--fat 12|16|32] [--sector-size N] [--cluster-size N] [--label L]\n"
     "                          format (FAT type and cluster size by size unless given)\n"
-    "  check IMAGE             read-only consistency check; exit status 1 if errors\n"
+    "  check [--repair] IMAGE  consistency check; exit status 1 if errors; --repair first\n"
+    "                          repairs what fsck.fat -a repairs (crash-safe), then checks\n"
+    "  recover IMAGE           only complete or undo a rename a power cut interrupted (every\n"
+    "                          writing command and a RayOS mount do this first); exit 0 also\n"
+    "                          when there was nothing to do\n"
     "  bootdisk IMAGE ...      a bootable RayOS disk (rayfs bootdisk for its options)\n"
     "\n"
     "Errors go to standard error as 'rayfs: PATH: reason' with a non-zero exit status, and\n"
@@ -554,13 +558,48 @@ static void print_finding(void *context, const char *message)
     printf("%s\n", escaped(message));
 }
 
+static int cmd_recover(int argc, char **argv)
+{
+    if (argc != 1)
+        return fail("recover", EINVAL);
+    struct session s;
+    if (session_open(&s, argv[0], true)) /* the mount settles an interrupted rename */
+        return 1;
+    struct fat_statfs st;
+    int err = fat_statfs(s.vol, &st);
+    if (err)
+        return session_close(&s, fail(argv[0], err));
+    static const char *const outcomes[] = {
+        [FAT_MOVE_NONE] = "nothing to recover",
+        [FAT_MOVE_COMPLETED] = "completed an interrupted rename",
+        [FAT_MOVE_UNDONE] = "undid an interrupted rename",
+        [FAT_MOVE_DISCARDED] = "discarded a damaged rename record (the rename had not begun)",
+    };
+    printf("%s\n", outcomes[st.rename_recovered]);
+    return session_close(&s, 0);
+}
+
 static int cmd_check(int argc, char **argv)
 {
+    bool repair = argc == 2 && strcmp(argv[0], "--repair") == 0;
+    if (repair) {
+        argv++;
+        argc--;
+    }
     if (argc != 1)
         return fail("check", EINVAL);
     struct image image;
-    if (image_open(&image, argv[0], false))
+    if (image_open(&image, argv[0], repair))
         return 1;
+    if (repair) {
+        unsigned fixes;
+        int err = fat_repair(image.io, print_finding, NULL, &fixes);
+        if (err) {
+            image_close(&image);
+            return fail(argv[0], err);
+        }
+        printf("%u repairs\n", fixes);
+    }
     struct fat_check_result result;
     int err = fat_check(image.io, print_finding, NULL, &result);
     image_close(&image);
@@ -641,6 +680,8 @@ int main(int argc, char **argv)
         return cmd_check(count, args);
     if (strcmp(command, "bootdisk") == 0)
         return cmd_bootdisk(count, args);
+    if (strcmp(command, "recover") == 0)
+        return cmd_recover(count, args);
     fprintf(stderr, "rayfs: unknown command '%s' (see rayfs --help)\n", command);
     return 2;
 }
