@@ -4,7 +4,7 @@
 
 FUZZ_TARGETS += fuzz_partition
 fuzz_partition_SRCS := tests/fuzz/fuzz_partition.c tests/fuzz/sparse_disk.c drivers/block/partition.c \
-                       lib/crc32.c lib/utf.c
+                       lib/crc32.c lib/utf.c lib/guid.c
 
 FUZZ_TARGETS += fuzz_config
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c lib/ini.c fs/config.c fs/vfs/path.c fs/vfs/vfs.c \
