@@ -6,7 +6,7 @@ FAT_LIB_SRCS := fs/fat/boot.c fs/fat/io.c fs/fat/table.c fs/fat/name.c fs/fat/di
 PARTITION_SRCS := drivers/block/partition.c lib/crc32.c lib/utf.c lib/guid.c
 
 HOST_TOOLS += rayfs
-rayfs_SRCS := tools/rayfs/main.c tools/rayfs/image.c tools/rayfs/lock.c lib/escape.c $(FAT_LIB_SRCS) \
+rayfs_SRCS := tools/rayfs/main.c tools/rayfs/tree.c tools/rayfs/image.c tools/rayfs/lock.c lib/escape.c $(FAT_LIB_SRCS) \
               drivers/block/partition.c
 
 .PHONY: bench-fat

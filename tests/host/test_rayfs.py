@@ -228,3 +228,52 @@ def test_dirty_volume_cleaned_and_flags(tmp_path):
     assert raw[65] & 1 == 0  # boot sector state bit clean after rayfs exits
     # mtools shows the lowercase name it finds through the NT flags
     assert "lower    txt" in run("mdir", "-i", image, "::/").stdout.decode()
+
+
+@pytest.mark.parametrize("fat,size_mib,sector_size", [(16, 32, 512), (32, 300, 4096)])
+def test_put_and_get_whole_trees(tmp_path, fat, size_mib, sector_size):
+    """put -r and get -r copy a tree in one run: mtools reads every file put in, fsck.fat finds
+    the volume clean, and get -r brings the same tree back byte for byte."""
+    image = tmp_path / "t.img"
+    blank_image(image, size_mib)
+    rayfs("mkfs", image, "--fat", fat, "--sector-size", sector_size)
+    dirs, files = tree_spec(fat * 7 + sector_size)
+    local = tmp_path / "local"
+    write_local_tree(local, dirs, files)
+    os.makedirs(local / "empty dir")
+    rayfs("put", "-r", image, local, "/TREE")
+    assert fsck_clean(image)[0], fsck_clean(image)[1]
+    for path, data in files.items():
+        got = subprocess.run(["mtype", "-i", str(image), f"::/TREE/{path}"],
+                             capture_output=True, check=True,
+                             env=dict(os.environ, MTOOLS_SKIP_CHECK="1")).stdout
+        assert got == data, path
+    out = tmp_path / "out"
+    rayfs("get", "-r", image, "/TREE", out)
+    assert run("diff", "-r", local, out, check=False).returncode == 0
+    # Again over the same names: files are replaced, directories kept.
+    first = next(iter(files))
+    (local / first).write_bytes(b"replaced")
+    rayfs("put", "-r", image, local, "/TREE")
+    assert rayfs("cat", image, "/TREE/" + first).stdout == b"replaced"
+    assert fsck_clean(image)[0]
+
+
+def test_tree_copies_report_what_they_skip(tmp_path):
+    image = tmp_path / "s.img"
+    blank_image(image, 8)
+    rayfs("mkfs", image)
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "good.txt").write_bytes(b"kept")
+    os.symlink("good.txt", local / "link")
+    result = rayfs("put", "-r", image, local, "/T", check=False)
+    assert result.returncode == 1
+    assert b"link: not a regular file or directory; skipped" in result.stderr
+    assert rayfs("cat", image, "/T/good.txt").stdout == b"kept"  # the rest was copied
+    assert rayfs("put", "-r", image, local / "good.txt", "/U", check=False).returncode == 1
+    before = sha(image)
+    result = rayfs("get", "-r", image, "/T/good.txt", tmp_path / "o", check=False)
+    assert result.returncode == 1 and b"Not a directory" in result.stderr
+    assert rayfs("get", "-r", image, "/NOPE", tmp_path / "o", check=False).returncode == 1
+    assert sha(image) == before

@@ -6,6 +6,7 @@
 
 #include "bootdisk.h"
 #include "image.h"
+#include "rayfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +36,10 @@ static const char usage[] =
     "  ls [-l] IMAGE PATH      list a directory (or name a file); -l adds 'd' or '-' and size\n"
     "  cat IMAGE PATH          write a file's bytes to standard output\n"
     "  put IMAGE LOCAL PATH    copy a local file in (replacing PATH; into PATH if a directory)\n"
+    "  put -r IMAGE LOCAL PATH copy a local directory tree in as PATH (made if missing; files\n"
+    "                          there are replaced), in one run, like mcopy -s\n"
     "  get IMAGE PATH LOCAL    copy a file out\n"
+    "  get -r IMAGE PATH LOCAL copy a directory tree out as LOCAL (made if missing)\n"
     "  mkdir IMAGE PATH        make a directory\n"
     "  rm IMAGE PATH           remove a file or an empty directory\n"
     "  mv IMAGE OLD NEW        rename or move a file or directory (NEW must not exist)\n"
@@ -68,19 +72,13 @@ static void host_clock(void *context, struct fat_time *out)
 
 static const struct fat_clock clock_source = {NULL, host_clock};
 
-static int fail(const char *what, int err)
+int fail(const char *what, int err)
 {
     fprintf(stderr, "rayfs: %s: %s\n", what, strerror(err < 0 ? -err : err));
     return 1;
 }
 
-struct session {
-    struct image image;
-    struct fat_volume *vol;
-    const char *spec;
-};
-
-static int session_open(struct session *s, const char *spec, bool writable)
+int session_open(struct session *s, const char *spec, bool writable)
 {
     s->spec = spec;
     if (image_open(&s->image, spec, writable) != 0)
@@ -94,7 +92,7 @@ static int session_open(struct session *s, const char *spec, bool writable)
     return 0;
 }
 
-static int session_close(struct session *s, int status)
+int session_close(struct session *s, int status)
 {
     int err = fat_unmount(s->vol);
     image_close(&s->image);
@@ -226,15 +224,12 @@ static int copy_out_extents(struct session *s, struct fat_file *file, int fd, co
  * its size, so nothing is written.  A local file is written under a temporary name and
  * renamed into place only when complete: a failure never leaves a partial file that looks
  * like the whole one (nor destroys one that was there).  Returns the exit status. */
-static int export_file(const char *image, const char *path, const char *local)
+int export_path(struct session *s, const char *path, const char *local)
 {
-    struct session s;
-    if (session_open(&s, image, false))
-        return 1;
     struct fat_file *file;
-    int err = fat_open(s.vol, path, FAT_O_READ, &file);
+    int err = fat_open(s->vol, path, FAT_O_READ, &file);
     if (err)
-        return session_close(&s, fail(path, err));
+        return fail(path, err);
     char *temporary = NULL;
     int fd = STDOUT_FILENO;
     struct stat existing;
@@ -244,7 +239,7 @@ static int export_file(const char *image, const char *path, const char *local)
         fd = open(local, O_WRONLY);
         if (fd < 0) {
             fat_close(file);
-            return session_close(&s, fail(local, errno));
+            return fail(local, errno);
         }
         local = NULL;
     } else if (local) {
@@ -265,7 +260,7 @@ static int export_file(const char *image, const char *path, const char *local)
     } else if (fd < 0) {
         status = fail(local, errno);
     } else {
-        int fast = copy_out_extents(&s, file, fd, path);
+        int fast = copy_out_extents(s, file, fd, path);
         status = fast == 1 ? 0 : fast < 0 ? 1 : copy_out(file, fd, path);
     }
     if (!local && fd != STDOUT_FILENO && close(fd) != 0 && status == 0)
@@ -280,7 +275,15 @@ static int export_file(const char *image, const char *path, const char *local)
     }
     free(temporary);
     fat_close(file);
-    return session_close(&s, status);
+    return status;
+}
+
+static int export_file(const char *image, const char *path, const char *local)
+{
+    struct session s;
+    if (session_open(&s, image, false))
+        return 1;
+    return session_close(&s, export_path(&s, path, local));
 }
 
 static int cmd_cat(int argc, char **argv)
@@ -290,6 +293,8 @@ static int cmd_cat(int argc, char **argv)
 
 static int cmd_get(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[0], "-r") == 0)
+        return get_tree(argv[1], argv[2], argv[3]);
     return argc != 3 ? fail("get", EINVAL) : export_file(argv[0], argv[1], argv[2]);
 }
 
@@ -334,42 +339,41 @@ static int copy_in_extents(struct session *s, struct fat_file *file, int fd, uin
     return result;
 }
 
-/* Everything that can be checked is checked before the image changes: the parent exists, the
+/* Copies the local regular file `local` to the image's `path` (into it, when a directory).
+ * Everything that can be checked is checked before the image changes: the parent exists, the
  * target is not a directory, and the free space suffices. */
-static int cmd_put(int argc, char **argv)
+int import_path(struct session *s, const char *local_path, const char *path)
 {
-    if (argc != 3)
-        return fail("put", EINVAL);
-    int fd = open(argv[1], O_RDONLY);
+    int fd = open(local_path, O_RDONLY);
     struct stat local;
-    if (fd < 0 || fstat(fd, &local) != 0)
-        return fail(argv[1], errno);
+    if (fd < 0 || fstat(fd, &local) != 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        return fail(local_path, err);
+    }
     if (!S_ISREG(local.st_mode)) {
         close(fd);
-        return fail(argv[1], EINVAL);
-    }
-    struct session s;
-    if (session_open(&s, argv[0], true)) {
-        close(fd);
-        return 1;
+        return fail(local_path, EINVAL);
     }
     static char target[FAT_PATH_MAX + 1];
-    snprintf(target, sizeof(target), "%s", argv[2]);
-    struct fat_stat st;
-    int err = fat_stat(s.vol, target, &st);
+    snprintf(target, sizeof(target), "%s", path);
+    struct fat_stat st = {0}; /* stays zero for a target that does not exist yet */
+    int err = fat_stat(s->vol, target, &st);
     if (!err && st.is_directory) {
-        const char *base = strrchr(argv[1], '/');
-        snprintf(target, sizeof(target), "%s/%s", argv[2], base ? base + 1 : argv[1]);
-        err = fat_stat(s.vol, target, &st);
+        const char *base = strrchr(local_path, '/');
+        snprintf(target, sizeof(target), "%s/%s", path, base ? base + 1 : local_path);
+        st = (struct fat_stat){0};
+        err = fat_stat(s->vol, target, &st);
     }
     int status = 0;
     if (!err && st.is_directory)
         status = fail(target, EISDIR);
     if (status == 0 && local.st_size > 0xffffffffll)
-        status = fail(argv[1], EFBIG);
+        status = fail(local_path, EFBIG);
     struct fat_statfs fs;
-    if (status == 0 && (err = fat_statfs(s.vol, &fs)) != 0)
-        status = fail(argv[0], err);
+    if (status == 0 && (err = fat_statfs(s->vol, &fs)) != 0)
+        status = fail(s->spec, err);
     uint64_t need = ((uint64_t)local.st_size + fs.cluster_size - 1) / fs.cluster_size;
     uint64_t have = fs.free_clusters +
                     (st.is_directory ? 0 : (st.size + fs.cluster_size - 1) / fs.cluster_size);
@@ -377,20 +381,20 @@ static int cmd_put(int argc, char **argv)
         status = fail(target, ENOSPC);
     struct fat_file *file = NULL;
     if (status == 0 &&
-        (err = fat_open(s.vol, target, FAT_O_WRITE | FAT_O_CREATE | FAT_O_TRUNC, &file)) != 0)
+        (err = fat_open(s->vol, target, FAT_O_WRITE | FAT_O_CREATE | FAT_O_TRUNC, &file)) != 0)
         status = fail(target, err);
     if (status == 0 && local.st_size > 0) {
-        int fast = copy_in_extents(&s, file, fd, (uint64_t)local.st_size, target);
+        int fast = copy_in_extents(s, file, fd, (uint64_t)local.st_size, target);
         if (fast < 0)
             status = 1;
         else if (fast == 1)
             lseek(fd, 0, SEEK_END); /* done: the loop below reads nothing */
     }
-    char *buffer = status == 0 ? malloc(PUT_CHUNK) : NULL;
-    while (status == 0) {
+    char *buffer = status == 0 && local.st_size > 0 ? malloc(PUT_CHUNK) : NULL;
+    while (status == 0 && buffer) {
         ssize_t n = read(fd, buffer, PUT_CHUNK);
         if (n < 0) {
-            status = fail(argv[1], errno);
+            status = fail(local_path, errno);
             break;
         }
         if (n == 0)
@@ -403,7 +407,24 @@ static int cmd_put(int argc, char **argv)
     close(fd);
     if (file && (err = fat_close(file)) != 0 && status == 0)
         status = fail(target, err);
-    return session_close(&s, status);
+    return status;
+}
+
+static int cmd_put(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[0], "-r") == 0)
+        return put_tree(argv[1], argv[2], argv[3]);
+    if (argc != 3)
+        return fail("put", EINVAL);
+    struct stat local; /* a missing or odd local file fails before the image is opened */
+    if (stat(argv[1], &local) != 0)
+        return fail(argv[1], errno);
+    if (!S_ISREG(local.st_mode))
+        return fail(argv[1], EINVAL);
+    struct session s;
+    if (session_open(&s, argv[0], true))
+        return 1;
+    return session_close(&s, import_path(&s, argv[1], argv[2]));
 }
 
 static int simple_change(int argc, char **argv, int expected, const char *name)
