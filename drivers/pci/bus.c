@@ -157,6 +157,8 @@ int pci_register_driver(struct pci_driver *drv)
         return error;
     drv->driver.name = drv->name;
     drv->driver.bus = &pci_bus_type;
+    drv->driver.priv_size = drv->priv_size;
+    drv->driver.owner = drv->owner;
     drv->driver.probe = NULL;
     drv->driver.remove = NULL;
     return driver_register(&drv->driver);

@@ -145,6 +145,10 @@ struct block_device *block_device_alloc(void);
 int block_device_register(struct block_device *dev, const char *prefix);
 /* Fails everything pending or in flight with -ENODEV, as do later calls; removes partitions. */
 void block_device_unregister(struct block_device *dev);
+/* block_device_register() for a driver's device owner: the disk (and the allocation's reference,
+ * also when registration fails) is unregistered and put with owner's managed resources. */
+struct device;
+int devm_block_device_register(struct device *owner, struct block_device *disk, const char *prefix);
 struct block_device *block_device_find(const char *name); /* takes a reference */
 void block_device_get(struct block_device *dev);
 void block_device_put(struct block_device *dev);
