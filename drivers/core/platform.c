@@ -71,6 +71,8 @@ int platform_register_driver(struct platform_driver *drv)
         return error;
     drv->driver.name = drv->name;
     drv->driver.bus = &platform_bus_type;
+    drv->driver.priv_size = drv->priv_size;
+    drv->driver.owner = drv->owner;
     return driver_register(&drv->driver);
 }
 
