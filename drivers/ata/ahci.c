@@ -13,6 +13,7 @@
 #include <rayos/init.h>
 #include <rayos/io.h>
 #include <rayos/lock.h>
+#include <rayos/module.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
@@ -855,7 +856,10 @@ static const struct pci_device_id ahci_ids[] = {
     {0},
 };
 
+MODULE_DEVICE_TABLE(pci, ahci_ids);
+
 static struct pci_driver ahci_driver = {
+    .owner = THIS_MODULE,
     .name = "ahci",
     .id_table = ahci_ids,
     .priv_size = sizeof(struct ahci_host),
@@ -868,3 +872,9 @@ static int ahci_init(void)
     return pci_register_driver(&ahci_driver);
 }
 INITCALL(ahci_init, INIT_DRIVER);
+
+static void ahci_exit(void)
+{
+    pci_unregister_driver(&ahci_driver);
+}
+MODULE_EXIT(ahci_exit);

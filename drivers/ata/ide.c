@@ -14,6 +14,7 @@
 #include <rayos/init.h>
 #include <rayos/io.h>
 #include <rayos/lock.h>
+#include <rayos/module.h>
 #include <rayos/pci.h>
 #include <rayos/platform.h>
 #include <rayos/printk.h>
@@ -755,7 +756,10 @@ static const struct pci_device_id ide_pci_ids[] = {
     {0},
 };
 
+MODULE_DEVICE_TABLE(pci, ide_pci_ids);
+
 static struct pci_driver ide_pci_driver = {
+    .owner = THIS_MODULE,
     .name = "ide",
     .id_table = ide_pci_ids,
     .priv_size = sizeof(struct ide_host),
@@ -804,6 +808,7 @@ static int ide_legacy_probe(struct platform_device *pdev)
 static const char *const ide_legacy_types[] = {"ide-legacy", NULL};
 
 static struct platform_driver ide_legacy_driver = {
+    .owner = THIS_MODULE,
     .name = "ide-legacy",
     .types = ide_legacy_types,
     .priv_size = sizeof(struct ide_host),
@@ -825,3 +830,10 @@ static int ide_init(void)
     return platform_register_driver(&ide_legacy_driver);
 }
 INITCALL(ide_init, INIT_DRIVER);
+
+static void ide_exit(void)
+{
+    platform_unregister_driver(&ide_legacy_driver);
+    pci_unregister_driver(&ide_pci_driver);
+}
+MODULE_EXIT(ide_exit);

@@ -24,6 +24,7 @@ struct block_device *devm_block_device_alloc(struct device *owner)
 
 int devm_block_device_register(struct device *owner, struct block_device *disk, const char *prefix)
 {
+    disk->device = owner;
     int status = block_device_register(disk, prefix);
     if (status < 0)
         return status;

@@ -6,6 +6,7 @@
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/lock.h>
+#include <rayos/module.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
 
@@ -329,6 +330,7 @@ static int really_probe(struct device *dev, struct driver *drv)
     if (error == 0 && dev->state != DEVICE_REMOVED) {
         dev->state = DEVICE_BOUND;
         dev->probe_error = 0;
+        module_get(drv->owner); /* its code runs for the device until unbind */
         pr_info("%s: bound to %s\n", dev->name, drv->name);
         device_notify(dev, DEVICE_EVENT_BOUND);
     } else {
@@ -430,6 +432,7 @@ static int device_unbind_locked(struct device *dev)
         drv->remove(dev);
     release_driver_resources(dev);
     dev->state = DEVICE_PRESENT;
+    module_put(drv->owner);
     pr_info("%s: unbound from %s\n", dev->name, drv->name);
     device_put(dev);
     return 0;

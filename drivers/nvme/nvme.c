@@ -16,6 +16,7 @@
 #include <rayos/init.h>
 #include <rayos/io.h>
 #include <rayos/lock.h>
+#include <rayos/module.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
@@ -910,7 +911,10 @@ static const struct pci_device_id nvme_ids[] = {
     {0},
 };
 
+MODULE_DEVICE_TABLE(pci, nvme_ids);
+
 static struct pci_driver nvme_driver = {
+    .owner = THIS_MODULE,
     .name = "nvme",
     .id_table = nvme_ids,
     .priv_size = sizeof(struct nvme_ctrl),
@@ -923,3 +927,9 @@ static int nvme_init(void)
     return pci_register_driver(&nvme_driver);
 }
 INITCALL(nvme_init, INIT_DRIVER);
+
+static void nvme_exit(void)
+{
+    pci_unregister_driver(&nvme_driver);
+}
+MODULE_EXIT(nvme_exit);

@@ -14,6 +14,7 @@
 #include <rayos/io.h>
 #include <rayos/init.h>
 #include <rayos/lock.h>
+#include <rayos/module.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
@@ -740,7 +741,10 @@ static const struct pci_device_id vblk_ids[] = {
     {0},
 };
 
+MODULE_DEVICE_TABLE(pci, vblk_ids);
+
 static struct pci_driver vblk_driver = {
+    .owner = THIS_MODULE,
     .name = "virtio-blk",
     .id_table = vblk_ids,
     .priv_size = sizeof(struct vblk),
@@ -753,3 +757,9 @@ static int vblk_init(void)
     return pci_register_driver(&vblk_driver);
 }
 INITCALL(vblk_init, INIT_DRIVER);
+
+static void vblk_exit(void)
+{
+    pci_unregister_driver(&vblk_driver);
+}
+MODULE_EXIT(vblk_exit);

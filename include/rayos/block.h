@@ -132,6 +132,7 @@ struct block_device {
     struct block_hw_queue *hw_queues; /* hw_queue_count of them, from registration on */
     unsigned references;
     unsigned partition_count;
+    struct device *device;     /* registered through devm_block_device_register: its owner */
     unsigned claims;           /* block_device_claim() minus block_device_unclaim() */
     char claim_holders[4][48]; /* what the claims said ("is mounted at /", "backs loop0") */
     bool registered;

@@ -61,6 +61,9 @@ struct bus_type {
     void (*remove)(struct device *dev, struct driver *drv);
     /* Optional: one line describing the device for listings ("8086:2922 SATA controller"). */
     void (*describe)(struct device *dev, char *buffer, size_t size);
+    /* Optional: the device's alias for module autoloading ("pci:v00001B36d00000010..."),
+     * matched against the patterns modules generate from their match tables. */
+    void (*modalias)(struct device *dev, char *buffer, size_t size);
 
     /* Owned by the core. */
     struct list_node node;
