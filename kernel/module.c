@@ -229,6 +229,21 @@ const char *module_symbol_lookup(uint64_t address, uint64_t *offset, const char 
     return NULL;
 }
 
+uint64_t module_function_address(const char *name)
+{
+    size_t length = strlen(name);
+    struct module *mod;
+    list_for_each_entry(mod, &module_list, node)
+    {
+        for (unsigned i = 0; i < mod->symbol_count; i++) {
+            const char *label = mod->symbol_names[i]; /* "name [module]" */
+            if (strncmp(label, name, length) == 0 && label[length] == ' ')
+                return mod->symbol_addresses[i];
+        }
+    }
+    return 0;
+}
+
 /* ---- loading ---- */
 
 static int check_info(struct module *mod, const struct elf_module *elf, const char *origin,

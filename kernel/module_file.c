@@ -98,8 +98,7 @@ static int find_busy_disk(struct block_device *disk, void *context)
     char holder[64];
     if (!block_device_busy(disk, holder, sizeof(holder)))
         return 0;
-    snprintf(search->why, search->why_size, "%s: in use: %s %s", search->mod->name, disk->name,
-             holder);
+    snprintf(search->why, search->why_size, "%s: in use: %s", search->mod->name, holder);
     return 1;
 }
 

@@ -208,7 +208,12 @@ static int check_symbols(struct elf_module *mod, char *why, size_t why_size)
         }
         if (s.shndx != SHN_UNDEF && s.shndx != SHN_ABS &&
             (s.shndx >= mod->section_count || s.shndx >= SHN_LORESERVE)) {
-            refuse(why, why_size, "symbol %s: section index %u out of range (%u sections)", name,
+            char label[48];
+            if (name[0])
+                snprintf(label, sizeof(label), "%.40s", name);
+            else
+                snprintf(label, sizeof(label), "#%u", i);
+            refuse(why, why_size, "symbol %s: section index %u out of range (%u sections)", label,
                    s.shndx, mod->section_count);
             return -ENOEXEC;
         }

@@ -106,8 +106,14 @@ def main():
         sys.exit(f"modpost: {name}: needs symbols nothing exports: {', '.join(missing)} "
                  "(add them to kernel/exports.c or export them from a module)")
     aliases = pci_aliases(data, symbols, sections)
+    # MODULE_ALIAS() entries already sit in the object's .modinfo section.
+    for section_name, offset, size in sections:
+        if section_name == ".modinfo":
+            for entry in data[offset:offset + size].split(b"\0"):
+                if entry.startswith(b"alias="):
+                    aliases.append(entry[len("alias="):].decode())
     entries = [f"name={name}", f"version={version}", f"abi={abi_hash(sorted(exported))}",
-               f"depends={','.join(depends)}"] + [f"alias={a}" for a in aliases]
+               f"depends={','.join(depends)}"] + [f"alias={a}" for a in pci_aliases(data, symbols, sections)]
     with open(out_s, "w") as f:
         f.write('\t.section .modinfo, "a"\n')
         for entry in entries:

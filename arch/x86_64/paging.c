@@ -255,8 +255,8 @@ void paging_protect_page(uint64_t virt, bool writable, bool executable)
 phys_addr_t virt_to_phys(const void *virt)
 {
     uint64_t v = (uint64_t)virt;
-    if (v >= KERNEL_VIRT_BASE)
-        return v - KERNEL_VIRT_BASE;
+    if (v >= KERNEL_VIRT_BASE && v < (uint64_t)_kernel_end)
+        return v - KERNEL_VIRT_BASE; /* beyond it lie the module area's 4 KiB pages */
     if (v >= DIRECT_MAP_BASE && v < DIRECT_MAP_BASE + direct_map_end)
         return v - DIRECT_MAP_BASE;
     uint64_t *pte = find_pte(v);

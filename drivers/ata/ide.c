@@ -806,6 +806,7 @@ static int ide_legacy_probe(struct platform_device *pdev)
 }
 
 static const char *const ide_legacy_types[] = {"ide-legacy", NULL};
+MODULE_ALIAS("platform:ide-legacy");
 
 static struct platform_driver ide_legacy_driver = {
     .owner = THIS_MODULE,

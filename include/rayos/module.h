@@ -31,6 +31,17 @@ extern struct module __this_module; /* resolved by the loader to the module's ow
     static void (*const __module_exit_##exit_fn)(void) __attribute__((unused)) = exit_fn
 #endif
 
+/* An alias of its own ("platform:ide-legacy") for the alias index and modinfo. */
+#define MODULE_ALIAS_CONCAT(a, b) a##b
+#define MODULE_ALIAS_NAME(n)      MODULE_ALIAS_CONCAT(__module_alias_, n)
+#ifdef MODULE
+#define MODULE_ALIAS(text)                                                                         \
+    static const char MODULE_ALIAS_NAME(__COUNTER__)[]                                             \
+        __attribute__((used, section(".modinfo"), aligned(1))) = "alias=" text
+#else
+#define MODULE_ALIAS(text) struct MODULE_ALIAS_NAME(__COUNTER__)
+#endif
+
 /* Marks a match table for the build: its entries become the module's device aliases. */
 #ifdef MODULE
 #define MODULE_DEVICE_TABLE(bus, table)                                                            \
@@ -89,6 +100,8 @@ static inline void module_put(struct module *mod)
 }
 /* For backtraces: the module function containing address, or NULL. */
 const char *module_symbol_lookup(uint64_t address, uint64_t *offset, const char **module_name);
+/* The address of a loaded module's function, or 0 (the crash command's module cases). */
+uint64_t module_function_address(const char *name);
 /* Loads the module whose alias matches modalias (from /BOOT/MODULES), if any: 0 when loaded
  * or already there, -ENOENT when no module has that alias. */
 int module_autoload(const char *modalias);
