@@ -12,6 +12,7 @@
 #include <rayos/module.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
+#include <rayos/time.h>
 
 #include "module_internal.h"
 
@@ -372,6 +373,7 @@ static void protect(struct module *mod)
 int module_load_locked(const void *image, size_t size, const char *origin, char *why,
                        size_t why_size)
 {
+    uint64_t started = time_ns();
     struct elf_module elf;
     char inner[MODULE_WHY_MAX];
     int status = elf_module_parse(&elf, image, size, inner, sizeof(inner));
@@ -410,6 +412,7 @@ int module_load_locked(const void *image, size_t size, const char *origin, char 
     if (status == 0 && find_section(&elf, mod, ".module_exit", &section, &section_size) &&
         section_size >= sizeof(void (*)(void)))
         mod->exit = *(void (**)(void))section;
+    uint64_t linked = time_ns();
     if (status == 0) {
         protect(mod);
         for (unsigned i = 0; i < mod->depend_count; i++)
@@ -429,9 +432,12 @@ int module_load_locked(const void *image, size_t size, const char *origin, char 
         return status;
     }
     mod->state = MODULE_LIVE;
-    pr_info("loaded %s %s (%llu KiB) from %s\n", mod->name, mod->version,
+    uint64_t done = time_ns();
+    pr_info("loaded %s %s (%llu KiB) from %s: linked in %llu us, init and probe %llu us\n",
+            mod->name, mod->version,
             (unsigned long long)((mod->size[0] + mod->size[1] + mod->size[2] + 1023) / 1024),
-            origin);
+            origin, (unsigned long long)((linked - started) / 1000),
+            (unsigned long long)((done - linked) / 1000));
     return 0;
 }
 

@@ -77,10 +77,9 @@ static char *read_alias_file(void)
     return text;
 }
 
-/* The module the index names for modalias, copied to name; false if none. */
-static bool lookup_alias(const char *modalias, char *name, size_t name_size)
+/* The module the index text names for modalias, copied to name; false if none. */
+static bool lookup_alias(char *text, const char *modalias, char *name, size_t name_size)
 {
-    char *text = read_alias_file();
     bool found = false;
     for (char *line = text; line && *line && !found;) {
         char *end = line + strcspn(line, "\n");
@@ -104,7 +103,6 @@ static bool lookup_alias(const char *modalias, char *name, size_t name_size)
         *end = saved;
         line = saved ? end + 1 : end;
     }
-    kfree(text);
     return found;
 }
 
@@ -118,10 +116,10 @@ static int load_by_name(const char *name, const char *reason)
     return module_load_file(path, why, sizeof(why));
 }
 
-int module_autoload(const char *modalias)
+static int autoload_with_index(char *index, const char *modalias)
 {
     char name[MODULE_NAME_MAX];
-    if (!lookup_alias(modalias, name, sizeof(name)))
+    if (!index || !lookup_alias(index, modalias, name, sizeof(name)))
         return -ENOENT;
     if (in_list(config_get_string("modules", "blacklist", ""), name)) {
         pr_info("not loading %s for %s: blacklisted\n", name, modalias);
@@ -130,13 +128,21 @@ int module_autoload(const char *modalias)
     return load_by_name(name, modalias);
 }
 
-static void autoload_device(struct device *dev)
+int module_autoload(const char *modalias)
+{
+    char *index = read_alias_file();
+    int status = autoload_with_index(index, modalias);
+    kfree(index);
+    return status;
+}
+
+static void autoload_device(struct device *dev, char *index)
 {
     if (dev->state != DEVICE_PRESENT || !dev->bus->modalias)
         return;
     char modalias[128];
     dev->bus->modalias(dev, modalias, sizeof(modalias));
-    module_autoload(modalias);
+    autoload_with_index(index, modalias);
 }
 
 /* Hot-plug: the event arrives under the device model's lock, before binding; the look-up
@@ -149,7 +155,9 @@ struct autoload_work {
 static void autoload_work_fn(struct work *work)
 {
     struct autoload_work *a = container_of(work, struct autoload_work, work);
-    autoload_device(a->dev);
+    char *index = read_alias_file();
+    autoload_device(a->dev, index);
+    kfree(index);
     device_put(a->dev);
     kfree(a);
 }
@@ -196,14 +204,19 @@ static void autoload_present(void)
 {
     struct device_snapshot snap = {0};
     device_for_each(take_unbound, &snap);
+    char *index = snap.count ? read_alias_file() : NULL;
     for (unsigned i = 0; i < snap.count; i++) {
-        autoload_device(snap.devices[i]);
+        autoload_device(snap.devices[i], index);
         device_put(snap.devices[i]);
     }
+    kfree(index);
     kfree(snap.devices);
 }
 
-/* Once the root is mounted: the configured modules, then one for each device nothing drives. */
+/* Once the root is mounted (fs/root.c's INIT_FS hook; kernel/ links after fs/, and the level's
+ * hooks run in link order): the configured modules, then one for each device nothing drives.
+ * Still at INIT_FS, so the disks those modules find are there before the log file and the
+ * other INIT_LATE services start. */
 static int modules_late_init(void)
 {
     const char *list = config_get_string("modules", "load", "");
@@ -222,4 +235,4 @@ static int modules_late_init(void)
     autoload_present();
     return 0;
 }
-INITCALL(modules_late_init, INIT_LATE);
+INITCALL(modules_late_init, INIT_FS);

@@ -119,12 +119,16 @@ static int unload_locked(const char *name, char *why, size_t why_size)
             }
         }
     }
+    if (!mod->exit) {
+        snprintf(why, why_size, "%s: has no exit function (MODULE_EXIT); it cannot be unloaded",
+                 name);
+        return -EBUSY;
+    }
     struct busy_search search = {mod, why, why_size};
     if (block_device_for_each(find_busy_disk, &search))
         return -EBUSY;
     mod->state = MODULE_UNLOADING;
-    if (mod->exit)
-        mod->exit(); /* unregisters its drivers, which unbinds their devices */
+    mod->exit(); /* unregisters its drivers, which unbinds their devices */
     int users = __atomic_load_n(&mod->users, __ATOMIC_ACQUIRE);
     if (users > 0) {
         /* Its code may still run: it can never be freed.  Only a driver that leaves devices

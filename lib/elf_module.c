@@ -195,7 +195,8 @@ static int check_sections(struct elf_module *mod, char *why, size_t why_size)
 
 static int check_symbols(struct elf_module *mod, char *why, size_t why_size)
 {
-    for (unsigned i = 1; i < mod->symbol_count; i++) {
+    /* Symbol 0 as well: a relocation may name it, whatever the ELF rules say it holds. */
+    for (unsigned i = 0; i < mod->symbol_count; i++) {
         struct sym s = symbol(mod, i);
         const char *name = table_string(mod->strings, mod->strings_size, s.name);
         if (!name) {

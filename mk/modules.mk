@@ -43,14 +43,19 @@ $(MODULE_ALIASES): $(MODULE_KOS)
 modules: deps $(MODULE_KOS) $(MODULE_ALIASES)
 
 # The default disk gets the modules and the index under /BOOT/MODULES, again whenever they
-# change (rayfs put replaces files).
+# change (rayfs put replaces files).  While a QEMU has the disk open, rayfs refuses it: the build
+# says so and goes on, and the next make installs them.
 $(BUILD)/.modules-installed: $(MODULE_KOS) $(MODULE_ALIASES) | $(DEFAULT_DISK) $(BUILD)/rayfs
 	@echo "  INSTALL $(DEFAULT_DISK)@1:/BOOT/MODULES"
-	@$(BUILD)/rayfs ls $(DEFAULT_DISK)@1 /BOOT/MODULES >/dev/null 2>&1 || \
-		$(BUILD)/rayfs mkdir $(DEFAULT_DISK)@1 /BOOT/MODULES
-	@for f in $(MODULE_KOS) $(MODULE_ALIASES); do \
-		$(BUILD)/rayfs put $(DEFAULT_DISK)@1 $$f /BOOT/MODULES/$$(basename $$f) || exit 1; done
-	@touch $@
+	@if $(BUILD)/rayfs --wait 0 ls $(DEFAULT_DISK)@1 / >/dev/null 2>&1; then \
+		$(BUILD)/rayfs ls $(DEFAULT_DISK)@1 /BOOT/MODULES >/dev/null 2>&1 || \
+			$(BUILD)/rayfs mkdir $(DEFAULT_DISK)@1 /BOOT/MODULES || exit 1; \
+		for f in $(MODULE_KOS) $(MODULE_ALIASES); do \
+			$(BUILD)/rayfs put $(DEFAULT_DISK)@1 $$f /BOOT/MODULES/$$(basename $$f) || exit 1; \
+		done; touch $@; \
+	else \
+		echo "  (not installed: $(DEFAULT_DISK) is in use; make installs them once it is free)"; \
+	fi
 
 modules-install: $(BUILD)/.modules-installed
 all: modules modules-install

@@ -212,3 +212,32 @@ def test_fault_reports_name_module_functions_and_code_is_read_only(tmp_path, how
         assert status not in (0, 1), f"exit status {status}"
         for pattern in expect:
             assert re.search(pattern, vm.output), f"{pattern!r} not in:\n{vm.output[-2000:]}"
+
+
+def test_developer_loop_rmmod_insmod_from_a_hot_plugged_disk(tmp_path):
+    """README's loop: the module rebuilt on the host is put onto a small FAT disk with rayfs,
+    the disk is hot-plugged into the running machine, and rmmod/insmod switch to it."""
+    root = default_disk_copy(tmp_path)
+    mods = tmp_path / "mods.img"
+    subprocess.run(["truncate", "-s", "4M", str(mods)], check=True)
+    subprocess.run([RAYFS, "mkfs", str(mods)], check=True, capture_output=True)
+    subprocess.run([RAYFS, "put", str(mods), NVME_KO, "/nvme.ko"], check=True)
+    image = tmp_path / "n.img"
+    image.write_bytes(b"developer loop".ljust(512, b".") + bytes(MiB - 512))
+    with RayOS(machine="q35", qmp=True, boot_modules=False,
+               drives=[drive(root, "root"), drive(image, "n0")],
+               devices=["virtio-blk-pci,drive=root", "nvme,serial=dev,drive=n0",
+                        "pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x10"],
+               extra=["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"]) as vm:
+        assert "from /BOOT/MODULES/nvme.ko" in vm.boot_log
+        vm.qmp("human-monitor-command",
+               **{"command-line": f"drive_add 0 if=none,id=m1,file={mods},format=raw"})
+        vm.qmp("device_add", driver="virtio-blk-pci", drive="m1", bus="rp1", id="mods")
+        vm.child.expect_exact("hot-plug: 1 functions added", timeout=30)
+        vm.run("mkdir /m")
+        assert "mounted vdb (fat)" in vm.run("mount vdb /m")
+        assert "module: unloaded nvme" in vm.run("rmmod nvme")
+        out = vm.run("insmod /m/nvme.ko")
+        assert "module: loaded nvme" in out and "from /m/nvme.ko" in out, out
+        assert "developer loop" in vm.run("blk read nvme0n1 0")
+        assert vm.poweroff() == 0
