@@ -19,23 +19,29 @@ $(BUILD)/modules/obj/%.o: %.c
 	@echo "  CC [M]  $<"
 	@$(CC) $(KERNEL_CFLAGS) -DMODULE -MMD -MP -c $< -o $@
 
+# $(1): module name, $(2): output directory, $(3): the other modules it may depend on.
 define module_rule
 $(1)_MODULE_OBJS := $$(patsubst %.c,$(BUILD)/modules/obj/%.o,$$($(1)_DRIVER_SRCS))
-$(BUILD)/modules/$(1).o: $$($(1)_MODULE_OBJS)
+$(2)/$(1).o: $$($(1)_MODULE_OBJS)
+	@mkdir -p $$(@D)
 	@$(LD) -r -o $$@ $$^
-$(BUILD)/modules/$(1).ko: $(BUILD)/modules/$(1).o mk/modpost.py kernel/exports.c \
-		$(patsubst %,$(BUILD)/modules/%.o,$(filter-out $(1),$(MODULES)))
+$(2)/$(1).ko: $(2)/$(1).o mk/modpost.py kernel/exports.c \
+		$(patsubst %,$(2)/%.o,$(filter-out $(1),$(3)))
 	@echo "  MODPOST $$@"
 	@$(PYTHON) mk/modpost.py $(1) $(MODULE_VERSION) $$< kernel/exports.c \
-		$(BUILD)/modules/$(1).modinfo.S $(BUILD)/modules/$(1).alias \
-		$(patsubst %,$(BUILD)/modules/%.o,$(filter-out $(1),$(MODULES)))
-	@$(CC) $(KERNEL_ASFLAGS) -c $(BUILD)/modules/$(1).modinfo.S -o $(BUILD)/modules/$(1).modinfo.o
-	@$(LD) -r -o $$@.tmp $$< $(BUILD)/modules/$(1).modinfo.o
+		$(2)/$(1).modinfo.S $(2)/$(1).alias $(patsubst %,$(2)/%.o,$(filter-out $(1),$(3)))
+	@$(CC) $(KERNEL_ASFLAGS) -c $(2)/$(1).modinfo.S -o $(2)/$(1).modinfo.o
+	@$(LD) -r -o $$@.tmp $$< $(2)/$(1).modinfo.o
 	@objcopy --strip-debug $$@.tmp $$@
 	@rm -f $$@.tmp
 ALL_DEPFILES += $$($(1)_MODULE_OBJS:.o=.d)
 endef
-$(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
+$(foreach m,$(MODULES),$(eval $(call module_rule,$(m),$(BUILD)/modules,$(MODULES))))
+
+# Modules only the tests load (tests/modules): built beside the others, never installed.
+TEST_MODULE_KOS := $(patsubst %,$(BUILD)/test-modules/%.ko,$(TEST_MODULES))
+$(foreach m,$(TEST_MODULES),$(eval $(call module_rule,$(m),$(BUILD)/test-modules,$(TEST_MODULES))))
+modules: $(TEST_MODULE_KOS)
 
 $(MODULE_ALIASES): $(MODULE_KOS)
 	@cat /dev/null $(patsubst %.ko,%.alias,$(MODULE_KOS)) > $@

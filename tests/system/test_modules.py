@@ -241,3 +241,26 @@ def test_developer_loop_rmmod_insmod_from_a_hot_plugged_disk(tmp_path):
         assert "module: loaded nvme" in out and "from /m/nvme.ko" in out, out
         assert "developer loop" in vm.run("blk read nvme0n1 0")
         assert vm.poweroff() == 0
+
+
+def test_dependencies_load_first_and_hold_their_module(tmp_path):
+    """modtest_user calls what modtest_lib exports: insmod of the user loads the library from
+    /BOOT/MODULES first; the library cannot be removed while the user is loaded."""
+    test_modules = os.path.join(BUILD, "test-modules")
+    root = default_disk_copy(tmp_path, [
+        (os.path.join(test_modules, f"{name}.ko"), f"/BOOT/MODULES/{name}.ko")
+        for name in ("modtest_lib", "modtest_user")])
+    with RayOS(machine="q35", boot_modules=False, drives=[drive(root, "root")],
+               devices=["virtio-blk-pci,drive=root"]) as vm:
+        out = vm.run("insmod /BOOT/MODULES/modtest_user.ko")
+        assert out.index("modtest_lib: ready") < out.index("modtest_user: the answer is 42"), out
+        rows = {line.split()[0]: line.split() for line in vm.run("lsmod").splitlines()[1:]}
+        assert rows["modtest_lib"][2:] == ["1", "live"], rows
+        assert "depends:   modtest_lib\n" in vm.run("modinfo modtest_user")
+        assert vm.run("rmmod modtest_lib") == \
+            "rmmod: modtest_lib: in use by module modtest_user\n"
+        assert "module: unloaded modtest_user" in vm.run("rmmod modtest_user")
+        out = vm.run("rmmod modtest_lib")
+        assert "modtest_lib: gone" in out and "module: unloaded modtest_lib" in out, out
+        assert vm.run("lsmod").splitlines()[1:] == []
+        assert vm.poweroff() == 0
