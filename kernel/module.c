@@ -4,6 +4,7 @@
  * reason, and frees everything taken so far: nothing stays half-loaded. */
 #define pr_fmt(fmt) "module: " fmt
 
+#include <rayos/cmdline.h>
 #include <rayos/elf_module.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
@@ -370,7 +371,8 @@ static void protect(struct module *mod)
         arch_module_protect(mod->memory[MODULE_RODATA], mod->size[MODULE_RODATA], false, false);
 }
 
-int module_load_locked(const void *image, size_t size, const char *origin, char *why,
+int module_load_locked(const void *image, size_t size, const char *origin,
+                       const char *const *options, unsigned option_count, char *why,
                        size_t why_size)
 {
     uint64_t started = time_ns();
@@ -389,6 +391,14 @@ int module_load_locked(const void *image, size_t size, const char *origin, char 
     }
     list_init(&mod->node);
     status = check_info(mod, &elf, origin, why, why_size);
+    bool options_added = false;
+    if (status == 0) {
+        status = cmdline_add_module_options(mod->name, options, option_count);
+        options_added = status == 0;
+        if (status < 0)
+            snprintf(why, why_size, "%s: options %s", mod->name,
+                     status == -ENOSPC ? "too long" : "malformed (empty or with spaces)");
+    }
     if (status == 0)
         status = load_dependencies(&elf, mod->name, why, why_size);
     if (status == 0 && allocate_regions(mod, &elf) < 0) {
@@ -428,6 +438,8 @@ int module_load_locked(const void *image, size_t size, const char *origin, char 
     }
     elf_module_free(&elf);
     if (status < 0) {
+        if (options_added)
+            cmdline_remove_module_options(mod->name);
         module_free(mod);
         return status;
     }
@@ -441,10 +453,11 @@ int module_load_locked(const void *image, size_t size, const char *origin, char 
     return 0;
 }
 
-int module_load(const void *image, size_t size, const char *origin, char *why, size_t why_size)
+int module_load(const void *image, size_t size, const char *origin, const char *const *options,
+                unsigned option_count, char *why, size_t why_size)
 {
     mutex_lock(&module_mutex);
-    int status = module_load_locked(image, size, origin, why, why_size);
+    int status = module_load_locked(image, size, origin, options, option_count, why, why_size);
     mutex_unlock(&module_mutex);
     if (status < 0)
         pr_err("refused %s\n", why);

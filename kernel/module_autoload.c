@@ -113,7 +113,7 @@ static int load_by_name(const char *name, const char *reason)
     char path[80], why[MODULE_WHY_MAX];
     snprintf(path, sizeof(path), MODULE_DIRECTORY "/%s.ko", name);
     pr_info("loading %s for %s\n", name, reason);
-    return module_load_file(path, why, sizeof(why));
+    return module_load_file(path, NULL, 0, why, sizeof(why));
 }
 
 static int autoload_with_index(char *index, const char *modalias)

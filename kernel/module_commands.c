@@ -12,20 +12,19 @@
 static int cmd_insmod(int argc, char **argv)
 {
     if (argc < 2) {
-        shell_printf("usage: insmod PATH\n");
-        return -EINVAL;
-    }
-    if (argc > 2) {
-        shell_printf("insmod: module parameters are not supported\n");
+        shell_printf("usage: insmod PATH [OPTION[=VALUE]...]\n");
         return -EINVAL;
     }
     char why[MODULE_WHY_MAX];
-    int status = module_load_file(argv[1], why, sizeof(why));
+    int status = module_load_file(argv[1], (const char *const *)argv + 2, (unsigned)argc - 2, why,
+                                  sizeof(why));
     if (status < 0)
         shell_printf("insmod: %s\n", why);
     return status;
 }
-SHELL_COMMAND("insmod", "load a kernel module: insmod PATH", cmd_insmod);
+SHELL_COMMAND("insmod",
+              "load a kernel module: insmod PATH [OPTION[=VALUE]...] (NAME.OPTION for the driver)",
+              cmd_insmod);
 
 static int cmd_rmmod(int argc, char **argv)
 {

@@ -2,6 +2,7 @@
 #define pr_fmt(fmt) "module: " fmt
 
 #include <rayos/block.h>
+#include <rayos/cmdline.h>
 #include <rayos/device.h>
 #include <rayos/elf_module.h>
 #include <rayos/errno.h>
@@ -57,19 +58,20 @@ int module_load_file_locked(const char *path, char *why, size_t why_size)
     int status = read_file(path, &image, &size, why, why_size);
     if (status < 0)
         return status;
-    status = module_load_locked(image, size, path, why, why_size);
+    status = module_load_locked(image, size, path, NULL, 0, why, why_size);
     kfree(image);
     return status;
 }
 
-int module_load_file(const char *path, char *why, size_t why_size)
+int module_load_file(const char *path, const char *const *options, unsigned option_count, char *why,
+                     size_t why_size)
 {
     void *image;
     size_t size;
     int status = read_file(path, &image, &size, why, why_size);
     if (status < 0)
         return status;
-    status = module_load(image, size, path, why, why_size);
+    status = module_load(image, size, path, options, option_count, why, why_size);
     kfree(image);
     return status;
 }
@@ -141,6 +143,7 @@ static int unload_locked(const char *name, char *why, size_t why_size)
     for (unsigned i = 0; i < mod->depend_count; i++)
         module_put(mod->depends[i]);
     pr_info("unloaded %s\n", name);
+    cmdline_remove_module_options(name);
     module_free(mod);
     return 0;
 }
@@ -168,7 +171,7 @@ static int load_boot_modules(void)
             continue;
         char origin[48], why[MODULE_WHY_MAX];
         snprintf(origin, sizeof(origin), "boot module %u", i);
-        module_load(image, size, origin, why, sizeof(why));
+        module_load(image, size, origin, NULL, 0, why, sizeof(why));
     }
     return 0;
 }

@@ -79,10 +79,13 @@ struct module {
     struct list_node node;
 };
 
-/* Loads a module from a file ("insmod"); args are passed to nothing yet and must be empty. */
-int module_load_file(const char *path, char *why, size_t why_size);
+/* Loads a module from a file ("insmod PATH OPTION..."); its options ("queues=1") are read by
+ * the module as cmdline options "NAME.queues=1" (<rayos/cmdline.h>) while it is loaded. */
+int module_load_file(const char *path, const char *const *options, unsigned option_count, char *why,
+                     size_t why_size);
 /* Loads a module from memory (a boot module, a file already read). */
-int module_load(const void *image, size_t size, const char *origin, char *why, size_t why_size);
+int module_load(const void *image, size_t size, const char *origin, const char *const *options,
+                unsigned option_count, char *why, size_t why_size);
 /* Unloads ("rmmod"): refused with -EBUSY and why naming the user while in use. */
 int module_unload(const char *name, char *why, size_t why_size);
 struct module *module_find(const char *name);

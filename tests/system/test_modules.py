@@ -190,8 +190,8 @@ def test_bad_modules_are_refused_and_nothing_stays(tmp_path):
         assert "insmod: nvme: a module of that name is already loaded" in out, out
         assert vm.run("lsmod") == modules_before
         assert "nvme0n1" in lsblk_rows(vm.run("lsblk"))  # the loaded nvme still works
-        assert vm.run("insmod /BOOT/MODULES/nvme.ko extra") == \
-            "insmod: module parameters are not supported\n"
+        assert vm.run("insmod /BOOT/initfails.ko =x").endswith(
+            "insmod: nvmf: options malformed (empty or with spaces)\n")
         assert vm.poweroff() == 0
 
 
@@ -263,4 +263,23 @@ def test_dependencies_load_first_and_hold_their_module(tmp_path):
         out = vm.run("rmmod modtest_lib")
         assert "modtest_lib: gone" in out and "module: unloaded modtest_lib" in out, out
         assert vm.run("lsmod").splitlines()[1:] == []
+        assert vm.poweroff() == 0
+
+
+def test_insmod_options_reach_the_driver_while_it_is_loaded(tmp_path):
+    """insmod nvme.ko queues=1 is the module's "nvme.queues=1" option: one I/O queue pair on two
+    CPUs; unloaded and loaded again without it, the driver is back to one per CPU."""
+    root = default_disk_copy(tmp_path)
+    image = tmp_path / "n.img"
+    image.write_bytes(bytes(MiB))
+    with RayOS(machine="q35", smp=2, boot_modules=False,
+               drives=[drive(root, "root"), drive(image, "n0")],
+               devices=["virtio-blk-pci,drive=root", "nvme,serial=opt,drive=n0"]) as vm:
+        assert re.search(r"nvme0: .* 2 queues of", vm.boot_log)
+        vm.run("rmmod nvme")
+        out = vm.run("insmod /BOOT/MODULES/nvme.ko queues=1")
+        assert re.search(r"nvme0: .* 1 queue of", out), out
+        vm.run("rmmod nvme")
+        out = vm.run("insmod /BOOT/MODULES/nvme.ko")
+        assert re.search(r"nvme0: .* 2 queues of", out), out
         assert vm.poweroff() == 0
