@@ -20,10 +20,17 @@ RAYFS = os.path.join(BUILD, "rayfs")
 TEXT = b"module test data\n" * 20
 
 
-def default_disk_copy(tmp_path, extra_files=()):
-    """A private copy of the default disk (it holds /BOOT/MODULES), with extra files put in."""
+def default_disk_copy(tmp_path, extra_files=(), log_file=True):
+    """A private copy of the default disk (it holds /BOOT/MODULES), with extra files put in.
+    Tests comparing `mem` figures turn the log file off: its writes grow the block cache."""
     copy = tmp_path / "root.img"
     shutil.copyfile(os.path.join(BUILD, "disk.img"), copy)
+    if not log_file:
+        config = subprocess.run([RAYFS, "cat", f"{copy}@1", "/BOOT/RAYOS.CFG"], check=True,
+                                capture_output=True).stdout
+        assert b"\nfile = yes\n" in config
+        (tmp_path / "RAYOS.CFG").write_bytes(config.replace(b"\nfile = yes\n", b"\nfile = no\n"))
+        extra_files = [*extra_files, (tmp_path / "RAYOS.CFG", "/BOOT/RAYOS.CFG")]
     for local, path in extra_files:
         subprocess.run([RAYFS, "put", f"{copy}@1", str(local), path], check=True)
     return copy
@@ -69,7 +76,7 @@ def test_hotplug_autoloads_the_module(tmp_path):
 
 
 def test_rmmod_refused_while_mounted_then_unload_and_reload(tmp_path):
-    root = default_disk_copy(tmp_path)
+    root = default_disk_copy(tmp_path, log_file=False)
     fat = tmp_path / "f.img"
     make_fat_image(fat, 64 * MiB, "HELLO.TXT", TEXT)
     with RayOS(machine="q35", boot_modules=False,
@@ -173,7 +180,7 @@ def test_bad_modules_are_refused_and_nothing_stays(tmp_path):
         path = tmp_path / f"{name}.ko"
         path.write_bytes(data)
         files.append((path, f"/BOOT/{name}.ko"))
-    root = default_disk_copy(tmp_path, files)
+    root = default_disk_copy(tmp_path, files, log_file=False)
     (tmp_path / "n.img").write_bytes(bytes(MiB))
     with RayOS(machine="q35", drives=[drive(root, "root"), drive(tmp_path / "n.img", "n0")],
                devices=["virtio-blk-pci,drive=root", "nvme,serial=bad,drive=n0"]) as vm:
