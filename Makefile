@@ -20,6 +20,7 @@ CLANG     ?= clang
 include mk/config.mk
 include mk/host.mk
 include mk/fragments.mk
+include mk/modules.mk
 include mk/kernel.mk
 include mk/image.mk
 include mk/qemu.mk

@@ -3,6 +3,7 @@
 #include <rayos/log.h>
 #include <rayos/printk.h>
 #include <rayos/mm.h>
+#include <rayos/module.h>
 #include <rayos/power.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
@@ -105,7 +106,27 @@ static int recurse(volatile char *previous, unsigned depth)
 
 static struct spinlock crash_lock = SPINLOCK_INIT("crash test");
 
-#define CRASH_KINDS "pagefault|divide|panic|overrun|double-free|stack-overflow|sleep-in-spinlock"
+#define CRASH_KINDS                                                                                \
+    "pagefault|divide|panic|overrun|double-free|stack-overflow|sleep-in-spinlock|"                 \
+    "module-call FUNCTION|module-write FUNCTION"
+
+/* A loaded module's function called with a null argument (its fault shows the module in the
+ * report), or written to (its code is read-only). */
+static int crash_module(const char *how, const char *function)
+{
+    uint64_t address = function ? module_function_address(function) : 0;
+    if (!address) {
+        shell_printf("crash: no loaded module has a function %s\n", function ? function : "");
+        return -1;
+    }
+    if (strcmp(how, "module-write") == 0) {
+        *(volatile uint8_t *)address = 0xcc;
+        return 0;
+    }
+    void (*fn)(void *) = (void (*)(void *))address;
+    fn(NULL);
+    return 0;
+}
 
 static int cmd_crash(int argc, char **argv)
 {
@@ -120,6 +141,8 @@ static int cmd_crash(int argc, char **argv)
     }
     if (strcmp(how, "panic") == 0)
         panic("crash command");
+    if (strcmp(how, "module-call") == 0 || strcmp(how, "module-write") == 0)
+        return crash_module(how, argc > 2 ? argv[2] : NULL);
     if (strcmp(how, "overrun") == 0) {
         char *p = kmalloc(24);
         memset(p, 'x', 25);

@@ -21,6 +21,8 @@ const char *error_name(int error)
         return "No such device or address";
     case E2BIG:
         return "Argument list too long";
+    case ENOEXEC:
+        return "Exec format error";
     case EBADF:
         return "Bad file descriptor";
     case EAGAIN:

@@ -2,7 +2,8 @@
 # (lib/, drivers/, fs/) must therefore build freestanding as well as on the host.
 
 KERNEL_DIRS := arch/$(ARCH) kernel mm lib drivers fs
-KERNEL_SRCS := $(sort $(shell find $(KERNEL_DIRS) -name '*.c' -o -name '*.S' 2>/dev/null)) \
+KERNEL_SRCS := $(filter-out $(MODULE_ONLY_SRCS), \
+               $(sort $(shell find $(KERNEL_DIRS) -name '*.c' -o -name '*.S' 2>/dev/null))) \
                $(KERNEL_GENERATED_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(basename $(KERNEL_SRCS)))
 KERNEL_LDS  := arch/$(ARCH)/kernel.ld

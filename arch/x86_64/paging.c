@@ -19,6 +19,7 @@
 #define PTE_PWT      (1ULL << 3)
 #define PTE_PCD      (1ULL << 4)
 #define PTE_LARGE    (1ULL << 7)
+#define PTE_NX       (1ULL << 63)
 #define PTE_ADDRESS  0x000ffffffffff000ULL
 #define LARGE_PAGE   (2 * MiB)
 
@@ -40,6 +41,12 @@ bool virt_is_linear(const void *virt)
     uint64_t v = (uint64_t)virt;
     return (v >= DIRECT_MAP_BASE && v < DIRECT_MAP_BASE + direct_map_end) ||
            (v >= KERNEL_VIRT_BASE && v < (uint64_t)_kernel_end);
+}
+
+/* EFER.NXE, set by boot.S when the CPU has no-execute pages. */
+static bool nx_enabled(void)
+{
+    return (rdmsr(MSR_EFER) >> 11) & 1;
 }
 
 static uint64_t *table_entry(uint64_t virt, unsigned level_shift, uint64_t *table)
@@ -200,6 +207,11 @@ void unmap_phys(void *virt, size_t size)
     uint64_t end = ALIGN_UP((uint64_t)virt + size, PAGE_SIZE);
     if (start < IOMAP_BASE || end > IOMAP_BASE + IOMAP_SIZE)
         return;
+    paging_unmap(start, end);
+}
+
+void paging_unmap(uint64_t start, uint64_t end)
+{
     irqflags_t flags = spin_lock_irqsave(&paging_lock);
     for (uint64_t v = start; v < end; v += PAGE_SIZE) {
         uint64_t *pte = find_pte(v);
@@ -215,11 +227,36 @@ void unmap_phys(void *virt, size_t size)
         smp_call_all(flush_range, &range);
 }
 
+bool paging_map_page(uint64_t virt, phys_addr_t phys, uint64_t attributes)
+{
+    irqflags_t flags = spin_lock_irqsave(&paging_lock);
+    bool mapped = map_one(virt, phys, false, attributes);
+    spin_unlock_irqrestore(&paging_lock, flags);
+    return mapped;
+}
+
+/* Only makes a page's access stricter, which needs no shoot-down of other CPUs' stale (more
+ * permissive) entries as long as none of them has used the page yet: the module loader
+ * protects pages before any code runs from them. */
+void paging_protect_page(uint64_t virt, bool writable, bool executable)
+{
+    irqflags_t flags = spin_lock_irqsave(&paging_lock);
+    uint64_t *pte = find_pte(virt);
+    if (pte) {
+        uint64_t entry = *pte & ~(PTE_WRITABLE | PTE_NX);
+        entry |= writable ? PTE_WRITABLE : 0;
+        entry |= executable || !nx_enabled() ? 0 : PTE_NX;
+        *pte = entry;
+        invlpg(virt);
+    }
+    spin_unlock_irqrestore(&paging_lock, flags);
+}
+
 phys_addr_t virt_to_phys(const void *virt)
 {
     uint64_t v = (uint64_t)virt;
-    if (v >= KERNEL_VIRT_BASE)
-        return v - KERNEL_VIRT_BASE;
+    if (v >= KERNEL_VIRT_BASE && v < (uint64_t)_kernel_end)
+        return v - KERNEL_VIRT_BASE; /* beyond it lie the module area's 4 KiB pages */
     if (v >= DIRECT_MAP_BASE && v < DIRECT_MAP_BASE + direct_map_end)
         return v - DIRECT_MAP_BASE;
     uint64_t *pte = find_pte(v);

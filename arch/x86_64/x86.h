@@ -8,6 +8,8 @@
 #define DIRECT_MAP_BASE  0xffff800000000000ULL
 #define IOMAP_BASE       0xffffc00000000000ULL /* map_phys() window */
 #define IOMAP_SIZE       (64ULL << 30)
+#define MODULE_AREA_BASE 0xffffffffc0000000ULL /* loaded modules: within -mcmodel=kernel reach */
+#define MODULE_AREA_SIZE (1ULL << 30)
 
 #define MSR_EFER      0xC0000080
 #define MSR_APIC_BASE 0x1B
@@ -98,6 +100,11 @@ void lapic_send_ipi(uint32_t apic_id, uint32_t command);
 #define VECTOR_RESCHEDULE    0xf1
 #define VECTOR_CALL_FUNCTION 0xf2
 uint64_t paging_kernel_cr3(void);
+/* 4 KiB mappings outside the fixed windows (the module area): map one page writable and
+ * non-executable-unless-attributes-say-so, make one stricter, unmap a range on every CPU. */
+bool paging_map_page(uint64_t virt, phys_addr_t phys, uint64_t attributes);
+void paging_protect_page(uint64_t virt, bool writable, bool executable);
+void paging_unmap(uint64_t start, uint64_t end);
 void lapic_timer_start(uint32_t hz);
 void lapic_timer_calibrate(void);
 bool ioapic_init(void);

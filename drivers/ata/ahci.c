@@ -6,12 +6,14 @@
 #define pr_fmt(fmt) "ahci: " fmt
 #include <rayos/block.h>
 #include <rayos/cmdline.h>
+#include <rayos/devres.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/init.h>
 #include <rayos/io.h>
 #include <rayos/lock.h>
+#include <rayos/module.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
@@ -740,9 +742,9 @@ static bool hba_reset(struct ahci_host *host)
 static void setup_interrupts(struct ahci_host *host)
 {
     struct pci_device *pdev = host->pdev;
-    if (!cmdline_has("ahci.nomsi") && pci_enable_msi(pdev, ahci_interrupt, host, "ahci") >= 0)
+    if (!cmdline_has("ahci.nomsi") && devm_pci_enable_msi(pdev, ahci_interrupt, host, "ahci") >= 0)
         host->irq_msi = true;
-    else if (pci_intx_irq(pdev, ahci_interrupt, host, "ahci") >= 0)
+    else if (devm_pci_intx_irq(pdev, ahci_interrupt, host, "ahci") >= 0)
         host->irq_intx = true;
     else
         pr_warn("%s: no interrupt; completions are polled\n", pci_name(pdev));
@@ -750,13 +752,11 @@ static void setup_interrupts(struct ahci_host *host)
     hba_write(host, HBA_GHC, hba_read(host, HBA_GHC) | GHC_IE);
 }
 
-static void host_free(struct ahci_host *host)
+/* Recorded before the interrupts, so it runs once they are released: no handler can reach a
+ * port being freed. */
+static void free_ports(void *host_)
 {
-    hba_write(host, HBA_GHC, hba_read(host, HBA_GHC) & ~GHC_IE);
-    if (host->irq_msi)
-        pci_disable_msi(host->pdev);
-    if (host->irq_intx)
-        pci_intx_release(host->pdev);
+    struct ahci_host *host = host_;
     for (unsigned i = 0; i < 32; i++) {
         struct ahci_port *port = host->ports[i];
         if (!port)
@@ -781,8 +781,8 @@ static void host_free(struct ahci_host *host)
         spin_unlock_irqrestore(&port->lock, flags);
         batch_finish(&batch);
         port_free(port);
+        host->ports[i] = NULL;
     }
-    kfree(host);
 }
 
 /* Spins every port up at once and waits for device presence (SStatus DET) on all of them
@@ -818,20 +818,17 @@ static int ahci_probe(struct pci_device *pdev, const struct pci_device_id *id)
         pr_err("%s: no ABAR (BAR 5)\n", where);
         return -ENODEV;
     }
-    struct ahci_host *host = kzalloc(sizeof(*host));
-    if (!host)
-        return -ENOMEM;
+    struct ahci_host *host = pci_get_drvdata(pdev);
     host->pdev = pdev;
     host->mmio = pci_map_bar(pdev, 5);
-    if (!host->mmio) {
-        kfree(host);
+    if (!host->mmio)
         return -ENODEV;
-    }
     pci_enable_bus_master(pdev);
-    if (!hba_reset(host)) {
-        kfree(host);
+    if (!hba_reset(host))
         return -EIO;
-    }
+    int error = devm_add_action(&pdev->dev, free_ports, host, "ahci ports");
+    if (error)
+        return error;
     host->cap = hba_read(host, HBA_CAP);
     host->slot_count = ((host->cap >> 8) & 0x1f) + 1;
     uint32_t implemented = hba_read(host, HBA_PI);
@@ -879,7 +876,6 @@ static int ahci_probe(struct pci_device *pdev, const struct pci_device_id *id)
         disks++;
     }
     setup_interrupts(host);
-    pci_set_drvdata(pdev, host);
     pr_info("%s: %u disk%s, %s completion\n", where, disks, disks == 1 ? "" : "s",
             host->irq_msi    ? "MSI"
             : host->irq_intx ? "INTx"
@@ -887,13 +883,11 @@ static int ahci_probe(struct pci_device *pdev, const struct pci_device_id *id)
     return 0;
 }
 
+/* Silences the HBA; the core then releases its interrupt and the ports (disks first). */
 static void ahci_remove(struct pci_device *pdev)
 {
     struct ahci_host *host = pci_get_drvdata(pdev);
-    if (!host)
-        return;
-    pci_set_drvdata(pdev, NULL);
-    host_free(host);
+    hba_write(host, HBA_GHC, hba_read(host, HBA_GHC) & ~GHC_IE);
 }
 
 static const struct pci_device_id ahci_ids[] = {
@@ -901,9 +895,13 @@ static const struct pci_device_id ahci_ids[] = {
     {0},
 };
 
+MODULE_DEVICE_TABLE(pci, ahci_ids);
+
 static struct pci_driver ahci_driver = {
+    .owner = THIS_MODULE,
     .name = "ahci",
     .id_table = ahci_ids,
+    .priv_size = sizeof(struct ahci_host),
     .probe = ahci_probe,
     .remove = ahci_remove,
 };
@@ -913,3 +911,9 @@ static int ahci_init(void)
     return pci_register_driver(&ahci_driver);
 }
 INITCALL(ahci_init, INIT_DRIVER);
+
+static void ahci_exit(void)
+{
+    pci_unregister_driver(&ahci_driver);
+}
+MODULE_EXIT(ahci_exit);

@@ -7,12 +7,14 @@
 #define pr_fmt(fmt) "ide: " fmt
 #include <rayos/block.h>
 #include <rayos/device.h>
+#include <rayos/devres.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/init.h>
 #include <rayos/io.h>
 #include <rayos/lock.h>
+#include <rayos/module.h>
 #include <rayos/pci.h>
 #include <rayos/platform.h>
 #include <rayos/printk.h>
@@ -680,14 +682,16 @@ static void channel_destroy(struct ide_channel *ch)
     kfree(ch);
 }
 
-static void host_destroy(struct ide_host *host)
+/* The managed release of a host's channels: disks first, then each channel quiesced, its
+ * interrupt released and its memory freed. */
+static void host_destroy(void *host_)
 {
+    struct ide_host *host = host_;
     if (host->intx_claimed)
         pci_intx_release(host->pdev);
     for (unsigned i = 0; i < 2; i++)
         if (host->channels[i])
             channel_destroy(host->channels[i]);
-    kfree(host);
 }
 
 static const uint16_t compat_command[2] = {0x1f0, 0x170};
@@ -697,10 +701,11 @@ static const int compat_irq[2] = {14, 15};
 static int ide_pci_probe(struct pci_device *pdev, const struct pci_device_id *id)
 {
     (void)id;
-    struct ide_host *host = kzalloc(sizeof(*host));
-    if (!host)
-        return -ENOMEM;
+    struct ide_host *host = pci_get_drvdata(pdev);
     host->pdev = pdev;
+    int error = devm_add_action(&pdev->dev, host_destroy, host, "ide channels");
+    if (error)
+        return error;
     pci_enable_io(pdev);
     int bm_base = -ENODEV;
     if ((pdev->prog_if & 0x80) && pdev->bars[4].type == PCI_BAR_IO) {
@@ -734,20 +739,16 @@ static int ide_pci_probe(struct pci_device *pdev, const struct pci_device_id *id
             : (pdev->prog_if & 0x05)       ? "mixed"
                                            : "compatibility",
             bm_base > 0 ? "bus-master DMA" : "PIO only", disks, disks == 1 ? "" : "s");
-    pci_set_drvdata(pdev, host);
     return 0;
 }
 
+/* Gives the compatibility ports back; the core then destroys the channels. */
 static void ide_pci_remove(struct pci_device *pdev)
 {
     struct ide_host *host = pci_get_drvdata(pdev);
-    if (!host)
-        return;
-    pci_set_drvdata(pdev, NULL);
     for (unsigned i = 0; i < 2; i++)
         if (host->channels[i] && host->channels[i]->command == compat_command[i])
             pci_claimed[i] = 0;
-    host_destroy(host);
 }
 
 static const struct pci_device_id ide_pci_ids[] = {
@@ -755,9 +756,13 @@ static const struct pci_device_id ide_pci_ids[] = {
     {0},
 };
 
+MODULE_DEVICE_TABLE(pci, ide_pci_ids);
+
 static struct pci_driver ide_pci_driver = {
+    .owner = THIS_MODULE,
     .name = "ide",
     .id_table = ide_pci_ids,
+    .priv_size = sizeof(struct ide_host),
     .probe = ide_pci_probe,
     .remove = ide_pci_remove,
 };
@@ -784,40 +789,31 @@ static int ide_legacy_probe(struct platform_device *pdev)
     if (device_for_each(find_pci_ide, NULL))
         return -EBUSY; /* a PCI IDE function appeared after boot: it owns these ports */
     unsigned number = command->start == 0x170 ? 1 : 0;
-    struct ide_host *host = kzalloc(sizeof(*host));
-    if (!host)
-        return -ENOMEM;
+    struct ide_host *host = pdev->dev.driver_data;
+    int error = devm_add_action(&pdev->dev, host_destroy, host, "ide channels");
+    if (error)
+        return error;
     host->channels[0] = channel_create(host, "legacy", number, (uint16_t)command->start,
                                        (uint16_t)control->start, 0);
-    if (!host->channels[0]) {
-        kfree(host);
+    if (!host->channels[0])
         return -ENOMEM;
-    }
     const struct resource *irq = device_resource(&pdev->dev, RESOURCE_IRQ, 0);
     unsigned disks = probe_channel(host->channels[0], irq ? (int)irq->start : -1);
     pr_info("%s: legacy ports %#llx/%#llx, %u disk%s\n", pdev->dev.name,
             (unsigned long long)command->start, (unsigned long long)control->start, disks,
             disks == 1 ? "" : "s");
-    pdev->dev.driver_data = host;
     return 0;
 }
 
-static void ide_legacy_remove(struct platform_device *pdev)
-{
-    struct ide_host *host = pdev->dev.driver_data;
-    if (!host)
-        return;
-    pdev->dev.driver_data = NULL;
-    host_destroy(host);
-}
-
 static const char *const ide_legacy_types[] = {"ide-legacy", NULL};
+MODULE_ALIAS("platform:ide-legacy");
 
 static struct platform_driver ide_legacy_driver = {
+    .owner = THIS_MODULE,
     .name = "ide-legacy",
     .types = ide_legacy_types,
+    .priv_size = sizeof(struct ide_host),
     .probe = ide_legacy_probe,
-    .remove = ide_legacy_remove,
 };
 
 static int ide_init(void)
@@ -835,3 +831,10 @@ static int ide_init(void)
     return platform_register_driver(&ide_legacy_driver);
 }
 INITCALL(ide_init, INIT_DRIVER);
+
+static void ide_exit(void)
+{
+    platform_unregister_driver(&ide_legacy_driver);
+    pci_unregister_driver(&ide_pci_driver);
+}
+MODULE_EXIT(ide_exit);

@@ -2,9 +2,11 @@
 #define pr_fmt(fmt) "device: " fmt
 
 #include <rayos/device.h>
+#include <rayos/devres.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/lock.h>
+#include <rayos/module.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
 
@@ -143,6 +145,8 @@ void device_initialize(struct device *dev, struct bus_type *bus, struct device *
     list_init(&dev->children);
     list_init(&dev->sibling);
     list_init(&dev->all_node);
+    list_init(&dev->managed);
+    dev->priv = NULL;
 }
 
 int device_add_resource(struct device *dev, enum resource_type type, uint64_t start, uint64_t size,
@@ -294,25 +298,45 @@ static int driver_match(struct device *dev, struct driver *drv)
     return score > 0 ? score : 0;
 }
 
+/* What a bound driver leaves behind once remove() returned or probe() failed: its managed
+ * resources, newest first, then its private data. */
+static void release_driver_resources(struct device *dev)
+{
+    devres_release_all(dev);
+    kfree(dev->priv);
+    dev->priv = NULL;
+    dev->driver = NULL;
+    dev->driver_data = NULL;
+}
+
+static int call_probe(struct device *dev, struct driver *drv)
+{
+    if (drv->priv_size) {
+        dev->priv = kzalloc(drv->priv_size);
+        if (!dev->priv)
+            return -ENOMEM;
+        dev->driver_data = dev->priv;
+    }
+    if (dev->bus->probe)
+        return dev->bus->probe(dev, drv);
+    return drv->probe ? drv->probe(dev) : 0;
+}
+
 static int really_probe(struct device *dev, struct driver *drv)
 {
     device_get(dev);
     dev->driver = drv;
-    int error;
-    if (dev->bus->probe)
-        error = dev->bus->probe(dev, drv);
-    else
-        error = drv->probe ? drv->probe(dev) : 0;
+    int error = call_probe(dev, drv);
     if (error == 0 && dev->state != DEVICE_REMOVED) {
         dev->state = DEVICE_BOUND;
         dev->probe_error = 0;
+        module_get(drv->owner); /* its code runs for the device until unbind */
         pr_info("%s: bound to %s\n", dev->name, drv->name);
         device_notify(dev, DEVICE_EVENT_BOUND);
     } else {
         if (error == 0)
             error = -ENOENT;
-        dev->driver = NULL;
-        dev->driver_data = NULL;
+        release_driver_resources(dev);
         /* -ENODEV and -ENXIO mean "not mine after a closer look": no failure to report. */
         bool declined = error == -ENODEV || error == -ENXIO;
         if (dev->state != DEVICE_REMOVED) {
@@ -406,9 +430,9 @@ static int device_unbind_locked(struct device *dev)
         dev->bus->remove(dev, drv);
     else if (drv->remove)
         drv->remove(dev);
-    dev->driver = NULL;
-    dev->driver_data = NULL;
+    release_driver_resources(dev);
     dev->state = DEVICE_PRESENT;
+    module_put(drv->owner);
     pr_info("%s: unbound from %s\n", dev->name, drv->name);
     device_put(dev);
     return 0;

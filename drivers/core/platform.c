@@ -37,8 +37,15 @@ static void platform_describe(struct device *dev, char *buffer, size_t size)
     snprintf(buffer, size, "%s", to_platform_device(dev)->type);
 }
 
+static void platform_modalias(struct device *dev, char *buffer, size_t size)
+{
+    const char *type = to_platform_device(dev)->type;
+    snprintf(buffer, size, "platform:%s", type ? type : "");
+}
+
 struct bus_type platform_bus_type = {
     .name = "platform",
+    .modalias = platform_modalias,
     .match = platform_match,
     .probe = platform_probe,
     .remove = platform_remove,
@@ -71,6 +78,8 @@ int platform_register_driver(struct platform_driver *drv)
         return error;
     drv->driver.name = drv->name;
     drv->driver.bus = &platform_bus_type;
+    drv->driver.priv_size = drv->priv_size;
+    drv->driver.owner = drv->owner;
     return driver_register(&drv->driver);
 }
 

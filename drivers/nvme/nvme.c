@@ -9,12 +9,14 @@
 #include <rayos/block.h>
 #include <rayos/bytes.h>
 #include <rayos/cmdline.h>
+#include <rayos/devres.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/init.h>
 #include <rayos/io.h>
 #include <rayos/lock.h>
+#include <rayos/module.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
@@ -115,7 +117,6 @@ struct nvme_ctrl {
     enum { IRQ_NONE_, IRQ_MSIX, IRQ_MSI, IRQ_INTX } irq_kind;
     volatile bool dead;
     bool resetting; /* one reset at a time (atomic) */
-    bool numbered;  /* index taken from controller_numbers */
 };
 
 /* Controller numbers in use (nvme0, nvme1...): a controller unbound and bound again gets the
@@ -672,29 +673,18 @@ static void setup_interrupts(struct nvme_ctrl *ctrl)
                                               blk_hw_queue_cpu(i)};
     unsigned count = ctrl->io_queue_count;
     if (messages && pci_msix_table_size(pdev) >= (int)count &&
-        pci_enable_msix(pdev, vectors, count) == (int)count) {
+        devm_pci_enable_msix(pdev, vectors, count) == (int)count) {
         ctrl->irq_kind = IRQ_MSIX;
         return;
     }
     /* One interrupt for everything: more queues would only share it. */
     ctrl->io_queue_count = 1;
-    if (messages && pci_enable_msi(pdev, controller_interrupt, ctrl, "nvme") >= 0)
+    if (messages && devm_pci_enable_msi(pdev, controller_interrupt, ctrl, "nvme") >= 0)
         ctrl->irq_kind = IRQ_MSI;
-    else if (pci_intx_irq(pdev, controller_interrupt, ctrl, "nvme") >= 0)
+    else if (devm_pci_intx_irq(pdev, controller_interrupt, ctrl, "nvme") >= 0)
         ctrl->irq_kind = IRQ_INTX;
     else
         pr_warn("%s: no interrupt; completions are polled\n", pci_name(pdev));
-}
-
-static void release_interrupts(struct nvme_ctrl *ctrl)
-{
-    if (ctrl->irq_kind == IRQ_MSIX)
-        pci_disable_msix(ctrl->pdev);
-    else if (ctrl->irq_kind == IRQ_MSI)
-        pci_disable_msi(ctrl->pdev);
-    else if (ctrl->irq_kind == IRQ_INTX)
-        pci_intx_release(ctrl->pdev);
-    ctrl->irq_kind = IRQ_NONE_;
 }
 
 /* The active namespace IDs (CNS 2 from NVMe 1.1), or 1..n for older controllers. */
@@ -739,7 +729,7 @@ static void add_namespace(struct nvme_ctrl *ctrl, uint32_t nsid, uint8_t *buffer
         pr_err("%s: namespace %u: unusable: %s\n", where, nsid, why);
         return;
     }
-    struct block_device *disk = block_device_alloc();
+    struct block_device *disk = devm_block_device_alloc(&ctrl->pdev->dev);
     if (!disk)
         return;
     ns->ctrl = ctrl;
@@ -760,9 +750,8 @@ static void add_namespace(struct nvme_ctrl *ctrl, uint32_t nsid, uint8_t *buffer
     disk->hw_queue_count = ctrl->io_queue_count;
     ns->disk = disk;
     ctrl->namespace_count++;
-    if (block_device_register(disk, "nvme") < 0) {
+    if (devm_block_device_register(&ctrl->pdev->dev, disk, "nvme") < 0) {
         ctrl->namespace_count--;
-        block_device_put(disk);
         ns->disk = NULL;
         return;
     }
@@ -772,24 +761,27 @@ static void add_namespace(struct nvme_ctrl *ctrl, uint32_t nsid, uint8_t *buffer
     block_device_scan_partitions(disk);
 }
 
-static void ctrl_free(struct nvme_ctrl *ctrl)
+/* Recorded before the quiesce, so it runs after it: the controller is off before its queue
+ * memory goes. */
+static void free_queues(void *ctrl_)
 {
-    for (unsigned i = 0; i < ctrl->namespace_count; i++) {
-        struct nvme_ns *ns = &ctrl->namespaces[i];
-        if (ns->disk) {
-            block_device_unregister(ns->disk);
-            block_device_put(ns->disk);
-        }
-    }
-    if (ctrl->regs)
-        reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
-    release_interrupts(ctrl);
+    struct nvme_ctrl *ctrl = ctrl_;
     for (unsigned i = 0; i < IO_QUEUES_MAX; i++)
         free_io_queue(&ctrl->io_queues[i]);
     queue_free(&ctrl->admin);
-    if (ctrl->numbered && ctrl->index < 64)
+}
+
+static void disable_controller(void *ctrl_)
+{
+    struct nvme_ctrl *ctrl = ctrl_;
+    reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
+}
+
+static void release_controller_number(void *ctrl_)
+{
+    struct nvme_ctrl *ctrl = ctrl_;
+    if (ctrl->index < 64)
         controller_numbers &= ~(1ull << ctrl->index);
-    kfree(ctrl);
 }
 
 static int identify_controller(struct nvme_ctrl *ctrl, uint8_t *buffer, phys_addr_t phys)
@@ -837,9 +829,7 @@ static int bring_up(struct nvme_ctrl *ctrl)
 static int nvme_probe(struct pci_device *pdev, const struct pci_device_id *id)
 {
     (void)id;
-    struct nvme_ctrl *ctrl = kzalloc(sizeof(*ctrl));
-    if (!ctrl)
-        return -ENOMEM;
+    struct nvme_ctrl *ctrl = pci_get_drvdata(pdev);
     ctrl->pdev = pdev;
     ctrl->lock = (struct spinlock)SPINLOCK_INIT("nvme admin");
     for (unsigned i = 0; i < IO_QUEUES_MAX; i++) {
@@ -850,14 +840,18 @@ static int nvme_probe(struct pci_device *pdev, const struct pci_device_id *id)
     ctrl->regs = pci_map_bar(pdev, 0);
     if (!ctrl->regs || pdev->bars[0].size < DOORBELLS + 8) {
         pr_err("%s: BAR 0 missing or too small\n", pci_name(pdev));
-        ctrl->regs = NULL;
-        ctrl_free(ctrl);
         return -ENODEV;
     }
+    /* Released in the opposite order: interrupts, then the controller off, then the memory. */
+    int status = devm_add_action(&pdev->dev, free_queues, ctrl, "nvme queues");
+    if (status == 0)
+        status = devm_add_action(&pdev->dev, disable_controller, ctrl, "nvme disable");
+    if (status < 0)
+        return status;
     pci_enable_bus_master(pdev);
     phys_addr_t phys;
-    uint8_t *buffer = dma_alloc(NVME_IDENTIFY_BYTES, PAGE_SIZE, &phys);
-    int status = buffer ? bring_up(ctrl) : -ENOMEM;
+    uint8_t *buffer = devm_dma_alloc(&pdev->dev, NVME_IDENTIFY_BYTES, PAGE_SIZE, &phys);
+    status = buffer ? bring_up(ctrl) : -ENOMEM;
     if (status == 0)
         status = identify_controller(ctrl, buffer, phys);
     if (status == 0) {
@@ -869,13 +863,12 @@ static int nvme_probe(struct pci_device *pdev, const struct pci_device_id *id)
     }
     if (status < 0) {
         pr_err("%s: probe failed: %d\n", pci_name(pdev), status);
-        if (buffer)
-            dma_free(buffer, NVME_IDENTIFY_BYTES);
-        ctrl_free(ctrl);
         return status;
     }
     ctrl->index = take_controller_number();
-    ctrl->numbered = true;
+    status = devm_add_action(&pdev->dev, release_controller_number, ctrl, "nvme number");
+    if (status < 0)
+        return status;
     uint32_t vs = reg_read32(ctrl, REG_VS);
     pr_info("%s: nvme%u: %s (serial %s, firmware %s), NVMe %u.%u, %u queue%s of %u, max "
             "transfer %u KiB, %s completion\n",
@@ -884,21 +877,22 @@ static int nvme_probe(struct pci_device *pdev, const struct pci_device_id *id)
             ctrl->io_entries, ctrl->max_transfer / 1024, irq_name(ctrl));
     uint32_t ids[NAMESPACES_MAX];
     unsigned count = list_namespaces(ctrl, buffer, phys, ids);
-    pci_set_drvdata(pdev, ctrl);
     for (unsigned i = 0; i < count; i++)
         add_namespace(ctrl, ids[i], buffer, phys);
-    dma_free(buffer, NVME_IDENTIFY_BYTES);
+    devm_dma_free(&pdev->dev, buffer);
     if (ctrl->namespace_count == 0)
         pr_warn("%s: no usable namespace\n", pci_name(pdev));
     return 0;
 }
 
+/* Takes the disks away, turns the controller off and fails what it still held; the core then
+ * releases the rest (interrupts, queue memory, private data). */
 static void nvme_remove(struct pci_device *pdev)
 {
     struct nvme_ctrl *ctrl = pci_get_drvdata(pdev);
-    if (!ctrl)
-        return;
-    pci_set_drvdata(pdev, NULL);
+    for (unsigned i = 0; i < ctrl->namespace_count; i++)
+        if (ctrl->namespaces[i].disk)
+            devm_block_device_unregister(&pdev->dev, ctrl->namespaces[i].disk);
     /* A reset in progress on another CPU finishes first. */
     bool idle = false;
     while (!__atomic_compare_exchange_n(&ctrl->resetting, &idle, true, false, __ATOMIC_ACQ_REL,
@@ -910,7 +904,6 @@ static void nvme_remove(struct pci_device *pdev)
     stop_queues(ctrl, true);
     reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
     fail_all(ctrl, -ENODEV);
-    ctrl_free(ctrl);
 }
 
 static const struct pci_device_id nvme_ids[] = {
@@ -918,9 +911,13 @@ static const struct pci_device_id nvme_ids[] = {
     {0},
 };
 
+MODULE_DEVICE_TABLE(pci, nvme_ids);
+
 static struct pci_driver nvme_driver = {
+    .owner = THIS_MODULE,
     .name = "nvme",
     .id_table = nvme_ids,
+    .priv_size = sizeof(struct nvme_ctrl),
     .probe = nvme_probe,
     .remove = nvme_remove,
 };
@@ -930,3 +927,9 @@ static int nvme_init(void)
     return pci_register_driver(&nvme_driver);
 }
 INITCALL(nvme_init, INIT_DRIVER);
+
+static void nvme_exit(void)
+{
+    pci_unregister_driver(&nvme_driver);
+}
+MODULE_EXIT(nvme_exit);

@@ -98,8 +98,18 @@ static void pci_bus_describe(struct device *dev, char *buffer, size_t size)
              class_name ? class_name : "unknown class");
 }
 
+/* The form mk/modpost.py writes patterns in (as Linux's pci: aliases). */
+static void pci_bus_modalias(struct device *dev, char *buffer, size_t size)
+{
+    struct pci_device *pdev = to_pci_device(dev);
+    snprintf(buffer, size, "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", pdev->vendor_id,
+             pdev->device_id, pdev->subsystem_vendor_id, pdev->subsystem_id, pdev->class_code,
+             pdev->subclass, pdev->prog_if);
+}
+
 struct bus_type pci_bus_type = {
     .name = "pci",
+    .modalias = pci_bus_modalias,
     .match = pci_bus_match,
     .probe = pci_bus_probe,
     .remove = pci_bus_remove,
@@ -157,6 +167,8 @@ int pci_register_driver(struct pci_driver *drv)
         return error;
     drv->driver.name = drv->name;
     drv->driver.bus = &pci_bus_type;
+    drv->driver.priv_size = drv->priv_size;
+    drv->driver.owner = drv->owner;
     drv->driver.probe = NULL;
     drv->driver.remove = NULL;
     return driver_register(&drv->driver);

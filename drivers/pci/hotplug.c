@@ -126,20 +126,17 @@ static int pciehp_probe(struct pci_device *port, const struct pci_device_id *id)
 {
     if (!pci_is_hotplug_port(port))
         return -ENODEV;
-    struct hotplug_port *hp = kzalloc(sizeof(*hp));
-    if (!hp)
-        return -ENOMEM;
+    struct hotplug_port *hp = pci_get_drvdata(port);
     hp->port = port;
     struct pci_msix_vector vector = {slot_interrupt, hp, "pciehp", 0};
-    int irq = pci_enable_msix(port, &vector, 1);
+    int irq = devm_pci_enable_msix(port, &vector, 1);
     if (irq < 0)
-        irq = pci_enable_msi(port, slot_interrupt, hp, "pciehp");
+        irq = devm_pci_enable_msi(port, slot_interrupt, hp, "pciehp");
     hp->interrupt = irq >= 0;
     /* The port forwards its own MSI and the DMA of what is behind it. */
     pci_enable_bus_master(port);
     uint16_t enable = SLTCTL_ABPE | SLTCTL_PDCE | SLTCTL_DLLSCE;
     slot_control(port, hp->interrupt ? enable | SLTCTL_HPIE : enable, 0);
-    pci_set_drvdata(port, hp);
     list_add_tail(&hotplug_ports, &hp->node);
     pr_info("%s: hot-plug slot, events by %s\n", pci_name(port),
             !hp->interrupt     ? "polling"
@@ -149,13 +146,12 @@ static int pciehp_probe(struct pci_device *port, const struct pci_device_id *id)
     return 0;
 }
 
+/* Stops the slot's events; the core then releases the interrupt and the private data. */
 static void pciehp_remove(struct pci_device *port)
 {
     struct hotplug_port *hp = pci_get_drvdata(port);
     slot_control(port, 0, SLTCTL_HPIE | SLTCTL_ABPE | SLTCTL_PDCE | SLTCTL_DLLSCE);
-    pci_release_irqs(port);
     list_remove(&hp->node);
-    kfree(hp);
 }
 
 static const struct pci_device_id pciehp_ids[] = {
@@ -166,6 +162,7 @@ static const struct pci_device_id pciehp_ids[] = {
 static struct pci_driver pciehp_driver = {
     .name = "pciehp",
     .id_table = pciehp_ids,
+    .priv_size = sizeof(struct hotplug_port),
     .probe = pciehp_probe,
     .remove = pciehp_remove,
 };

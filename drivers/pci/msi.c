@@ -1,6 +1,7 @@
 /* Interrupts for PCI functions: legacy INTx, MSI and MSI-X on top of <rayos/irq.h>. */
 #define pr_fmt(fmt) "pci: " fmt
 
+#include <rayos/devres.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/io.h>
@@ -236,4 +237,57 @@ void pci_release_irqs(struct pci_device *pdev)
     pci_disable_msix(pdev);
     pci_disable_msi(pdev);
     pci_intx_release(pdev);
+}
+
+/* ---- managed forms ---- */
+
+static void intx_release_action(void *pdev)
+{
+    pci_intx_release(pdev);
+}
+
+static void msi_release_action(void *pdev)
+{
+    pci_disable_msi(pdev);
+}
+
+static void msix_release_action(void *pdev)
+{
+    pci_disable_msix(pdev);
+}
+
+int devm_pci_intx_irq(struct pci_device *pdev, irq_handler_t handler, void *context,
+                      const char *name)
+{
+    int irq = pci_intx_irq(pdev, handler, context, name);
+    if (irq >= 0) {
+        int error = devm_add_action(&pdev->dev, intx_release_action, pdev, "intx");
+        if (error)
+            return error;
+    }
+    return irq;
+}
+
+int devm_pci_enable_msi(struct pci_device *pdev, irq_handler_t handler, void *context,
+                        const char *name)
+{
+    int irq = pci_enable_msi(pdev, handler, context, name);
+    if (irq >= 0) {
+        int error = devm_add_action(&pdev->dev, msi_release_action, pdev, "msi");
+        if (error)
+            return error;
+    }
+    return irq;
+}
+
+int devm_pci_enable_msix(struct pci_device *pdev, const struct pci_msix_vector *vectors,
+                         unsigned count)
+{
+    int enabled = pci_enable_msix(pdev, vectors, count);
+    if (enabled >= 0) {
+        int error = devm_add_action(&pdev->dev, msix_release_action, pdev, "msi-x");
+        if (error)
+            return error;
+    }
+    return enabled;
 }

@@ -7,14 +7,19 @@ $(BUILD)/generated/pci_ids.c: drivers/pci/gen_pci_ids.py /usr/share/misc/pci.ids
 	@echo "  GEN     $@"
 	@$(PYTHON) drivers/pci/gen_pci_ids.py /usr/share/misc/pci.ids $@
 
-PCI_CORE_SRCS := drivers/core/device.c drivers/pci/config.c drivers/pci/caps.c \
+PCI_CORE_SRCS := drivers/core/device.c drivers/core/devres.c drivers/pci/config.c drivers/pci/caps.c \
     drivers/pci/bar.c drivers/pci/scan.c drivers/pci/bus.c drivers/pci/msi.c drivers/pci/ids.c \
     drivers/pci/lspci.c drivers/pci/text.c drivers/pci/assign.c drivers/pci/hotplug.c \
     drivers/pci/ecam.c \
     $(BUILD)/generated/pci_ids.c
 
 UNIT_TESTS += test_device_core
-test_device_core_SRCS := tests/unit/test_device_core.c drivers/core/device.c
+test_device_core_SRCS := tests/unit/test_device_core.c drivers/core/device.c \
+                         drivers/core/devres.c tests/unit/devres_fakes.c
+
+UNIT_TESTS += test_devres
+test_devres_SRCS := tests/unit/test_devres.c drivers/core/device.c drivers/core/devres.c \
+                    tests/unit/devres_fakes.c
 
 UNIT_TESTS += test_pci_scan
 test_pci_scan_SRCS := tests/unit/test_pci_scan.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)

@@ -7,12 +7,14 @@
 #define pr_fmt(fmt) "virtio-blk: " fmt
 #include <rayos/block.h>
 #include <rayos/cmdline.h>
+#include <rayos/devres.h>
 #include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/io.h>
 #include <rayos/init.h>
 #include <rayos/lock.h>
+#include <rayos/module.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
@@ -608,17 +610,13 @@ static void free_queue_memory(struct vblk_queue *q)
         virtqueue_destroy(&q->vq);
 }
 
-static void vblk_free(struct vblk *vb)
+/* Recorded before the quiesce, so it runs after it: the device is reset and its interrupts
+ * are gone before the rings and slots go. */
+static void free_queues(void *vb_)
 {
-    /* The transport first: it releases the interrupts (waiting out handlers running on other
-     * CPUs) and resets the device, so nothing touches the queues once they are destroyed. */
-    if (vb->vdev)
-        virtio_pci_release(vb->vdev);
+    struct vblk *vb = vb_;
     for (unsigned i = 0; i < VIRTIO_QUEUES_MAX; i++)
         free_queue_memory(&vb->queues[i]);
-    if (vb->disk)
-        block_device_put(vb->disk);
-    kfree(vb);
 }
 
 /* Creates the request virtqueues, all of one size (the smallest maximum among them). */
@@ -651,20 +649,22 @@ static int create_queues(struct vblk *vb)
 
 static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
 {
-    struct vblk *vb = kzalloc(sizeof(*vb));
-    if (!vb)
-        return -ENOMEM;
+    struct vblk *vb = pci_get_drvdata(pdev);
     vb->pdev = pdev;
     for (unsigned i = 0; i < VIRTIO_QUEUES_MAX; i++) {
         vb->queues[i].vb = vb;
         vb->queues[i].lock = (struct spinlock)SPINLOCK_INIT("virtio-blk queue");
     }
-    int status = virtio_pci_setup(pdev, &vb->vdev);
-    if (status < 0) {
-        kfree(vb);
+    int status = devm_virtio_pci_setup(pdev, &vb->vdev);
+    if (status < 0)
         return status;
-    }
     vb->vdev->driver_data = vb;
+    /* Released in the opposite order: the device stops, then its queue memory goes. */
+    status = devm_add_action(&pdev->dev, free_queues, vb, "virtqueues");
+    if (status == 0)
+        status = devm_virtio_pci_quiesce(pdev, vb->vdev);
+    if (status < 0)
+        goto fail;
     uint64_t features;
     status = virtio_negotiate(vb->vdev, wanted_features, &features);
     if (status < 0)
@@ -677,7 +677,7 @@ static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
     for (unsigned i = 0; i < vb->queue_count; i++)
         queue_cpus[i] = blk_hw_queue_cpu(i);
     vb->vdev->ops->setup_interrupts(vb->vdev, vb->queue_count, queue_cpus, vblk_interrupt);
-    vb->disk = block_device_alloc();
+    vb->disk = devm_block_device_alloc(&pdev->dev);
     status = vb->disk ? create_queues(vb) : -ENOMEM;
     if (status < 0)
         goto fail;
@@ -697,7 +697,7 @@ static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
     disk->driver_data = vb;
     disk->timeout_ns = request_timeout();
     disk->hw_queue_count = vb->queue_count;
-    status = block_device_register(disk, "vd");
+    status = devm_block_device_register(&pdev->dev, disk, "vd");
     if (status < 0)
         goto fail;
     const struct virtqueue *vq = &vb->queues[0].vq;
@@ -707,24 +707,22 @@ static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
             vb->vdev->transport_name, vb->queue_count, vb->queue_count == 1 ? "" : "s", vq->size,
             vq->indirect_max ? ", indirect" : "", vq->event_idx ? ", event-idx" : "",
             disk->limits.max_segments, disk->limits.max_segment_size, disk->limits.queue_depth);
-    pci_set_drvdata(pdev, vb);
     block_device_scan_partitions(disk);
     return 0;
 
 fail:
     pr_err("%s: probe failed: %d\n", pci_name(pdev), status);
-    vblk_free(vb);
     return status;
 }
 
+/* Takes the disk away, stops the device and fails what it still held; the core then releases
+ * the rest (interrupts, queue memory, transport, private data). */
 static void vblk_remove(struct pci_device *pdev)
 {
     struct vblk *vb = pci_get_drvdata(pdev);
-    if (!vb)
-        return;
-    block_device_unregister(vb->disk);
-    /* Stop the device, then fail what it still held.  A reset in progress on another CPU
-     * finishes first (it may be bringing the device back). */
+    devm_block_device_unregister(&pdev->dev, vb->disk);
+    /* A reset in progress on another CPU finishes first (it may be bringing the device
+     * back). */
     bool idle = false;
     while (!__atomic_compare_exchange_n(&vb->resetting, &idle, true, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
@@ -735,8 +733,6 @@ static void vblk_remove(struct pci_device *pdev)
     stop_queues(vb, true);
     vb->vdev->ops->reset(vb->vdev);
     fail_in_flight(vb, -ENODEV);
-    pci_set_drvdata(pdev, NULL);
-    vblk_free(vb);
 }
 
 static const struct pci_device_id vblk_ids[] = {
@@ -745,9 +741,13 @@ static const struct pci_device_id vblk_ids[] = {
     {0},
 };
 
+MODULE_DEVICE_TABLE(pci, vblk_ids);
+
 static struct pci_driver vblk_driver = {
+    .owner = THIS_MODULE,
     .name = "virtio-blk",
     .id_table = vblk_ids,
+    .priv_size = sizeof(struct vblk),
     .probe = vblk_probe,
     .remove = vblk_remove,
 };
@@ -757,3 +757,9 @@ static int vblk_init(void)
     return pci_register_driver(&vblk_driver);
 }
 INITCALL(vblk_init, INIT_DRIVER);
+
+static void vblk_exit(void)
+{
+    pci_unregister_driver(&vblk_driver);
+}
+MODULE_EXIT(vblk_exit);

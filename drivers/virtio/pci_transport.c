@@ -3,6 +3,7 @@
  * them (disable-modern=on) use the legacy layout in I/O BAR 0, whose device config moves from
  * offset 20 to 24 once MSI-X is on. */
 #define pr_fmt(fmt) "virtio-pci: " fmt
+#include <rayos/devres.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/io.h>
@@ -508,11 +509,39 @@ int virtio_pci_setup(struct pci_device *pdev, struct virtio_device **out)
     return 0;
 }
 
+void virtio_pci_quiesce(struct virtio_device *vdev)
+{
+    release_interrupts(vdev);
+    vdev->ops->reset(vdev);
+}
+
 void virtio_pci_release(struct virtio_device *vdev)
 {
     struct virtio_pci *vp = to_vp(vdev);
-    release_interrupts(vdev);
-    vdev->ops->reset(vdev);
+    virtio_pci_quiesce(vdev);
     pci_disable_bus_master(vp->pdev);
     kfree(vp);
+}
+
+static void release_action(void *vdev)
+{
+    virtio_pci_release(vdev);
+}
+
+static void quiesce_action(void *vdev)
+{
+    virtio_pci_quiesce(vdev);
+}
+
+int devm_virtio_pci_setup(struct pci_device *pdev, struct virtio_device **out)
+{
+    int status = virtio_pci_setup(pdev, out);
+    if (status < 0)
+        return status;
+    return devm_add_action(&pdev->dev, release_action, *out, "virtio transport");
+}
+
+int devm_virtio_pci_quiesce(struct pci_device *pdev, struct virtio_device *vdev)
+{
+    return devm_add_action(&pdev->dev, quiesce_action, vdev, "virtio quiesce");
 }

@@ -133,6 +133,7 @@ struct block_device {
     struct block_hw_queue *hw_queues; /* hw_queue_count of them, from registration on */
     unsigned references;
     unsigned partition_count;
+    struct device *device;     /* registered through devm_block_device_register: its owner */
     unsigned claims;           /* block_device_claim() minus block_device_unclaim() */
     char claim_holders[4][48]; /* what the claims said ("is mounted at /", "backs loop0") */
     bool registered;
@@ -146,6 +147,13 @@ struct block_device *block_device_alloc(void);
 int block_device_register(struct block_device *dev, const char *prefix);
 /* Fails everything pending or in flight with -ENODEV, as do later calls; removes partitions. */
 void block_device_unregister(struct block_device *dev);
+/* Managed forms for a driver bound to owner (<rayos/devres.h>): the allocation's reference is
+ * put, and a registered disk unregistered, with owner's other managed resources; unregister
+ * does that part early (remove() taking the disk away before it stops the hardware). */
+struct device;
+struct block_device *devm_block_device_alloc(struct device *owner);
+int devm_block_device_register(struct device *owner, struct block_device *disk, const char *prefix);
+void devm_block_device_unregister(struct device *owner, struct block_device *disk);
 struct block_device *block_device_find(const char *name); /* takes a reference */
 void block_device_get(struct block_device *dev);
 void block_device_put(struct block_device *dev);

@@ -18,6 +18,7 @@
 
 struct device;
 struct driver;
+struct module;
 
 enum device_state {
     DEVICE_PRESENT,      /* registered, no driver bound */
@@ -60,6 +61,9 @@ struct bus_type {
     void (*remove)(struct device *dev, struct driver *drv);
     /* Optional: one line describing the device for listings ("8086:2922 SATA controller"). */
     void (*describe)(struct device *dev, char *buffer, size_t size);
+    /* Optional: the device's alias for module autoloading ("pci:v00001B36d00000010..."),
+     * matched against the patterns modules generate from their match tables. */
+    void (*modalias)(struct device *dev, char *buffer, size_t size);
 
     /* Owned by the core. */
     struct list_node node;
@@ -77,7 +81,7 @@ struct device {
     enum device_state state;
     int probe_error;       /* last probe() result when PROBE_FAILED */
     struct driver *driver; /* bound driver or NULL */
-    void *driver_data;     /* the bound driver's private state */
+    void *driver_data;     /* the bound driver's private state (its priv_size block) */
     /* Called by the last device_put(); frees the structure that embeds this device. */
     void (*release)(struct device *dev);
 
@@ -86,17 +90,27 @@ struct device {
     struct list_node children; /* child devices */
     struct list_node sibling;  /* in the parent's children */
     struct list_node all_node; /* registry, registration order */
+    struct list_node managed;  /* device-managed resources, oldest first (<rayos/devres.h>) */
+    void *priv;                /* the block allocated for the driver's priv_size */
 };
 
+/* The driver shape: a match (the bus's table), the size of the private data the core
+ * allocates (zeroed, as dev->driver_data) before probe() and frees after remove(), probe and
+ * remove.  Resources probe() takes through <rayos/devres.h> are released by the core, newest
+ * first, when probe() fails or after remove(); see docs/WRITING-A-DRIVER.md. */
 struct driver {
     const char *name; /* unique: "virtio_blk", "ahci" */
     struct bus_type *bus;
+    size_t priv_size; /* 0: the driver manages driver_data itself */
     /* 0 on success; a negative error leaves the device unbound (PROBE_FAILED) and is logged,
      * except -ENODEV and -ENXIO ("not mine after a closer look"), which leave it PRESENT
-     * quietly.  probe() must undo everything it did before returning an error. */
+     * quietly.  Managed resources and the private data go with the error; anything else
+     * probe() must undo itself. */
     int (*probe)(struct device *dev);
-    /* Undoes probe(): stop the device, release interrupts and mappings, free driver_data. */
+    /* Stops the device; the core then releases the managed resources and private data. */
     void (*remove)(struct device *dev);
+    /* The module the driver's code lives in (NULL: built in); bound devices hold a reference. */
+    struct module *owner;
 
     /* Owned by the core. */
     struct list_node node;

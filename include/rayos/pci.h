@@ -267,9 +267,11 @@ static inline uint32_t pci_class24(const struct pci_device *pdev)
 struct pci_driver {
     const char *name;
     const struct pci_device_id *id_table;
+    size_t priv_size; /* private data the core allocates before probe (pci_get_drvdata) */
     /* id is the entry that matched (the most specific one).  0 or a negative error. */
     int (*probe)(struct pci_device *pdev, const struct pci_device_id *id);
     void (*remove)(struct pci_device *pdev);
+    struct module *owner; /* THIS_MODULE */
     struct driver driver; /* owned by the PCI core */
 };
 
@@ -355,6 +357,15 @@ int pci_msix_mask(struct pci_device *pdev, unsigned entry);
 int pci_msix_unmask(struct pci_device *pdev, unsigned entry);
 /* The irq handle of an enabled entry (for irq_count), or -EINVAL. */
 int pci_msix_irq(struct pci_device *pdev, unsigned entry);
+
+/* Managed forms of the interrupt calls (<rayos/devres.h>): the same results, and the interrupt
+ * is released with the driver's other managed resources. */
+int devm_pci_intx_irq(struct pci_device *pdev, irq_handler_t handler, void *context,
+                      const char *name);
+int devm_pci_enable_msi(struct pci_device *pdev, irq_handler_t handler, void *context,
+                        const char *name);
+int devm_pci_enable_msix(struct pci_device *pdev, const struct pci_msix_vector *vectors,
+                         unsigned count);
 
 /* Lookup by address (a reference the caller drops with device_put(&pdev->dev)), or NULL. */
 struct pci_device *pci_find_device(uint16_t segment, uint8_t bus, uint8_t slot, uint8_t function);

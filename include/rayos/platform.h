@@ -21,8 +21,10 @@ struct platform_device {
 struct platform_driver {
     const char *name;
     const char *const *types; /* NULL-terminated list of device types it drives */
+    size_t priv_size;         /* private data the core allocates before probe (driver_data) */
     int (*probe)(struct platform_device *pdev);
     void (*remove)(struct platform_device *pdev);
+    struct module *owner; /* THIS_MODULE */
     struct driver driver; /* owned by the platform bus */
 };
 

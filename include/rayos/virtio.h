@@ -178,6 +178,13 @@ struct virtio_device {
 struct pci_device;
 int virtio_pci_setup(struct pci_device *pdev, struct virtio_device **out);
 void virtio_pci_release(struct virtio_device *vdev);
+/* Releases the interrupts and resets the device (again and again if asked). */
+void virtio_pci_quiesce(struct virtio_device *vdev);
+/* Managed forms (<rayos/devres.h>): setup whose release comes with the driver's other managed
+ * resources, and a quiesce recorded at this point, so that memory the device may use, taken
+ * after it, is freed only once the device is reset and its interrupts are gone. */
+int devm_virtio_pci_setup(struct pci_device *pdev, struct virtio_device **out);
+int devm_virtio_pci_quiesce(struct pci_device *pdev, struct virtio_device *vdev);
 
 /* The common initialisation: reset, ACKNOWLEDGE, DRIVER, negotiate (wanted & offered, plus
  * VERSION_1 on modern), FEATURES_OK and read back.  Returns negotiated features or an error. */

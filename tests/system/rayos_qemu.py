@@ -10,6 +10,7 @@ isa-debug-exit device, so a panic (with exit_on_panic, always set here) ends QEM
 non-zero status instead of hanging the test.
 """
 import json
+import glob
 import os
 import re
 import socket
@@ -32,7 +33,7 @@ class RayOSError(Exception):
 class RayOS:
     def __init__(self, machine="q35", mem="256M", drives=(), devices=(), cmdline="",
                  extra=(), kernel=None, qmp=False, boot_timeout=60, cdrom=None, bios=None,
-                 smp=None, firmware_boot=False):
+                 smp=None, firmware_boot=False, boot_modules=True):
         self.qmp_path = None
         # RAYOS_SMP runs the whole suite on more CPUs (tests/run.py does a second pass with 2);
         # a test that needs a count of its own passes smp.
@@ -49,6 +50,16 @@ class RayOS:
         else:
             args += ["-kernel", kernel or KERNEL,
                      "-append", ("exit_on_panic " + cmdline).strip()]
+            # The drivers drivers.conf builds as modules come along as boot modules, as an
+            # initramfs would bring them, unless a test wants them absent (autoloading).
+            modules = sorted(glob.glob(os.path.join(os.path.dirname(KERNEL), "modules", "*.ko")))
+            if boot_modules and modules and not kernel:
+                extra = list(extra)
+                if "-initrd" in extra:  # the test's own boot modules, then the drivers
+                    at = extra.index("-initrd") + 1
+                    extra[at] = ",".join([extra[at]] + modules)
+                else:
+                    args += ["-initrd", ",".join(modules)]
         if bios:
             args += ["-bios", bios]
         for d in drives:

@@ -42,7 +42,7 @@ def test_modules_are_read_only_files_byte_for_byte(tmp_path):
 
 
 def test_no_modules_no_directory(tmp_path):
-    with RayOS() as vm:
+    with RayOS(boot_modules=False) as vm:  # not even the driver modules
         assert "boot module" not in vm.boot_log
         out = vm.command("ls /boot/modules")
         assert "No such file" in out or "not found" in out.lower(), out

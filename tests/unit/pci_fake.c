@@ -2,6 +2,7 @@
 #include "pci_fake.h"
 
 #include <rayos/bytes.h>
+#include <rayos/dma.h>
 #include <rayos/io.h>
 #include <rayos/irq.h>
 #include <string.h>
@@ -208,6 +209,16 @@ void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
 }
 
 void unmap_phys(void *virt, size_t size)
+{
+}
+
+/* Managed DMA buffers (devm_dma_alloc) are never taken by the code under test here. */
+void *dma_alloc(size_t size, size_t align, phys_addr_t *phys)
+{
+    return NULL;
+}
+
+void dma_free(void *virt, size_t size)
 {
 }
 
