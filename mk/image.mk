@@ -35,13 +35,19 @@ $(GRUB_BIOS_BOOT): mk/image.mk | deps
 
 grub-images: $(GRUB_EFI) $(GRUB_BIOS_CORE) $(GRUB_BIOS_BOOT)
 
+# The driver modules and their alias index go to /BOOT/MODULES on the ESP, as on the default
+# disk, so a root disk whose driver is a module is autoloaded from there.
 $(IMAGE): $(KERNEL_ELF) $(BUILD)/rayfs $(GRUB_EFI) $(GRUB_BIOS_CORE) $(GRUB_BIOS_BOOT) \
-          rootfs/BOOT/RAYOS.CFG
+          rootfs/BOOT/RAYOS.CFG $(MODULE_KOS) $(MODULE_ALIASES)
 	@echo "  IMAGE   $@"
 	@rm -f $@.tmp
 	@$(BUILD)/rayfs bootdisk $@.tmp --size $(IMAGE_SIZE) --kernel $(KERNEL_ELF) \
 		--efi $(GRUB_EFI) --bios-core $(GRUB_BIOS_CORE) --bios-boot $(GRUB_BIOS_BOOT) \
 		--config rootfs/BOOT/RAYOS.CFG >/dev/null
+	@$(BUILD)/rayfs mkdir $@.tmp@1 /BOOT/MODULES
+	@for f in $(MODULE_KOS) $(MODULE_ALIASES); do \
+		$(BUILD)/rayfs put $@.tmp@1 $$f /BOOT/MODULES/$$(basename $$f) || exit 1; \
+	done
 	@mv $@.tmp $@
 
 image: $(IMAGE)

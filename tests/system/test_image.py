@@ -24,10 +24,16 @@ def test_image_boots_under_both_firmwares(tmp_path, first="uefi", second="bios")
         assert f"root: root is vda1 (root=PARTUUID={uuid} on the command line)" in log, log[-3000:]
         assert "[boot] root" not in log  # the configuration names the same root: no switch
         assert vm.command("cfg get boot.root") == f"PARTUUID={uuid}\n"
+        # The driver modules and their index are on the ESP, as on the default disk.
+        listing = vm.command("ls /BOOT/MODULES")
+        assert "modules.alias" in listing and "nvme.ko" in listing, listing
         assert vm.command(f"cfg set log.flush_seconds 3") == ""
         assert vm.poweroff() == 0
     status, report = esp_fsck(disk, tmp_path)
     assert status == 0, report
+    for name in ("nvme.ko", "modules.alias"):
+        with open(os.path.join(BUILD, "modules", name), "rb") as f:
+            assert rayfs("cat", disk + "@1", "/BOOT/MODULES/" + name) == f.read(), name
     with boot_from_disk(disk, second, tmp_path) as vm:
         assert f"root is vda1 (root=PARTUUID={uuid}" in vm.boot_log
         assert vm.command("cfg get log.flush_seconds") == "3\n"
