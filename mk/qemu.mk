@@ -37,19 +37,20 @@ debug: all
 # from them (/boot/modules).
 ISO := $(BUILD)/rayos.iso
 iso: $(ISO)
-# The driver modules come along as boot modules too (GRUB's module lines, like an initramfs),
-# so a root disk whose driver is a module works from the ISO: one module2 line each, added to
-# mk/grub.cfg before its `boot`.
+# The driver modules and their alias index come along as boot modules too (GRUB's module
+# lines, like an initramfs), so a root disk whose driver is a module works from the ISO and
+# `install` can copy them: one module2 line each, added to mk/grub.cfg before its `boot`.
 $(ISO): $(KERNEL_ELF) mk/grub.cfg $(GRUB_EFI) $(GRUB_BIOS_CORE) $(GRUB_BIOS_BOOT) \
-        rootfs/BOOT/RAYOS.CFG $(MODULE_KOS)
+        rootfs/BOOT/RAYOS.CFG $(MODULE_KOS) $(MODULE_ALIASES)
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/boot/payload \
 		$(BUILD)/iso/boot/modules
 	@cp $(KERNEL_ELF) $(BUILD)/iso/boot/rayos.elf
 	@cp $(GRUB_EFI) $(GRUB_BIOS_CORE) $(GRUB_BIOS_BOOT) rootfs/BOOT/RAYOS.CFG \
 		$(BUILD)/iso/boot/payload/
-	@for f in $(MODULE_KOS); do cp $$f $(BUILD)/iso/boot/modules/; done
+	@for f in $(MODULE_KOS) $(MODULE_ALIASES); do cp $$f $(BUILD)/iso/boot/modules/; done
 	@{ sed '/^    boot$$/,$$d' mk/grub.cfg; \
-	   for m in $(notdir $(MODULE_KOS)); do echo "    module2 /boot/modules/$$m $$m"; done; \
+	   for m in $(notdir $(MODULE_KOS) $(MODULE_ALIASES)); do \
+		echo "    module2 /boot/modules/$$m $$m"; done; \
 	   sed -n '/^    boot$$/,$$p' mk/grub.cfg; } > $(BUILD)/iso/boot/grub/grub.cfg
 	@echo "  ISO     $@"
 	@grub-mkrescue -o $@ $(BUILD)/iso >$(BUILD)/iso.log 2>&1 || { cat $(BUILD)/iso.log; exit 1; }

@@ -39,6 +39,10 @@ struct install {
     bool force;
     bool claimed;
     struct install_file files[4]; /* kernel, UEFI loader, BIOS core, BIOS boot sector */
+    struct install_file modules[BOOT_DISK_MODULES_MAX]; /* for /BOOT/MODULES */
+    char module_names[BOOT_DISK_MODULES_MAX][BOOT_DISK_MODULE_NAME];
+    unsigned module_count;
+    const char *modules_from; /* the directory they were found in */
     struct boot_disk_layout layout;
     char current_step[64];
     uint64_t last_shown;
@@ -174,6 +178,47 @@ static void close_files(struct install *in)
     for (unsigned i = 0; i < ARRAY_SIZE(in->files); i++)
         if (in->files[i].file)
             vfs_close(in->files[i].file);
+    for (unsigned i = 0; i < in->module_count; i++)
+        if (in->modules[i].file)
+            vfs_close(in->modules[i].file);
+}
+
+/* Is this a file /BOOT/MODULES holds: a driver module or the alias index? */
+static bool module_file(const char *name)
+{
+    size_t length = strlen(name);
+    if (length == 0 || length >= BOOT_DISK_MODULE_NAME)
+        return false;
+    return strcmp(name, "modules.alias") == 0 ||
+           (length > 3 && strcmp(name + length - 3, ".ko") == 0);
+}
+
+/* The driver modules go along: from the running root's /BOOT/MODULES when it has one (an
+ * installed disk, the default disk), else those GRUB passed as boot modules (the ISO).  Best
+ * effort: a disk without them still boots with the built-in drivers, and says so. */
+static void find_modules(struct install *in)
+{
+    const char *dirs[] = {BOOT_DISK_MODULES_DIR, BOOT_MODULES_PATH};
+    for (unsigned d = 0; d < ARRAY_SIZE(dirs) && in->module_count == 0; d++) {
+        struct vfs_dir *dir;
+        if (vfs_opendir(dirs[d], &dir) != 0)
+            continue;
+        struct vfs_dirent entry;
+        while (in->module_count < BOOT_DISK_MODULES_MAX && vfs_readdir(dir, &entry) == 1) {
+            if (entry.stat.is_directory || !module_file(entry.name))
+                continue;
+            struct install_file *f = &in->modules[in->module_count];
+            char *name = in->module_names[in->module_count];
+            strlcpy(name, entry.name, BOOT_DISK_MODULE_NAME);
+            snprintf(f->path, sizeof(f->path), "%s/%s", dirs[d], name);
+            f->module = name;
+            if (vfs_open(f->path, VFS_O_READ, &f->file) == 0)
+                in->module_count++;
+        }
+        vfs_closedir(dir);
+        if (in->module_count)
+            in->modules_from = dirs[d];
+    }
 }
 
 static int vfs_source_read(void *context, uint64_t offset, void *buffer, size_t length)
@@ -308,6 +353,13 @@ static int run_install(struct install *in)
         (error = make_source(&in->files[2], &payload.bios_core)) != 0 ||
         (error = make_source(&in->files[3], &payload.bios_boot)) != 0)
         return refuse("cannot read the boot files (%s)%s", error_name(-error), "");
+    find_modules(in);
+    for (unsigned i = 0; i < in->module_count; i++) {
+        strlcpy(payload.modules[i].name, in->module_names[i], BOOT_DISK_MODULE_NAME);
+        if ((error = make_source(&in->modules[i], &payload.modules[i].source)) != 0)
+            return refuse("cannot read %s (%s)", in->modules[i].path, error_name(-error));
+    }
+    payload.module_count = in->module_count;
     size_t config_length = 0;
     const char *config_source = "the running configuration";
     char *config = default_config(&config_length);
@@ -332,6 +384,12 @@ static int run_install(struct install *in)
             shell_printf("install: %s from %s\n", in->files[i].esp_path, in->files[i].path);
     shell_printf("install: %s from %s, [boot] root = PARTUUID=%s\n", BOOT_DISK_CONFIG_PATH,
                  config_source, l->esp_partuuid);
+    if (in->module_count)
+        shell_printf("install: %s: %u files from %s\n", BOOT_DISK_MODULES_DIR, in->module_count,
+                     in->modules_from);
+    else
+        shell_printf("install: no driver modules found (%s, %s): only built-in drivers\n",
+                     BOOT_DISK_MODULES_DIR, BOOT_MODULES_PATH);
 
     uint64_t started = time_ns();
     error = boot_disk_write(&in->io, l, &payload);

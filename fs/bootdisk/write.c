@@ -89,6 +89,22 @@ static int read_whole(struct boot_disk_source *source, void *buffer)
     return source->read(source->context, 0, buffer, (size_t)source->size);
 }
 
+/* A module's name becomes a file name in one directory: nothing that could leave it. */
+static bool module_name_ok(const char *name)
+{
+    size_t length = strnlen(name, BOOT_DISK_MODULE_NAME);
+    if (length == 0 || length == BOOT_DISK_MODULE_NAME || name[0] == '.')
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 /* Everything that can be refused, before anything is written. */
 static int prepare(struct writer *w)
 {
@@ -97,6 +113,11 @@ static int prepare(struct writer *w)
         return fail(w, "reading the kernel (empty)", -EINVAL);
     if (p->efi_loader.size == 0)
         return fail(w, "reading the UEFI loader (empty)", -EINVAL);
+    if (p->module_count > BOOT_DISK_MODULES_MAX)
+        return fail(w, "counting the modules (too many)", -EINVAL);
+    for (unsigned i = 0; i < p->module_count; i++)
+        if (!module_name_ok(p->modules[i].name))
+            return fail(w, "checking the modules' names", -EINVAL);
     if (w->layout->bios_blocks) {
         if (p->bios_boot.size != GRUB_BOOT_SECTOR_SIZE)
             return fail(w, "checking GRUB's boot.img (not 512 bytes)", -EINVAL);
@@ -177,6 +198,23 @@ static int copy_source(struct writer *w, struct fat_volume *volume, const char *
     return error ? error : close_error;
 }
 
+static int copy_modules(struct writer *w, struct fat_volume *volume)
+{
+    struct boot_disk_payload *p = w->payload;
+    if (p->module_count == 0)
+        return 0;
+    int error = fat_mkdir(volume, BOOT_DISK_MODULES_DIR);
+    if (error)
+        return fail(w, BOOT_DISK_MODULES_DIR, error);
+    for (unsigned i = 0; i < p->module_count; i++) {
+        char path[sizeof(BOOT_DISK_MODULES_DIR) + BOOT_DISK_MODULE_NAME + 1];
+        snprintf(path, sizeof(path), "%s/%s", BOOT_DISK_MODULES_DIR, p->modules[i].name);
+        if ((error = copy_source(w, volume, path, &p->modules[i].source)) != 0)
+            return fail(w, path, error);
+    }
+    return 0;
+}
+
 static int fill_esp(struct writer *w, struct fat_volume *volume)
 {
     static const char *const directories[] = {"/EFI", "/EFI/BOOT", "/BOOT", "/BOOT/GRUB", "/LOG"};
@@ -202,6 +240,8 @@ static int fill_esp(struct writer *w, struct fat_volume *volume)
     error = write_bytes(volume, BOOT_DISK_CONFIG_PATH, w->config, w->config_length);
     if (error)
         return fail(w, BOOT_DISK_CONFIG_PATH, error);
+    if ((error = copy_modules(w, volume)) != 0)
+        return error;
     /* The kernel last: the largest file, and the one the loader looks for. */
     error = copy_source(w, volume, BOOT_DISK_KERNEL_PATH, &p->kernel);
     return fail(w, BOOT_DISK_KERNEL_PATH, error);

@@ -37,6 +37,9 @@
 #define BOOT_DISK_GRUB_CFG_PATH  "/BOOT/GRUB/GRUB.CFG"
 #define BOOT_DISK_BIOS_CORE_PATH "/BOOT/GRUB/CORE.IMG"
 #define BOOT_DISK_BIOS_BOOT_PATH "/BOOT/GRUB/BOOT.IMG"
+#define BOOT_DISK_MODULES_DIR    "/BOOT/MODULES" /* driver modules and their alias index */
+#define BOOT_DISK_MODULES_MAX    32
+#define BOOT_DISK_MODULE_NAME    32 /* bytes, with the terminator */
 
 struct boot_disk_layout {
     uint32_t block_size;
@@ -75,8 +78,16 @@ struct boot_disk_source {
     void *context;
 };
 
+struct boot_disk_module {
+    char name[BOOT_DISK_MODULE_NAME]; /* letters, digits, '.', '_', '-' only */
+    struct boot_disk_source source;
+};
+
 struct boot_disk_payload {
     struct boot_disk_source kernel, efi_loader, bios_core, bios_boot;
+    /* Optional: files for BOOT_DISK_MODULES_DIR (driver modules, modules.alias). */
+    struct boot_disk_module modules[BOOT_DISK_MODULES_MAX];
+    unsigned module_count;
     const char *config; /* RAYOS.CFG text to install; [boot] root is rewritten */
     size_t config_length;
     const struct fat_clock *clock;

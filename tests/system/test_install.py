@@ -45,6 +45,10 @@ def check_installed(disk, tmp_path):
     assert rayfs("cat", disk + "@1", "/BOOT/RAYOS.ELF") == open(KERNEL, "rb").read()
     cfg = rayfs("cat", disk + "@1", "/BOOT/RAYOS.CFG").decode()
     assert f"\nroot = PARTUUID={part_uuid(disk)}\n" in cfg, cfg
+    # The driver modules and their index went along.
+    for name in ("nvme.ko", "modules.alias"):
+        with open(os.path.join(BUILD, "modules", name), "rb") as f:
+            assert rayfs("cat", disk + "@1", "/BOOT/MODULES/" + name) == f.read(), name
 
 
 def test_install_from_the_iso_then_the_disk_boots_alone_under_uefi_and_bios(tmp_path):
@@ -62,6 +66,7 @@ def test_install_from_the_iso_then_the_disk_boots_alone_under_uefi_and_bios(tmp_
         assert "install: /BOOT/RAYOS.ELF from /boot/modules/rayos.elf" in out, out
         # No configuration file on the (in-memory) root: the default file from the ISO.
         assert "install: /BOOT/RAYOS.CFG from /boot/modules/RAYOS.CFG" in out, out
+        assert "install: /BOOT/MODULES: 3 files from /boot/modules" in out, out
         assert re.search(r"install: done in \d+\.\d{3} s; vda boots RayOS under UEFI and BIOS",
                          out), out
         uuid = re.search(r"PARTUUID ([0-9a-f-]{36})\)", out).group(1)
@@ -87,6 +92,7 @@ def test_install_from_the_iso_then_the_disk_boots_alone_under_uefi_and_bios(tmp_
         out = vm.command("install vdb", timeout=300)
         assert "install: /BOOT/RAYOS.ELF from /BOOT/RAYOS.ELF" in out, out
         assert "install: /BOOT/RAYOS.CFG from the running configuration" in out, out
+        assert "install: /BOOT/MODULES: 3 files from /BOOT/MODULES" in out, out
         assert "install: done" in out, out
         assert vm.poweroff() == 0
     check_installed(target, tmp_path)

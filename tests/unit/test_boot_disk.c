@@ -190,6 +190,30 @@ static void test_512_byte_disk(void **state)
     ramdisk_free(&disk);
 }
 
+static void test_modules_go_to_their_directory(void **state)
+{
+    struct ramdisk disk;
+    ramdisk_init(&disk, 512, 64 * MiB);
+    struct boot_disk_layout layout;
+    assert_int_equal(boot_disk_plan(512, disk.io.block_count, entropy, &layout), 0);
+    struct boot_disk_payload p = payload();
+    p.module_count = 2;
+    p.modules[0] = (struct boot_disk_module){"nvme.ko", {"nvme.ko", core.size, blob_read, &core}};
+    p.modules[1] =
+        (struct boot_disk_module){"modules.alias", {"alias", boot.size, blob_read, &boot}};
+    assert_int_equal(boot_disk_write(&disk.io, &layout, &p), 0);
+    check_disk(&disk, &layout);
+    struct block_io_slice slice;
+    struct block_io esp_io;
+    block_io_slice_init(&slice, &esp_io, &disk.io, layout.esp_start, layout.esp_blocks);
+    struct fat_volume *volume;
+    assert_int_equal(fat_mount(&esp_io, FAT_MOUNT_READ_ONLY, &ramdisk_test_clock, &volume), 0);
+    assert_file(volume, "/BOOT/MODULES/nvme.ko", core.data, core.size);
+    assert_file(volume, "/BOOT/MODULES/modules.alias", boot.data, boot.size);
+    fat_unmount(volume);
+    ramdisk_free(&disk);
+}
+
 static void test_4096_byte_disk_is_uefi_only(void **state)
 {
     struct ramdisk disk;
@@ -245,6 +269,12 @@ static void test_bad_payload_writes_nothing(void **state)
     p = payload();
     p.kernel.size = 0;
     assert_int_equal(boot_disk_write(&disk.io, &layout, &p), -EINVAL);
+
+    p = payload(); /* a module name that would leave /BOOT/MODULES */
+    p.module_count = 1;
+    p.modules[0] = (struct boot_disk_module){"../RAYOS.ELF", {"m", efi.size, blob_read, &efi}};
+    assert_int_equal(boot_disk_write(&disk.io, &layout, &p), -EINVAL);
+    assert_non_null(strstr(p.failed_step, "modules"));
 
     p = payload();
     p.bios_core.size = 2 * MiB;
@@ -305,6 +335,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_512_byte_disk),
+        cmocka_unit_test(test_modules_go_to_their_directory),
         cmocka_unit_test(test_4096_byte_disk_is_uefi_only),
         cmocka_unit_test(test_plan_refusals),
         cmocka_unit_test(test_bad_payload_writes_nothing),
