@@ -341,29 +341,38 @@ ssize_t fat_read(struct fat_file *file, void *buffer, size_t size)
     return n;
 }
 
-/* Writes data (or zeros when data is NULL) at position, growing the file as needed. */
-static ssize_t write_at(struct fat_file *file, uint64_t position, const void *data, size_t size)
+/* What every write of size (> 0) bytes at position does first: the size limit, the dirty bit,
+ * clusters for the whole range, and zeros over any gap between the file's end and position. */
+static int prepare_write(struct fat_file *file, uint64_t position, size_t size)
 {
     struct fat_volume *vol = file->volume;
-    if (size == 0)
-        return 0;
     if (position > FILE_SIZE_MAX || size > FILE_SIZE_MAX - position)
         return -EFBIG;
-    uint64_t end = position + size;
     int err = fat_mark_dirty(vol);
-    if (err)
-        return err;
-    err = ensure_clusters(file, (uint32_t)DIV_ROUND_UP(end, vol->cluster_size), false);
+    if (!err)
+        err = ensure_clusters(file, (uint32_t)DIV_ROUND_UP(position + size, vol->cluster_size),
+                              false);
     if (err)
         return err;
     if (position > file->size) {
         /* The gap reads as zeros: fill it before the size covers it. */
         ssize_t gap = transfer(file, file->size, NULL, NULL, (size_t)(position - file->size));
         if (gap < 0)
-            return gap;
+            return (int)gap;
         if ((uint64_t)gap != position - file->size)
             return -EIO;
     }
+    return 0;
+}
+
+/* Writes data (or zeros when data is NULL) at position, growing the file as needed. */
+static ssize_t write_at(struct fat_file *file, uint64_t position, const void *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    int err = prepare_write(file, position, size);
+    if (err)
+        return err;
     ssize_t n = data ? transfer(file, position, NULL, data, size)
                      : transfer(file, position, NULL, NULL, size);
     if (n > 0) {
@@ -425,22 +434,9 @@ ssize_t fat_write_plan(struct fat_file *file, const void *buffer, size_t size,
     plan->start = plan->end = position;
     if (size == 0)
         return 0;
-    if (position > FILE_SIZE_MAX || size > FILE_SIZE_MAX - position)
-        return -EFBIG;
-    int err = fat_mark_dirty(vol);
-    if (!err)
-        err = ensure_clusters(file, (uint32_t)DIV_ROUND_UP(position + size, vol->cluster_size),
-                              false);
+    int err = prepare_write(file, position, size);
     if (err)
         return err;
-    if (position > file->size) {
-        /* The gap reads as zeros: fill it before the size covers it. */
-        ssize_t gap = transfer(file, file->size, NULL, NULL, (size_t)(position - file->size));
-        if (gap < 0)
-            return gap;
-        if ((uint64_t)gap != position - file->size)
-            return -EIO;
-    }
     size_t planned = 0;
     while (planned < size) {
         ssize_t n = plan_piece(file, position + planned, (const uint8_t *)buffer + planned,
