@@ -5,6 +5,7 @@
 
 #include "bootdisk.h"
 #include "image.h"
+#include "rayfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static int fd_read(void *context, uint64_t offset, void *buffer, size_t length)
@@ -38,19 +38,6 @@ static int open_source(struct boot_disk_source *source, const char *what, const 
     *source = (struct boot_disk_source){what, (uint64_t)st.st_size, fd_read, (void *)(intptr_t)fd};
     return 0;
 }
-
-static void host_clock(void *context, struct fat_time *out)
-{
-    (void)context;
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    *out = (struct fat_time){
-        (uint16_t)(tm.tm_year + 1900), (uint8_t)(tm.tm_mon + 1), (uint8_t)tm.tm_mday,
-        (uint8_t)tm.tm_hour,           (uint8_t)tm.tm_min,       (uint8_t)tm.tm_sec};
-}
-
-static const struct fat_clock clock_source = {NULL, host_clock};
 
 static int random_bytes(uint8_t *out, size_t length)
 {
@@ -101,7 +88,7 @@ int cmd_bootdisk(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    struct boot_disk_payload payload = {.clock = &clock_source};
+    struct boot_disk_payload payload = {.clock = &rayfs_clock};
     if (open_source(&payload.kernel, "the kernel", files[0]) ||
         open_source(&payload.efi_loader, "the UEFI loader", files[1]))
         return 1;

@@ -70,7 +70,7 @@ static void host_clock(void *context, struct fat_time *out)
         (uint8_t)tm.tm_hour,           (uint8_t)tm.tm_min,       (uint8_t)tm.tm_sec};
 }
 
-static const struct fat_clock clock_source = {NULL, host_clock};
+const struct fat_clock rayfs_clock = {NULL, host_clock};
 
 int fail(const char *what, int err)
 {
@@ -83,7 +83,7 @@ int session_open(struct session *s, const char *spec, bool writable)
     s->spec = spec;
     if (image_open(&s->image, spec, writable) != 0)
         return -1;
-    int err = fat_mount(s->image.io, writable ? 0 : FAT_MOUNT_READ_ONLY, &clock_source, &s->vol);
+    int err = fat_mount(s->image.io, writable ? 0 : FAT_MOUNT_READ_ONLY, &rayfs_clock, &s->vol);
     if (err) {
         fprintf(stderr, "rayfs: %s: not a valid FAT volume: %s\n", spec, strerror(-err));
         image_close(&s->image);

@@ -13,6 +13,9 @@ struct session {
     const char *spec;
 };
 
+/* Timestamps for what rayfs writes: the host's local time. */
+extern const struct fat_clock rayfs_clock;
+
 /* Prints "rayfs: WHAT: reason" and returns 1 (the exit status). */
 int fail(const char *what, int err);
 /* 0, or -1 after printing why. */
