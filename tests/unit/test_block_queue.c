@@ -93,6 +93,20 @@ static void fake_reset(struct block_device *dev, int status)
 
 static const struct block_driver_ops fake_ops = {.submit = fake_submit, .reset = fake_reset};
 
+/* The fake disk as a registered block device with hw_queues hardware queues. */
+static struct block_device *register_fake_disk(unsigned hw_queues)
+{
+    struct block_device *dev = block_device_alloc();
+    dev->block_count = DISK_BLOCKS;
+    dev->ops = &fake_ops;
+    dev->driver_name = "fake";
+    dev->limits = (struct block_limits){
+        .max_segments = 4, .max_segment_size = 4096, .max_transfer = 8192, .queue_depth = 2};
+    dev->hw_queue_count = hw_queues;
+    assert_int_equal(block_device_register(dev, "vd"), 0);
+    return dev;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -100,14 +114,7 @@ static int setup(void **state)
     disk.data = calloc(DISK_BLOCKS, 512);
     for (unsigned i = 0; i < DISK_BLOCKS * 512; i++)
         disk.data[i] = (uint8_t)(i / 512 + i % 7);
-    struct block_device *dev = block_device_alloc();
-    dev->block_count = DISK_BLOCKS;
-    dev->ops = &fake_ops;
-    dev->driver_name = "fake";
-    dev->limits = (struct block_limits){
-        .max_segments = 4, .max_segment_size = 4096, .max_transfer = 8192, .queue_depth = 2};
-    assert_int_equal(block_device_register(dev, "vd"), 0);
-    disk.dev = dev;
+    disk.dev = register_fake_disk(1);
     fake_dma_mappable = true;
     return 0;
 }
@@ -317,13 +324,7 @@ static void test_hardware_queue_per_cpu(void **state)
     (void)state;
     block_device_unregister(disk.dev);
     block_device_put(disk.dev);
-    struct block_device *dev = block_device_alloc();
-    dev->block_count = DISK_BLOCKS;
-    dev->ops = &fake_ops;
-    dev->limits = (struct block_limits){
-        .max_segments = 4, .max_segment_size = 4096, .max_transfer = 8192, .queue_depth = 2};
-    dev->hw_queue_count = 2;
-    assert_int_equal(block_device_register(dev, "vd"), 0);
+    struct block_device *dev = register_fake_disk(2);
     disk.dev = dev;
     host_online_cpus = 2;
     assert_int_equal(blk_hw_queue_cpu(1), 1);
