@@ -17,9 +17,8 @@ struct checker {
     void (*report)(void *context, const char *message);
     void *context;
     struct fat_check_result *result;
-    uint8_t *owned; /* bitmap: cluster belongs to some file or directory */
-    uint32_t *queue;
-    uint32_t queue_length, queue_capacity;
+    uint8_t *owned;                /* bitmap: cluster belongs to some file or directory */
+    struct fat_cluster_list queue; /* directories to walk */
     unsigned reported;
 };
 
@@ -107,17 +106,17 @@ static uint32_t claim_chain(struct checker *ck, const char *name, uint32_t first
     }
 }
 
-static int queue_push(struct checker *ck, uint32_t cluster)
+int fat_cluster_list_push(struct fat_cluster_list *list, uint32_t cluster)
 {
-    if (ck->queue_length == ck->queue_capacity) {
-        uint32_t capacity = ck->queue_capacity ? ck->queue_capacity * 2 : 64;
-        uint32_t *queue = krealloc(ck->queue, capacity * sizeof(*queue));
-        if (!queue)
+    if (list->length == list->capacity) {
+        uint32_t capacity = list->capacity ? list->capacity * 2 : 64;
+        uint32_t *items = krealloc(list->items, capacity * sizeof(*items));
+        if (!items)
             return -ENOMEM;
-        ck->queue = queue;
-        ck->queue_capacity = capacity;
+        list->items = items;
+        list->capacity = capacity;
     }
-    ck->queue[ck->queue_length++] = cluster;
+    list->items[list->length++] = cluster;
     return 0;
 }
 
@@ -330,7 +329,7 @@ static int check_directory(struct checker *ck, uint32_t dir)
         if (damaged)
             continue;
         check_dots(ck, e->name, cluster, dir == 0 ? fat_root_cluster(vol) : dir);
-        err = queue_push(ck, cluster);
+        err = fat_cluster_list_push(&ck->queue, cluster);
         if (err)
             break;
     }
@@ -467,12 +466,12 @@ int fat_check(const struct block_io *io, void (*report)(void *context, const cha
         bool damaged;
         claim_chain(&ck, "root directory", vol->root_cluster, &damaged);
     }
-    err = queue_push(&ck, 0);
-    for (uint32_t i = 0; !err && i < ck.queue_length; i++)
-        err = check_directory(&ck, ck.queue[i]);
+    err = fat_cluster_list_push(&ck.queue, 0);
+    for (uint32_t i = 0; !err && i < ck.queue.length; i++)
+        err = check_directory(&ck, ck.queue.items[i]);
     if (!err)
         count_clusters(&ck);
-    kfree(ck.queue);
+    kfree(ck.queue.items);
     kfree(ck.owned);
     fat_free_volume(vol);
     return err;

@@ -333,6 +333,12 @@ int fat_intent_recover(struct fat_volume *vol);
 int fat_set_dotdot(struct fat_volume *vol, uint32_t dir_cluster, uint32_t parent);
 
 /* check.c */
+/* The directories a check or a repair has still to walk (breadth first), by first cluster. */
+struct fat_cluster_list {
+    uint32_t *items;
+    uint32_t length, capacity;
+};
+int fat_cluster_list_push(struct fat_cluster_list *list, uint32_t cluster); /* 0 or -ENOMEM */
 /* fsck.fat's rule for a valid 8.3 name. */
 bool fat_short_name_fsck_valid(const uint8_t *raw);
 bool fat_entry_name_fsck_valid(const struct fat_entry_info *e);

@@ -33,10 +33,9 @@ struct repairer {
     void (*report)(void *context, const char *message);
     void *context;
     unsigned fixes;
-    uint8_t *owned; /* bitmap: cluster claimed by some entry */
-    uint32_t *queue;
-    uint32_t queue_length, queue_capacity;
-    struct fat_name_set names; /* of the directory being walked */
+    uint8_t *owned;                /* bitmap: cluster claimed by some entry */
+    struct fat_cluster_list queue; /* directories to walk */
+    struct fat_name_set names;     /* of the directory being walked */
     uint32_t fsck_number;
 };
 
@@ -160,20 +159,6 @@ static void release_chain(struct repairer *rp, uint32_t first, uint32_t length)
         if (fat_next_cluster(rp->vol, c, &c) != 1)
             break;
     }
-}
-
-static int queue_push(struct repairer *rp, uint32_t cluster)
-{
-    if (rp->queue_length == rp->queue_capacity) {
-        uint32_t capacity = rp->queue_capacity ? rp->queue_capacity * 2 : 64;
-        uint32_t *queue = krealloc(rp->queue, capacity * sizeof(*queue));
-        if (!queue)
-            return -ENOMEM;
-        rp->queue = queue;
-        rp->queue_capacity = capacity;
-    }
-    rp->queue[rp->queue_length++] = cluster;
-    return 0;
 }
 
 /* Marks slots [first, last] deleted when they hold something. */
@@ -365,7 +350,7 @@ static int repair_subdirectory(struct repairer *rp, struct fat_dir_cursor *curso
             return err;
     }
     err = repair_dots(rp, e->name, cluster, parent);
-    return err ? err : queue_push(rp, cluster);
+    return err ? err : fat_cluster_list_push(&rp->queue, cluster);
 }
 
 static bool is_dot_name(const uint8_t *raw)
@@ -602,9 +587,9 @@ static int repair_volume(struct repairer *rp)
             err = -EUCLEAN; /* a FAT32 root that cannot be claimed: beyond repair here */
     }
     if (!err)
-        err = queue_push(rp, 0);
-    for (uint32_t i = 0; !err && i < rp->queue_length; i++)
-        err = repair_directory(rp, rp->queue[i]);
+        err = fat_cluster_list_push(&rp->queue, 0);
+    for (uint32_t i = 0; !err && i < rp->queue.length; i++)
+        err = repair_directory(rp, rp->queue.items[i]);
     /* entries first: a cut before the FAT changes leaves only lost clusters */
     if (!err)
         err = fat_volume_sync(vol);
@@ -641,7 +626,7 @@ int fat_repair(const struct block_io *io, void (*report)(void *context, const ch
     err = rp.owned ? repair_volume(&rp) : -ENOMEM;
     int unmounted = fat_unmount(rp.vol);
     kfree(rp.owned);
-    kfree(rp.queue);
+    kfree(rp.queue.items);
     fat_names_clear(&rp.names);
     *fixes = rp.fixes;
     return err ? err : unmounted;
