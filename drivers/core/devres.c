@@ -133,19 +133,24 @@ void devm_kfree(struct device *dev, void *ptr)
         devres_free(res);
 }
 
-void *devm_dma_alloc(struct device *dev, size_t size, size_t align, phys_addr_t *phys)
+/* Records what res's acquisition gave (data of size bytes), or drops res when it gave nothing.
+ * res is made before the resource is taken, so running out of memory for it leaks nothing. */
+static void *devres_keep(struct device *dev, struct devres *res, void *data, size_t size)
 {
-    struct devres *res = devres_new(DEVRES_DMA, "dma", 0);
-    if (!res)
-        return NULL;
-    res->data = dma_alloc(size, align, phys);
-    if (!res->data) {
+    if (!data) {
         kfree(res);
         return NULL;
     }
+    res->data = data;
     res->size = size;
     devres_add(dev, res);
-    return res->data;
+    return data;
+}
+
+void *devm_dma_alloc(struct device *dev, size_t size, size_t align, phys_addr_t *phys)
+{
+    struct devres *res = devres_new(DEVRES_DMA, "dma", 0);
+    return res ? devres_keep(dev, res, dma_alloc(size, align, phys), size) : NULL;
 }
 
 void devm_dma_free(struct device *dev, void *virt)
@@ -158,16 +163,7 @@ void devm_dma_free(struct device *dev, void *virt)
 void *devm_map_phys(struct device *dev, phys_addr_t phys, size_t size, enum map_attr attr)
 {
     struct devres *res = devres_new(DEVRES_MAP, "mmio", 0);
-    if (!res)
-        return NULL;
-    res->data = map_phys(phys, size, attr);
-    if (!res->data) {
-        kfree(res);
-        return NULL;
-    }
-    res->size = size;
-    devres_add(dev, res);
-    return res->data;
+    return res ? devres_keep(dev, res, map_phys(phys, size, attr), size) : NULL;
 }
 
 void devres_release_all(struct device *dev)
