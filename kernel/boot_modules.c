@@ -3,7 +3,7 @@
 #include <rayos/boot_modules.h>
 #include <rayos/mm.h>
 #include <rayos/string.h>
-#include "kernel/boot_info.h"
+#include <rayos/boot_info.h>
 #include "kernel/boot_modules.h"
 
 unsigned boot_module_count(void)

@@ -5,7 +5,7 @@
 
 #include <rayos/mm.h>
 #include <rayos/types.h>
-#include "kernel/boot_info.h"
+#include <rayos/boot_info.h>
 
 /* Keeps only the modules that lie wholly in usable RAM (regions), clear of the kernel image
  * [kernel_start, kernel_end) and of every other module; each one dropped is named in a warning.

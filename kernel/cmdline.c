@@ -7,7 +7,7 @@
 #include <rayos/io.h>
 #include <rayos/irq.h>
 #include <rayos/string.h>
-#include "boot_info.h"
+#include <rayos/boot_info.h>
 
 #define MODULE_OPTIONS_MAX 512
 

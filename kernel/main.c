@@ -30,7 +30,7 @@ static void run_initcalls(void)
          * itself (SIGSEGV) about once in 250 boots with -smp 4; idle CPUs halt and are safe.
          * QEMU 8.1 moved that rebuild onto each vCPU's own thread. */
         if (level == INIT_BUS)
-            arch_smp_wait_started(AP_START_TIMEOUT_MS);
+            smp_wait_started(AP_START_TIMEOUT_MS);
         for (const struct initcall *c = _initcalls_start; c < _initcalls_end; c++) {
             if (c->level != level)
                 continue;

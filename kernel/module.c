@@ -132,7 +132,7 @@ void module_free(struct module *mod)
 {
     for (unsigned r = 0; r < MODULE_REGIONS; r++)
         if (mod->memory[r])
-            arch_module_free(mod->memory[r], mod->size[r]);
+            module_memory_free(mod->memory[r], mod->size[r]);
     for (unsigned i = 0; i < mod->symbol_count; i++)
         kfree(mod->symbol_names[i]);
     kfree(mod->symbol_addresses);
@@ -147,7 +147,7 @@ static int allocate_regions(struct module *mod, const struct elf_module *elf)
         mod->size[r] = elf->region_size[r];
         if (!mod->size[r])
             continue;
-        mod->memory[r] = arch_module_alloc(mod->size[r]);
+        mod->memory[r] = module_memory_alloc(mod->size[r]);
         if (!mod->memory[r])
             return -ENOMEM;
     }
@@ -366,9 +366,9 @@ static int run_init(struct module *mod, const struct elf_module *elf, char *why,
 static void protect(struct module *mod)
 {
     if (mod->memory[MODULE_TEXT])
-        arch_module_protect(mod->memory[MODULE_TEXT], mod->size[MODULE_TEXT], false, true);
+        module_memory_protect(mod->memory[MODULE_TEXT], mod->size[MODULE_TEXT], false, true);
     if (mod->memory[MODULE_RODATA])
-        arch_module_protect(mod->memory[MODULE_RODATA], mod->size[MODULE_RODATA], false, false);
+        module_memory_protect(mod->memory[MODULE_RODATA], mod->size[MODULE_RODATA], false, false);
 }
 
 int module_load_locked(const void *image, size_t size, const char *origin,

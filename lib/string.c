@@ -3,12 +3,12 @@
 #include <rayos/string.h>
 
 #if !__STDC_HOSTED__
+#include <asm/string.h>
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-    void *ret = dst;
-    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-    return ret;
+    arch_copy_bytes(dst, src, n);
+    return dst;
 }
 
 void *memmove(void *dst, const void *src, size_t n)
@@ -26,9 +26,8 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-    void *ret = dst;
-    __asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
-    return ret;
+    arch_fill_bytes(dst, c, n);
+    return dst;
 }
 
 int memcmp(const void *a, const void *b, size_t n)

@@ -5,7 +5,7 @@
 #include <rayos/mm.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
-#include "kernel/boot_info.h"
+#include <rayos/boot_info.h>
 
 #define MB1_BOOTLOADER_MAGIC 0x2BADB002
 #define MB2_BOOTLOADER_MAGIC 0x36d76289

@@ -11,7 +11,7 @@
 #include <rayos/printk.h>
 #include <rayos/smp.h>
 #include <rayos/string.h>
-#include "kernel/boot_info.h"
+#include <rayos/boot_info.h>
 #include "x86.h"
 
 #define PTE_PRESENT  (1ULL << 0)

@@ -6,9 +6,6 @@
 #include <rayos/time.h>
 #include "x86.h"
 
-static int64_t boot_unix;
-static uint64_t boot_ns;
-
 static uint8_t cmos_read(uint8_t reg)
 {
     io_write8(0x70, reg | 0x80); /* bit 7 keeps NMIs disabled while we talk to the chip */
@@ -75,18 +72,7 @@ void rtc_init(void)
         pr_warn("CMOS clock holds an impossible date; using 2000-01-01");
         t = (struct wall_time){2000, 1, 1, 0, 0, 0};
     }
-    boot_unix = time_to_unix(&t);
-    boot_ns = time_ns();
+    wall_clock_set(time_to_unix(&t));
     pr_info("%04u-%02u-%02u %02u:%02u:%02u UTC", t.year, t.month, t.day, t.hour, t.minute,
             t.second);
-}
-
-int64_t time_unix(void)
-{
-    return boot_unix + (int64_t)((time_ns() - boot_ns) / NSEC_PER_SEC);
-}
-
-void time_wall(struct wall_time *out)
-{
-    time_from_unix(time_unix(), out);
 }

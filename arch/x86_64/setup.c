@@ -6,7 +6,7 @@
 #include <rayos/smp.h>
 #include "drivers/acpi/acpi_internal.h"
 #include "drivers/serial/uart16550.h"
-#include "kernel/boot_info.h"
+#include <rayos/boot_info.h>
 #include "kernel/boot_modules.h"
 #include "kernel/kernel_main.h"
 #include "mm/pmm.h"

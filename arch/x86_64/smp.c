@@ -14,7 +14,7 @@
 #include <rayos/thread.h>
 #include <rayos/time.h>
 #include <rayos/timer.h>
-#include "kernel/boot_info.h"
+#include <rayos/boot_info.h>
 #include "x86.h"
 
 #define TRAMPOLINE_PHYS 0x8000
@@ -29,9 +29,6 @@ extern char boot_pml4[];
 extern volatile bool x86_cpus_stopping;
 
 void ap_main(uint64_t ticket);
-
-static uint64_t start_sent_ns;
-static unsigned cpus_started; /* APs sent start-up IPIs */
 
 static void *trampoline_field(char *symbol)
 {
@@ -162,34 +159,7 @@ void arch_smp_start(unsigned max_cpus, const char *limit_why)
         if (round == 0)
             udelay(200);
     }
-    start_sent_ns = time_ns();
-    cpus_started = count;
-}
-
-/* Waits (sleeping) until every started CPU is online or has had `timeout_ms` since the start-up
- * IPIs; the silent ones are reported and left offline. */
-void arch_smp_wait_started(uint64_t timeout_ms)
-{
-    if (!cpus_started)
-        return;
-    for (;;) {
-        bool pending = false;
-        for (unsigned i = 1; i < CPUS_MAX; i++) {
-            enum cpu_state s = __atomic_load_n(&cpus[i].state, __ATOMIC_ACQUIRE);
-            pending |= s == CPU_STARTING || s == CPU_ARRIVED;
-        }
-        if (!pending || time_ns() - start_sent_ns > timeout_ms * NSEC_PER_MSEC)
-            break;
-        msleep(1);
-    }
-    for (unsigned i = 1; i < CPUS_MAX; i++) {
-        enum cpu_state expected = CPU_STARTING;
-        if (__atomic_compare_exchange_n(&cpus[i].state, &expected, CPU_OFFLINE, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-            cpus[i].why = "did not answer the start-up IPI";
-            pr_warn("CPU %u (APIC id %u) did not answer the start-up IPI", i, cpus[i].hw_id);
-        }
-    }
+    smp_note_started(count);
 }
 
 static struct cpu *find_self(void)

@@ -16,6 +16,10 @@
  *   void cpu_relax(void);                            spin-wait hint
  */
 
+/* The host bridge's PCI I/O window, mapped: where architectures without I/O instructions send
+ * the port accessors (ignored by those that have them). */
+void io_port_window(void *virt, uint32_t size);
+
 enum map_attr {
     MAP_UNCACHED = 0, /* device registers */
     MAP_CACHED = 1,   /* firmware tables in RAM or ROM */

@@ -17,6 +17,13 @@ int irq_claim_isa(unsigned isa_irq, irq_handler_t handler, void *context, const 
 int irq_claim_gsi(unsigned gsi, enum irq_trigger trigger, irq_handler_t handler, void *context,
                   const char *name);
 
+/* A line of the system interrupt controller (x86: a GSI; arm: a GIC INTID) and its trigger. */
+struct irq_spec {
+    uint32_t line;
+    enum irq_trigger trigger;
+};
+int irq_claim(const struct irq_spec *spec, irq_handler_t handler, void *context, const char *name);
+
 /* An MSI message: what the device writes where to raise the vector. */
 struct msi_message {
     uint64_t address;

@@ -108,11 +108,17 @@ uint64_t module_function_address(const char *name);
 /* Loads the module whose alias matches modalias (from /BOOT/MODULES), if any: 0 when loaded
  * or already there, -ENOENT when no module has that alias. */
 int module_autoload(const char *modalias);
-/* Architecture part (arch/<arch>/module_memory.c): module memory within reach of the kernel's
- * code model, zeroed, writable and not executable until protected. */
-void *arch_module_alloc(size_t size);
-void arch_module_protect(void *virt, size_t size, bool writable, bool executable);
-void arch_module_free(void *virt, size_t size);
+/* Module memory (kernel/module_memory.c) within reach of the kernel's code model, zeroed,
+ * writable and not executable until protected. */
+void *module_memory_alloc(size_t size);
+void module_memory_protect(void *virt, size_t size, bool writable, bool executable);
+void module_memory_free(void *virt, size_t size);
+/* Architecture part: the virtual range [*start, *end) modules live in, and its page mappings
+ * (writable, not executable; protect only makes a page stricter or executable). */
+void arch_module_area(uint64_t *start, uint64_t *end);
+bool arch_module_map_page(uint64_t virt, phys_addr_t phys);
+void arch_module_unmap(uint64_t start, uint64_t end);
+void arch_module_protect_page(uint64_t virt, bool writable, bool executable);
 
 /* The kernel ABI hash modules must carry (FNV-1a over the sorted export names). */
 const char *module_kernel_abi(void);

@@ -81,10 +81,12 @@ void smp_call_all(void (*fn)(void *), void *arg);
 
 /* Architecture interface (arch/<arch>/smp.c). */
 /* Numbers the CPUs the firmware lists and sends the start-up signals to at most max_cpus - 1
- * of them (the rest are marked offline with limit_why); returns without waiting. */
+ * of them (the rest are marked offline with limit_why); returns without waiting, after telling
+ * smp_note_started how many it started. */
 void arch_smp_start(unsigned max_cpus, const char *limit_why);
+void smp_note_started(unsigned count);
 /* Sleeps until every started CPU is online or timeout_ms passed; reports the silent ones. */
-void arch_smp_wait_started(uint64_t timeout_ms);
+void smp_wait_started(uint64_t timeout_ms);
 void arch_send_reschedule(unsigned cpu);
 void arch_send_call_function(unsigned cpu);
 void arch_cpu_stop_others(void); /* panic: park every other CPU */

@@ -24,6 +24,9 @@ struct wall_time {
 
 /* Current wall-clock time (UTC, from the CMOS RTC at boot plus the monotonic clock). */
 void time_wall(struct wall_time *out);
+/* Called by the architecture's real-time clock code once at boot. */
+void wall_clock_set(int64_t unix_seconds);
+
 /* Seconds since 1970-01-01 00:00:00 UTC. */
 int64_t time_unix(void);
 void time_from_unix(int64_t seconds, struct wall_time *out);

@@ -1,6 +1,6 @@
 /* What the boot loader told us, copied out of its structures before anything can overwrite them. */
-#ifndef KERNEL_BOOT_INFO_H
-#define KERNEL_BOOT_INFO_H
+#ifndef RAYOS_BOOT_INFO_H
+#define RAYOS_BOOT_INFO_H
 
 #include <rayos/mm.h>
 #include <rayos/types.h>
@@ -26,6 +26,8 @@ struct boot_info {
     phys_addr_t rsdp;      /* 0 when the loader did not pass one */
     uint8_t rsdp_copy[36]; /* the RSDP as the loader handed it (Multiboot 2 tags) */
     bool has_rsdp_copy;
+    phys_addr_t dtb; /* the flattened device tree, 0 without one */
+    uint32_t dtb_size;
 };
 
 extern struct boot_info boot_info;

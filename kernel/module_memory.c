@@ -1,19 +1,16 @@
-/* Memory for loaded modules: 4 KiB pages mapped in the top gigabyte of the address space, so
- * module code and the kernel reach each other with 32-bit displacements and sign-extended
- * 32-bit addresses (-mcmodel=kernel).  Pages start writable and non-executable; the loader
- * makes text read-only and executable and rodata read-only once it has relocated them (W^X).
+/* Memory for loaded modules: 4 KiB pages in the area the architecture reserves within reach of
+ * the kernel's code model (arch_module_area: x86-64's top 2 GiB for -mcmodel=kernel, a window
+ * next to the image for AArch64's BL and ADRP).  Pages start writable and non-executable; the
+ * loader makes text read-only and executable and rodata read-only once it has relocated them (W^X).
  * Virtual space is handed out upwards; freed ranges are remembered and reused first fit, so
  * rmmod/insmod cycles neither use up the area nor keep allocating page tables. */
 #include <rayos/lock.h>
 #include <rayos/mm.h>
 #include <rayos/module.h>
 #include <rayos/string.h>
-#include "x86.h"
-
-#define PTE_NX (1ULL << 63)
 
 static struct spinlock area_lock = SPINLOCK_INIT("module area");
-static uint64_t area_next = MODULE_AREA_BASE;
+static uint64_t area_base, area_end, area_next;
 
 struct free_range {
     uint64_t start, pages; /* guard page included */
@@ -32,8 +29,12 @@ static uint64_t take_range(size_t pages)
             return start;
         }
     }
+    if (!area_base) {
+        arch_module_area(&area_base, &area_end);
+        area_next = area_base;
+    }
     uint64_t start = area_next;
-    if (start + (pages + 1) * PAGE_SIZE > MODULE_AREA_BASE + MODULE_AREA_SIZE - 1)
+    if (start + (pages + 1) * PAGE_SIZE > area_end - 1)
         return 0;
     area_next += (pages + 1) * PAGE_SIZE; /* an unmapped guard page after each region */
     return start;
@@ -60,14 +61,14 @@ static void unmap_and_free(uint64_t start, uint64_t end)
         uint64_t chunk = v;
         for (; v < end && count < ARRAY_SIZE(pages); v += PAGE_SIZE)
             pages[count++] = virt_to_phys((void *)v);
-        paging_unmap(chunk, v);
+        arch_module_unmap(chunk, v);
         for (unsigned i = 0; i < count; i++)
             if (pages[i])
                 page_free(pages[i], 1);
     }
 }
 
-void *arch_module_alloc(size_t size)
+void *module_memory_alloc(size_t size)
 {
     size_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
     if (pages == 0)
@@ -79,8 +80,7 @@ void *arch_module_alloc(size_t size)
         return NULL;
     for (size_t i = 0; i < pages; i++) {
         phys_addr_t page = page_alloc(1, PAGE_SIZE, 0);
-        bool nx = (rdmsr(MSR_EFER) >> 11) & 1;
-        if (!page || !paging_map_page(start + i * PAGE_SIZE, page, nx ? PTE_NX : 0)) {
+        if (!page || !arch_module_map_page(start + i * PAGE_SIZE, page)) {
             if (page)
                 page_free(page, 1);
             unmap_and_free(start, start + i * PAGE_SIZE);
@@ -92,13 +92,13 @@ void *arch_module_alloc(size_t size)
     return (void *)start;
 }
 
-void arch_module_protect(void *virt, size_t size, bool writable, bool executable)
+void module_memory_protect(void *virt, size_t size, bool writable, bool executable)
 {
     for (uint64_t v = (uint64_t)virt; v < (uint64_t)virt + size; v += PAGE_SIZE)
-        paging_protect_page(v, writable, executable);
+        arch_module_protect_page(v, writable, executable);
 }
 
-void arch_module_free(void *virt, size_t size)
+void module_memory_free(void *virt, size_t size)
 {
     uint64_t start = (uint64_t)virt, end = start + ALIGN_UP(size, PAGE_SIZE);
     if (start == end)

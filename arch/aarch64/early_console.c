@@ -1,0 +1,49 @@
+/* The boot console: the PL011 that /chosen stdout-path names, written by polling from the first
+ * line of the log until the PL011 driver binds to it.  Before the kernel page tables exist it
+ * is reached through the boot identity map (which covers the first gigabyte, where QEMU's virt
+ * machine has its UART); afterwards through map_phys. */
+#include <rayos/io.h>
+#include <rayos/mm.h>
+#include "aarch64.h"
+#include "kernel/console.h"
+#include "machine.h"
+
+#define PL011_DR 0x00
+#define PL011_FR 0x18
+#define FR_TXFF  (1u << 5)
+
+static volatile uint8_t *uart;
+
+static void early_write(const char *text, size_t length)
+{
+    if (!uart)
+        return;
+    for (size_t i = 0; i < length; i++) {
+        if (text[i] == '\n') {
+            while (mmio_read32(uart + PL011_FR) & FR_TXFF)
+                cpu_relax();
+            mmio_write32(uart + PL011_DR, '\r');
+        }
+        while (mmio_read32(uart + PL011_FR) & FR_TXFF)
+            cpu_relax();
+        mmio_write32(uart + PL011_DR, (uint8_t)text[i]);
+    }
+}
+
+static const struct console_driver early_console = {"pl011-early", early_write};
+
+void early_console_init(void)
+{
+    if (!machine.uart || machine.uart >= GiB)
+        return;
+    uart = (volatile uint8_t *)machine.uart;
+    console_register(&early_console);
+}
+
+/* After paging_init: the identity map is gone. */
+void early_console_remap(void);
+void early_console_remap(void)
+{
+    if (machine.uart)
+        uart = map_phys(machine.uart, 0x1000, MAP_UNCACHED);
+}

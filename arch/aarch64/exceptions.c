@@ -1,0 +1,201 @@
+/* Exceptions: synchronous faults get a report a developer can act on (the exception class,
+ * the faulting address, the registers, a backtrace with symbol names), then the panic path;
+ * interrupts go to the GIC driver. */
+#define pr_fmt(fmt) fmt
+#include <rayos/arch.h>
+#include <rayos/printk.h>
+#include <rayos/smp.h>
+#include <rayos/thread.h>
+#include "aarch64.h"
+
+void exception_sync(struct exception_frame *f, unsigned kind);
+void exception_irq(struct exception_frame *f, unsigned kind);
+void exception_unexpected(struct exception_frame *f, unsigned kind);
+
+extern char _kernel_start[], _text_end[];
+
+/* ESR_EL1.EC values (Arm ARM D17.2.37) a kernel meets. */
+static const char *exception_class_name(unsigned ec)
+{
+    switch (ec) {
+    case 0x00:
+        return "unknown reason (undefined instruction)";
+    case 0x01:
+        return "WFI/WFE trapped";
+    case 0x07:
+        return "SIMD/floating point access trapped";
+    case 0x0e:
+        return "illegal execution state";
+    case 0x15:
+        return "SVC";
+    case 0x16:
+        return "HVC";
+    case 0x17:
+        return "SMC";
+    case 0x18:
+        return "system register access trapped";
+    case 0x21:
+        return "instruction abort";
+    case 0x22:
+        return "PC alignment fault";
+    case 0x25:
+        return "data abort";
+    case 0x26:
+        return "SP alignment fault";
+    case 0x2f:
+        return "SError";
+    case 0x30:
+        return "breakpoint";
+    case 0x32:
+        return "software step";
+    case 0x34:
+        return "watchpoint";
+    case 0x3c:
+        return "BRK instruction";
+    default:
+        return "reserved or unexpected class";
+    }
+}
+
+static bool plausible_frame(uint64_t fp)
+{
+    return fp >= DIRECT_MAP_BASE && (fp & 15) == 0 && fp < 0xfffffffffffff000ULL;
+}
+
+static void print_frame(unsigned depth, uint64_t address)
+{
+    uint64_t offset;
+    const char *name = ksym_lookup(address, &offset);
+    if (name)
+        printk(LOG_EMERG, "  #%u 0x%016llx %s+0x%llx", depth, (unsigned long long)address, name,
+               (unsigned long long)offset);
+    else
+        printk(LOG_EMERG, "  #%u 0x%016llx ?", depth, (unsigned long long)address);
+}
+
+/* AAPCS64 frame records: x29 points at {previous x29, return address}. */
+static void backtrace_from(uint64_t pc, uint64_t fp)
+{
+    printk(LOG_EMERG, "backtrace:");
+    print_frame(0, pc);
+    for (unsigned depth = 1; depth < 24 && plausible_frame(fp); depth++) {
+        const uint64_t *record = (const uint64_t *)fp;
+        uint64_t return_address = record[1];
+        if (return_address < KERNEL_VIRT_BASE)
+            break;
+        print_frame(depth, return_address - 4); /* the call, not the instruction after it */
+        if (record[0] <= fp)
+            break;
+        fp = record[0];
+    }
+}
+
+void arch_print_backtrace(void)
+{
+    const uint64_t *record = __builtin_frame_address(0);
+    backtrace_from(record[1] - 4, record[0]);
+}
+
+void arch_stack_trace(uint64_t *out, unsigned max)
+{
+    uint64_t fp = (uint64_t)__builtin_frame_address(0);
+    unsigned n = 0;
+    while (n < max && plausible_frame(fp)) {
+        const uint64_t *record = (const uint64_t *)fp;
+        if (record[1] < KERNEL_VIRT_BASE)
+            break;
+        out[n++] = record[1];
+        if (record[0] <= fp)
+            break;
+        fp = record[0];
+    }
+    while (n < max)
+        out[n++] = 0;
+}
+
+/* A fault on the guard page below the current thread's stack is a stack overflow; say so. */
+static void report_stack_overflow(uint64_t far)
+{
+    struct thread *t = thread_current();
+    if (!t || !t->stack)
+        return;
+    uint64_t guard = (uint64_t)t->stack - 4096;
+    if (far >= guard && far < (uint64_t)t->stack)
+        printk(LOG_EMERG,
+               "kernel stack overflow in thread %s (tid %u) on CPU %u: %zu-byte stack exhausted",
+               t->name, t->tid, cpu_id(), t->stack_size);
+}
+
+void exception_report(const char *what, const struct exception_frame *f)
+{
+    uint64_t esr = read_sysreg(esr_el1), far = read_sysreg(far_el1);
+    unsigned ec = (unsigned)(esr >> 26) & 0x3f;
+    bool abort = ec == 0x21 || ec == 0x25;
+    if (abort)
+        report_stack_overflow(far);
+    printk(LOG_EMERG, "CPU exception: %s, %s (ESR_EL1 0x%08llx)", what, exception_class_name(ec),
+           (unsigned long long)esr);
+    uint64_t offset;
+    const char *symbol = ksym_lookup(f->elr, &offset);
+    printk(LOG_EMERG, "PC: %016llx %s+0x%llx  PSTATE: %08llx", (unsigned long long)f->elr,
+           symbol ? symbol : "?", (unsigned long long)(symbol ? offset : 0),
+           (unsigned long long)f->spsr);
+    if (abort)
+        printk(LOG_EMERG, "FAR: %016llx (%s, %s)", (unsigned long long)far,
+               (esr & 0x3f) >= 0x04 && (esr & 0x3f) <= 0x07   ? "translation fault"
+               : (esr & 0x3f) >= 0x0c && (esr & 0x3f) <= 0x0f ? "permission fault"
+               : (esr & 0x3f) == 0x21                         ? "alignment fault"
+                                                              : "other fault",
+               ec == 0x21       ? "instruction fetch"
+               : (esr >> 6) & 1 ? "write"
+                                : "read");
+    for (unsigned i = 0; i < 30; i += 3)
+        printk(LOG_EMERG, "X%-2u: %016llx X%-2u: %016llx X%-2u: %016llx", i,
+               (unsigned long long)f->x[i], i + 1, (unsigned long long)f->x[i + 1], i + 2,
+               (unsigned long long)f->x[i + 2]);
+    printk(LOG_EMERG, "X30: %016llx SP:  %016llx", (unsigned long long)f->x[30],
+           (unsigned long long)f->sp);
+    backtrace_from(f->elr, f->x[29]);
+    panic("unhandled CPU exception (%s) at %s", exception_class_name(ec), symbol ? symbol : "?");
+}
+
+void exception_sync(struct exception_frame *f, unsigned kind)
+{
+    (void)kind;
+    exception_report("synchronous", f);
+}
+
+void exception_irq(struct exception_frame *f, unsigned kind)
+{
+    (void)kind;
+    gic_handle_irq(f);
+}
+
+void exception_unexpected(struct exception_frame *f, unsigned kind)
+{
+    static const char *const names[] = {
+        "sync from SP_EL0",
+        "IRQ from SP_EL0",
+        "FIQ from SP_EL0",
+        "SError from SP_EL0",
+        "sync",
+        "IRQ",
+        "FIQ",
+        "SError",
+        "sync from EL0",
+        "IRQ from EL0",
+        "FIQ from EL0",
+        "SError from EL0",
+        "sync from AArch32",
+        "IRQ from AArch32",
+        "FIQ from AArch32",
+        "SError from AArch32",
+    };
+    exception_report(names[kind & 15], f);
+}
+
+void arch_halt(void)
+{
+    for (;;)
+        __asm__ volatile("msr daifset, #0xf; wfi" ::: "memory");
+}

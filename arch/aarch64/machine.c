@@ -1,0 +1,155 @@
+/* The machine as the device tree describes it: RAM, the command line, the boot module (initrd),
+ * and what arch/aarch64 itself drives (GIC, timer, PSCI, the console UART, the PL031, the CPUs).
+ * The blob is untrusted: lib/fdt.c validates it; anything missing or malformed here is warned
+ * about by name and left out. */
+#define pr_fmt(fmt) "boot: " fmt
+#include <rayos/boot_info.h>
+#include <rayos/fdt.h>
+#include <rayos/printk.h>
+#include <rayos/string.h>
+#include "aarch64.h"
+#include "machine.h"
+
+struct machine machine;
+struct boot_info boot_info;
+
+static void read_memory(const struct fdt *fdt)
+{
+    struct fdt_region ram[BOOT_MEMORY_REGIONS_MAX];
+    unsigned count = fdt_memory_regions(fdt, ram, BOOT_MEMORY_REGIONS_MAX);
+    if (count > BOOT_MEMORY_REGIONS_MAX) {
+        pr_warn("device tree lists %u memory ranges; using the first %u", count,
+                BOOT_MEMORY_REGIONS_MAX);
+        count = BOOT_MEMORY_REGIONS_MAX;
+    }
+    for (unsigned i = 0; i < count; i++)
+        boot_info.regions[boot_info.region_count++] =
+            (struct memory_region){ram[i].base, ram[i].size, MEMORY_USABLE};
+}
+
+/* /chosen linux,initrd-start/-end: one cell or two, as the loader wrote them. */
+static bool read_chosen_address(const struct fdt *fdt, int chosen, const char *name,
+                                uint64_t *value)
+{
+    uint32_t len;
+    const void *p = fdt_property(fdt, chosen, name, &len);
+    if (!p || (len != 4 && len != 8))
+        return false;
+    *value = fdt_cells(p, len / 4);
+    return true;
+}
+
+static void read_chosen(const struct fdt *fdt)
+{
+    const char *bootargs = fdt_bootargs(fdt);
+    if (bootargs)
+        strlcpy(boot_info.cmdline, bootargs, sizeof(boot_info.cmdline));
+    int chosen = fdt_find_path(fdt, "/chosen");
+    uint64_t start, end;
+    if (chosen != FDT_NONE && read_chosen_address(fdt, chosen, "linux,initrd-start", &start) &&
+        read_chosen_address(fdt, chosen, "linux,initrd-end", &end)) {
+        if (end > start) {
+            boot_info.modules[0] = (struct boot_module){start, end, "initrd"};
+            boot_info.module_count = 1;
+        } else {
+            pr_warn("/chosen: initrd end 0x%llx is not above its start 0x%llx; ignored",
+                    (unsigned long long)end, (unsigned long long)start);
+        }
+    }
+    const char *options;
+    int uart = fdt_stdout_node(fdt, &options);
+    uint64_t base, size;
+    if (uart != FDT_NONE && fdt_is_compatible(fdt, uart, "arm,pl011") &&
+        fdt_reg(fdt, uart, 0, &base, &size) == 0)
+        machine.uart = base;
+}
+
+static void read_gic(const struct fdt *fdt)
+{
+    int gic = fdt_find_compatible(fdt, FDT_NONE, "arm,gic-v3");
+    uint64_t size;
+    if (gic == FDT_NONE || fdt_reg(fdt, gic, 0, &machine.gicd, &size) != 0 ||
+        fdt_reg(fdt, gic, 1, &machine.gicr, &machine.gicr_size) != 0)
+        panic("the device tree has no usable GICv3 (arm,gic-v3 with distributor and "
+              "redistributor registers); this kernel needs one (QEMU: -M virt,gic-version=3)");
+    for (int its = fdt_first_child(fdt, gic); its != FDT_NONE; its = fdt_next_sibling(fdt, its))
+        if (fdt_is_compatible(fdt, its, "arm,gic-v3-its") && fdt_node_enabled(fdt, its) &&
+            fdt_reg(fdt, its, 0, &machine.gic_its, &size) != 0)
+            machine.gic_its = 0;
+}
+
+/* The timer's interrupts are, in order, secure physical, non-secure physical, virtual and
+ * hypervisor PPIs; the kernel uses the virtual timer (index 2). */
+static void read_timer(const struct fdt *fdt)
+{
+    machine.timer_intid = 27; /* the architecture's recommended virtual timer PPI */
+    int timer = fdt_find_compatible(fdt, FDT_NONE, "arm,armv8-timer");
+    uint32_t len;
+    const uint8_t *irqs = timer != FDT_NONE ? fdt_property(fdt, timer, "interrupts", &len) : NULL;
+    if (irqs && len >= 36 && fdt_cells(irqs + 24, 1) == 1 /* PPI */ && fdt_cells(irqs + 28, 1) < 16)
+        machine.timer_intid = 16 + (unsigned)fdt_cells(irqs + 28, 1);
+    else
+        pr_warn("no usable arm,armv8-timer node: assuming the virtual timer on INTID 27");
+}
+
+static void read_psci(const struct fdt *fdt)
+{
+    int psci = fdt_find_compatible(fdt, FDT_NONE, "arm,psci-0.2");
+    if (psci == FDT_NONE)
+        psci = fdt_find_compatible(fdt, FDT_NONE, "arm,psci-1.0");
+    const char *method = psci != FDT_NONE ? fdt_read_string(fdt, psci, "method") : NULL;
+    if (method && strcmp(method, "hvc") == 0)
+        machine.psci = PSCI_HVC;
+    else if (method && strcmp(method, "smc") == 0)
+        machine.psci = PSCI_SMC;
+}
+
+static void read_cpus(const struct fdt *fdt)
+{
+    int cpus_node = fdt_find_path(fdt, "/cpus");
+    if (cpus_node == FDT_NONE)
+        return;
+    unsigned cells = fdt_address_cells(fdt, cpus_node);
+    for (int n = fdt_first_child(fdt, cpus_node); n != FDT_NONE; n = fdt_next_sibling(fdt, n)) {
+        const char *type = fdt_read_string(fdt, n, "device_type");
+        uint32_t len;
+        const void *reg = fdt_property(fdt, n, "reg", &len);
+        if (!type || strcmp(type, "cpu") != 0 || !fdt_node_enabled(fdt, n))
+            continue;
+        if (!reg || (cells != 1 && cells != 2) || len < cells * 4) {
+            pr_warn("device tree: %s has no usable reg; CPU ignored", fdt_node_name(fdt, n));
+            continue;
+        }
+        if (machine.cpu_count == MACHINE_CPUS_MAX) {
+            machine.cpus_dropped = true;
+            break;
+        }
+        machine.cpu_mpidr[machine.cpu_count++] = fdt_cells(reg, cells) & 0xff00ffffffULL;
+    }
+}
+
+void machine_from_device_tree(phys_addr_t dtb)
+{
+    /* Runs on the boot identity map, which covers the blob's gigabyte. */
+    const uint8_t *blob = (const uint8_t *)dtb;
+    struct fdt fdt;
+    uint32_t size = dtb && (dtb & 7) == 0 ? __builtin_bswap32(*(const uint32_t *)(blob + 4)) : 0;
+    if (!size || fdt_open(&fdt, blob, MIN(size, 2u * (uint32_t)MiB)) != 0)
+        panic("no valid device tree at 0x%llx (%s); boot with QEMU -M virt -kernel or a loader "
+              "that passes one in x0",
+              (unsigned long long)dtb, size ? fdt.why : "no header");
+    boot_info.protocol = "arm64 Image";
+    strlcpy(boot_info.loader_name, "device tree", sizeof(boot_info.loader_name));
+    boot_info.dtb = dtb;
+    boot_info.dtb_size = fdt.total_size;
+    read_memory(&fdt);
+    read_chosen(&fdt);
+    read_gic(&fdt);
+    read_timer(&fdt);
+    read_psci(&fdt);
+    read_cpus(&fdt);
+    int rtc = fdt_find_compatible(&fdt, FDT_NONE, "arm,pl031");
+    uint64_t rtc_size;
+    if (rtc != FDT_NONE && fdt_reg(&fdt, rtc, 0, &machine.rtc, &rtc_size) != 0)
+        machine.rtc = 0;
+}
