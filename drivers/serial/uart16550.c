@@ -2,6 +2,7 @@
  * whenever the FIFO-enable bit changes, so the FIFO is set up once, first, before any input can
  * arrive, and never touched again. */
 #define pr_fmt(fmt) "serial: " fmt
+#include <rayos/acpi.h>
 #include <rayos/errno.h>
 #include <rayos/init.h>
 #include <rayos/io.h>
@@ -77,7 +78,10 @@ static int uart16550_irq_init(void)
 {
     if (!present)
         return -ENODEV;
-    int irq = irq_claim_isa(4, uart_interrupt, NULL, "ttyS0");
+    struct irq_spec spec;
+    int irq = acpi_isa_irq_spec(4, &spec);
+    if (irq == 0)
+        irq = irq_claim(&spec, uart_interrupt, NULL, "ttyS0");
     if (irq < 0) {
         pr_err("cannot claim IRQ 4 (%d); input is polled", irq);
         return irq;
