@@ -1,6 +1,7 @@
 /* What modules may call: the kernel's exported symbols.  This list is the kernel ABI; its
  * sorted names hash to the "abi" a module carries (mk/modpost.py computes the same hash from
  * this file), so adding or removing an export makes older modules refuse to load. */
+#include <rayos/acpi.h>
 #include <rayos/block.h>
 #include <rayos/cmdline.h>
 #include <rayos/device.h>
@@ -56,12 +57,14 @@ EXPORT_SYMBOL(mdelay);
 EXPORT_SYMBOL(cpu_online_count);
 EXPORT_SYMBOL(spin_lock_irqsave);
 EXPORT_SYMBOL(spin_unlock_irqrestore);
-EXPORT_SYMBOL(irq_claim_isa);
+EXPORT_SYMBOL(irq_claim);
 EXPORT_SYMBOL(irq_release);
+EXPORT_SYMBOL(acpi_isa_irq_spec);
 
 /* The device model and managed resources. */
 EXPORT_SYMBOL(device_for_each);
 EXPORT_SYMBOL(device_resource);
+EXPORT_SYMBOL(device_irq_spec);
 EXPORT_SYMBOL(devm_add_action);
 EXPORT_SYMBOL(devm_release_action);
 EXPORT_SYMBOL(devm_kzalloc);

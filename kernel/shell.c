@@ -1,5 +1,6 @@
 /* The serial shell: the line editor (line_editor.c), a tokenizer with double quotes, and
  * dispatch through the command table that subsystems fill with SHELL_COMMAND. */
+#include <rayos/console.h>
 #include <rayos/errno.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
@@ -7,11 +8,9 @@
 #include <rayos/thread.h>
 #include <rayos/time.h>
 #include <stdarg.h>
-#include "console.h"
 #include "line_editor.h"
 #include "shell_internal.h"
 #include "shell_tokenize.h"
-#include "drivers/serial/uart16550.h"
 
 #define ARGS_MAX 32
 #define PROMPT   "rayos> "
@@ -111,19 +110,6 @@ static void run_line(char *line)
     self->interrupt_requested = false;
 }
 
-/* Sleeps until a character is typed.  The receive interrupt wakes us; the UART is also polled
- * every 50 ms in case its interrupt is unavailable. */
-static int read_char(void)
-{
-    for (;;) {
-        int c = console_input_pop();
-        if (c >= 0)
-            return c;
-        console_input_wait(50 * NSEC_PER_MSEC);
-        uart16550_poll();
-    }
-}
-
 static void echo_to_console(void *context, const char *text, size_t length)
 {
     (void)context;
@@ -136,7 +122,7 @@ void shell_run(void)
     line_editor_init(&editor, echo_to_console, NULL);
     shell_write(PROMPT, sizeof(PROMPT) - 1);
     for (;;) {
-        enum line_event event = line_editor_feed(&editor, (uint8_t)read_char());
+        enum line_event event = line_editor_feed(&editor, (uint8_t)console_read_char());
         if (event == LINE_COMPLETE)
             run_line(line_editor_line(&editor));
         if (event != LINE_NONE)

@@ -157,19 +157,36 @@ static bool vector_has_actions(uint8_t vector)
     return false;
 }
 
-int irq_claim_gsi(unsigned gsi, enum irq_trigger trigger, irq_handler_t handler, void *context,
-                  const char *name)
+/* Without the IOAPIC the 8259 pins are the ISA IRQs: a GSI the MADT moved an ISA IRQ to
+ * (ISA 0, the PIT, to GSI 2 on QEMU) goes back to that IRQ's pin. */
+static unsigned pic_pin_of_gsi(unsigned gsi)
 {
+    const struct acpi_madt_info *madt = acpi_madt();
+    for (unsigned i = 0; madt && i < madt->override_count; i++)
+        if (madt->overrides[i].gsi == gsi)
+            return madt->overrides[i].isa_irq;
+    return gsi;
+}
+
+static int claim_pic_pin(unsigned gsi, irq_handler_t handler, void *context, const char *name)
+{
+    unsigned pin = pic_pin_of_gsi(gsi);
+    if (pin >= 16 || pin == 2) /* 2 is the cascade from the second 8259 */
+        return -EINVAL;
+    int result = add_action((uint8_t)(VECTOR_PIC_BASE + pin), handler, context, name);
+    if (result >= 0)
+        pic_mask(pin, false);
+    return result;
+}
+
+int irq_claim(const struct irq_spec *spec, irq_handler_t handler, void *context, const char *name)
+{
+    unsigned gsi = spec->line;
+    enum irq_trigger trigger = spec->trigger;
     irqflags_t flags = spin_lock_irqsave(&irq_lock);
     int result;
     if (!use_ioapic) {
-        if (gsi >= 16) {
-            result = -EINVAL;
-        } else {
-            result = add_action((uint8_t)(VECTOR_PIC_BASE + gsi), handler, context, name);
-            if (result >= 0)
-                pic_mask(gsi, false);
-        }
+        result = claim_pic_pin(gsi, handler, context, name);
         spin_unlock_irqrestore(&irq_lock, flags);
         return result;
     }
@@ -194,27 +211,6 @@ int irq_claim_gsi(unsigned gsi, enum irq_trigger trigger, irq_handler_t handler,
         vectors[vector].allocated = false;
     spin_unlock_irqrestore(&irq_lock, flags);
     return result;
-}
-
-int irq_claim_isa(unsigned isa_irq, irq_handler_t handler, void *context, const char *name)
-{
-    enum irq_trigger trigger = IRQ_EDGE_HIGH;
-    unsigned gsi = isa_irq;
-    const struct acpi_madt_info *madt = acpi_madt();
-    for (unsigned i = 0; madt && i < madt->override_count; i++) {
-        if (madt->overrides[i].isa_irq == isa_irq) {
-            gsi = madt->overrides[i].gsi;
-            /* MPS INTI flags: polarity bits 0-1 and trigger bits 2-3, where 0 means "as the bus
-             * says" (ISA: active high, edge), 1 high/edge and 3 low/level. */
-            bool active_low = (madt->overrides[i].flags & 3) == 3;
-            bool level = ((madt->overrides[i].flags >> 2) & 3) == 3;
-            trigger = level ? (active_low ? IRQ_LEVEL_LOW : IRQ_LEVEL_HIGH)
-                            : (active_low ? IRQ_EDGE_LOW : IRQ_EDGE_HIGH);
-        }
-    }
-    if (!use_ioapic)
-        gsi = isa_irq;
-    return irq_claim_gsi(gsi, trigger, handler, context, name);
 }
 
 int irq_alloc_msi(irq_handler_t handler, void *context, const char *name, unsigned cpu,

@@ -5,7 +5,6 @@
 #include <rayos/printk.h>
 #include <rayos/smp.h>
 #include "drivers/acpi/acpi_internal.h"
-#include "drivers/serial/uart16550.h"
 #include <rayos/boot_info.h>
 #include "kernel/boot_modules.h"
 #include "kernel/kernel_main.h"
@@ -23,7 +22,7 @@ void kmain(uint32_t magic, uint32_t info)
     /* Per-CPU data first: locks (and so printk) find the CPU through it. */
     smp_init_cpu_struct(0, 0);
     cpu_set_percpu_base(&cpus[0]);
-    uart16550_early_init();
+    x86_early_console_init();
     printk(LOG_INFO, "RayOS x86_64 booting");
     boot_info_parse(magic, info);
     cpu_init();

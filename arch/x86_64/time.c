@@ -178,6 +178,7 @@ static void pit_tick(void *context)
 void time_start_pit_irq(void);
 void time_start_pit_irq(void)
 {
-    if (!lapic_present())
-        irq_claim_isa(0, pit_tick, NULL, "timer");
+    struct irq_spec pit;
+    if (!lapic_present() && acpi_isa_irq_spec(0, &pit) == 0)
+        irq_claim(&pit, pit_tick, NULL, "timer");
 }

@@ -114,7 +114,7 @@ void irq_init(void);
 void timer_tick(void);
 void time_init(void);
 void rtc_init(void);
-void x86_serial_early_init(void);
+void x86_early_console_init(void); /* early_console.c: COM1, polled */
 
 extern uint32_t boot_magic, boot_info_phys;
 

@@ -3,6 +3,8 @@
  * any offset. */
 #define pr_fmt(fmt) "acpi: " fmt
 #include <rayos/bytes.h>
+#include <rayos/errno.h>
+#include <rayos/irq.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
 #include "acpi_internal.h"
@@ -62,4 +64,25 @@ bool acpi_parse_madt(const struct acpi_table_header *table, struct acpi_madt_inf
         off += length;
     }
     return out->lapic_address != 0;
+}
+
+int acpi_madt_isa_irq_spec(const struct acpi_madt_info *madt, unsigned isa_irq,
+                           struct irq_spec *out)
+{
+    if (isa_irq >= 16)
+        return -EINVAL;
+    *out = (struct irq_spec){isa_irq, IRQ_EDGE_HIGH};
+    for (unsigned i = 0; madt && i < madt->override_count; i++) {
+        const struct acpi_irq_override *o = &madt->overrides[i];
+        if (o->isa_irq != isa_irq)
+            continue;
+        /* MPS INTI flags: polarity bits 0-1 and trigger bits 2-3, where 0 means "as the bus
+         * says" (ISA: active high, edge), 1 high/edge and 3 low/level. */
+        bool active_low = (o->flags & 3) == 3;
+        bool level = ((o->flags >> 2) & 3) == 3;
+        out->line = o->gsi;
+        out->trigger = level ? (active_low ? IRQ_LEVEL_LOW : IRQ_LEVEL_HIGH)
+                             : (active_low ? IRQ_EDGE_LOW : IRQ_EDGE_HIGH);
+    }
+    return 0;
 }

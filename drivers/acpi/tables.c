@@ -204,6 +204,11 @@ const struct acpi_madt_info *acpi_madt(void)
     return madt_valid ? &madt_info : NULL;
 }
 
+int acpi_isa_irq_spec(unsigned isa_irq, struct irq_spec *out)
+{
+    return acpi_madt_isa_irq_spec(acpi_madt(), isa_irq, out);
+}
+
 unsigned acpi_mcfg_windows(const struct acpi_mcfg_window **windows)
 {
     *windows = mcfg_windows;

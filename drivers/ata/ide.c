@@ -5,6 +5,7 @@
  * lock with polled, deadline-bounded waits (device interrupts stay masked with nIEN), so a
  * silent or absent device costs a timeout, never a hang.  ATAPI devices are reported only. */
 #define pr_fmt(fmt) "ide: " fmt
+#include <rayos/acpi.h>
 #include <rayos/block.h>
 #include <rayos/device.h>
 #include <rayos/devres.h>
@@ -12,6 +13,7 @@
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/init.h>
+#include <rayos/irq.h>
 #include <rayos/io.h>
 #include <rayos/lock.h>
 #include <rayos/module.h>
@@ -86,7 +88,7 @@ struct ide_channel {
     struct ide_drive drives[2];
     uint8_t selected;      /* device register last written, 0xff unknown */
     uint8_t control_value; /* nIEN while polling only */
-    int irq;               /* an ISA IRQ handle, -1 otherwise */
+    int irq;               /* the handle of the channel's own line, -1 otherwise */
     struct ide_host *host;
     /* One command at a time per channel. */
     struct block_request *active;
@@ -571,13 +573,13 @@ static void ide_host_interrupt(void *context)
             channel_service(host->channels[i]);
 }
 
-/* Compatibility and legacy channels have their own ISA IRQ; native channels share the PCI
- * function's INTx.  Without an interrupt the channel stays polled (nIEN set). */
-static void enable_interrupts(struct ide_channel *ch, int isa_irq)
+/* Compatibility and legacy channels have their own interrupt line (spec); native channels
+ * share the PCI function's INTx.  Without an interrupt the channel stays polled (nIEN set). */
+static void enable_interrupts(struct ide_channel *ch, const struct irq_spec *spec)
 {
     const char *how = "polled";
-    if (isa_irq >= 0) {
-        ch->irq = irq_claim_isa((unsigned)isa_irq, ide_interrupt, ch, "ide");
+    if (spec) {
+        ch->irq = irq_claim(spec, ide_interrupt, ch, "ide");
         if (ch->irq >= 0)
             how = "IRQ";
     } else if (ch->host->pdev) {
@@ -599,7 +601,7 @@ static void enable_interrupts(struct ide_channel *ch, int isa_irq)
 }
 
 /* Resets the channel and probes both positions; returns the number of disks. */
-static unsigned probe_channel(struct ide_channel *ch, int isa_irq)
+static unsigned probe_channel(struct ide_channel *ch, const struct irq_spec *spec)
 {
     uint8_t status = io_read8((uint16_t)(ch->command + REG_STATUS));
     if (status == 0xff) {
@@ -624,7 +626,7 @@ static unsigned probe_channel(struct ide_channel *ch, int isa_irq)
     kfree(words);
     if (!any)
         return 0;
-    enable_interrupts(ch, isa_irq);
+    enable_interrupts(ch, spec);
     unsigned disks = 0;
     for (unsigned unit = 0; unit < 2; unit++) {
         if (ch->drives[unit].present)
@@ -696,7 +698,7 @@ static void host_destroy(void *host_)
 
 static const uint16_t compat_command[2] = {0x1f0, 0x170};
 static const uint16_t compat_control[2] = {0x3f6, 0x376};
-static const int compat_irq[2] = {14, 15};
+static const unsigned compat_isa_irq[2] = {14, 15}; /* fixed by the PCI IDE specification */
 
 static int ide_pci_probe(struct pci_device *pdev, const struct pci_device_id *id)
 {
@@ -731,8 +733,10 @@ static int ide_pci_probe(struct pci_device *pdev, const struct pci_device_id *id
         }
         uint16_t bus_master = bm_base > 0 ? (uint16_t)(bm_base + 8 * i) : 0;
         host->channels[i] = channel_create(host, pci_name(pdev), i, command, control, bus_master);
+        struct irq_spec compat;
+        bool own_line = !native && acpi_isa_irq_spec(compat_isa_irq[i], &compat) == 0;
         if (host->channels[i])
-            disks += probe_channel(host->channels[i], native ? -1 : compat_irq[i]);
+            disks += probe_channel(host->channels[i], own_line ? &compat : NULL);
     }
     pr_info("%s: %s mode, %s, %u disk%s\n", pci_name(pdev),
             (pdev->prog_if & 0x05) == 0x05 ? "native"
@@ -797,8 +801,9 @@ static int ide_legacy_probe(struct platform_device *pdev)
                                        (uint16_t)control->start, 0);
     if (!host->channels[0])
         return -ENOMEM;
-    const struct resource *irq = device_resource(&pdev->dev, RESOURCE_IRQ, 0);
-    unsigned disks = probe_channel(host->channels[0], irq ? (int)irq->start : -1);
+    struct irq_spec irq;
+    bool has_irq = device_irq_spec(&pdev->dev, 0, &irq) == 0;
+    unsigned disks = probe_channel(host->channels[0], has_irq ? &irq : NULL);
     pr_info("%s: legacy ports %#llx/%#llx, %u disk%s\n", pdev->dev.name,
             (unsigned long long)command->start, (unsigned long long)control->start, disks,
             disks == 1 ? "" : "s");

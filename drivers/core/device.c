@@ -174,6 +174,18 @@ const struct resource *device_resource(const struct device *dev, enum resource_t
     return NULL;
 }
 
+int device_irq_spec(const struct device *dev, unsigned index, struct irq_spec *out)
+{
+    const struct resource *irq = device_resource(dev, RESOURCE_IRQ, index);
+    if (!irq)
+        return -ENOENT;
+    if (irq->start > UINT32_MAX)
+        return -ERANGE;
+    out->line = (uint32_t)irq->start;
+    out->trigger = RESOURCE_IRQ_TRIGGER(irq->flags);
+    return 0;
+}
+
 struct device *device_get(struct device *dev)
 {
     if (dev)

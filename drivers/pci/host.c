@@ -8,8 +8,10 @@
 
 #include <rayos/acpi.h>
 #include <rayos/cmdline.h>
+#include <rayos/errno.h>
 #include <rayos/init.h>
 #include <rayos/io.h>
+#include <rayos/irq.h>
 #include <rayos/lock.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
@@ -149,8 +151,31 @@ static unsigned host_space_size(void *context, uint16_t segment, uint8_t bus)
     return ecam_covers(segment, bus) ? 4096 : 256;
 }
 
-static struct pci_config_access host_access = {"ECAM", NULL, host_read, host_write,
-                                               host_space_size};
+/* PC firmware (SeaBIOS on QEMU) wrote the ISA IRQ its PIRQ routing chose into the Interrupt
+ * Line register; QEMU's PIIX3 and ICH9 raise the IOAPIC input of that ISA IRQ as well, and the
+ * MADT's overrides make it level-triggered.  Values from 16 up are taken as GSIs. */
+static int firmware_intx_spec(void *context, struct pci_device *pdev, unsigned pin,
+                              struct irq_spec *out)
+{
+    uint8_t line = pdev->interrupt_line;
+    if (line == 0 || line == 0xff) {
+        pr_err("%s: INT%c not routed by firmware (interrupt line 0x%02x)\n", pci_name(pdev),
+               'A' + (int)(pin - 1) % 4, line);
+        return -ENODEV;
+    }
+    if (line < 16)
+        return acpi_isa_irq_spec(line, out);
+    *out = (struct irq_spec){line, IRQ_LEVEL_LOW};
+    return 0;
+}
+
+static struct pci_config_access host_access = {
+    .name = "ECAM",
+    .read = host_read,
+    .write = host_write,
+    .space_size = host_space_size,
+    .intx_spec = firmware_intx_spec,
+};
 
 const char *pci_host_access_name(void)
 {
@@ -266,8 +291,13 @@ static uint32_t probe_read(void *context, uint16_t segment, uint8_t bus, uint8_t
     return host_read(context, segment, bus, slot, function, offset, width);
 }
 
-static struct pci_config_access probe_access = {"probe", NULL, probe_read, host_write,
-                                                host_space_size};
+static struct pci_config_access probe_access = {
+    .name = "probe",
+    .read = probe_read,
+    .write = host_write,
+    .space_size = host_space_size,
+    .intx_spec = firmware_intx_spec,
+};
 
 static uint64_t probe_ns;
 

@@ -21,18 +21,17 @@ int pci_intx_irq(struct pci_device *pdev, irq_handler_t handler, void *context, 
         pr_err("%s: has no interrupt pin\n", pci_name(pdev));
         return -ENODEV;
     }
-    uint8_t line = pdev->interrupt_line;
-    if (line == 0 || line == 0xff) {
-        pr_err("%s: interrupt line not routed by firmware (0x%02x)\n", pci_name(pdev), line);
+    struct irq_spec spec;
+    if (!pdev->access || !pdev->access->intx_spec) {
+        pr_err("%s: its host bridge routes no INTx\n", pci_name(pdev));
         return -ENODEV;
     }
-    /* Firmware (SeaBIOS) wrote the ISA IRQ its PIRQ routing chose; QEMU's PIIX3 and ICH9
-     * raise the IOAPIC input of that ISA IRQ as well, and the MADT override makes it level. */
-    int irq = line < 16 ? irq_claim_isa(line, handler, context, name ? name : pci_name(pdev))
-                        : irq_claim_gsi(line, IRQ_LEVEL_LOW, handler, context,
-                                        name ? name : pci_name(pdev));
+    int error = pdev->access->intx_spec(pdev->access->context, pdev, pdev->interrupt_pin, &spec);
+    if (error)
+        return error;
+    int irq = irq_claim(&spec, handler, context, name ? name : pci_name(pdev));
     if (irq < 0) {
-        pr_err("%s: cannot claim IRQ %u: %d\n", pci_name(pdev), line, irq);
+        pr_err("%s: cannot claim interrupt line %u: %d\n", pci_name(pdev), spec.line, irq);
         return irq;
     }
     pdev->intx_irq = irq;

@@ -30,6 +30,9 @@ test_pci_ecam_SRCS := tests/unit/test_pci_ecam.c drivers/acpi/mcfg.c drivers/pci
 UNIT_TESTS += test_acpi_pci_roots
 test_acpi_pci_roots_SRCS := tests/unit/test_acpi_pci_roots.c drivers/acpi/pci_roots.c
 
+UNIT_TESTS += test_acpi_madt
+test_acpi_madt_SRCS := tests/unit/test_acpi_madt.c drivers/acpi/madt.c
+
 UNIT_TESTS += test_pci_lspci
 test_pci_lspci_SRCS := tests/unit/test_pci_lspci.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
 

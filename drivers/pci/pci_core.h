@@ -8,7 +8,10 @@
 #include <rayos/types.h>
 #include <stdarg.h>
 
-/* One way of reaching configuration space (mechanism #1, ECAM, a test's memory image). */
+/* One way of reaching configuration space (mechanism #1, ECAM, a test's memory image), and
+ * the interrupt routing of the host bridge behind it: every function scanned through an
+ * access keeps it (pdev->access). */
+struct irq_spec;
 struct pci_config_access {
     const char *name;
     void *context;
@@ -20,6 +23,12 @@ struct pci_config_access {
                   uint16_t offset, unsigned width, uint32_t value);
     /* Bytes of config space this access reaches on a bus: 256 or 4096. */
     unsigned (*space_size)(void *context, uint16_t segment, uint8_t bus);
+    /* The system interrupt a function's INTx pin raises (pin 1-4 for INTA-INTD as the
+     * function itself reports it; swizzling across bridges up to the host bridge is the hook's
+     * business): on a PC the Interrupt Line register firmware wrote (host.c), on a device tree
+     * machine the host bridge's interrupt-map.  0 with *out filled, or a negative error after
+     * logging why (-ENODEV: not routed).  NULL: the host bridge routes no INTx. */
+    int (*intx_spec)(void *context, struct pci_device *pdev, unsigned pin, struct irq_spec *out);
 };
 
 /* Raw access by address, for enumeration before a struct pci_device exists. */

@@ -3,6 +3,7 @@
  * Each is registered only if something answers at its ports: an undecoded ISA port reads 0xff. */
 #define pr_fmt(fmt) "platform: " fmt
 
+#include <rayos/acpi.h>
 #include <rayos/init.h>
 #include <rayos/io.h>
 #include <rayos/platform.h>
@@ -12,9 +13,11 @@
     {                                                                                              \
         RESOURCE_IO, start, size, 0                                                                \
     }
+/* In this table an IRQ resource's start is the ISA IRQ number; pc_devices_init() turns it into
+ * the interrupt specifier (GSI and trigger) the MADT gives for it. */
 #define ISA_IRQ(number)                                                                            \
     {                                                                                              \
-        RESOURCE_IRQ, number, 1, RESOURCE_IRQ_ISA                                                  \
+        RESOURCE_IRQ, number, 1, 0                                                                 \
     }
 
 /* A 16550's scratch register keeps what is written to it. */
@@ -49,6 +52,23 @@ static const struct legacy_device legacy_devices[] = {
     {"rtc0", "rtc-cmos", 0, false, 2, {IO(0x70, 2), ISA_IRQ(8)}},
 };
 
+/* The device's resources with its ISA IRQs translated (MADT interrupt source overrides). */
+static bool translate_resources(const struct legacy_device *d, struct resource *out)
+{
+    for (unsigned i = 0; i < d->count; i++) {
+        out[i] = d->resources[i];
+        struct irq_spec spec;
+        if (out[i].type != RESOURCE_IRQ)
+            continue;
+        if (acpi_isa_irq_spec((unsigned)out[i].start, &spec) != 0) {
+            pr_err("%s: ISA IRQ %llu does not exist\n", d->name, (unsigned long long)out[i].start);
+            return false;
+        }
+        out[i] = resource_from_irq_spec(&spec);
+    }
+    return true;
+}
+
 static int pc_devices_init(void)
 {
     unsigned registered = 0;
@@ -56,9 +76,10 @@ static int pc_devices_init(void)
         const struct legacy_device *d = &legacy_devices[i];
         bool present = d->uart ? uart_present(d->probe_port)
                                : d->probe_port == 0 || port_answers(d->probe_port);
-        if (!present)
+        struct resource resources[ARRAY_SIZE(d->resources)];
+        if (!present || !translate_resources(d, resources))
             continue;
-        if (platform_device_create(d->name, d->type, d->resources, d->count))
+        if (platform_device_create(d->name, d->type, resources, d->count))
             registered++;
     }
     pr_info("%u legacy devices\n", registered);

@@ -1,96 +1,186 @@
-/* 16550 UART on COM1: polled output, interrupt-driven receive.  QEMU resets the receive FIFO
- * whenever the FIFO-enable bit changes, so the FIFO is set up once, first, before any input can
- * arrive, and never touched again. */
+/* 16550 UARTs ("uart16550" platform devices: an I/O range of 8 ports and an interrupt) as
+ * consoles: polled output, interrupt-driven receive (polled when the interrupt cannot be had).
+ * The console of the port the early console uses takes over from it when it registers.
+ * QEMU resets the receive FIFO whenever the FIFO-enable bit changes, so FIFOs already on (the
+ * early console set them up before any input could arrive) are left alone. */
 #define pr_fmt(fmt) "serial: " fmt
+#include <rayos/console.h>
 #include <rayos/errno.h>
 #include <rayos/init.h>
 #include <rayos/io.h>
 #include <rayos/irq.h>
 #include <rayos/lock.h>
+#include <rayos/platform.h>
 #include <rayos/printk.h>
-#include "kernel/console.h"
-#include "uart16550.h"
+#include <rayos/string.h>
 
-#define COM1 0x3f8
 enum {
-    REG_DATA = 0,
-    REG_INTERRUPT_ENABLE = 1,
-    REG_FIFO_CONTROL = 2,
+    REG_DATA = 0,             /* with DLAB: divisor latch low */
+    REG_INTERRUPT_ENABLE = 1, /* with DLAB: divisor latch high */
+    REG_INTERRUPT_ID = 2,     /* read */
+    REG_FIFO_CONTROL = 2,     /* write */
     REG_LINE_CONTROL = 3,
     REG_MODEM_CONTROL = 4,
     REG_LINE_STATUS = 5,
 };
+#define IER_RECEIVED_DATA  0x01
+#define IIR_FIFOS_ENABLED  0xc0
+#define FCR_ENABLE_CLEAR   0x07 /* enable and clear both FIFOs, 1-byte receive trigger */
 #define LSR_DATA_READY     0x01
 #define LSR_TX_EMPTY       0x20
 #define LINE_8N1           0x03
 #define LINE_DLAB          0x80
 #define MODEM_DTR_RTS_OUT2 0x0b /* OUT2 gates the UART's interrupt line on PCs */
+#define DIVISOR_115200     1
 
-static bool present;
-static struct spinlock rx_lock = SPINLOCK_INIT("uart rx"); /* interrupt vs. polling CPU */
+struct uart {
+    struct console console;
+    char name[DEVICE_NAME_MAX];
+    uint16_t base;
+    int irq;       /* -1: input is polled */
+    uint32_t line; /* the interrupt line, when irq >= 0 */
+    bool fifo;
+    struct spinlock rx_lock; /* the interrupt vs. a polling CPU */
+};
 
-static void uart_put(char c)
+static void uart_put(struct uart *u, char c)
 {
     /* Bounded wait: a missing or wedged UART must not hang the kernel. */
-    for (int i = 0; i < 100000 && !(io_read8(COM1 + REG_LINE_STATUS) & LSR_TX_EMPTY); i++)
+    for (int i = 0; i < 100000 && !(io_read8(u->base + REG_LINE_STATUS) & LSR_TX_EMPTY); i++)
         cpu_relax();
-    io_write8(COM1 + REG_DATA, (uint8_t)c);
+    io_write8(u->base + REG_DATA, (uint8_t)c);
 }
 
-static void uart_write(const char *text, size_t length)
+static void uart_write(struct console *c, const char *text, size_t length)
 {
-    if (!present)
-        return;
+    struct uart *u = c->context;
     for (size_t i = 0; i < length; i++) {
         if (text[i] == '\n')
-            uart_put('\r');
-        uart_put(text[i]);
+            uart_put(u, '\r');
+        uart_put(u, text[i]);
     }
 }
 
-static const struct console_driver uart_console = {"ttyS0", uart_write};
-
-void uart16550_early_init(void)
+static void uart_receive(struct uart *u)
 {
-    io_write8(COM1 + REG_INTERRUPT_ENABLE, 0);
-    io_write8(COM1 + REG_LINE_CONTROL, LINE_DLAB);
-    io_write8(COM1 + REG_DATA, 1); /* divisor 1: 115200 baud */
-    io_write8(COM1 + REG_INTERRUPT_ENABLE, 0);
-    io_write8(COM1 + REG_LINE_CONTROL, LINE_8N1);
-    io_write8(COM1 + REG_FIFO_CONTROL, 0x07); /* enable and clear FIFOs, 1-byte trigger */
-    io_write8(COM1 + REG_MODEM_CONTROL, MODEM_DTR_RTS_OUT2);
-    /* A floating bus reads 0xff; a real UART never reports every status bit at once. */
-    present = io_read8(COM1 + REG_LINE_STATUS) != 0xff;
-    console_register(&uart_console);
+    irqflags_t flags = spin_lock_irqsave(&u->rx_lock);
+    for (int i = 0; i < 64 && (io_read8(u->base + REG_LINE_STATUS) & LSR_DATA_READY); i++)
+        console_input_push((char)io_read8(u->base + REG_DATA));
+    spin_unlock_irqrestore(&u->rx_lock, flags);
 }
 
 static void uart_interrupt(void *context)
 {
-    (void)context;
-    irqflags_t flags = spin_lock_irqsave(&rx_lock);
-    for (int i = 0; i < 64 && (io_read8(COM1 + REG_LINE_STATUS) & LSR_DATA_READY); i++)
-        console_input_push((char)io_read8(COM1 + REG_DATA));
-    spin_unlock_irqrestore(&rx_lock, flags);
+    uart_receive(context);
 }
 
-static int uart16550_irq_init(void)
+static void uart_poll(struct console *c)
 {
-    if (!present)
-        return -ENODEV;
-    int irq = irq_claim_isa(4, uart_interrupt, NULL, "ttyS0");
-    if (irq < 0) {
-        pr_err("cannot claim IRQ 4 (%d); input is polled", irq);
-        return irq;
+    uart_receive(c->context);
+}
+
+/* 115200 baud 8N1, FIFOs, interrupt output enabled; run with console output held off, since
+ * the early console may be writing through this UART while the divisor latch is selected. */
+static void program_line(void *context)
+{
+    struct uart *u = context;
+    io_write8(u->base + REG_INTERRUPT_ENABLE, 0);
+    io_write8(u->base + REG_LINE_CONTROL, LINE_DLAB);
+    io_write8(u->base + REG_DATA, DIVISOR_115200);
+    io_write8(u->base + REG_INTERRUPT_ENABLE, 0);
+    io_write8(u->base + REG_LINE_CONTROL, LINE_8N1);
+    if ((io_read8(u->base + REG_INTERRUPT_ID) & IIR_FIFOS_ENABLED) != IIR_FIFOS_ENABLED)
+        io_write8(u->base + REG_FIFO_CONTROL, FCR_ENABLE_CLEAR);
+    u->fifo = (io_read8(u->base + REG_INTERRUPT_ID) & IIR_FIFOS_ENABLED) == IIR_FIFOS_ENABLED;
+    io_write8(u->base + REG_MODEM_CONTROL, MODEM_DTR_RTS_OUT2);
+}
+
+/* "serial0" is ttyS0; a device named otherwise keeps its name. */
+static void console_name(const struct device *dev, char *name, size_t size)
+{
+    if (strncmp(dev->name, "serial", 6) == 0 && dev->name[6])
+        snprintf(name, size, "ttyS%s", dev->name + 6);
+    else
+        snprintf(name, size, "%s", dev->name);
+}
+
+static void claim_interrupt(struct uart *u, struct device *dev)
+{
+    struct irq_spec spec;
+    u->irq = -1;
+    if (device_irq_spec(dev, 0, &spec) != 0) {
+        pr_warn("%s: no interrupt described; input is polled", u->name);
+        return;
     }
-    io_write8(COM1 + REG_INTERRUPT_ENABLE, 0x01); /* received data available */
-    uart_interrupt(NULL);                         /* anything typed before the IRQ was on */
-    pr_info("ttyS0 at I/O 0x3f8 (irq 4) is a 16550A");
+    u->line = spec.line;
+    u->irq = irq_claim(&spec, uart_interrupt, u, u->name);
+    if (u->irq < 0)
+        pr_warn("%s: cannot claim interrupt line %u (%d); input is polled", u->name, spec.line,
+                u->irq);
+}
+
+static int uart_probe(struct platform_device *pdev)
+{
+    struct uart *u = pdev->dev.driver_data;
+    const struct resource *io = device_resource(&pdev->dev, RESOURCE_IO, 0);
+    if (!io || io->size < 8 || io->start > 0xfff8) {
+        pr_err("%s: needs an I/O range of 8 ports", pdev->dev.name);
+        return -EINVAL;
+    }
+    u->base = (uint16_t)io->start;
+    /* A floating bus reads 0xff; a real UART never reports every status bit at once. */
+    if (io_read8(u->base + REG_LINE_STATUS) == 0xff)
+        return -ENODEV;
+    console_name(&pdev->dev, u->name, sizeof(u->name));
+    u->rx_lock = (struct spinlock)SPINLOCK_INIT("uart rx");
+    console_hold_output(program_line, u);
+    claim_interrupt(u, &pdev->dev);
+    u->console = (struct console){
+        .name = u->name,
+        .device = &pdev->dev,
+        .write = uart_write,
+        .poll = uart_poll,
+        .context = u,
+    };
+    int error = console_register(&u->console);
+    if (error) {
+        if (u->irq >= 0)
+            irq_release(u->irq);
+        return error;
+    }
+    if (u->irq >= 0) {
+        io_write8(u->base + REG_INTERRUPT_ENABLE, IER_RECEIVED_DATA);
+        uart_receive(u); /* anything typed before the interrupt was on */
+        pr_info("%s at I/O %#x (irq %u) is a %s", u->name, u->base, u->line,
+                u->fifo ? "16550A" : "16450");
+    } else {
+        pr_info("%s at I/O %#x (polled) is a %s", u->name, u->base, u->fifo ? "16550A" : "16450");
+    }
     return 0;
 }
-INITCALL(uart16550_irq_init, INIT_CORE);
 
-void uart16550_poll(void)
+static void uart_remove(struct platform_device *pdev)
 {
-    if (present)
-        uart_interrupt(NULL);
+    struct uart *u = pdev->dev.driver_data;
+    io_write8(u->base + REG_INTERRUPT_ENABLE, 0);
+    console_unregister(&u->console);
+    if (u->irq >= 0)
+        irq_release(u->irq);
 }
+
+static const char *const uart_types[] = {"uart16550", NULL};
+
+static struct platform_driver uart_driver = {
+    .name = "uart16550",
+    .types = uart_types,
+    .priv_size = sizeof(struct uart),
+    .probe = uart_probe,
+    .remove = uart_remove,
+};
+
+/* Registered before the buses enumerate, so the console binds as soon as its device appears. */
+static int uart16550_init(void)
+{
+    return platform_register_driver(&uart_driver);
+}
+INITCALL(uart16550_init, INIT_CORE);

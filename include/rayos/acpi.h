@@ -57,6 +57,15 @@ struct acpi_madt_info {
 };
 const struct acpi_madt_info *acpi_madt(void); /* NULL without a valid MADT */
 
+/* The interrupt an ISA IRQ (0-15) raises on this machine: the GSI and trigger of the MADT's
+ * interrupt source override for it, else the PC default (the GSI of the same number, edge,
+ * active high; also what an override's "conforms to the bus" fields mean).  -EINVAL for a
+ * number above 15.  acpi_madt_isa_irq_spec() does it for a given MADT (NULL: none). */
+struct irq_spec;
+int acpi_isa_irq_spec(unsigned isa_irq, struct irq_spec *out);
+int acpi_madt_isa_irq_spec(const struct acpi_madt_info *madt, unsigned isa_irq,
+                           struct irq_spec *out);
+
 /* ECAM windows from the MCFG.  base is the address of bus 0 of the segment (even when
  * start_bus is not 0): bus N's 1 MiB is at base + (N << 20).  Nothing is checked beyond the
  * table itself: the PCI code checks windows against the memory map before using them. */

@@ -13,6 +13,7 @@
 #ifndef RAYOS_DEVICE_H
 #define RAYOS_DEVICE_H
 
+#include <rayos/irq.h>
 #include <rayos/list.h>
 #include <rayos/types.h>
 
@@ -30,16 +31,19 @@ enum device_state {
 enum resource_type {
     RESOURCE_IO,  /* I/O port range */
     RESOURCE_MEM, /* memory-mapped range (physical addresses) */
-    RESOURCE_IRQ, /* an interrupt line: start is the number, size is 1 */
+    RESOURCE_IRQ, /* an interrupt: start is the system interrupt controller's line (struct
+                   * irq_spec), size is 1, the flags carry the trigger */
 };
 
 /* Resource flags. */
 #define RESOURCE_PREFETCHABLE     (1u << 0) /* memory that tolerates prefetching/write combining */
 #define RESOURCE_64BIT            (1u << 1) /* decoded anywhere in 64 bits */
-#define RESOURCE_IRQ_ISA          (1u << 2) /* start is an ISA IRQ (MADT overrides apply) */
-#define RESOURCE_IRQ_GSI          (1u << 3) /* start is a global system interrupt */
 #define RESOURCE_BAR(i)           ((unsigned)(i) << 8) /* PCI: which BAR (0-5, 6 = ROM) */
 #define RESOURCE_BAR_INDEX(flags) (((flags) >> 8) & 0xf)
+
+/* RESOURCE_IRQ: the enum irq_trigger the flags carry. */
+#define RESOURCE_IRQ_FLAGS(trigger) (((unsigned)(trigger)&3u) << 4)
+#define RESOURCE_IRQ_TRIGGER(flags) ((enum irq_trigger)(((flags) >> 4) & 3u))
 
 struct resource {
     enum resource_type type;
@@ -131,6 +135,14 @@ int device_add_resource(struct device *dev, enum resource_type type, uint64_t st
 /* The index-th resource of a type, or NULL. */
 const struct resource *device_resource(const struct device *dev, enum resource_type type,
                                        unsigned index);
+/* An interrupt as a resource (RESOURCE_IRQ, start = line, trigger in the flags) and back:
+ * device_irq_spec() reads the index-th IRQ resource into *out for irq_claim(); -ENOENT when
+ * the device has no such resource, -ERANGE when its start is not a line number. */
+static inline struct resource resource_from_irq_spec(const struct irq_spec *spec)
+{
+    return (struct resource){RESOURCE_IRQ, spec->line, 1, RESOURCE_IRQ_FLAGS(spec->trigger)};
+}
+int device_irq_spec(const struct device *dev, unsigned index, struct irq_spec *out);
 
 /* Adds the device to the registry (its reference passes to the registry), announces it and
  * binds the best-matching registered driver.  -EEXIST if the name is taken, -EINVAL without a

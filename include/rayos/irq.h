@@ -1,4 +1,5 @@
-/* Interrupts for drivers: legacy lines (ISA IRQs and PCI INTx GSIs) and MSI/MSI-X vectors. */
+/* Interrupts for drivers: wired lines named by an interrupt specifier (a platform device's IRQ
+ * resource, a PCI function's INTx) and MSI/MSI-X vectors. */
 #ifndef RAYOS_IRQ_H
 #define RAYOS_IRQ_H
 
@@ -7,21 +8,23 @@
 typedef void (*irq_handler_t)(void *context);
 
 /* How a line signals: PCI INTx is level-triggered active-low, ISA IRQs edge-triggered
- * active-high, and the MADT's overrides may say anything else. */
+ * active-high, and firmware (the MADT's overrides, a device tree's interrupt cells) may say
+ * anything else. */
 enum irq_trigger { IRQ_EDGE_HIGH, IRQ_LEVEL_LOW, IRQ_LEVEL_HIGH, IRQ_EDGE_LOW };
 
-/* Claims global system interrupt gsi (an ISA IRQ number is translated through the MADT's
- * overrides by irq_claim_isa).  Lines may be shared: every handler on a line is called.
- * Returns an irq handle >= 0 or a negative error. */
-int irq_claim_isa(unsigned isa_irq, irq_handler_t handler, void *context, const char *name);
-int irq_claim_gsi(unsigned gsi, enum irq_trigger trigger, irq_handler_t handler, void *context,
-                  const char *name);
-
-/* A line of the system interrupt controller (x86: a GSI; arm: a GIC INTID) and its trigger. */
+/* A generic interrupt specifier: an input line of the system interrupt controller and how it
+ * signals.  The line is the controller's own number: on x86 a global system interrupt (GSI,
+ * the IOAPIC inputs; ISA IRQs are translated to GSIs where they are known, see
+ * acpi_isa_irq_spec()), on arm the GIC interrupt ID (INTID; SPI n is 32 + n).  Device
+ * resources carry specifiers (device_irq_spec() in <rayos/device.h>). */
 struct irq_spec {
     uint32_t line;
     enum irq_trigger trigger;
 };
+
+/* Claims the line a specifier names.  Lines may be shared: every handler on a line is called
+ * (the first claim sets the trigger).  Returns an irq handle >= 0 or a negative error: -EINVAL
+ * for a line the controller does not have, -ENOSPC when out of vectors. */
 int irq_claim(const struct irq_spec *spec, irq_handler_t handler, void *context, const char *name);
 
 /* An MSI message: what the device writes where to raise the vector. */

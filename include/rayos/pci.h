@@ -324,11 +324,10 @@ uint16_t pci_find_ext_capability(struct pci_device *pdev, uint16_t cap_id);
 uint16_t pci_find_next_ext_capability(struct pci_device *pdev, uint16_t pos, uint16_t cap_id);
 
 /* Legacy INTx: claims the function's interrupt (level-triggered, shareable) and clears
- * INTX_DISABLE.  The line comes from the Interrupt Line register as firmware (SeaBIOS on QEMU)
- * programmed it from its PIRQ routing: values below 16 are ISA IRQs claimed with
- * irq_claim_isa() (the MADT overrides mark QEMU's PCI IRQs 5, 9, 10, 11 level-triggered; both
- * QEMU chipsets also drive the IOAPIC input of that ISA IRQ), 16 and above are taken as GSIs.
- * Returns the irq handle or -ENODEV (no pin, line unknown 0/0xff), -EBUSY if already claimed. */
+ * INTX_DISABLE.  The host bridge names the line (the intx_spec hook of the function's config
+ * access: on a PC the Interrupt Line register firmware programmed, translated through the
+ * MADT's overrides when it is an ISA IRQ; see docs/PCI.md).  Returns the irq handle or -ENODEV
+ * (no pin, pin not routed), -EBUSY if already claimed. */
 int pci_intx_irq(struct pci_device *pdev, irq_handler_t handler, void *context, const char *name);
 void pci_intx_release(struct pci_device *pdev);
 

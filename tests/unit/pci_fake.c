@@ -3,6 +3,7 @@
 
 #include <rayos/bytes.h>
 #include <rayos/dma.h>
+#include <rayos/errno.h>
 #include <rayos/io.h>
 #include <rayos/irq.h>
 #include <string.h>
@@ -87,7 +88,23 @@ static unsigned fake_size(void *context, uint16_t segment, uint8_t bus)
     return fake_space_size;
 }
 
-struct pci_config_access fake_access = {"fake", NULL, fake_read, fake_write, fake_size};
+/* Like a PC's firmware routing: the Interrupt Line register as a level-triggered line. */
+static int fake_intx_spec(void *context, struct pci_device *pdev, unsigned pin,
+                          struct irq_spec *out)
+{
+    if (pin < 1 || pin > 4 || pdev->interrupt_line == 0 || pdev->interrupt_line == 0xff)
+        return -ENODEV;
+    *out = (struct irq_spec){pdev->interrupt_line, IRQ_LEVEL_LOW};
+    return 0;
+}
+
+struct pci_config_access fake_access = {
+    .name = "fake",
+    .read = fake_read,
+    .write = fake_write,
+    .space_size = fake_size,
+    .intx_spec = fake_intx_spec,
+};
 
 void fake_reset(void)
 {
@@ -230,17 +247,13 @@ int irq_alloc_msi(irq_handler_t handler, void *context, const char *name, unsign
     return 100 + (int)fake_irqs_allocated++;
 }
 
-int irq_claim_isa(unsigned isa_irq, irq_handler_t handler, void *context, const char *name)
-{
-    fake_irqs_allocated++;
-    return (int)isa_irq;
-}
+struct irq_spec fake_last_claim;
 
-int irq_claim_gsi(unsigned gsi, enum irq_trigger trigger, irq_handler_t handler, void *context,
-                  const char *name)
+int irq_claim(const struct irq_spec *spec, irq_handler_t handler, void *context, const char *name)
 {
     fake_irqs_allocated++;
-    return (int)gsi;
+    fake_last_claim = *spec;
+    return (int)spec->line;
 }
 
 void irq_release(int irq)

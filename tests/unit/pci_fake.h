@@ -3,6 +3,7 @@
 #ifndef TESTS_UNIT_PCI_FAKE_H
 #define TESTS_UNIT_PCI_FAKE_H
 
+#include <rayos/irq.h>
 #include <rayos/types.h>
 
 #include "drivers/pci/pci_core.h"
@@ -45,5 +46,8 @@ uint32_t fake_get32(struct fake_function *f, unsigned offset);
 extern uint8_t fake_mmio[65536];
 extern phys_addr_t fake_mmio_base;
 extern unsigned fake_irqs_allocated, fake_irqs_released;
+/* What the last irq_claim() asked for (fake_access routes INTx to the Interrupt Line register,
+ * level-triggered active-low). */
+extern struct irq_spec fake_last_claim;
 
 #endif

@@ -383,12 +383,32 @@ static void test_resources(void **state)
     struct toy_device a;
     toy_device_init(&a, "res", 1, NULL);
     assert_int_equal(device_add_resource(&a.dev, RESOURCE_IO, 0x3f8, 8, 0), 0);
-    assert_int_equal(device_add_resource(&a.dev, RESOURCE_IRQ, 4, 1, RESOURCE_IRQ_ISA), 0);
+    assert_int_equal(device_add_resource(&a.dev, RESOURCE_IRQ, 4, 1, 0), 0);
     assert_int_equal(device_add_resource(&a.dev, RESOURCE_IO, 0x2f8, 8, 0), 0);
+    struct irq_spec level = {32 + 1, IRQ_LEVEL_HIGH}; /* a GIC SPI, say */
+    struct resource as_resource = resource_from_irq_spec(&level);
+    assert_int_equal(device_add_resource(&a.dev, as_resource.type, as_resource.start,
+                                         as_resource.size, as_resource.flags),
+                     0);
     assert_int_equal(device_resource(&a.dev, RESOURCE_IO, 1)->start, 0x2f8);
     assert_int_equal(device_resource(&a.dev, RESOURCE_IRQ, 0)->start, 4);
     assert_null(device_resource(&a.dev, RESOURCE_MEM, 0));
-    for (int i = 3; i < DEVICE_MAX_RESOURCES; i++)
+
+    /* Interrupt specifiers read back whole: line and trigger. */
+    struct irq_spec spec;
+    assert_int_equal(device_irq_spec(&a.dev, 0, &spec), 0);
+    assert_int_equal(spec.line, 4);
+    assert_int_equal(spec.trigger, IRQ_EDGE_HIGH);
+    assert_int_equal(device_irq_spec(&a.dev, 1, &spec), 0);
+    assert_int_equal(spec.line, 33);
+    assert_int_equal(spec.trigger, IRQ_LEVEL_HIGH);
+    assert_int_equal(device_irq_spec(&a.dev, 2, &spec), -ENOENT);
+    assert_int_equal(device_add_resource(&a.dev, RESOURCE_IRQ, 1ull << 32, 1, 0), 0);
+    assert_int_equal(device_irq_spec(&a.dev, 2, &spec), -ERANGE);
+    for (enum irq_trigger t = IRQ_EDGE_HIGH; t <= IRQ_EDGE_LOW; t++)
+        assert_int_equal(RESOURCE_IRQ_TRIGGER(RESOURCE_IRQ_FLAGS(t) | RESOURCE_BAR(5)), t);
+
+    for (int i = 5; i < DEVICE_MAX_RESOURCES; i++)
         assert_int_equal(device_add_resource(&a.dev, RESOURCE_MEM, 0, 1, 0), 0);
     assert_int_equal(device_add_resource(&a.dev, RESOURCE_MEM, 0, 1, 0), -ENOSPC);
 }

@@ -726,9 +726,29 @@ static void test_intx(void **state)
     fake_put8(none, PCI_INTERRUPT_LINE, 0xff);
     scan();
     assert_int_equal(pci_intx_irq(find(0, 2, 0), noop_handler, NULL, "e1000"), 11);
+    /* The host bridge's hook named the line; the claim got its specifier whole. */
+    assert_int_equal(fake_last_claim.line, 11);
+    assert_int_equal(fake_last_claim.trigger, IRQ_LEVEL_LOW);
     assert_int_equal(fake_get32(f, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE, 0);
     assert_int_equal(pci_intx_irq(find(0, 2, 0), noop_handler, NULL, "e1000"), -EBUSY);
     assert_int_equal(pci_intx_irq(find(0, 3, 0), noop_handler, NULL, "x"), -ENODEV);
+}
+
+/* A host bridge without INTx routing (no hook): the claim fails cleanly, INTx stays off. */
+static void test_intx_without_routing(void **state)
+{
+    struct fake_function *f = fake_add(0, 2, 0, 0x8086, 0x100e, 0x020000, 0);
+    fake_put8(f, PCI_INTERRUPT_PIN, 1);
+    fake_put8(f, PCI_INTERRUPT_LINE, 11);
+    fake_put16(f, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
+    static struct pci_config_access unrouted;
+    unrouted = fake_access;
+    unrouted.intx_spec = NULL;
+    assert_int_equal(pci_scan_root_bus(&unrouted, 0, 0, NULL, NULL), 0);
+    unsigned claims = fake_irqs_allocated;
+    assert_int_equal(pci_intx_irq(find(0, 2, 0), noop_handler, NULL, "e1000"), -ENODEV);
+    assert_int_equal(fake_irqs_allocated, claims);
+    assert_true(fake_get32(f, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
 }
 
 static void test_hotplug_rescan_behind_port(void **state)
@@ -890,6 +910,7 @@ int main(void)
         cmocka_unit_test_setup(test_msix_table_outside_bar_rejected, setup),
         cmocka_unit_test_setup(test_msi_programming, setup),
         cmocka_unit_test_setup(test_intx, setup),
+        cmocka_unit_test_setup(test_intx_without_routing, setup),
         cmocka_unit_test_setup(test_hotplug_rescan_behind_port, setup),
         cmocka_unit_test_setup(test_hotplug_insert_and_attention_button, setup),
         cmocka_unit_test_setup(test_hotplug_multifunction_card, setup),
