@@ -1,7 +1,7 @@
 /* Console output fan-out and the typed-input queue. */
+#include <rayos/console.h>
 #include <rayos/lock.h>
 #include <rayos/wait.h>
-#include "console.h"
 
 #define CONSOLES_MAX 4
 #define INPUT_SIZE   1024 /* a power of two */
@@ -32,6 +32,13 @@ void console_write(const char *text, size_t length)
     for (unsigned i = 0; i < console_count; i++)
         consoles[i]->write(text, length);
     spin_unlock_irqrestore(&output_lock, flags);
+}
+
+void console_poll(void)
+{
+    for (unsigned i = 0; i < console_count; i++)
+        if (consoles[i]->poll)
+            consoles[i]->poll();
 }
 
 void console_input_push(char c)

@@ -2,6 +2,7 @@
  * the prefix "[N] " (assembled per line, so jobs never interleave inside a line); `jobs` lists
  * them, `wait [N]` collects their exit statuses, `kill N` asks one to stop the way Ctrl-C asks
  * the foreground command. */
+#include <rayos/console.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/lock.h>
@@ -10,7 +11,6 @@
 #include <rayos/thread.h>
 #include <rayos/time.h>
 #include <rayos/wait.h>
-#include "console.h"
 #include "shell_internal.h"
 
 #define JOBS_MAX        16

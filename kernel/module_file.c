@@ -14,7 +14,7 @@
 #include <rayos/string.h>
 #include <rayos/vfs.h>
 
-#include "boot_info.h"
+#include <rayos/boot_info.h>
 #include "module_internal.h"
 
 static int read_file(const char *path, void **out, size_t *out_size, char *why, size_t why_size)

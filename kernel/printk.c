@@ -1,12 +1,12 @@
 /* The kernel log: every message becomes one or more lines "[seconds.micros] text" in a ring
  * buffer and, unless filtered by level, on the console. */
+#include <rayos/console.h>
 #include <rayos/escape.h>
 #include <rayos/lock.h>
 #include <rayos/log.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
-#include "console.h"
 
 #define LOG_RING_SIZE (256 * 1024) /* a power of two */
 

@@ -1,17 +1,16 @@
 /* The serial shell: the line editor (line_editor.c), a tokenizer with double quotes, and
  * dispatch through the command table that subsystems fill with SHELL_COMMAND. */
 #include <rayos/errno.h>
+#include <rayos/irq.h>
 #include <rayos/shell.h>
 #include <rayos/string.h>
-#include <rayos/irq.h>
 #include <rayos/thread.h>
 #include <rayos/time.h>
 #include <stdarg.h>
-#include "console.h"
+#include <rayos/console.h>
 #include "line_editor.h"
 #include "shell_internal.h"
 #include "shell_tokenize.h"
-#include "drivers/serial/uart16550.h"
 
 #define ARGS_MAX 32
 #define PROMPT   "rayos> "
@@ -111,8 +110,8 @@ static void run_line(char *line)
     self->interrupt_requested = false;
 }
 
-/* Sleeps until a character is typed.  The receive interrupt wakes us; the UART is also polled
- * every 50 ms in case its interrupt is unavailable. */
+/* Sleeps until a character is typed.  The receive interrupt wakes us; the consoles are also
+ * polled every 50 ms in case an interrupt is unavailable. */
 static int read_char(void)
 {
     for (;;) {
@@ -120,7 +119,7 @@ static int read_char(void)
         if (c >= 0)
             return c;
         console_input_wait(50 * NSEC_PER_MSEC);
-        uart16550_poll();
+        console_poll();
     }
 }
 

@@ -11,7 +11,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -nostdinc -isystem $(GCC_INCLUDE) -ffreestand
     -fno-stack-protector -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
     -mgeneral-regs-only -mno-mmx -mno-sse -mno-sse2 -fno-omit-frame-pointer \
     -fno-strict-aliasing -fno-common -fno-asynchronous-unwind-tables \
-    $(WARNINGS) -Iinclude -Iarch/$(ARCH)/include -I.
+    $(WARNINGS) -Iinclude -Iarch/$(ARCH)/include
 KERNEL_ASFLAGS := -g -D__ASSEMBLY__ -Iinclude -Iarch/$(ARCH)/include
 KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 --no-warn-rwx-segments -z noexecstack
 

@@ -8,7 +8,7 @@
 #include <rayos/printk.h>
 #include <rayos/string.h>
 #include "acpi_internal.h"
-#include "kernel/boot_info.h"
+#include <rayos/boot_info.h>
 
 #define TABLES_MAX      64
 #define TABLE_MAX_BYTES (4 * MiB)

@@ -16,7 +16,7 @@
 #include <rayos/string.h>
 #include <rayos/time.h>
 
-#include "kernel/boot_info.h"
+#include <rayos/boot_info.h>
 #include "pci_core.h"
 #include "pci_host.h"
 

@@ -2,14 +2,14 @@
  * whenever the FIFO-enable bit changes, so the FIFO is set up once, first, before any input can
  * arrive, and never touched again. */
 #define pr_fmt(fmt) "serial: " fmt
+#include <rayos/console.h>
 #include <rayos/errno.h>
 #include <rayos/init.h>
 #include <rayos/io.h>
 #include <rayos/irq.h>
 #include <rayos/lock.h>
 #include <rayos/printk.h>
-#include "kernel/console.h"
-#include "uart16550.h"
+#include <rayos/uart16550.h>
 
 #define COM1 0x3f8
 enum {
@@ -48,7 +48,8 @@ static void uart_write(const char *text, size_t length)
     }
 }
 
-static const struct console_driver uart_console = {"ttyS0", uart_write};
+static void uart_poll(void);
+static const struct console_driver uart_console = {"ttyS0", uart_write, uart_poll};
 
 void uart16550_early_init(void)
 {
@@ -73,6 +74,12 @@ static void uart_interrupt(void *context)
     spin_unlock_irqrestore(&rx_lock, flags);
 }
 
+static void uart_poll(void)
+{
+    if (present)
+        uart_interrupt(NULL);
+}
+
 static int uart16550_irq_init(void)
 {
     if (!present)
@@ -88,9 +95,3 @@ static int uart16550_irq_init(void)
     return 0;
 }
 INITCALL(uart16550_irq_init, INIT_CORE);
-
-void uart16550_poll(void)
-{
-    if (present)
-        uart_interrupt(NULL);
-}

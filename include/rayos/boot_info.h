@@ -1,6 +1,6 @@
 /* What the boot loader told us, copied out of its structures before anything can overwrite them. */
-#ifndef KERNEL_BOOT_INFO_H
-#define KERNEL_BOOT_INFO_H
+#ifndef RAYOS_BOOT_INFO_H
+#define RAYOS_BOOT_INFO_H
 
 #include <rayos/mm.h>
 #include <rayos/types.h>
