@@ -5,13 +5,19 @@
 # top level owns the rules.  Fragments are listed in mk/fragments.mk.
 
 ARCH      ?= x86_64
-BUILD     ?= build
+BUILD     ?= $(if $(filter x86_64,$(ARCH)),build,build/$(ARCH))
 SHELL     := /bin/bash
 PYTHON    ?= /usr/bin/python3
-CC        := gcc
-LD        := ld
 HOSTCC    ?= gcc
 CLANG     ?= clang
+
+# The architecture's build fragment: toolchain prefix, flags, linker script, its own drivers,
+# the QEMU line (docs/ARCHITECTURE.md, "Architecture interface").  Host tools use HOSTCC.
+include arch/$(ARCH)/arch.mk
+CC        := $(CROSS_COMPILE)gcc
+LD        := $(CROSS_COMPILE)ld
+OBJCOPY   := $(CROSS_COMPILE)objcopy
+NM        := $(CROSS_COMPILE)nm
 
 .DEFAULT_GOAL := all
 .SUFFIXES:
@@ -39,14 +45,18 @@ $(BUILD)/.deps-ok: mk/deps.sh
 SMP_PASS := tests/system/test_block.py tests/system/test_virtio_blk.py tests/system/test_nvme.py \
             tests/system/test_ahci.py tests/system/test_ide.py tests/system/test_exclusive.py
 
+# The system tests boot QEMU as arch.mk says.
+TEST_ENV = RAYOS_QEMU='$(QEMU_SYSTEM)' RAYOS_QEMU_MACHINE='$(QEMU_MACHINE)' \
+           RAYOS_QEMU_ARGS='$(QEMU_ARCH_ARGS)' RAYOS_KERNEL='$(QEMU_KERNEL)'
+
 test: all unit-tests iso disk image
-	@$(PYTHON) tests/run.py --build $(BUILD) --kernel $(KERNEL_ELF) \
+	@$(TEST_ENV) $(PYTHON) tests/run.py --build $(BUILD) --kernel $(QEMU_KERNEL) \
 		--unit $(UNIT_BINS) --pytest tests/host tests/system --smp-pass $(SMP_PASS)
 
 # The whole system suite again with two CPUs per machine (about three minutes more than
 # make test on two host cores).
 test-smp: all unit-tests iso disk image
-	@$(PYTHON) tests/run.py --build $(BUILD) --smp-pass tests/system
+	@$(TEST_ENV) $(PYTHON) tests/run.py --build $(BUILD) --smp-pass tests/system
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -7,11 +7,11 @@
 #include <rayos/heap.h>
 #include <rayos/hexdump.h>
 #include <rayos/shell.h>
-#include <rayos/thread.h>
 #include <rayos/string.h>
+#include <rayos/thread.h>
 #include <rayos/time.h>
 #include <rayos/vfs.h>
-#include "fs/root.h"
+#include "root.h"
 
 #define COPY_CHUNK (64 * 1024)
 

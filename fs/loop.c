@@ -10,9 +10,9 @@
 #include <rayos/printk.h>
 #include <rayos/string.h>
 #include <rayos/vfs.h>
-#include "fs/loop.h"
-#include "fs/loop_map.h"
-#include "fs/root.h"
+#include "loop.h"
+#include "loop_map.h"
+#include "root.h"
 
 #define LOOP_MAX       8
 #define EXTENTS_MAX    4096

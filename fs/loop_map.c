@@ -2,7 +2,7 @@
 #define pr_fmt(fmt) "loop: " fmt
 #include <rayos/errno.h>
 #include <rayos/printk.h>
-#include "fs/loop_map.h"
+#include "loop_map.h"
 
 int loop_map_init(struct loop_map *map, const struct vfs_extent *extents, size_t count,
                   uint32_t block_size, uint64_t file_bytes, uint64_t device_blocks)

@@ -14,7 +14,7 @@
 #include <rayos/printk.h>
 #include <rayos/string.h>
 #include <rayos/vfs.h>
-#include "fs/root.h"
+#include "root.h"
 
 #define PROBE_PATH "/.probe"
 

@@ -7,7 +7,7 @@
 #include <rayos/shell.h>
 #include <rayos/string.h>
 #include <rayos/vfs.h>
-#include "fs/loop.h"
+#include "loop.h"
 
 static void human_size(uint64_t bytes, char *out, size_t size)
 {

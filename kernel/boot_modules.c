@@ -1,10 +1,9 @@
 /* The checked boot modules for the rest of the kernel, with unique names (a second module with
  * the same name gets ".2", a third ".3", ...). */
+#include <rayos/boot_info.h>
 #include <rayos/boot_modules.h>
 #include <rayos/mm.h>
 #include <rayos/string.h>
-#include <rayos/boot_info.h>
-#include "kernel/boot_modules.h"
 
 unsigned boot_module_count(void)
 {

@@ -3,9 +3,9 @@
  * the allocator hand out pages still in use, or the VFS expose bytes of the kernel.  Such
  * modules are dropped, with a warning, before the allocator is built. */
 #define pr_fmt(fmt) "boot: " fmt
+#include <rayos/boot_modules.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
-#include "kernel/boot_modules.h"
 
 static bool overlaps(phys_addr_t a_start, phys_addr_t a_end, phys_addr_t b_start, phys_addr_t b_end)
 {

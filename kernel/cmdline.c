@@ -2,12 +2,12 @@
  * insmod ("insmod nvme.ko queues=1") join it as "nvme.queues=1" for as long as the module is
  * loaded, ahead of the boot command line, so a driver reads its options the same way built in
  * or as a module. */
+#include <rayos/boot_info.h>
 #include <rayos/cmdline.h>
 #include <rayos/errno.h>
 #include <rayos/io.h>
 #include <rayos/irq.h>
 #include <rayos/string.h>
-#include <rayos/boot_info.h>
 
 #define MODULE_OPTIONS_MAX 512
 

@@ -5,13 +5,13 @@
 #include <rayos/cmdline.h>
 #include <rayos/init.h>
 #include <rayos/irq.h>
+#include <rayos/kernel_main.h>
 #include <rayos/log.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
 #include <rayos/string.h>
 #include <rayos/thread.h>
 #include <rayos/time.h>
-#include "kernel_main.h"
 #include "selftest_internal.h"
 #include "shell_internal.h"
 

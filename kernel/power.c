@@ -1,12 +1,12 @@
 /* Power off, reboot and test exits.  Shutdown hooks (log flush, filesystem sync and unmount)
  * run first, in priority order, so nothing written is lost. */
 #define pr_fmt(fmt) "power: " fmt
+#include <rayos/acpi.h>
 #include <rayos/arch.h>
 #include <rayos/io.h>
 #include <rayos/irq.h>
 #include <rayos/power.h>
 #include <rayos/printk.h>
-#include "drivers/acpi/acpi_internal.h"
 
 #define QEMU_DEBUG_EXIT_PORT 0xf4
 

@@ -3,17 +3,16 @@
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter -Wvla
 
-# Kernel code: freestanding, no red zone (interrupts push onto the same stack), no SSE/MMX
-# (the FPU state is not saved on interrupts), kernel code model (linked at -2 GiB), frame
-# pointers kept for the panic backtrace.
+# Kernel code: freestanding, frame pointers kept for the panic backtrace; the architecture adds
+# its own flags (arch/$(ARCH)/arch.mk: code model, no red zone, no FPU registers...).  Only
+# include/ and the architecture's include/ are on the include path: no -I. (docs/ARCHITECTURE.md).
 GCC_INCLUDE := $(shell $(CC) -print-file-name=include)
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -nostdinc -isystem $(GCC_INCLUDE) -ffreestanding \
-    -fno-stack-protector -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
-    -mgeneral-regs-only -mno-mmx -mno-sse -mno-sse2 -fno-omit-frame-pointer \
+    -fno-stack-protector -fno-pic -fno-pie $(ARCH_CFLAGS) -fno-omit-frame-pointer \
     -fno-strict-aliasing -fno-common -fno-asynchronous-unwind-tables \
-    $(WARNINGS) -Iinclude -Iarch/$(ARCH)/include -I.
-KERNEL_ASFLAGS := -g -D__ASSEMBLY__ -Iinclude -Iarch/$(ARCH)/include
-KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 --no-warn-rwx-segments -z noexecstack
+    $(WARNINGS) -Iinclude -Iarch/$(ARCH)/include
+KERNEL_ASFLAGS := -g -D__ASSEMBLY__ $(ARCH_ASFLAGS) -Iinclude -Iarch/$(ARCH)/include
+KERNEL_LDFLAGS := -nostdlib $(ARCH_LDFLAGS) --no-warn-rwx-segments -z noexecstack
 
 # Host code (unit tests and tools): portable sources built against libc.
 HOST_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARNINGS) -Iinclude -I. \

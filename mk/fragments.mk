@@ -1,7 +1,8 @@
 # Every directory's own *.mk fragment (outside mk/ and build/) declares its unit tests, tools,
-# fuzz targets and generated sources; the rules above and below build them.
+# fuzz targets and generated sources; the rules above and below build them.  (arch/NAME/arch.mk
+# is not a fragment: the top-level Makefile includes the one of $(ARCH) first.)
 FRAGMENTS := $(sort $(shell find . -name '*.mk' -not -path './mk/*' -not -path './$(BUILD)/*' \
-                     -not -path './.git/*'))
+                     -not -path './.git/*' -not -name arch.mk))
 include $(FRAGMENTS)
 
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_test_rule,$(t))))

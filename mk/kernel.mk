@@ -1,12 +1,17 @@
-# The kernel: every .c and .S under the kernel's directories is part of it.  Portable code
-# (lib/, drivers/, fs/) must therefore build freestanding as well as on the host.
+# The kernel: every .c and .S under the kernel's directories is part of it, except the drivers
+# only some architectures have: those are listed once here, and each arch/NAME/arch.mk names in
+# ARCH_DRIVER_SRCS the ones it builds.  Portable code (lib/, drivers/, fs/) must therefore build
+# freestanding as well as on the host.
+
+ARCH_SPECIFIC_DRIVER_SRCS := drivers/platform/pc_devices.c drivers/serial/uart16550.c \
+                             drivers/acpi/power.c
 
 KERNEL_DIRS := arch/$(ARCH) kernel mm lib drivers fs
-KERNEL_SRCS := $(filter-out $(MODULE_ONLY_SRCS), \
+KERNEL_SRCS := $(filter-out $(MODULE_ONLY_SRCS) \
+                 $(filter-out $(ARCH_DRIVER_SRCS),$(ARCH_SPECIFIC_DRIVER_SRCS)), \
                $(sort $(shell find $(KERNEL_DIRS) -name '*.c' -o -name '*.S' 2>/dev/null))) \
                $(KERNEL_GENERATED_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(basename $(KERNEL_SRCS)))
-KERNEL_LDS  := arch/$(ARCH)/kernel.ld
 KERNEL_ELF  := $(BUILD)/rayos.elf
 
 kernel: deps $(KERNEL_ELF)
@@ -34,10 +39,10 @@ $(BUILD)/rayos.pass1.elf: $(KERNEL_OBJS) $(KERNEL_LDS) $(BUILD)/kernel/ksyms-emp
 
 $(BUILD)/kernel/ksyms-empty.S: mk/ksyms.sh
 	@mkdir -p $(@D)
-	@sh mk/ksyms.sh /dev/null > $@
+	@NM=$(NM) sh mk/ksyms.sh /dev/null > $@
 
 $(BUILD)/kernel/ksyms.S: $(BUILD)/rayos.pass1.elf mk/ksyms.sh
-	@sh mk/ksyms.sh $< > $@
+	@NM=$(NM) sh mk/ksyms.sh $< > $@
 
 $(BUILD)/kernel/ksyms.o $(BUILD)/kernel/ksyms-empty.o: %.o: %.S
 	@$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
@@ -45,7 +50,7 @@ $(BUILD)/kernel/ksyms.o $(BUILD)/kernel/ksyms-empty.o: %.o: %.S
 $(KERNEL_ELF): $(BUILD)/rayos.pass1.elf $(BUILD)/kernel/ksyms.o
 	@echo "  LD      $@"
 	@$(LD) $(KERNEL_LDFLAGS) -T $(KERNEL_LDS) -o $@ $(KERNEL_OBJS) $(BUILD)/kernel/ksyms.o
-	@cmp -s <(nm $< | grep -i ' t ' | sort) <(nm $@ | grep -i ' t ' | sort) || \
+	@cmp -s <($(NM) $< | grep -i ' t ' | sort) <($(NM) $@ | grep -i ' t ' | sort) || \
 		{ echo "ksyms: functions moved between links"; rm -f $@; exit 1; }
 
 ALL_DEPFILES += $(KERNEL_OBJS:.o=.d)

@@ -3,7 +3,7 @@
 # panic backtrace: ksyms_count, ksyms_addresses[], ksyms_names (NUL-separated).
 elf=$1
 if [ "$elf" = /dev/null ]; then syms=""; else
-    syms=$(nm -n --defined-only "$elf" | awk '$2 ~ /^[tT]$/ && $3 !~ /^\./ {print $1, $3}')
+    syms=$(${NM:-nm} -n --defined-only "$elf" | awk '$2 ~ /^[tT]$/ && $3 !~ /^\./ {print $1, $3}')
 fi
 count=$(printf '%s' "$syms" | grep -c . || true)
 echo '.section .ksyms, "a"'

@@ -32,7 +32,7 @@ $(2)/$(1).ko: $(2)/$(1).o mk/modpost.py kernel/exports.c \
 		$(2)/$(1).modinfo.S $(2)/$(1).alias $(patsubst %,$(2)/%.o,$(filter-out $(1),$(3)))
 	@$(CC) $(KERNEL_ASFLAGS) -c $(2)/$(1).modinfo.S -o $(2)/$(1).modinfo.o
 	@$(LD) -r -o $$@.tmp $$< $(2)/$(1).modinfo.o
-	@objcopy --strip-debug $$@.tmp $$@
+	@$(OBJCOPY) --strip-debug $$@.tmp $$@
 	@rm -f $$@.tmp
 ALL_DEPFILES += $$($(1)_MODULE_OBJS:.o=.d)
 endef

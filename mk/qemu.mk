@@ -1,18 +1,19 @@
-# Booting RayOS in QEMU.  Knobs: MACHINE=q35|pc  MEM=256M  SMP=2  ACCEL=kvm|tcg  QEMU_EXTRA="..."
-# KVM only when the CPU really has hardware virtualisation: /dev/kvm alone is not enough
-# (without vmx/svm it is far slower than TCG).
+# Booting RayOS in QEMU.  Knobs: MACHINE (q35|pc on x86_64)  MEM=256M  SMP=2  ACCEL=kvm|tcg
+# QEMU_EXTRA="..."; the emulator, default machine, kernel file and fixed devices come from
+# arch/$(ARCH)/arch.mk.  KVM only when the CPU really has hardware virtualisation: /dev/kvm
+# alone is not enough (without vmx/svm it is far slower than TCG).
 
-MACHINE    ?= q35
+MACHINE    ?= $(QEMU_MACHINE)
 MEM        ?= 256M
 SMP        ?= 2
 ACCEL      ?= $(shell if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then echo kvm; else echo tcg; fi)
-QEMU       ?= qemu-system-x86_64
+QEMU       ?= $(QEMU_SYSTEM)
 QEMU_EXTRA ?=
 RUN_DISK   ?= $(DEFAULT_DISK)
 CMDLINE    ?=
 
 QEMU_BASE = $(QEMU) -machine $(MACHINE) -accel $(ACCEL) -m $(MEM) -smp $(SMP) -display none -no-reboot \
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04
+    $(QEMU_ARCH_ARGS)
 comma := ,
 QEMU_DISK_ARGS = $(if $(RUN_DISK),-drive file=$(RUN_DISK)$(comma)format=raw$(comma)if=none$(comma)id=rootdisk \
     -device virtio-blk-pci$(comma)drive=rootdisk)
@@ -21,7 +22,7 @@ QEMU_DISK_ARGS = $(if $(RUN_DISK),-drive file=$(RUN_DISK)$(comma)format=raw$(com
 run: all $(RUN_DISK)
 	@echo "RayOS: $(MACHINE), $(MEM), $(ACCEL).  Ctrl-A X quits QEMU."
 	@$(QEMU_BASE) -chardev stdio,id=console,mux=on,signal=off -serial chardev:console \
-		-mon chardev=console $(QEMU_DISK_ARGS) -kernel $(KERNEL_ELF) \
+		-mon chardev=console $(QEMU_DISK_ARGS) -kernel $(QEMU_KERNEL) \
 		$(if $(CMDLINE),-append "$(CMDLINE)") $(QEMU_EXTRA); \
 		status=$$?; [ $$status -eq 0 ] || [ $$status -eq 1 ] || echo "qemu exited with $$status"
 
@@ -29,7 +30,7 @@ run: all $(RUN_DISK)
 debug: all
 	@echo "QEMU is waiting for gdb on :1234; in another terminal: gdb -x $(BUILD)/gdbinit"
 	@printf 'file $(KERNEL_ELF)\ntarget remote :1234\n' > $(BUILD)/gdbinit
-	@$(QEMU_BASE) -serial stdio -s -S $(QEMU_DISK_ARGS) -kernel $(KERNEL_ELF) \
+	@$(QEMU_BASE) -serial stdio -s -S $(QEMU_DISK_ARGS) -kernel $(QEMU_KERNEL) \
 		$(if $(CMDLINE),-append "$(CMDLINE)") $(QEMU_EXTRA)
 
 # A bootable ISO for GRUB (Multiboot 2), BIOS and UEFI.  GRUB passes the kernel and the GRUB

@@ -2,10 +2,10 @@
  * line of the log until the PL011 driver binds to it.  Before the kernel page tables exist it
  * is reached through the boot identity map (which covers the first gigabyte, where QEMU's virt
  * machine has its UART); afterwards through map_phys. */
+#include <rayos/console.h>
 #include <rayos/io.h>
 #include <rayos/mm.h>
 #include "aarch64.h"
-#include "kernel/console.h"
 #include "machine.h"
 
 #define PL011_DR 0x00
@@ -14,8 +14,9 @@
 
 static volatile uint8_t *uart;
 
-static void early_write(const char *text, size_t length)
+static void early_write(struct console *c, const char *text, size_t length)
 {
+    (void)c;
     if (!uart)
         return;
     for (size_t i = 0; i < length; i++) {
@@ -30,14 +31,14 @@ static void early_write(const char *text, size_t length)
     }
 }
 
-static const struct console_driver early_console = {"pl011-early", early_write};
+static struct console early_console = {.name = "pl011-early", .write = early_write};
 
 void early_console_init(void)
 {
     if (!machine.uart || machine.uart >= GiB)
         return;
     uart = (volatile uint8_t *)machine.uart;
-    console_register(&early_console);
+    console_register_early(&early_console, RESOURCE_MEM, machine.uart);
 }
 
 /* After paging_init: the identity map is gone. */

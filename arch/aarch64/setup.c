@@ -3,15 +3,14 @@
  * clocks, power; then the portable kernel. */
 #define pr_fmt(fmt) "boot: " fmt
 #include <rayos/boot_info.h>
+#include <rayos/boot_modules.h>
+#include <rayos/kernel_main.h>
 #include <rayos/mm.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
 #include <rayos/time.h>
 #include "aarch64.h"
-#include "kernel/boot_modules.h"
-#include "kernel/kernel_main.h"
 #include "machine.h"
-#include "mm/pmm.h"
 
 extern char _kernel_end[];
 void time_record_boot(void);

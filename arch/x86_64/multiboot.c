@@ -2,10 +2,10 @@
  * structures live in memory the page allocator is about to hand out.  Everything is checked:
  * malformed information ends in a clear panic, a bad memory-map entry is skipped with a warning. */
 #define pr_fmt(fmt) "boot: " fmt
+#include <rayos/boot_info.h>
 #include <rayos/mm.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
-#include <rayos/boot_info.h>
 
 #define MB1_BOOTLOADER_MAGIC 0x2BADB002
 #define MB2_BOOTLOADER_MAGIC 0x36d76289

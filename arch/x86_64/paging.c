@@ -5,13 +5,13 @@
  *   IOMAP_BASE + ...         map_phys(): device registers and firmware tables anywhere in the
  *                            64-bit physical space, uncached unless asked otherwise. */
 #define pr_fmt(fmt) "mm: " fmt
+#include <rayos/boot_info.h>
 #include <rayos/io.h>
 #include <rayos/lock.h>
 #include <rayos/mm.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
 #include <rayos/string.h>
-#include <rayos/boot_info.h>
 #include "x86.h"
 
 #define PTE_PRESENT  (1ULL << 0)

@@ -1,14 +1,13 @@
 /* The x86-64 half of boot, in dependency order: console, boot information, descriptor tables,
  * physical memory, page tables, heap, ACPI, interrupt controllers, clocks. */
 #define pr_fmt(fmt) "boot: " fmt
+#include <rayos/acpi.h>
+#include <rayos/boot_info.h>
+#include <rayos/boot_modules.h>
+#include <rayos/kernel_main.h>
 #include <rayos/mm.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
-#include "drivers/acpi/acpi_internal.h"
-#include <rayos/boot_info.h>
-#include "kernel/boot_modules.h"
-#include "kernel/kernel_main.h"
-#include "mm/pmm.h"
 #include "x86.h"
 
 extern char _bss_end[];

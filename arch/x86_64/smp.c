@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) "smp: " fmt
 #include <rayos/acpi.h>
 #include <rayos/arch.h>
+#include <rayos/boot_info.h>
 #include <rayos/irq.h>
 #include <rayos/mm.h>
 #include <rayos/printk.h>
@@ -14,7 +15,6 @@
 #include <rayos/thread.h>
 #include <rayos/time.h>
 #include <rayos/timer.h>
-#include <rayos/boot_info.h>
 #include "x86.h"
 
 #define TRAMPOLINE_PHYS 0x8000

@@ -17,6 +17,14 @@ struct acpi_table_header {
     uint32_t creator_revision;
 } __packed;
 
+/* Finds the RSDP and reads every table it lists (called once by the architecture's boot code,
+ * after paging); without an RSDP, or without a valid RSDT/XSDT, there are no tables. */
+void acpi_init(void);
+/* Enters S5 through the FADT's PM1 control registers; returns only if that is impossible. */
+void acpi_power_off(void);
+/* Resets through the FADT reset register; returns only if there is none or it did nothing. */
+void acpi_reset(void);
+
 /* The index-th table (0-based) with this signature, or NULL. */
 const struct acpi_table_header *acpi_find_table(const char *signature, unsigned index);
 /* Iterates over all valid tables: index 0, 1, ... until NULL. */

@@ -43,4 +43,15 @@ struct memory_region {
     uint32_t type;
 };
 
+/* A physical range the page allocator must never hand out: [start, end). */
+struct pmm_reserved {
+    phys_addr_t start, end;
+};
+
+/* Builds the page allocator from the memory map (called once by the architecture's boot code);
+ * reserved ranges (kernel image, boot modules, whatever the firmware or the architecture keeps
+ * for itself) are never handed out. */
+void pmm_init(const struct memory_region *regions, unsigned count,
+              const struct pmm_reserved *reserved, unsigned reserved_count);
+
 #endif

@@ -6,13 +6,16 @@
         status = vm.poweroff()
 
 Everything runs under TCG unless RAYOS_ACCEL says otherwise, with -no-reboot and the
-isa-debug-exit device, so a panic (with exit_on_panic, always set here) ends QEMU with a
-non-zero status instead of hanging the test.
+architecture's exit device (isa-debug-exit on x86_64), so a panic (with exit_on_panic, always
+set here) ends QEMU with a non-zero status instead of hanging the test.  The emulator, default
+machine, kernel file and fixed devices come from arch/$(ARCH)/arch.mk through make test
+(RAYOS_QEMU, RAYOS_QEMU_MACHINE, RAYOS_KERNEL, RAYOS_QEMU_ARGS); the defaults are x86_64's.
 """
 import json
 import glob
 import os
 import re
+import shlex
 import socket
 import tempfile
 import time
@@ -20,7 +23,11 @@ import time
 import pexpect
 
 BUILD = os.environ.get("RAYOS_BUILD", "build")
-KERNEL = os.path.join(BUILD, "rayos.elf")
+KERNEL = os.environ.get("RAYOS_KERNEL", os.path.join(BUILD, "rayos.elf"))
+QEMU = os.environ.get("RAYOS_QEMU", "qemu-system-x86_64")
+MACHINE = os.environ.get("RAYOS_QEMU_MACHINE", "q35")
+ARCH_ARGS = shlex.split(os.environ.get("RAYOS_QEMU_ARGS",
+                                       "-device isa-debug-exit,iobase=0xf4,iosize=0x04"))
 PROMPT = "rayos> "
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LOG_LINE = re.compile(r"^\[\s*\d+\.\d{6}\] ")
@@ -31,7 +38,7 @@ class RayOSError(Exception):
 
 
 class RayOS:
-    def __init__(self, machine="q35", mem="256M", drives=(), devices=(), cmdline="",
+    def __init__(self, machine=MACHINE, mem="256M", drives=(), devices=(), cmdline="",
                  extra=(), kernel=None, qmp=False, boot_timeout=60, cdrom=None, bios=None,
                  smp=None, firmware_boot=False, boot_modules=True):
         self.qmp_path = None
@@ -41,8 +48,7 @@ class RayOS:
         args = ["-machine", machine, "-accel", os.environ.get("RAYOS_ACCEL", "tcg"),
                 "-m", mem, "-smp", str(self.smp), "-display", "none", "-no-reboot",
                 "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
-                "-monitor", "none",
-                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+                "-monitor", "none", *ARCH_ARGS]
         if cdrom:
             args += ["-cdrom", cdrom, "-boot", "d"]
         elif firmware_boot:
@@ -72,7 +78,7 @@ class RayOS:
             args += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         args += list(extra)
         self.args = args
-        self.child = pexpect.spawn("qemu-system-x86_64", args, encoding="utf-8",
+        self.child = pexpect.spawn(QEMU, args, encoding="utf-8",
                                    codec_errors="replace", timeout=boot_timeout,
                                    dimensions=(200, 400))
         self.transcript = []

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "kernel/boot_modules.h"
+#include <rayos/boot_modules.h>
 
 static const struct memory_region regions[] = {
     {0, 0x9f000, MEMORY_USABLE},           {0xf0000, 0x10000, MEMORY_RESERVED},
