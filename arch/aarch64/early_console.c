@@ -1,7 +1,7 @@
 /* The boot console: the PL011 that /chosen stdout-path names, written by polling from the first
  * line of the log until the PL011 driver binds to it.  Before the kernel page tables exist it
  * is reached through the boot identity map (which covers the first gigabyte, where QEMU's virt
- * machine has its UART); afterwards through map_phys. */
+ * machine has its UART); afterwards through map_phys.  Input is polled. */
 #include <rayos/console.h>
 #include <rayos/io.h>
 #include <rayos/mm.h>
@@ -10,6 +10,7 @@
 
 #define PL011_DR 0x00
 #define PL011_FR 0x18
+#define FR_RXFE  (1u << 4)
 #define FR_TXFF  (1u << 5)
 
 static volatile uint8_t *uart;
@@ -31,7 +32,17 @@ static void early_write(struct console *c, const char *text, size_t length)
     }
 }
 
-static struct console early_console = {.name = "pl011-early", .write = early_write};
+/* Input by polling (the shell polls every console while it waits), until the driver's
+ * interrupt-driven console replaces this one. */
+static void early_poll(struct console *c)
+{
+    (void)c;
+    for (int i = 0; uart && i < 64 && !(mmio_read32(uart + PL011_FR) & FR_RXFE); i++)
+        console_input_push((char)(mmio_read32(uart + PL011_DR) & 0xff));
+}
+
+static struct console early_console = {
+    .name = "pl011-early", .write = early_write, .poll = early_poll};
 
 void early_console_init(void)
 {

@@ -15,6 +15,7 @@
 #include <rayos/thread.h>
 #include <rayos/timer.h>
 #include "aarch64.h"
+#include "its.h"
 #include "machine.h"
 
 #define GICD_CTLR      0x0000
@@ -107,6 +108,7 @@ void gic_init(void)
     mmio_write32(dist + GICD_CTLR, CTLR_ARE | CTLR_GRP1 | CTLR_GRP0);
     dist_wait();
     gic_init_cpu();
+    its_init();
     pr_info("GICv3: distributor at 0x%llx, %u interrupt lines", (unsigned long long)machine.gicd,
             spi_limit);
 }
@@ -136,6 +138,18 @@ void gic_init_cpu(void)
     ICC_WRITE(ICC_CTLR_EL1, 0);
     ICC_WRITE(ICC_IGRPEN1_EL1, 1);
     isb();
+    if (c->id != 0)
+        its_init_cpu(); /* the boot CPU's comes with its_init */
+}
+
+volatile uint8_t *gic_redistributor(unsigned cpu)
+{
+    return redist_of[cpu];
+}
+
+phys_addr_t gic_redistributor_phys(unsigned cpu)
+{
+    return machine.gicr + (uint64_t)(redist_of[cpu] - redist_region);
 }
 
 void gic_enable_ppi(unsigned intid)
@@ -187,10 +201,13 @@ void irq_release(int irq)
         return;
     irqflags_t flags = spin_lock_irqsave(&gic_lock);
     unsigned intid;
-    if (irq_action_remove(irq, &intid) && intid >= 32 && intid < spi_limit)
+    bool last = irq_action_remove(irq, &intid);
+    if (last && intid >= 32 && intid < spi_limit)
         mmio_write32(dist + GICD_ICENABLER + intid / 32 * 4, 1u << (intid % 32));
     spin_unlock_irqrestore(&gic_lock, flags);
     irq_action_wait(irq);
+    if (last)
+        its_release(intid);
 }
 
 uint64_t irq_count(int irq)

@@ -213,7 +213,7 @@ int irq_claim(const struct irq_spec *spec, irq_handler_t handler, void *context,
     return result;
 }
 
-int irq_alloc_msi(irq_handler_t handler, void *context, const char *name, unsigned cpu,
+int irq_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, const char *name, unsigned cpu,
                   struct msi_message *message)
 {
     if (!lapic_present())

@@ -11,6 +11,12 @@
 
 #include "pci_core.h"
 
+/* What the function's memory writes carry as their requester ID. */
+static uint32_t pci_requester_id(const struct pci_device *pdev)
+{
+    return (uint32_t)pdev->bus << 8 | (uint32_t)pdev->slot << 3 | pdev->function;
+}
+
 /* ---- INTx ---- */
 
 int pci_intx_irq(struct pci_device *pdev, irq_handler_t handler, void *context, const char *name)
@@ -58,7 +64,7 @@ int pci_enable_msi(struct pci_device *pdev, irq_handler_t handler, void *context
     if (pdev->msi_irq >= 0 || pdev->msix_count)
         return -EBUSY;
     struct msi_message message;
-    int irq = irq_alloc_msi(handler, context, name ? name : pci_name(pdev), 0, &message);
+    int irq = irq_alloc_msi(pci_requester_id(pdev), handler, context, name ? name : pci_name(pdev), 0, &message);
     if (irq < 0) {
         pr_err("%s: no MSI vector: %d\n", pci_name(pdev), irq);
         return irq;
@@ -163,7 +169,7 @@ int pci_enable_msix(struct pci_device *pdev, const struct pci_msix_vector *vecto
     msix_set_control(pdev, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 0);
     for (unsigned i = 0; i < count; i++) {
         struct msi_message message;
-        int irq = irq_alloc_msi(vectors[i].handler, vectors[i].context,
+        int irq = irq_alloc_msi(pci_requester_id(pdev), vectors[i].handler, vectors[i].context,
                                 vectors[i].name ? vectors[i].name : pci_name(pdev), vectors[i].cpu,
                                 &message);
         if (irq < 0) {

@@ -33,9 +33,11 @@ struct msi_message {
     uint32_t data;
 };
 /* Allocates a vector for MSI or one MSI-X table entry, delivered to CPU `cpu` (the boot CPU
- * when that one is not online); fills *message for the device. */
-int irq_alloc_msi(irq_handler_t handler, void *context, const char *name, unsigned cpu,
-                  struct msi_message *message);
+ * when that one is not online); fills *message for the device.  device_id names the writer as
+ * the interrupt controller sees it (PCI: the requester ID, bus << 8 | slot << 3 | function):
+ * a GICv3 ITS translates (device, event) pairs; the x86 local APIC ignores it. */
+int irq_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, const char *name,
+                  unsigned cpu, struct msi_message *message);
 
 void irq_release(int irq);
 

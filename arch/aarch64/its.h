@@ -1,0 +1,15 @@
+/* The GICv3 ITS (its.c), for gic.c. */
+#ifndef ARCH_AARCH64_ITS_H
+#define ARCH_AARCH64_ITS_H
+
+#include <rayos/types.h>
+
+void its_init(void);
+void its_init_cpu(void);
+void its_release(unsigned lpi);
+
+/* gic.c: a CPU's redistributor, mapped and physical. */
+volatile uint8_t *gic_redistributor(unsigned cpu);
+phys_addr_t gic_redistributor_phys(unsigned cpu);
+
+#endif
