@@ -8,3 +8,6 @@ test_timer_wheel_SRCS := tests/unit/test_timer_wheel.c lib/timer_wheel.c
 
 UNIT_TESTS += test_escape
 test_escape_SRCS := tests/unit/test_escape.c lib/escape.c lib/utf.c
+
+UNIT_TESTS += test_string_copy
+test_string_copy_SRCS := tests/unit/test_string_copy.c

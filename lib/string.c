@@ -1,17 +1,81 @@
 /* Freestanding string and memory functions for the kernel (the host uses libc's). */
 #include <rayos/ctype.h>
 #include <rayos/string.h>
+#include "string_copy.h"
 
-#if !__STDC_HOSTED__
-#include <asm/string.h>
+/* GCC may turn a copy or fill loop into a call to memcpy or memset: not inside them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_LOOP_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_LOOP_CALLS
+#endif
 
-void *memcpy(void *dst, const void *src, size_t n)
+typedef unsigned long word_t __attribute__((may_alias));
+
+NO_LOOP_CALLS void *portable_memcpy(void *dst, const void *src, size_t n)
 {
-    arch_copy_bytes(dst, src, n);
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    /* Words when both sides can be aligned together; bytes when they are apart (no unaligned
+     * word accesses: some architectures fault on them before their MMU is on). */
+    if ((((uintptr_t)d ^ (uintptr_t)s) & (sizeof(word_t) - 1)) == 0) {
+        for (; n && ((uintptr_t)d & (sizeof(word_t) - 1)); n--)
+            *d++ = *s++;
+        for (; n >= 4 * sizeof(word_t); n -= 4 * sizeof(word_t)) {
+            word_t a = ((const word_t *)s)[0], b = ((const word_t *)s)[1];
+            word_t c = ((const word_t *)s)[2], e = ((const word_t *)s)[3];
+            ((word_t *)d)[0] = a, ((word_t *)d)[1] = b, ((word_t *)d)[2] = c;
+            ((word_t *)d)[3] = e;
+            d += 4 * sizeof(word_t), s += 4 * sizeof(word_t);
+        }
+        for (; n >= sizeof(word_t); n -= sizeof(word_t)) {
+            *(word_t *)d = *(const word_t *)s;
+            d += sizeof(word_t), s += sizeof(word_t);
+        }
+    }
+    while (n--)
+        *d++ = *s++;
     return dst;
 }
 
-void *memmove(void *dst, const void *src, size_t n)
+NO_LOOP_CALLS void *portable_memset(void *dst, int c, size_t n)
+{
+    unsigned char *d = dst;
+    for (; n && ((uintptr_t)d & (sizeof(word_t) - 1)); n--)
+        *d++ = (unsigned char)c;
+    word_t w = (word_t)-1 / 0xff * (unsigned char)c; /* c in every byte */
+    for (; n >= 4 * sizeof(word_t); n -= 4 * sizeof(word_t)) {
+        ((word_t *)d)[0] = w, ((word_t *)d)[1] = w, ((word_t *)d)[2] = w, ((word_t *)d)[3] = w;
+        d += 4 * sizeof(word_t);
+    }
+    for (; n >= sizeof(word_t); n -= sizeof(word_t)) {
+        *(word_t *)d = w;
+        d += sizeof(word_t);
+    }
+    while (n--)
+        *d++ = (unsigned char)c;
+    return dst;
+}
+
+#if !__STDC_HOSTED__
+
+/* An architecture with faster block copies supplies <asm/string.h> (docs/ARCHITECTURE.md):
+ * ARCH_MEMCPY and ARCH_MEMSET defined, arch_memcpy and arch_memset inline.  Otherwise the
+ * portable loops above do the work. */
+#if __has_include(<asm/string.h>)
+#include <asm/string.h>
+#endif
+
+NO_LOOP_CALLS void *memcpy(void *dst, const void *src, size_t n)
+{
+#ifdef ARCH_MEMCPY
+    return arch_memcpy(dst, src, n);
+#else
+    return portable_memcpy(dst, src, n);
+#endif
+}
+
+NO_LOOP_CALLS void *memmove(void *dst, const void *src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
@@ -24,10 +88,13 @@ void *memmove(void *dst, const void *src, size_t n)
     return dst;
 }
 
-void *memset(void *dst, int c, size_t n)
+NO_LOOP_CALLS void *memset(void *dst, int c, size_t n)
 {
-    arch_fill_bytes(dst, c, n);
-    return dst;
+#ifdef ARCH_MEMSET
+    return arch_memset(dst, c, n);
+#else
+    return portable_memset(dst, c, n);
+#endif
 }
 
 int memcmp(const void *a, const void *b, size_t n)

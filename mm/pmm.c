@@ -53,18 +53,21 @@ void pmm_init(const struct memory_region *regions, unsigned count,
     /* The bitmap goes in the first usable stretch that avoids every reserved range and lies in
      * the boot direct map (below 4 GiB). */
     phys_addr_t place = 0;
-    for (unsigned i = 0; i < count && !place; i++) {
+    bool placed = false;
+    for (unsigned i = 0; i < count && !placed; i++) {
         if (regions[i].type != MEMORY_USABLE)
             continue;
-        phys_addr_t start = ALIGN_UP(MAX(regions[i].base, 0x100000ULL), PAGE_SIZE);
+        phys_addr_t start = ALIGN_UP(regions[i].base, PAGE_SIZE);
         phys_addr_t end = regions[i].base + regions[i].length;
         for (unsigned r = 0; r < reserved_count; r++)
             if (reserved[r].start < start + bitmap_bytes && reserved[r].end > start)
                 start = ALIGN_UP(reserved[r].end, PAGE_SIZE), r = (unsigned)-1;
-        if (start + bitmap_bytes <= end && start + bitmap_bytes <= 4 * GiB)
+        if (start + bitmap_bytes <= end && start + bitmap_bytes <= 4 * GiB) {
             place = start;
+            placed = true;
+        }
     }
-    if (!place)
+    if (!placed)
         panic("mm: no room for the page bitmap (%llu pages of RAM)",
               (unsigned long long)page_count);
     bitmap = phys_to_virt(place);
@@ -81,12 +84,11 @@ void pmm_init(const struct memory_region *regions, unsigned count,
         }
     }
     uint64_t before = free_pages;
-    mark_range(0, 0x100000, true); /* real-mode area, BIOS data, EBDA */
     mark_range(place, place + bitmap_bytes, true);
     for (unsigned r = 0; r < reserved_count; r++)
         mark_range(reserved[r].start, reserved[r].end, true);
     reserved_pages = before - free_pages;
-    pr_info("%llu MiB usable, %llu MiB free, %llu KiB reserved (kernel, boot data, low memory)",
+    pr_info("%llu MiB usable, %llu MiB free, %llu KiB reserved (kernel, boot data, firmware)",
             (unsigned long long)(total_pages * PAGE_SIZE / MiB),
             (unsigned long long)(free_pages * PAGE_SIZE / MiB),
             (unsigned long long)(reserved_pages * PAGE_SIZE / KiB));

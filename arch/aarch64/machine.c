@@ -11,7 +11,6 @@
 #include "machine.h"
 
 struct machine machine;
-struct boot_info boot_info;
 
 static void read_memory(const struct fdt *fdt)
 {
@@ -23,8 +22,7 @@ static void read_memory(const struct fdt *fdt)
         count = BOOT_MEMORY_REGIONS_MAX;
     }
     for (unsigned i = 0; i < count; i++)
-        boot_info.regions[boot_info.region_count++] =
-            (struct memory_region){ram[i].base, ram[i].size, MEMORY_USABLE};
+        boot_info_add_region(ram[i].base, ram[i].size, MEMORY_USABLE);
 }
 
 /* /chosen linux,initrd-start/-end: one cell or two, as the loader wrote them. */
@@ -48,10 +46,10 @@ static void read_chosen(const struct fdt *fdt)
     uint64_t start, end;
     if (chosen != FDT_NONE && read_chosen_address(fdt, chosen, "linux,initrd-start", &start) &&
         read_chosen_address(fdt, chosen, "linux,initrd-end", &end)) {
-        if (end > start) {
-            boot_info.modules[0] = (struct boot_module){start, end, "initrd"};
-            boot_info.module_count = 1;
-        } else {
+        struct boot_module *initrd = end > start ? boot_info_add_module(start, end) : NULL;
+        if (initrd) {
+            strlcpy(initrd->cmdline, "initrd", sizeof(initrd->cmdline));
+        } else if (end <= start) {
             pr_warn("/chosen: initrd end 0x%llx is not above its start 0x%llx; ignored",
                     (unsigned long long)end, (unsigned long long)start);
         }
@@ -140,6 +138,7 @@ void machine_from_device_tree(phys_addr_t dtb)
               (unsigned long long)dtb, size ? fdt.why : "no header");
     boot_info.protocol = "arm64 Image";
     strlcpy(boot_info.loader_name, "device tree", sizeof(boot_info.loader_name));
+    boot_info.firmware_tables = FIRMWARE_DEVICE_TREE;
     boot_info.dtb = dtb;
     boot_info.dtb_size = fdt.total_size;
     read_memory(&fdt);

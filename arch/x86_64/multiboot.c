@@ -6,12 +6,11 @@
 #include <rayos/mm.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
+#include "x86.h"
 
 #define MB1_BOOTLOADER_MAGIC 0x2BADB002
 #define MB2_BOOTLOADER_MAGIC 0x36d76289
 #define BOOT_MAP_LIMIT       (4 * GiB) /* what the boot page tables map */
-
-struct boot_info boot_info;
 
 /* Boot data is only reachable through the boot direct map until paging_init. */
 static const void *boot_pointer(phys_addr_t phys, uint64_t length, const char *what)
@@ -30,42 +29,6 @@ static void copy_string(char *dst, size_t size, phys_addr_t phys, const char *wh
         n++;
     memcpy(dst, src, n);
     dst[n] = 0;
-}
-
-static void add_region(uint64_t base, uint64_t length, uint32_t type)
-{
-    if (length == 0 || base + length < base) {
-        pr_warn("memory map entry base 0x%llx length 0x%llx is impossible; skipped",
-                (unsigned long long)base, (unsigned long long)length);
-        return;
-    }
-    if (type < MEMORY_USABLE || type > MEMORY_BAD)
-        type = MEMORY_RESERVED;
-    if (boot_info.region_count == BOOT_MEMORY_REGIONS_MAX) {
-        pr_warn("more than %d memory map entries; the rest are ignored", BOOT_MEMORY_REGIONS_MAX);
-        return;
-    }
-    boot_info.regions[boot_info.region_count++] = (struct memory_region){base, length, type};
-}
-
-/* Returns the slot for a module, or NULL when it is skipped (said why).  Whether its range is
- * RAM and clear of the kernel and the other modules is checked once the memory map is known
- * (boot_modules_check). */
-static struct boot_module *add_module(uint64_t start, uint64_t end)
-{
-    if (end <= start) {
-        pr_warn("boot module 0x%llx-0x%llx is empty or inverted; skipped",
-                (unsigned long long)start, (unsigned long long)end);
-        return NULL;
-    }
-    if (boot_info.module_count == BOOT_MODULES_MAX) {
-        pr_warn("more than %d boot modules; module at 0x%llx skipped", BOOT_MODULES_MAX,
-                (unsigned long long)start);
-        return NULL;
-    }
-    struct boot_module *module = &boot_info.modules[boot_info.module_count++];
-    *module = (struct boot_module){.start = start, .end = end};
-    return module;
 }
 
 struct mb1_info {
@@ -103,7 +66,7 @@ static void parse_multiboot1(phys_addr_t info_phys)
         const uint32_t *mods =
             boot_pointer(info->mods_addr, info->mods_count * 16ULL, "module list");
         for (uint32_t i = 0; i < info->mods_count; i++) {
-            struct boot_module *module = add_module(mods[i * 4], mods[i * 4 + 1]);
+            struct boot_module *module = boot_info_add_module(mods[i * 4], mods[i * 4 + 1]);
             if (module && mods[i * 4 + 2])
                 copy_string(module->cmdline, sizeof(module->cmdline), mods[i * 4 + 2],
                             "module command line");
@@ -120,12 +83,12 @@ static void parse_multiboot1(phys_addr_t info_phys)
                         e->size);
                 break;
             }
-            add_region(e->base, e->length, e->type);
+            boot_info_add_region(e->base, e->length, e->type);
             off += e->size + 4;
         }
     } else if (info->flags & (1u << 0)) {
-        add_region(0, info->mem_lower * KiB, MEMORY_USABLE);
-        add_region(0x100000, info->mem_upper * KiB, MEMORY_USABLE);
+        boot_info_add_region(0, info->mem_lower * KiB, MEMORY_USABLE);
+        boot_info_add_region(0x100000, info->mem_upper * KiB, MEMORY_USABLE);
     }
 }
 
@@ -165,7 +128,7 @@ static void parse_multiboot2(phys_addr_t info_phys)
         case 3: /* module: start, end, then its command line inside the tag */
             if (body_size >= 8) {
                 struct boot_module *module =
-                    add_module(((const uint32_t *)body)[0], ((const uint32_t *)body)[1]);
+                    boot_info_add_module(((const uint32_t *)body)[0], ((const uint32_t *)body)[1]);
                 if (module) {
                     size_t n = strnlen((const char *)body + 8,
                                        MIN(body_size - 8, sizeof(module->cmdline) - 1));
@@ -184,16 +147,18 @@ static void parse_multiboot2(phys_addr_t info_phys)
             }
             for (uint32_t e = 8; e + entry_size <= body_size; e += entry_size) {
                 const uint8_t *entry = body + e;
-                add_region(*(const uint64_t *)entry, *(const uint64_t *)(entry + 8),
-                           *(const uint32_t *)(entry + 16));
+                boot_info_add_region(*(const uint64_t *)entry, *(const uint64_t *)(entry + 8),
+                                     *(const uint32_t *)(entry + 16));
             }
             break;
         }
         case 14: /* ACPI 1.0 RSDP copy */
         case 15: /* ACPI 2.0+ RSDP copy */
-            if (body_size >= 20 && (tag->type == 15 || !boot_info.has_rsdp_copy)) {
-                memcpy(boot_info.rsdp_copy, body, MIN(body_size, sizeof(boot_info.rsdp_copy)));
-                boot_info.has_rsdp_copy = true;
+            if (body_size >= 20 && (tag->type == 15 || !boot_info.has_acpi_rsdp_copy)) {
+                memcpy(boot_info.acpi_rsdp_copy, body,
+                       MIN(body_size, sizeof(boot_info.acpi_rsdp_copy)));
+                boot_info.has_acpi_rsdp_copy = true;
+                boot_info.firmware_tables = FIRMWARE_ACPI;
             }
             break;
         default:
@@ -207,7 +172,7 @@ static void parse_multiboot2(phys_addr_t info_phys)
         pr_warn("Multiboot 2 info has no end tag");
 }
 
-void boot_info_parse(uint32_t magic, phys_addr_t info)
+void multiboot_parse(uint32_t magic, phys_addr_t info)
 {
     if (magic == MB1_BOOTLOADER_MAGIC)
         parse_multiboot1(info);

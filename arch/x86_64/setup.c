@@ -23,15 +23,18 @@ void kmain(uint32_t magic, uint32_t info)
     cpu_set_percpu_base(&cpus[0]);
     x86_early_console_init();
     printk(LOG_INFO, "RayOS x86_64 booting");
-    boot_info_parse(magic, info);
+    multiboot_parse(magic, info);
     cpu_init();
 
     phys_addr_t kernel_end = (phys_addr_t)_bss_end - KERNEL_VIRT_BASE;
     boot_info.module_count =
         boot_modules_check(boot_info.modules, boot_info.module_count, boot_info.regions,
                            boot_info.region_count, 0x100000, kernel_end);
-    struct pmm_reserved reserved[BOOT_MODULES_MAX + 1];
+    struct pmm_reserved reserved[BOOT_MODULES_MAX + 2];
     unsigned reserved_count = 0;
+    /* The first MiB stays the firmware's: real-mode IVT, BIOS data area, EBDA, option ROMs
+     * (and the SMP trampoline page, which smp.c checks separately). */
+    reserved[reserved_count++] = (struct pmm_reserved){0, 0x100000};
     reserved[reserved_count++] = (struct pmm_reserved){0x100000, kernel_end};
     for (unsigned i = 0; i < boot_info.module_count; i++)
         reserved[reserved_count++] =
@@ -39,6 +42,7 @@ void kmain(uint32_t magic, uint32_t info)
     pmm_init(boot_info.regions, boot_info.region_count, reserved, reserved_count);
     paging_init();
 
+    bios_find_rsdp();
     acpi_init();
     irq_init();
     time_init();

@@ -115,6 +115,11 @@ void timer_tick(void);
 void time_init(void);
 void rtc_init(void);
 void x86_early_console_init(void); /* early_console.c: COM1, polled */
+/* Multiboot 1 or 2 information into boot_info (multiboot.c); panics with a clear message on
+ * malformed data. */
+void multiboot_parse(uint32_t magic, phys_addr_t info);
+/* Without an RSDP from the loader, the BIOS areas where ACPI places it (bios_rsdp.c). */
+void bios_find_rsdp(void);
 
 extern uint32_t boot_magic, boot_info_phys;
 

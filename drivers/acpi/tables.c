@@ -1,5 +1,6 @@
-/* ACPI table discovery.  The RSDP comes from the boot loader (Multiboot 2) or the BIOS areas;
- * then the XSDT (or RSDT) lists the tables.  Firmware tables are untrusted: every checksum is
+/* ACPI table discovery.  The RSDP comes from the boot information (a copy the boot loader
+ * handed over, or an address the architecture's boot code found); then the XSDT (or RSDT) lists
+ * the tables.  Firmware tables are untrusted: every checksum is
  * verified and a table with a bad checksum or impossible length is skipped with a warning. */
 #define pr_fmt(fmt) "acpi: " fmt
 #include <rayos/acpi.h>
@@ -48,42 +49,35 @@ static uint8_t checksum(const void *data, size_t length)
     return sum;
 }
 
-static bool rsdp_valid(const struct rsdp *r)
+bool acpi_rsdp_valid(const void *rsdp)
 {
+    const struct rsdp *r = rsdp;
     if (memcmp(r->signature, "RSD PTR ", 8) != 0 || checksum(r, 20) != 0)
         return false;
     return r->revision < 2 || (r->length >= 36 && r->length <= 4096 && checksum(r, 36) == 0);
 }
 
-/* Scans [start, end) on 16-byte boundaries, as the specification places the RSDP. */
-static phys_addr_t scan_for_rsdp(phys_addr_t start, phys_addr_t end)
-{
-    for (phys_addr_t p = ALIGN_UP(start, 16); p + sizeof(struct rsdp) <= end; p += 16)
-        if (rsdp_valid(phys_to_virt(p)))
-            return p;
-    return 0;
-}
-
 static const struct rsdp *find_rsdp(struct rsdp *copy)
 {
-    if (boot_info.has_rsdp_copy) {
-        memcpy(copy, boot_info.rsdp_copy, sizeof(*copy));
+    if (boot_info.firmware_tables != FIRMWARE_ACPI)
+        return NULL;
+    if (boot_info.has_acpi_rsdp_copy) {
+        memcpy(copy, boot_info.acpi_rsdp_copy, sizeof(*copy));
         if (copy->revision < 2)
             copy->xsdt_address = 0;
         if (memcmp(copy->signature, "RSD PTR ", 8) == 0 && checksum(copy, 20) == 0)
             return copy;
-        pr_warn("RSDP from the boot loader has a bad checksum; searching memory");
+        pr_warn("RSDP from the boot loader has a bad checksum; trying the one in memory");
     }
-    phys_addr_t ebda = (phys_addr_t)(*(const uint16_t *)phys_to_virt(0x40e)) << 4;
-    phys_addr_t found = 0;
-    if (ebda >= 0x80000 && ebda < 0xa0000)
-        found = scan_for_rsdp(ebda, ebda + 1024);
-    if (!found)
-        found = scan_for_rsdp(0xe0000, 0x100000);
-    if (!found)
+    if (!boot_info.acpi_rsdp)
         return NULL;
-    rsdp_phys = found;
-    memcpy(copy, phys_to_virt(found), sizeof(*copy));
+    const struct rsdp *found = map_phys(boot_info.acpi_rsdp, sizeof(*found), MAP_CACHED);
+    if (!found || !acpi_rsdp_valid(found)) {
+        pr_warn("RSDP at 0x%llx is not valid", (unsigned long long)boot_info.acpi_rsdp);
+        return NULL;
+    }
+    rsdp_phys = boot_info.acpi_rsdp;
+    memcpy(copy, found, sizeof(*copy));
     if (copy->revision < 2)
         copy->xsdt_address = 0;
     return copy;

@@ -20,6 +20,9 @@ struct acpi_table_header {
 /* Finds the RSDP and reads every table it lists (called once by the architecture's boot code,
  * after paging); without an RSDP, or without a valid RSDT/XSDT, there are no tables. */
 void acpi_init(void);
+/* Whether 36 readable bytes at rsdp hold a valid RSDP (signature, checksums, length); for the
+ * boot code that searches memory for one. */
+bool acpi_rsdp_valid(const void *rsdp);
 /* Enters S5 through the FADT's PM1 control registers; returns only if that is impossible. */
 void acpi_power_off(void);
 /* Resets through the FADT reset register; returns only if there is none or it did nothing. */

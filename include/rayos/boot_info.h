@@ -1,4 +1,7 @@
-/* What the boot loader told us, copied out of its structures before anything can overwrite them. */
+/* What the boot loader and firmware told the kernel, in one shape for every architecture.  The
+ * architecture's boot code fills it (x86_64: arch/x86_64/multiboot.c from Multiboot 1 or 2)
+ * before anything can overwrite the loader's structures; the rest of the kernel reads it and
+ * knows no boot protocol.  Everything in it came from outside and is checked where it is used. */
 #ifndef RAYOS_BOOT_INFO_H
 #define RAYOS_BOOT_INFO_H
 
@@ -9,30 +12,47 @@
 #define BOOT_CMDLINE_MAX        1024
 #define BOOT_MODULES_MAX        16
 #define BOOT_MODULE_CMDLINE_MAX 128
+#define BOOT_ACPI_RSDP_SIZE     36 /* an ACPI 2.0+ RSDP; 1.0's is the first 20 bytes */
 
 struct boot_module {
     phys_addr_t start, end;                /* [start, end) */
     char cmdline[BOOT_MODULE_CMDLINE_MAX]; /* as the loader passed it, cut at the limit */
 };
 
+/* Which description of the machine the firmware handed over. */
+enum firmware_tables {
+    FIRMWARE_NONE,        /* none: only what the architecture knows by itself */
+    FIRMWARE_ACPI,        /* ACPI: acpi_rsdp or the copy in acpi_rsdp_copy */
+    FIRMWARE_DEVICE_TREE, /* a flattened device tree blob: dtb, dtb_size */
+};
+
 struct boot_info {
-    const char *protocol; /* "multiboot1" or "multiboot2" */
-    char loader_name[64];
+    const char *protocol; /* how the kernel was started, for the log: "multiboot2"... */
+    char loader_name[64]; /* "" when the loader gave none */
     char cmdline[BOOT_CMDLINE_MAX];
     unsigned region_count;
     struct memory_region regions[BOOT_MEMORY_REGIONS_MAX];
     unsigned module_count;
     struct boot_module modules[BOOT_MODULES_MAX];
-    phys_addr_t rsdp;      /* 0 when the loader did not pass one */
-    uint8_t rsdp_copy[36]; /* the RSDP as the loader handed it (Multiboot 2 tags) */
-    bool has_rsdp_copy;
-    phys_addr_t dtb; /* the flattened device tree, 0 without one */
-    uint32_t dtb_size;
+
+    enum firmware_tables firmware_tables;
+    /* FIRMWARE_ACPI: the RSDP's physical address (0: unknown), and/or a copy of it as the loader
+     * handed it over (Multiboot 2 tags), which acpi_init prefers. */
+    phys_addr_t acpi_rsdp;
+    uint8_t acpi_rsdp_copy[BOOT_ACPI_RSDP_SIZE];
+    bool has_acpi_rsdp_copy;
+    /* FIRMWARE_DEVICE_TREE: where the blob lies in physical memory, and its size. */
+    phys_addr_t dtb;
+    size_t dtb_size;
 };
 
 extern struct boot_info boot_info;
 
-/* Parses Multiboot 1 or 2 information; panics with a clear message on malformed data. */
-void boot_info_parse(uint32_t magic, phys_addr_t info);
+/* For the architecture's boot code (kernel/boot_info.c): append a memory-map entry or a boot
+ * module, with a warning (and nothing added) for an impossible entry or a full table.  An
+ * unknown memory type counts as reserved.  boot_info_add_module returns the slot (its command
+ * line still empty) or NULL. */
+void boot_info_add_region(uint64_t base, uint64_t length, uint32_t type);
+struct boot_module *boot_info_add_module(uint64_t start, uint64_t end);
 
 #endif

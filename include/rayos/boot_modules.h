@@ -1,4 +1,4 @@
-/* The files the boot loader loaded beside the kernel (Multiboot modules), checked at boot
+/* The files the boot loader loaded beside the kernel (boot modules), checked at boot
  * (kernel/boot_modules_check.c) and kept in reserved memory for the whole run.  The VFS shows
  * them read-only under /boot/modules. */
 #ifndef RAYOS_BOOT_MODULES_H

@@ -21,7 +21,7 @@ void page_free(phys_addr_t phys, size_t count);
 struct memory_stats {
     uint64_t total_pages; /* usable RAM from the memory map */
     uint64_t free_pages;
-    uint64_t reserved_pages; /* kernel image, boot data, low memory */
+    uint64_t reserved_pages; /* kernel image, boot data, firmware areas */
     uint64_t heap_bytes_used;
     uint64_t heap_bytes_mapped;
     uint64_t heap_allocations;

@@ -7,7 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-static inline void arch_copy_bytes(void *dst, const void *src, size_t n)
+#define ARCH_MEMCPY
+#define ARCH_MEMSET
+
+static inline void *arch_memcpy(void *dst, const void *src, size_t n)
 {
     uint8_t *d = dst;
     const uint8_t *s = src;
@@ -34,9 +37,10 @@ static inline void arch_copy_bytes(void *dst, const void *src, size_t n)
                      : "+r"(d), "+r"(s), "+r"(n)
                      :
                      : "x9", "memory", "cc");
+    return dst;
 }
 
-static inline void arch_fill_bytes(void *dst, int c, size_t n)
+static inline void *arch_memset(void *dst, int c, size_t n)
 {
     uint8_t *d = dst;
     if (((uintptr_t)d & 15) == 0) {
@@ -60,6 +64,7 @@ static inline void arch_fill_bytes(void *dst, int c, size_t n)
                      : "+r"(d), "+r"(n)
                      : "r"(c)
                      : "memory", "cc");
+    return dst;
 }
 
 #endif
