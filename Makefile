@@ -49,9 +49,25 @@ SMP_PASS := tests/system/test_block.py tests/system/test_virtio_blk.py tests/sys
 TEST_ENV = RAYOS_QEMU='$(QEMU_SYSTEM)' RAYOS_QEMU_MACHINE='$(QEMU_MACHINE)' \
            RAYOS_QEMU_ARGS='$(QEMU_ARCH_ARGS)' RAYOS_KERNEL='$(QEMU_KERNEL)'
 
-test: all unit-tests iso disk image
+# The other architecture: make test builds its kernel too and runs the self-tests and these
+# system tests on it (tests skip their cases that need the first architecture's machine).
+SECOND_ARCH  := $(if $(filter x86_64,$(ARCH)),aarch64,x86_64)
+SECOND_BUILD := $(if $(filter x86_64,$(SECOND_ARCH)),build,build/$(SECOND_ARCH))
+ARCH_PASS    := tests/system/test_arch_boot.py
+
+test: all unit-tests iso disk image second-arch
 	@$(TEST_ENV) $(PYTHON) tests/run.py --build $(BUILD) --kernel $(QEMU_KERNEL) \
-		--unit $(UNIT_BINS) --pytest tests/host tests/system --smp-pass $(SMP_PASS)
+		--unit $(UNIT_BINS) --pytest tests/host tests/system --smp-pass $(SMP_PASS) \
+		--arch-pass $(SECOND_BUILD)/test.env $(ARCH_PASS)
+
+second-arch:
+	@$(MAKE) --no-print-directory ARCH=$(SECOND_ARCH) BUILD=$(SECOND_BUILD) kernel test-env
+
+# What the tests need to boot this architecture (run.py --arch-pass reads it).
+test-env: kernel
+	@printf '%s\n' RAYOS_ARCH=$(ARCH) RAYOS_BUILD=$(BUILD) RAYOS_KERNEL=$(QEMU_KERNEL) \
+		'RAYOS_QEMU=$(QEMU_SYSTEM)' 'RAYOS_QEMU_MACHINE=$(QEMU_MACHINE)' \
+		'RAYOS_QEMU_ARGS=$(QEMU_ARCH_ARGS)' > $(BUILD)/test.env
 
 # The whole system suite again with two CPUs per machine (about three minutes more than
 # make test on two host cores).
@@ -67,6 +83,6 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test test-smp format format-check clean
+.PHONY: all deps test test-smp second-arch test-env format format-check clean
 
 -include $(ALL_DEPFILES)

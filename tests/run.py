@@ -63,13 +63,13 @@ def run_unit(tally, binaries):
         print(f"unit   {name}: {sum(ok for _, ok in results)}/{len(results)} passed")
 
 
-def run_selftest(tally, build, kernel):
+def run_selftest(tally, build, kernel, env=os.environ, label="selftest"):
     # Four CPUs, so the scheduler, cross-CPU calls and affinity cases have somewhere to go.
     # The emulator, machine and exit device as arch/$(ARCH)/arch.mk says (make test passes them).
-    cmd = [os.environ.get("RAYOS_QEMU", "qemu-system-x86_64"),
-           "-machine", os.environ.get("RAYOS_QEMU_MACHINE", "q35"), "-accel", "tcg",
+    cmd = [env.get("RAYOS_QEMU", "qemu-system-x86_64"),
+           "-machine", env.get("RAYOS_QEMU_MACHINE", "q35"), "-accel", "tcg",
            "-m", "256M", "-smp", "4", "-display", "none", "-no-reboot", "-serial", "stdio",
-           *shlex.split(os.environ.get("RAYOS_QEMU_ARGS",
+           *shlex.split(env.get("RAYOS_QEMU_ARGS",
                                        "-device isa-debug-exit,iobase=0xf4,iosize=0x04")),
            "-kernel", kernel, "-append", "selftest exit_on_panic"]
     try:
@@ -81,20 +81,20 @@ def run_selftest(tally, build, kernel):
         f.write(output)
     results = parse_tap(output)
     for case, ok in results:
-        tally.record("selftest", case, ok)
+        tally.record(label, case, ok)
     plan = re.search(r"^1\.\.(\d+)", output, re.M)
     all_ok = results and all(ok for _, ok in results)
     if not plan or int(plan.group(1)) != len(results):
-        tally.record("selftest", "TAP plan matches the cases run", False)
+        tally.record(label, "TAP plan matches the cases run", False)
     # QEMU exits 0 after ACPI poweroff; failures leave through isa-debug-exit (odd status).
     if bool(all_ok) != (code == 0):
-        tally.record("selftest", f"exit status {code} agrees with results", False)
+        tally.record(label, f"exit status {code} agrees with results", False)
     if not all_ok or code != 0:
         sys.stdout.write(output[-4000:] + "\n")
-    print(f"selftest: {sum(ok for _, ok in results)}/{len(results)} passed (qemu exit {code})")
+    print(f"{label}: {sum(ok for _, ok in results)}/{len(results)} passed (qemu exit {code})")
 
 
-def run_pytest(tally, build, dirs, smp=None, ignore=()):
+def run_pytest(tally, build, dirs, smp=None, ignore=(), extra_env=None, label=None):
     def has_tests(path):
         if os.path.isfile(path):
             name = os.path.basename(path)
@@ -104,13 +104,13 @@ def run_pytest(tally, build, dirs, smp=None, ignore=()):
     dirs = [d for d in dirs if has_tests(d)]
     if not dirs:
         return
-    label = f"pytest-smp{smp}" if smp else "pytest"
+    label = label or (f"pytest-smp{smp}" if smp else "pytest")
     junit = os.path.join(build, f"{label}-junit.xml")
     workers = os.environ.get("TEST_JOBS", str(max(2, os.cpu_count() or 2)))
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
            f"--junitxml={junit}", "-o", "junit_family=xunit1",
            *[f"--ignore={path}" for path in ignore], *dirs]
-    env = dict(os.environ, RAYOS_BUILD=build)
+    env = dict(os.environ, RAYOS_BUILD=build, **(extra_env or {}))
     if smp:
         env["RAYOS_SMP"] = str(smp)
     if os.path.exists(junit):
@@ -131,6 +131,22 @@ def run_pytest(tally, build, dirs, smp=None, ignore=()):
         tally.record(label, f"pytest exit status {proc.returncode}", False)
 
 
+def run_arch_pass(tally, env_file, tests):
+    """The self-tests and the given system tests on another architecture: env_file (written by
+    its make) holds RAYOS_ARCH, RAYOS_BUILD, RAYOS_KERNEL and the QEMU pieces, one KEY=VALUE per
+    line."""
+    extra = {}
+    with open(env_file) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("=")
+            if key:
+                extra[key] = value
+    arch, build = extra["RAYOS_ARCH"], extra["RAYOS_BUILD"]
+    run_selftest(tally, build, extra["RAYOS_KERNEL"], env=dict(os.environ, **extra),
+                 label=f"selftest-{arch}")
+    run_pytest(tally, build, tests, extra_env=extra, label=f"pytest-{arch}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default="build")
@@ -141,6 +157,9 @@ def main():
                         help="suites run a second time with RAYOS_SMP=2 (two CPUs per machine)")
     parser.add_argument("--smp-skip", nargs="*", default=[],
                         help="test files left out of the second pass (see the Makefile)")
+    parser.add_argument("--arch-pass", nargs="*", default=[],
+                        help="ENV_FILE TEST...: the self-tests and these system tests once more "
+                             "on a second architecture, as its build's test.env describes")
     args = parser.parse_args()
 
     tally = Tally()
@@ -149,6 +168,8 @@ def main():
         run_selftest(tally, args.build, args.kernel)
     run_pytest(tally, args.build, args.pytest)
     run_pytest(tally, args.build, args.smp_pass, smp=2, ignore=args.smp_skip)
+    if args.arch_pass:
+        run_arch_pass(tally, args.arch_pass[0], args.arch_pass[1:])
 
     for failure in tally.failures:
         print(f"FAILED {failure}")

@@ -58,6 +58,7 @@ void time_handle_tick(void);
 void rtc_init(void);
 
 void psci_init(void);
+void semihosting_init(void);
 int psci_cpu_on(uint64_t mpidr, phys_addr_t entry, uint64_t context);
 
 void early_console_init(void);

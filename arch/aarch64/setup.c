@@ -48,5 +48,6 @@ void arch_main(phys_addr_t dtb, phys_addr_t load_address)
     time_start_tick();
     rtc_init();
     psci_init();
+    semihosting_init();
     kernel_start();
 }

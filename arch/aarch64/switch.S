@@ -32,3 +32,14 @@ arch_thread_start:
     mov x0, x19
     bl thread_entry
     brk #0x800
+
+/* uint64_t semihosting_call(uint64_t operation, uint64_t argument): the Arm semihosting trap
+ * (HLT #0xf000 in AArch64).  Where the debugger or emulator does not implement semihosting the
+ * HLT is an undefined instruction; the exception handler recognises semihosting_trap, returns
+ * -1 and skips it, so the call doubles as a probe. */
+    .global semihosting_call
+    .global semihosting_trap
+semihosting_call:
+semihosting_trap:
+    hlt #0xf000
+    ret

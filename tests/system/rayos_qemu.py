@@ -21,8 +21,13 @@ import tempfile
 import time
 
 import pexpect
+import pytest
 
 BUILD = os.environ.get("RAYOS_BUILD", "build")
+# The architecture under test (make test's second pass sets aarch64); tests that need a PC
+# (ISA devices, ACPI, IDE, q35's AHCI) mark themselves with x86_only.
+ARCH = os.environ.get("RAYOS_ARCH", "x86_64")
+x86_only = pytest.mark.skipif(ARCH != "x86_64", reason="needs a PC (x86_64)")
 KERNEL = os.environ.get("RAYOS_KERNEL", os.path.join(BUILD, "rayos.elf"))
 QEMU = os.environ.get("RAYOS_QEMU", "qemu-system-x86_64")
 MACHINE = os.environ.get("RAYOS_QEMU_MACHINE", "q35")
