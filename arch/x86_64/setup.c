@@ -23,6 +23,9 @@ void kmain(uint32_t magic, uint32_t info)
     smp_init_cpu_struct(0, 0);
     cpu_set_percpu_base(&cpus[0]);
     uart16550_early_init();
+    /* Before anything can panic: a panic under exit_on_panic leaves QEMU through this port. */
+    qemu_exit_register();
+    pc_reset_register();
     printk(LOG_INFO, "RayOS x86_64 booting");
     multiboot_parse(magic, info);
     cpu_init();
@@ -45,6 +48,7 @@ void kmain(uint32_t magic, uint32_t info)
 
     bios_find_rsdp();
     acpi_init();
+    acpi_power_init();
     irq_init();
     time_init();
     time_start_pit_irq();
