@@ -1,5 +1,5 @@
-/* The x86-64 half of boot, in dependency order: console, boot information, descriptor tables,
- * physical memory, page tables, heap, ACPI, interrupt controllers, clocks. */
+/* The x86-64 half of boot, in dependency order: console, power methods, boot information,
+ * descriptor tables, physical memory, page tables, heap, ACPI, interrupt controllers, clocks. */
 #define pr_fmt(fmt) "boot: " fmt
 #include <rayos/acpi.h>
 #include <rayos/boot_info.h>
