@@ -1,16 +1,33 @@
-/* Power off, reboot and test exits.  Shutdown hooks (log flush, filesystem sync and unmount)
- * run first, in priority order, so nothing written is lost. */
+/* Power off, reboot and test exits through the registered power methods.  Shutdown hooks (log
+ * flush, filesystem sync and unmount) run first, in priority order, so nothing written is lost. */
 #define pr_fmt(fmt) "power: " fmt
-#include <rayos/acpi.h>
 #include <rayos/arch.h>
-#include <rayos/io.h>
 #include <rayos/irq.h>
 #include <rayos/power.h>
 #include <rayos/printk.h>
 
-#define QEMU_DEBUG_EXIT_PORT 0xf4
+#define POWER_METHODS_MAX 8
 
 extern const struct shutdown_hook _shutdown_hooks_start[], _shutdown_hooks_end[];
+
+/* Sorted by rating, highest first.  Written only at boot, on one CPU. */
+static const struct power_method *methods[POWER_METHODS_MAX];
+static unsigned method_count;
+
+void power_method_register(const struct power_method *m)
+{
+    if (method_count == POWER_METHODS_MAX) {
+        pr_warn("more than %d power methods: %s not used", POWER_METHODS_MAX, m->name);
+        return;
+    }
+    unsigned at = method_count;
+    while (at > 0 && methods[at - 1]->rating < m->rating) {
+        methods[at] = methods[at - 1];
+        at--;
+    }
+    methods[at] = m;
+    method_count++;
+}
 
 static void run_shutdown_hooks(void)
 {
@@ -36,11 +53,24 @@ static void run_shutdown_hooks(void)
     }
 }
 
+/* Every method's off, best first; returns when all of them failed. */
+static void try_off(bool quiet)
+{
+    for (unsigned i = 0; i < method_count; i++) {
+        if (!methods[i]->off)
+            continue;
+        methods[i]->off();
+        if (!quiet)
+            pr_err("%s power-off failed", methods[i]->name);
+    }
+}
+
 void power_exit(int status)
 {
-    /* QEMU's isa-debug-exit ends the emulator with (status << 1) | 1. */
-    io_write32(QEMU_DEBUG_EXIT_PORT, (uint32_t)status);
-    acpi_power_off();
+    for (unsigned i = 0; i < method_count; i++)
+        if (methods[i]->exit_status)
+            methods[i]->exit_status(status);
+    try_off(true);
     arch_halt();
 }
 
@@ -49,9 +79,7 @@ void power_off(void)
     run_shutdown_hooks();
     pr_info("powering off");
     irq_disable();
-    acpi_power_off();
-    pr_err("ACPI power-off failed; trying the QEMU debug-exit port");
-    io_write32(QEMU_DEBUG_EXIT_PORT, 0);
+    try_off(false);
     pr_err("cannot power off: halted (it is now safe to turn off the machine)");
     arch_halt();
 }
@@ -61,6 +89,12 @@ void power_reboot(void)
     run_shutdown_hooks();
     pr_info("rebooting");
     irq_disable();
-    acpi_reset();
-    arch_reset();
+    for (unsigned i = 0; i < method_count; i++) {
+        if (!methods[i]->reboot)
+            continue;
+        methods[i]->reboot();
+        pr_err("%s reset failed", methods[i]->name);
+    }
+    pr_err("cannot reboot: halted");
+    arch_halt();
 }

@@ -72,9 +72,3 @@ void psci_init(void)
     }
     power_method_register(&psci_power);
 }
-
-void arch_reset(void)
-{
-    psci_reboot();
-    arch_halt();
-}

@@ -1,10 +1,12 @@
 /* Machine reset without ACPI: the PCI reset control register (0xcf9), the keyboard controller's
- * reset line, and as a last resort a triple fault. */
+ * reset line, and as a last resort a triple fault.  The last power method tried for a reboot. */
 #include <rayos/arch.h>
 #include <rayos/io.h>
+#include <rayos/power.h>
 #include <rayos/time.h>
+#include "x86.h"
 
-void arch_reset(void)
+static void pc_reset(void)
 {
     io_write8(0xcf9, 0x02);
     udelay(50);
@@ -22,9 +24,13 @@ void arch_reset(void)
     arch_halt();
 }
 
-/* x86 has I/O instructions: ports never go through a window. */
-void io_port_window(void *virt, uint32_t size)
+static const struct power_method pc_reset_method = {
+    .name = "pc-reset",
+    .rating = 50,
+    .reboot = pc_reset,
+};
+
+void pc_reset_register(void)
 {
-    (void)virt;
-    (void)size;
+    power_method_register(&pc_reset_method);
 }

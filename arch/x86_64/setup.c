@@ -1,5 +1,5 @@
-/* The x86-64 half of boot, in dependency order: console, boot information, descriptor tables,
- * physical memory, page tables, heap, ACPI, interrupt controllers, clocks. */
+/* The x86-64 half of boot, in dependency order: console, power methods, boot information,
+ * descriptor tables, physical memory, page tables, heap, ACPI, interrupt controllers, clocks. */
 #define pr_fmt(fmt) "boot: " fmt
 #include <rayos/acpi.h>
 #include <rayos/boot_info.h>
@@ -22,6 +22,9 @@ void kmain(uint32_t magic, uint32_t info)
     smp_init_cpu_struct(0, 0);
     cpu_set_percpu_base(&cpus[0]);
     x86_early_console_init();
+    /* Before anything can panic: a panic under exit_on_panic leaves QEMU through this port. */
+    qemu_exit_register();
+    pc_reset_register();
     printk(LOG_INFO, "RayOS x86_64 booting");
     multiboot_parse(magic, info);
     cpu_init();
@@ -44,6 +47,7 @@ void kmain(uint32_t magic, uint32_t info)
 
     bios_find_rsdp();
     acpi_init();
+    acpi_power_init();
     irq_init();
     time_init();
     time_start_pit_irq();

@@ -120,6 +120,10 @@ void x86_early_console_init(void); /* early_console.c: COM1, polled */
 void multiboot_parse(uint32_t magic, phys_addr_t info);
 /* Without an RSDP from the loader, the BIOS areas where ACPI places it (bios_rsdp.c). */
 void bios_find_rsdp(void);
+/* Power methods (<rayos/power.h>): QEMU's isa-debug-exit port (qemu_exit.c) and the PC reset
+ * lines (reset.c). */
+void qemu_exit_register(void);
+void pc_reset_register(void);
 
 extern uint32_t boot_magic, boot_info_phys;
 

@@ -3,12 +3,6 @@
 
 #include <rayos/acpi.h>
 
-typedef void (*acpi_add_table_fn)(const struct acpi_table_header *table, phys_addr_t phys);
-typedef const struct acpi_table_header *(*acpi_map_table_fn)(phys_addr_t phys, const char *expect);
-
-/* The FADT: remembers the power registers and adds the DSDT (which it points to) to the list. */
-void acpi_fadt_found(const struct acpi_table_header *fadt, acpi_add_table_fn add,
-                     acpi_map_table_fn map);
 /* Parses "_S5_" out of AML: Name(_S5, Package() {a, b, ...}); false if absent or malformed. */
 bool acpi_parse_s5(const uint8_t *aml, size_t length, uint8_t *slp_typ_a, uint8_t *slp_typ_b);
 
@@ -30,6 +24,8 @@ struct acpi_fadt_info {
 };
 /* Reads a FADT of table->length bytes; false (with a warning) when it is too short to use. */
 bool acpi_parse_fadt(const struct acpi_table_header *fadt, struct acpi_fadt_info *out);
+/* The FADT acpi_init found and could read, or NULL. */
+const struct acpi_fadt_info *acpi_fadt(void);
 
 /* Reads a MADT of table->length bytes into out (zeroed first); a malformed entry ends the walk
  * with a warning.  Returns whether the table gives a local APIC address. */

@@ -1,7 +1,9 @@
-/* ACPI power control: S5 soft-off through the FADT's PM1 control registers (the sleep type comes
- * from the DSDT's \_S5 package) and reset through the FADT reset register. */
+/* ACPI power control on PCs: S5 soft-off through the FADT's PM1 control registers (I/O ports;
+ * the sleep type comes from the DSDT's \_S5 package) and reset through the FADT reset register,
+ * registered as the "acpi" power method. */
 #define pr_fmt(fmt) "acpi: " fmt
 #include <rayos/io.h>
+#include <rayos/power.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
@@ -19,29 +21,6 @@ static uint8_t reset_value;
 #define PM1_SCI_EN (1u << 0)
 #define PM1_SLP_EN (1u << 13)
 
-void acpi_fadt_found(const struct acpi_table_header *fadt, acpi_add_table_fn add,
-                     acpi_map_table_fn map)
-{
-    struct acpi_fadt_info info;
-    if (!acpi_parse_fadt(fadt, &info))
-        return;
-    smi_command = info.smi_command;
-    acpi_enable_value = info.acpi_enable_value;
-    pm1a_control = info.pm1a_control;
-    pm1b_control = info.pm1b_control;
-    reset_supported = info.reset_supported;
-    reset_register = info.reset_register;
-    reset_value = info.reset_value;
-    const struct acpi_table_header *dsdt = info.dsdt_phys ? map(info.dsdt_phys, "DSDT") : NULL;
-    if (dsdt) {
-        add(dsdt, info.dsdt_phys);
-        have_s5 =
-            acpi_parse_s5((const uint8_t *)(dsdt + 1), dsdt->length - sizeof(*dsdt), &s5_a, &s5_b);
-    }
-    if (!have_s5)
-        pr_warn("no \\_S5 object in the DSDT: ACPI power-off unavailable");
-}
-
 static void enable_acpi_mode(void)
 {
     if (!pm1a_control || (io_read16((uint16_t)pm1a_control) & PM1_SCI_EN))
@@ -53,7 +32,7 @@ static void enable_acpi_mode(void)
         mdelay(1);
 }
 
-void acpi_power_off(void)
+static void acpi_power_off(void)
 {
     if (!have_s5 || !pm1a_control || pm1a_control > 0xffff)
         return;
@@ -67,7 +46,7 @@ void acpi_power_off(void)
     mdelay(100);
 }
 
-void acpi_reset(void)
+static void acpi_reset(void)
 {
     if (!reset_supported)
         return;
@@ -79,4 +58,34 @@ void acpi_reset(void)
             mmio_write8(reg, reset_value);
     }
     mdelay(100);
+}
+
+/* Above the emulator's exit port and the PC reset lines: ACPI is how the machine asks to be
+ * turned off. */
+static struct power_method acpi_method = {.name = "acpi", .rating = 200};
+
+void acpi_power_init(void)
+{
+    const struct acpi_fadt_info *fadt = acpi_fadt();
+    if (!fadt)
+        return;
+    smi_command = fadt->smi_command;
+    acpi_enable_value = fadt->acpi_enable_value;
+    pm1a_control = fadt->pm1a_control;
+    pm1b_control = fadt->pm1b_control;
+    reset_supported = fadt->reset_supported;
+    reset_register = fadt->reset_register;
+    reset_value = fadt->reset_value;
+    const struct acpi_table_header *dsdt = acpi_find_table("DSDT", 0);
+    if (dsdt)
+        have_s5 =
+            acpi_parse_s5((const uint8_t *)(dsdt + 1), dsdt->length - sizeof(*dsdt), &s5_a, &s5_b);
+    if (!have_s5)
+        pr_warn("no \\_S5 object in the DSDT: ACPI power-off unavailable");
+    if (have_s5 && pm1a_control && pm1a_control <= 0xffff)
+        acpi_method.off = acpi_power_off;
+    if (reset_supported)
+        acpi_method.reboot = acpi_reset;
+    if (acpi_method.off || acpi_method.reboot)
+        power_method_register(&acpi_method);
 }

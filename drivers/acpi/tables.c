@@ -35,6 +35,8 @@ static struct table_slot tables[TABLES_MAX];
 static unsigned table_count;
 static struct acpi_madt_info madt_info;
 static bool madt_valid;
+static struct acpi_fadt_info fadt_info;
+static bool fadt_valid;
 static struct acpi_mcfg_window mcfg_windows[16];
 static unsigned mcfg_count;
 static phys_addr_t rsdp_phys;
@@ -119,6 +121,23 @@ static void add_table(const struct acpi_table_header *table, phys_addr_t phys)
         tables[table_count++] = (struct table_slot){table, phys};
 }
 
+/* The FADT: its fields are kept for acpi_fadt, and the DSDT it points to joins the list. */
+static void parse_fadt(const struct acpi_table_header *table)
+{
+    if (!acpi_parse_fadt(table, &fadt_info))
+        return;
+    fadt_valid = true;
+    const struct acpi_table_header *dsdt =
+        fadt_info.dsdt_phys ? map_table(fadt_info.dsdt_phys, "DSDT") : NULL;
+    if (dsdt)
+        add_table(dsdt, fadt_info.dsdt_phys);
+}
+
+const struct acpi_fadt_info *acpi_fadt(void)
+{
+    return fadt_valid ? &fadt_info : NULL;
+}
+
 static void parse_madt(const struct acpi_table_header *table)
 {
     madt_valid = acpi_parse_madt(table, &madt_info);
@@ -162,7 +181,7 @@ void acpi_init(void)
             continue;
         add_table(table, phys);
         if (memcmp(table->signature, "FACP", 4) == 0)
-            acpi_fadt_found(table, add_table, map_table);
+            parse_fadt(table);
         else if (memcmp(table->signature, "APIC", 4) == 0)
             parse_madt(table);
         else if (memcmp(table->signature, "MCFG", 4) == 0)

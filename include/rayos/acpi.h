@@ -23,10 +23,10 @@ void acpi_init(void);
 /* Whether 36 readable bytes at rsdp hold a valid RSDP (signature, checksums, length); for the
  * boot code that searches memory for one. */
 bool acpi_rsdp_valid(const void *rsdp);
-/* Enters S5 through the FADT's PM1 control registers; returns only if that is impossible. */
-void acpi_power_off(void);
-/* Resets through the FADT reset register; returns only if there is none or it did nothing. */
-void acpi_reset(void);
+/* Registers ACPI S5 soft-off and the FADT reset register as the "acpi" power method
+ * (<rayos/power.h>), when the FADT has them; after acpi_init (drivers/acpi/power.c, on
+ * machines whose PM1 registers are I/O ports). */
+void acpi_power_init(void);
 
 /* The index-th table (0-based) with this signature, or NULL. */
 const struct acpi_table_header *acpi_find_table(const char *signature, unsigned index);

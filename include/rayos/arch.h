@@ -4,9 +4,8 @@
 
 #include <rayos/types.h>
 
-void arch_halt(void) __noreturn;  /* stop this CPU for good */
-void arch_reset(void) __noreturn; /* reset the machine by the architecture's own means */
-void arch_print_backtrace(void);  /* the caller's stack, with symbol names */
+void arch_halt(void) __noreturn; /* stop this CPU for good */
+void arch_print_backtrace(void); /* the caller's stack, with symbol names */
 /* Return addresses of the caller's callers, innermost first; unused entries are zeroed. */
 void arch_stack_trace(uint64_t *out, unsigned max);
 
