@@ -19,6 +19,10 @@ need libclang-rt-14-dev /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.
 need libcmocka-dev /usr/include/cmocka.h
 need qemu-system-x86 qemu-system-x86_64
 need qemu-utils qemu-img
+# The second architecture (make test builds and boots aarch64 too).
+need gcc-aarch64-linux-gnu aarch64-linux-gnu-gcc
+need binutils-aarch64-linux-gnu aarch64-linux-gnu-ld aarch64-linux-gnu-objcopy
+need qemu-system-arm qemu-system-aarch64
 need ovmf /usr/share/ovmf/OVMF.fd /usr/share/OVMF/OVMF_CODE_4M.fd /usr/share/OVMF/OVMF_VARS_4M.fd
 need grub-common grub-mkrescue grub-mkimage
 need grub-pc-bin /usr/lib/grub/i386-pc /usr/lib/grub/i386-pc/boot.img

@@ -6,13 +6,22 @@
 #include <rayos/selftest.h>
 #include <rayos/string.h>
 
+/* The kernel image's physical address: RAM on every machine, wherever RAM starts. */
+static phys_addr_t kernel_ram(void)
+{
+    static char in_the_image[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+    return virt_to_phys(in_the_image);
+}
+
 SELFTEST(page_alloc_alignment_and_limit)
 {
     phys_addr_t a = page_alloc(3, 64 * KiB, 0);
     ST_ASSERT(a != 0);
     ST_ASSERT(IS_ALIGNED(a, 64 * KiB));
-    phys_addr_t low = page_alloc(1, PAGE_SIZE, 16 * MiB);
-    ST_ASSERT(low != 0 && low + PAGE_SIZE <= 16 * MiB);
+    /* A limit 16 MiB above the kernel's gigabyte: within RAM on a PC and on arm's virt. */
+    phys_addr_t limit = ALIGN_DOWN(kernel_ram(), GiB) + 16 * MiB;
+    phys_addr_t low = page_alloc(1, PAGE_SIZE, limit);
+    ST_ASSERT(low != 0 && low + PAGE_SIZE <= limit);
     page_free(low, 1);
     page_free(a, 3);
     /* Freed pages are found again. */
@@ -97,13 +106,14 @@ SELFTEST(dma_map_buffer_linear_memory)
 
 SELFTEST(map_phys_refuses_device_windows_over_ram)
 {
-    /* A BAR or firmware table pointing device registers at RAM (here: the kernel image at
-     * 1 MiB) must not become an uncached window; the same RAM mapped cached (how ACPI tables
-     * are read) still works. */
-    ST_ASSERT(map_phys(0x100000, 4096, MAP_UNCACHED) == NULL);
-    ST_ASSERT(map_phys(0xfff000, 0x2000, MAP_UNCACHED) == NULL);
+    /* A BAR or firmware table pointing device registers at RAM (here: the kernel image) must
+     * not become an uncached window, nor one that only starts before it; the same RAM mapped
+     * cached (how ACPI tables and device trees are read) still works. */
+    phys_addr_t ram = kernel_ram();
+    ST_ASSERT(map_phys(ram, 4096, MAP_UNCACHED) == NULL);
+    ST_ASSERT(map_phys(ram - 0x1000, 0x2000, MAP_UNCACHED) == NULL);
     ST_ASSERT(map_phys(~0ULL - 0xfff, 0x2000, MAP_UNCACHED) == NULL); /* wraps around */
-    void *cached = map_phys(0x100000, 4096, MAP_CACHED);
+    void *cached = map_phys(ram, 4096, MAP_CACHED);
     ST_ASSERT(cached != NULL);
     unmap_phys(cached, 4096);
 }

@@ -213,8 +213,8 @@ int irq_claim(const struct irq_spec *spec, irq_handler_t handler, void *context,
     return result;
 }
 
-int irq_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, const char *name, unsigned cpu,
-                  struct msi_message *message)
+int irq_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, const char *name,
+                  unsigned cpu, struct msi_message *message)
 {
     if (!lapic_present())
         return -ENODEV;

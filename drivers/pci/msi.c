@@ -64,7 +64,8 @@ int pci_enable_msi(struct pci_device *pdev, irq_handler_t handler, void *context
     if (pdev->msi_irq >= 0 || pdev->msix_count)
         return -EBUSY;
     struct msi_message message;
-    int irq = irq_alloc_msi(pci_requester_id(pdev), handler, context, name ? name : pci_name(pdev), 0, &message);
+    int irq = irq_alloc_msi(pci_requester_id(pdev), handler, context, name ? name : pci_name(pdev),
+                            0, &message);
     if (irq < 0) {
         pr_err("%s: no MSI vector: %d\n", pci_name(pdev), irq);
         return irq;

@@ -239,8 +239,8 @@ void dma_free(void *virt, size_t size)
 {
 }
 
-int irq_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, const char *name, unsigned cpu,
-                  struct msi_message *message)
+int irq_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, const char *name,
+                  unsigned cpu, struct msi_message *message)
 {
     message->address = 0xfee00000u | (uint64_t)cpu << 12; /* the CPU as its APIC id */
     message->data = 0x40 + fake_irqs_allocated;
