@@ -57,9 +57,18 @@ EXPORT_SYMBOL(cpu_online_count);
 EXPORT_SYMBOL(spin_lock_irqsave);
 EXPORT_SYMBOL(spin_unlock_irqrestore);
 EXPORT_SYMBOL(irq_claim_isa);
+EXPORT_SYMBOL(irq_claim_gsi);
 EXPORT_SYMBOL(irq_release);
 
-/* The device model and managed resources. */
+/* The device model (a bus a module brings: virtio) and managed resources. */
+EXPORT_SYMBOL(bus_register);
+EXPORT_SYMBOL(driver_register);
+EXPORT_SYMBOL(driver_unregister);
+EXPORT_SYMBOL(device_initialize);
+EXPORT_SYMBOL(device_register);
+EXPORT_SYMBOL(device_unregister);
+EXPORT_SYMBOL(device_get);
+EXPORT_SYMBOL(device_put);
 EXPORT_SYMBOL(device_for_each);
 EXPORT_SYMBOL(device_resource);
 EXPORT_SYMBOL(devm_add_action);
