@@ -28,6 +28,8 @@ EXPORT_SYMBOL(dma_alloc);
 EXPORT_SYMBOL(dma_alloc_low);
 EXPORT_SYMBOL(dma_free);
 EXPORT_SYMBOL(dma_map_buffer);
+EXPORT_SYMBOL(dma_sync_for_device);
+EXPORT_SYMBOL(dma_sync_for_cpu);
 EXPORT_SYMBOL(map_phys);
 EXPORT_SYMBOL(unmap_phys);
 

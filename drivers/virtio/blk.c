@@ -192,6 +192,9 @@ static unsigned build_chain(struct vblk_queue *q, struct vblk_slot *slot, unsign
     buffers[n++] =
         (struct virtq_buffer){dma_phys + offsetof(struct slot_dma, status), sizeof(dma->status)};
     *in_count = n - out;
+    /* The device reads the header and range and writes the status, all in one cache line:
+     * the CPU leaves the slot alone until the completion. */
+    dma_sync_for_device(dma_phys, sizeof(*dma), DMA_BIDIRECTIONAL);
     return out;
 }
 
@@ -247,6 +250,8 @@ static bool reap_one(struct vblk_queue *q, struct done_batch *batch)
     struct vblk_slot *slot = virtqueue_get_used(&q->vq, NULL);
     if (!slot)
         return false;
+    phys_addr_t slot_phys = q->slot_dma_phys + (phys_addr_t)slot->index * sizeof(struct slot_dma);
+    dma_sync_for_cpu(slot_phys + offsetof(struct slot_dma, status), 1, DMA_FROM_DEVICE);
     uint8_t status = *(volatile uint8_t *)&q->slot_dma[slot->index].status;
     int result = translate_status(status);
     if (result < 0)
