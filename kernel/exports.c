@@ -48,6 +48,8 @@ EXPORT_SYMBOL(strcmp);
 EXPORT_SYMBOL(strncmp);
 EXPORT_SYMBOL(strlcpy);
 EXPORT_SYMBOL(strtoul);
+EXPORT_SYMBOL(strtoull);
+EXPORT_SYMBOL(strchr);
 EXPORT_SYMBOL(cmdline_get);
 EXPORT_SYMBOL(cmdline_has);
 
@@ -83,6 +85,7 @@ EXPORT_SYMBOL(devm_dma_free);
 EXPORT_SYMBOL(devm_map_phys);
 EXPORT_SYMBOL(platform_register_driver);
 EXPORT_SYMBOL(platform_unregister_driver);
+EXPORT_SYMBOL(platform_device_create);
 
 /* PCI. */
 EXPORT_SYMBOL(pci_bus_type);

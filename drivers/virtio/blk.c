@@ -618,8 +618,8 @@ static int create_queues(struct vblk *vb)
             pr_err("%s: bad size %u for queue %u\n", vb->vdev->dev.name, max, i);
             return -ENODEV;
         }
-        /* The legacy interface dictates the size; modern lets us choose up to the maximum. */
-        size = vb->vdev->modern ? MIN(size, max) : max;
+        /* Legacy PCI dictates the size; the others let us choose up to the maximum. */
+        size = vb->vdev->queue_size_fixed ? max : MIN(size, max);
     }
     bool indirect = has(vb, VIRTIO_F_RING_INDIRECT_DESC);
     vb->max_chain = indirect ? DATA_SEGMENTS + 2 : size;

@@ -515,6 +515,7 @@ static int find_interface(struct virtio_pci *vp)
         vp->io = (uint16_t)port;
         vp->vdev.ops = &legacy_ops;
         vp->vdev.transport_name = "legacy";
+        vp->vdev.queue_size_fixed = true;
         return 0;
     }
     pr_err("%s: neither VirtIO capabilities nor a legacy I/O BAR\n", pci_name(pdev));

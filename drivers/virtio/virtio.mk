@@ -3,7 +3,7 @@
 DRIVERS += virtio_blk
 virtio_blk_DRIVER_SRCS := drivers/virtio/bus.c drivers/virtio/virtio.c drivers/virtio/virtqueue.c \
                           drivers/virtio/pci_transport.c drivers/virtio/mmio_transport.c \
-                          drivers/virtio/blk.c
+                          drivers/virtio/mmio_cmdline.c drivers/virtio/blk.c
 
 # The MMIO transport, the virtio bus and the device model against a register model (host).
 UNIT_TESTS += test_virtio_mmio

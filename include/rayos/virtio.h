@@ -190,10 +190,11 @@ struct virtio_device {
     const struct virtio_transport_ops *ops;
     uint32_t device_id; /* VirtIO device type: 2 = block; never 0 (an empty slot) */
     uint32_t vendor_id; /* the subsystem vendor (PCI) or VendorID register (MMIO) */
-    /* The VirtIO 1.x interface: VERSION_1 and FEATURES_OK required, queue sizes chosen by
-     * the driver.  False for legacy interfaces (transitional PCI, virtio-mmio version 1),
-     * where the queue size is the device's. */
+    /* The VirtIO 1.x interface: VERSION_1 and FEATURES_OK required.  False for legacy
+     * interfaces (transitional PCI, virtio-mmio version 1): 32 feature bits, no FEATURES_OK. */
     bool modern;
+    /* A queue's size is the device's maximum, not the driver's choice (legacy PCI). */
+    bool queue_size_fixed;
     const char *transport_name; /* "modern", "legacy", "mmio", "mmio-legacy" */
     const char *interrupt_name; /* "MSI-X", "INTx", "line" or "none" (polling) */
     volatile bool needs_reset;  /* set by the transport on DEVICE_NEEDS_RESET */
