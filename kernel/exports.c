@@ -29,6 +29,8 @@ EXPORT_SYMBOL(dma_alloc);
 EXPORT_SYMBOL(dma_alloc_low);
 EXPORT_SYMBOL(dma_free);
 EXPORT_SYMBOL(dma_map_buffer);
+EXPORT_SYMBOL(dma_sync_for_device);
+EXPORT_SYMBOL(dma_sync_for_cpu);
 EXPORT_SYMBOL(map_phys);
 EXPORT_SYMBOL(unmap_phys);
 
@@ -47,6 +49,8 @@ EXPORT_SYMBOL(strcmp);
 EXPORT_SYMBOL(strncmp);
 EXPORT_SYMBOL(strlcpy);
 EXPORT_SYMBOL(strtoul);
+EXPORT_SYMBOL(strtoull);
+EXPORT_SYMBOL(strchr);
 EXPORT_SYMBOL(cmdline_get);
 EXPORT_SYMBOL(cmdline_has);
 
@@ -61,7 +65,15 @@ EXPORT_SYMBOL(irq_claim);
 EXPORT_SYMBOL(irq_release);
 EXPORT_SYMBOL(acpi_isa_irq_spec);
 
-/* The device model and managed resources. */
+/* The device model (a bus a module brings: virtio) and managed resources. */
+EXPORT_SYMBOL(bus_register);
+EXPORT_SYMBOL(driver_register);
+EXPORT_SYMBOL(driver_unregister);
+EXPORT_SYMBOL(device_initialize);
+EXPORT_SYMBOL(device_register);
+EXPORT_SYMBOL(device_unregister);
+EXPORT_SYMBOL(device_get);
+EXPORT_SYMBOL(device_put);
 EXPORT_SYMBOL(device_for_each);
 EXPORT_SYMBOL(device_resource);
 EXPORT_SYMBOL(device_irq_spec);
@@ -75,6 +87,7 @@ EXPORT_SYMBOL(devm_dma_free);
 EXPORT_SYMBOL(devm_map_phys);
 EXPORT_SYMBOL(platform_register_driver);
 EXPORT_SYMBOL(platform_unregister_driver);
+EXPORT_SYMBOL(platform_device_create);
 
 /* PCI. */
 EXPORT_SYMBOL(pci_bus_type);

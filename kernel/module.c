@@ -419,9 +419,10 @@ int module_load_locked(const void *image, size_t size, const char *origin,
         mod->exports = section;
         mod->export_count = (unsigned)(section_size / sizeof(struct kernel_symbol));
     }
-    if (status == 0 && find_section(&elf, mod, ".module_exit", &section, &section_size) &&
-        section_size >= sizeof(void (*)(void)))
-        mod->exit = *(void (**)(void))section;
+    if (status == 0 && find_section(&elf, mod, ".module_exit", &section, &section_size)) {
+        mod->exits = section;
+        mod->exit_count = (unsigned)(section_size / sizeof(void (*)(void)));
+    }
     uint64_t linked = time_ns();
     if (status == 0) {
         protect(mod);

@@ -121,7 +121,7 @@ static int unload_locked(const char *name, char *why, size_t why_size)
             }
         }
     }
-    if (!mod->exit) {
+    if (mod->exit_count == 0) {
         snprintf(why, why_size, "%s: has no exit function (MODULE_EXIT); it cannot be unloaded",
                  name);
         return -EBUSY;
@@ -130,7 +130,9 @@ static int unload_locked(const char *name, char *why, size_t why_size)
     if (block_device_for_each(find_busy_disk, &search))
         return -EBUSY;
     mod->state = MODULE_UNLOADING;
-    mod->exit(); /* unregisters its drivers, which unbinds their devices */
+    /* They unregister its drivers, which unbinds their devices: the last registered first. */
+    for (unsigned i = mod->exit_count; i-- > 0;)
+        mod->exits[i]();
     int users = __atomic_load_n(&mod->users, __ATOMIC_ACQUIRE);
     if (users > 0) {
         /* Its code may still run: it can never be freed.  Only a driver that leaves devices

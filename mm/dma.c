@@ -1,5 +1,6 @@
-/* DMA memory: physically contiguous page runs, zeroed.  x86 DMA is cache coherent, so the
- * direct-map (write-back) address serves the CPU side. */
+/* DMA memory: physically contiguous page runs, zeroed, used through the direct map
+ * (write-back), and the ownership hand-offs, which leave any cache maintenance to the
+ * architecture. */
 #include <rayos/dma.h>
 #include <rayos/mm.h>
 #include <rayos/string.h>
@@ -48,6 +49,18 @@ bool dma_map_buffer(const void *virt, size_t size, phys_addr_t *phys)
         return false;
     *phys = virt_to_phys(virt);
     return true;
+}
+
+void dma_sync_for_device(phys_addr_t phys, size_t size, enum dma_direction direction)
+{
+    if (size)
+        arch_dma_sync_for_device(phys, size, direction);
+}
+
+void dma_sync_for_cpu(phys_addr_t phys, size_t size, enum dma_direction direction)
+{
+    if (size)
+        arch_dma_sync_for_cpu(phys, size, direction);
 }
 
 uint64_t dma_bytes_in_use(void)

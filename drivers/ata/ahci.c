@@ -251,11 +251,17 @@ static void batch_finish(struct done_batch *batch)
     batch->count = 0;
 }
 
+/* The command headers go to the HBA here (it writes their byte count back, which the driver
+ * never reads, so nothing is taken back); their tables went in build_command. */
 static void issue(struct ahci_port *port, uint32_t slots, uint32_t queued)
 {
-    for (unsigned slot = 0; slot < port->depth; slot++)
-        if (slots & (1u << slot))
+    for (unsigned slot = 0; slot < port->depth; slot++) {
+        if (slots & (1u << slot)) {
             port->headers[slot].transferred = 0;
+            dma_sync_for_device(port->headers_phys + slot * sizeof(struct command_header),
+                                sizeof(struct command_header), DMA_BIDIRECTIONAL);
+        }
+    }
     wmb();
     port->issued |= slots;
     port->queued |= queued;
@@ -406,6 +412,9 @@ static int build_command(struct ahci_port *port, unsigned slot, const struct ata
     }
     ata_taskfile_to_fis(tf, table);
     phys_addr_t table_phys = port->tables_phys + (phys_addr_t)slot * TABLE_BYTES;
+    /* The command FIS and PRDT: the HBA reads them once the slot is issued. */
+    dma_sync_for_device(table_phys, TABLE_PRDT + segment_count * sizeof(struct prd_entry),
+                        DMA_TO_DEVICE);
     port->headers[slot] = (struct command_header){
         .flags = SATA_FIS_H2D_LENGTH / 4 | (write ? 1u << 6 : 0) | (uint32_t)segment_count << 16,
         .table_low = (uint32_t)table_phys,
@@ -536,6 +545,7 @@ static int exec_polled(struct ahci_port *port, const struct ata_taskfile *tf, ph
     int status = build_command(port, 0, tf, &segment, length ? 1 : 0, false);
     if (status < 0)
         return status;
+    dma_sync_for_device(buffer, length, DMA_FROM_DEVICE); /* the device writes it (IDENTIFY) */
     port_write(port, PX_IS, 0xffffffff);
     issue(port, 1, 0);
     uint64_t deadline = time_ns() + COMMAND_TIMEOUT;
@@ -562,6 +572,7 @@ static int exec_polled(struct ahci_port *port, const struct ata_taskfile *tf, ph
     forget_slots(port, 1);
     if (status < 0)
         port_reset(port, true);
+    dma_sync_for_cpu(buffer, length, DMA_FROM_DEVICE);
     port_write(port, PX_IS, 0xffffffff);
     return status;
 }
@@ -666,6 +677,9 @@ static int port_setup(struct ahci_host *host, struct ahci_port *port)
         return status;
     port_write(port, PX_CLB, (uint32_t)port->headers_phys);
     port_write(port, PX_CLBU, (uint32_t)(port->headers_phys >> 32));
+    /* The received-FIS area is the HBA's from now on (the driver reads the taskfile register,
+     * never the FIS copies). */
+    dma_sync_for_device(port->fis_phys, 256, DMA_FROM_DEVICE);
     port_write(port, PX_FB, (uint32_t)port->fis_phys);
     port_write(port, PX_FBU, (uint32_t)(port->fis_phys >> 32));
     port_write(port, PX_CMD, port_read(port, PX_CMD) | CMD_FRE);

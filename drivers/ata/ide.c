@@ -251,6 +251,7 @@ static int build_prdt(struct ide_channel *ch, const struct block_request *req)
     if (n == 0)
         return -EINVAL;
     ch->prdt[2 * n - 1] |= PRD_END;
+    dma_sync_for_device(ch->prdt_phys, n * 8, DMA_TO_DEVICE); /* the bus-master engine reads it */
     return 0;
 }
 

@@ -1,5 +1,7 @@
 /* Caller buffers to DMA segments: used in place when physically contiguous (or page by page),
- * otherwise copied through a bounce buffer from the DMA allocator. */
+ * otherwise copied through a bounce buffer from the DMA allocator.  A bounce buffer is a
+ * request's segment like any other: the queue hands it to the device at submit and back at
+ * completion (<rayos/dma.h>), so the copy in comes before and the copy out after. */
 #define pr_fmt(fmt) "blk: " fmt
 #include <rayos/block.h>
 #include <rayos/dma.h>

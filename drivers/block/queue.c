@@ -3,6 +3,7 @@
  * allows.  Completions may arrive from interrupt context on any CPU. */
 #define pr_fmt(fmt) "blk: " fmt
 #include <rayos/block.h>
+#include <rayos/dma.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/lock.h>
@@ -45,6 +46,20 @@ const char *block_op_name(enum block_op op)
 static bool op_writes(enum block_op op)
 {
     return op == BLOCK_OP_WRITE || op == BLOCK_OP_DISCARD || op == BLOCK_OP_WRITE_ZEROES;
+}
+
+/* A request's data belongs to the device from ops->submit until blk_request_done (or until
+ * submit turns it away): one hand-off per segment each way (<rayos/dma.h>). */
+static void hand_segments(const struct block_request *req, bool to_device)
+{
+    enum dma_direction direction = req->op == BLOCK_OP_READ ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+    for (unsigned i = 0; i < req->segment_count; i++) {
+        const struct block_segment *segment = &req->segments[i];
+        if (to_device)
+            dma_sync_for_device(segment->phys, segment->length, direction);
+        else
+            dma_sync_for_cpu(segment->phys, segment->length, direction);
+    }
 }
 
 static int check_range(const struct block_device *dev, uint64_t lba, uint64_t count)
@@ -143,7 +158,10 @@ static void dispatch(struct block_hw_queue *hq)
             req->submit_time_ns = time_ns();
             arm_timeout_locked(hq);
             spin_unlock_irqrestore(&hq->lock, flags);
+            hand_segments(req, true);
             int status = dev->ops->submit(dev, req);
+            if (status < 0)
+                hand_segments(req, false);
             flags = spin_lock_irqsave(&hq->lock);
             if (status == -EBUSY) {
                 hq->in_flight--;
@@ -173,6 +191,7 @@ void blk_queue_run(struct block_device *dev)
 
 void blk_request_done(struct block_request *req, int status)
 {
+    hand_segments(req, false);
     struct block_hw_queue *hq = req->hw_queue;
     irqflags_t flags = spin_lock_irqsave(&hq->lock);
     list_remove(&req->queue_node);

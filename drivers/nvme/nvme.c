@@ -199,6 +199,9 @@ static int queue_alloc(struct nvme_ctrl *ctrl, struct nvme_queue *queue, uint16_
 static void queue_reset(struct nvme_queue *queue)
 {
     memset(queue->cq, 0, queue->entries * sizeof(struct nvme_cqe));
+    /* The zeroed completion queue goes to the controller, which writes it from now on. */
+    dma_sync_for_device(queue->cq_phys, queue->entries * sizeof(struct nvme_cqe),
+                        DMA_BIDIRECTIONAL);
     queue->sq_tail = 0;
     queue->cq_head = 0;
     queue->phase = 1;
@@ -215,6 +218,8 @@ static void queue_free(struct nvme_queue *queue)
 static void queue_push(struct nvme_queue *queue, const struct nvme_sqe *sqe)
 {
     queue->sq[queue->sq_tail] = *sqe;
+    dma_sync_for_device(queue->sq_phys + queue->sq_tail * sizeof(struct nvme_sqe),
+                        sizeof(struct nvme_sqe), DMA_TO_DEVICE);
     queue->sq_tail = (queue->sq_tail + 1) % queue->entries;
     wmb();
     mmio_write32(queue->sq_doorbell, queue->sq_tail);
@@ -224,6 +229,8 @@ static void queue_push(struct nvme_queue *queue, const struct nvme_sqe *sqe)
 static const struct nvme_cqe *queue_peek(struct nvme_queue *queue)
 {
     const volatile struct nvme_cqe *cqe = &queue->cq[queue->cq_head];
+    dma_sync_for_cpu(queue->cq_phys + queue->cq_head * sizeof(struct nvme_cqe),
+                     sizeof(struct nvme_cqe), DMA_FROM_DEVICE);
     if ((cqe->status & 1) != queue->phase)
         return NULL;
     rmb();
@@ -275,6 +282,16 @@ static int admin_exec(struct nvme_ctrl *ctrl, struct nvme_sqe *sqe, uint32_t *re
         }
         udelay(10);
     }
+}
+
+/* An Identify command into the buffer at phys: the controller owns the buffer (zeroed or not
+ * by the caller) until the command completes. */
+static int admin_identify(struct nvme_ctrl *ctrl, struct nvme_sqe *sqe, phys_addr_t phys)
+{
+    dma_sync_for_device(phys, NVME_IDENTIFY_BYTES, DMA_BIDIRECTIONAL);
+    int status = admin_exec(ctrl, sqe, NULL);
+    dma_sync_for_cpu(phys, NVME_IDENTIFY_BYTES, DMA_FROM_DEVICE);
+    return status;
 }
 
 /* Disable, program the admin queue, enable: the controller is then ready for admin commands. */
@@ -471,8 +488,12 @@ static int build_io(struct nvme_io_queue *ioq, struct nvme_ns *ns, unsigned inde
     if (status < 0)
         return status;
     struct nvme_slot *slot = &ioq->slots[index];
-    return nvme_build_prp(req->segments, req->segment_count, PAGE_SIZE, slot->prp_list,
-                          slot->prp_list_phys, PRP_LIST_ENTRIES, &sqe->prp1, &sqe->prp2);
+    status = nvme_build_prp(req->segments, req->segment_count, PAGE_SIZE, slot->prp_list,
+                            slot->prp_list_phys, PRP_LIST_ENTRIES, &sqe->prp1, &sqe->prp2);
+    if (status == 0 && sqe->prp2 == slot->prp_list_phys) /* a PRP list: the controller reads it */
+        dma_sync_for_device(slot->prp_list_phys, PRP_LIST_ENTRIES * sizeof(uint64_t),
+                            DMA_TO_DEVICE);
+    return status;
 }
 
 static int nvme_submit(struct block_device *dev, struct block_request *req)
@@ -696,7 +717,7 @@ static unsigned list_namespaces(struct nvme_ctrl *ctrl, uint8_t *buffer, phys_ad
     if (reg_read32(ctrl, REG_VS) >= 0x10100) {
         memset(buffer, 0, NVME_IDENTIFY_BYTES);
         nvme_build_identify(&sqe, NVME_CNS_ACTIVE_NS, 0, phys, 0);
-        if (admin_exec(ctrl, &sqe, NULL) == 0) {
+        if (admin_identify(ctrl, &sqe, phys) == 0) {
             for (unsigned i = 0; i < NVME_IDENTIFY_BYTES / 4 && count < NAMESPACES_MAX; i++) {
                 uint32_t nsid = get_le32(buffer + 4 * i);
                 if (nsid == 0)
@@ -718,7 +739,7 @@ static void add_namespace(struct nvme_ctrl *ctrl, uint32_t nsid, uint8_t *buffer
     struct nvme_sqe sqe;
     nvme_build_identify(&sqe, NVME_CNS_NAMESPACE, nsid, phys, 0);
     memset(buffer, 0, NVME_IDENTIFY_BYTES);
-    if (admin_exec(ctrl, &sqe, NULL) < 0)
+    if (admin_identify(ctrl, &sqe, phys) < 0)
         return;
     struct nvme_ns *ns = &ctrl->namespaces[ctrl->namespace_count];
     const char *why = "";
@@ -788,7 +809,7 @@ static int identify_controller(struct nvme_ctrl *ctrl, uint8_t *buffer, phys_add
 {
     struct nvme_sqe sqe;
     nvme_build_identify(&sqe, NVME_CNS_CONTROLLER, 0, phys, 0);
-    int status = admin_exec(ctrl, &sqe, NULL);
+    int status = admin_identify(ctrl, &sqe, phys);
     if (status < 0)
         return status;
     nvme_parse_controller(buffer, &ctrl->info);

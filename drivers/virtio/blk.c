@@ -1,6 +1,7 @@
-/* VirtIO block devices (1af4:1001 transitional, 1af4:1042 modern).  With VIRTIO_BLK_F_MQ one
+/* VirtIO block devices (type 2 on the virtio bus, over any transport).  With VIRTIO_BLK_F_MQ one
  * request virtqueue per CPU (up to what the device offers), each the block layer's hardware
- * queue of the same number, with its own lock, slots and MSI-X vector aimed at its CPU; without
+ * queue of the same number, with its own lock, slots and (on PCI) MSI-X vector aimed at its
+ * CPU; without
  * it one queue.  Each request is header + data segments + status byte, in one indirect
  * descriptor when the device offers indirect tables.  The header's sector is always in 512-byte
  * units, whatever the logical block size. */
@@ -15,7 +16,6 @@
 #include <rayos/init.h>
 #include <rayos/lock.h>
 #include <rayos/module.h>
-#include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
 #include <rayos/string.h>
@@ -106,7 +106,6 @@ struct vblk_queue {
 };
 
 struct vblk {
-    struct pci_device *pdev;
     struct virtio_device *vdev;
     struct block_device *disk;
     uint64_t features;
@@ -127,19 +126,6 @@ static bool has(const struct vblk *vb, unsigned bit)
 static uint32_t config32(struct vblk *vb, unsigned offset)
 {
     return vb->vdev->ops->config_read(vb->vdev, offset, 4);
-}
-
-static uint64_t config64(struct vblk *vb, unsigned offset)
-{
-    /* Read until two passes agree: the halves could change in between (no generation counter
-     * on legacy). */
-    for (int attempt = 0; attempt < 4; attempt++) {
-        uint64_t first = config32(vb, offset) | (uint64_t)config32(vb, offset + 4) << 32;
-        uint64_t second = config32(vb, offset) | (uint64_t)config32(vb, offset + 4) << 32;
-        if (first == second)
-            return first;
-    }
-    return 0;
 }
 
 static int translate_status(uint8_t status)
@@ -206,6 +192,9 @@ static unsigned build_chain(struct vblk_queue *q, struct vblk_slot *slot, unsign
     buffers[n++] =
         (struct virtq_buffer){dma_phys + offsetof(struct slot_dma, status), sizeof(dma->status)};
     *in_count = n - out;
+    /* The device reads the header and range and writes the status, all in one cache line:
+     * the CPU leaves the slot alone until the completion. */
+    dma_sync_for_device(dma_phys, sizeof(*dma), DMA_BIDIRECTIONAL);
     return out;
 }
 
@@ -261,6 +250,8 @@ static bool reap_one(struct vblk_queue *q, struct done_batch *batch)
     struct vblk_slot *slot = virtqueue_get_used(&q->vq, NULL);
     if (!slot)
         return false;
+    phys_addr_t slot_phys = q->slot_dma_phys + (phys_addr_t)slot->index * sizeof(struct slot_dma);
+    dma_sync_for_cpu(slot_phys + offsetof(struct slot_dma, status), 1, DMA_FROM_DEVICE);
     uint8_t status = *(volatile uint8_t *)&q->slot_dma[slot->index].status;
     int result = translate_status(status);
     if (result < 0)
@@ -299,7 +290,7 @@ static void drain(struct vblk_queue *q)
 
 static void vblk_interrupt(struct virtio_device *vdev, unsigned queue)
 {
-    struct vblk *vb = vdev->driver_data;
+    struct vblk *vb = vdev->dev.driver_data;
     if (queue >= vb->queue_count)
         return;
     struct vblk_queue *q = &vb->queues[queue];
@@ -420,7 +411,7 @@ static void vblk_describe(struct block_device *dev, char *buffer, size_t size)
     snprintf(buffer, size,
              "virtio-blk %s transport, %s, %u queue%s of %u%s%s, stall kicks %llu, "
              "interrupts %llu (%llu off their queue's CPU), resets %llu%s",
-             vb->vdev->transport_name, vb->vdev->msix ? "MSI-X" : "INTx", vb->queue_count,
+             vb->vdev->transport_name, vb->vdev->interrupt_name, vb->queue_count,
              vb->queue_count == 1 ? "" : "s", vq->size, vq->indirect_max ? ", indirect" : "",
              vq->event_idx ? ", event-idx" : "", (unsigned long long)stall_kicks,
              (unsigned long long)interrupts, (unsigned long long)elsewhere,
@@ -445,15 +436,13 @@ static int activate(struct vblk *vb)
 {
     struct virtio_device *vdev = vb->vdev;
     for (unsigned i = 0; i < vb->queue_count; i++) {
-        int status = vdev->ops->queue_activate(vdev, &vb->queues[i].vq);
+        int status = virtio_queue_activate(vdev, &vb->queues[i].vq);
         if (status < 0) {
             virtio_fail(vdev, "queue activation failed");
             return status;
         }
     }
-    vdev->ops->set_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                                    (vdev->modern ? VIRTIO_STATUS_FEATURES_OK : 0) |
-                                    VIRTIO_STATUS_DRIVER_OK);
+    virtio_driver_ok(vdev);
     return 0;
 }
 
@@ -474,14 +463,14 @@ static int restart_device(struct vblk *vb)
 
 static void read_geometry(struct vblk *vb, struct block_device *disk)
 {
-    uint64_t sectors = config64(vb, CONFIG_CAPACITY);
+    uint64_t sectors = virtio_config_read64(vb->vdev, CONFIG_CAPACITY);
     uint32_t block_size = 512;
     if (has(vb, BLK_F_BLK_SIZE)) {
         uint32_t value = config32(vb, CONFIG_BLK_SIZE);
         if (value >= 512 && value <= 65536 && IS_POWER_OF_2(value))
             block_size = value;
         else
-            pr_warn("%s: ignoring bad block size %u\n", pci_name(vb->pdev), value);
+            pr_warn("%s: ignoring bad block size %u\n", vb->vdev->dev.name, value);
     }
     uint32_t physical = block_size;
     if (has(vb, BLK_F_TOPOLOGY)) {
@@ -574,7 +563,7 @@ static unsigned choose_queue_count(struct vblk *vb)
     if (has(vb, BLK_F_MQ)) {
         offered = vb->vdev->ops->config_read(vb->vdev, CONFIG_NUM_QUEUES, 2);
         if (offered == 0) {
-            pr_warn("%s: device offers 0 queues; using 1\n", pci_name(vb->pdev));
+            pr_warn("%s: device offers 0 queues; using 1\n", vb->vdev->dev.name);
             offered = 1;
         }
     }
@@ -626,11 +615,11 @@ static int create_queues(struct vblk *vb)
     for (unsigned i = 0; i < vb->queue_count; i++) {
         uint16_t max = vb->vdev->ops->queue_max_size(vb->vdev, i);
         if (max == 0 || !IS_POWER_OF_2(max)) {
-            pr_err("%s: bad size %u for queue %u\n", pci_name(vb->pdev), max, i);
+            pr_err("%s: bad size %u for queue %u\n", vb->vdev->dev.name, max, i);
             return -ENODEV;
         }
-        /* The legacy interface dictates the size; modern lets us choose up to the maximum. */
-        size = vb->vdev->modern ? MIN(size, max) : max;
+        /* Legacy PCI dictates the size; the others let us choose up to the maximum. */
+        size = vb->vdev->queue_size_fixed ? max : MIN(size, max);
     }
     bool indirect = has(vb, VIRTIO_F_RING_INDIRECT_DESC);
     vb->max_chain = indirect ? DATA_SEGMENTS + 2 : size;
@@ -647,22 +636,18 @@ static int create_queues(struct vblk *vb)
     return 0;
 }
 
-static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
+static int vblk_probe(struct virtio_device *vdev)
 {
-    struct vblk *vb = pci_get_drvdata(pdev);
-    vb->pdev = pdev;
+    struct vblk *vb = vdev->dev.driver_data;
+    vb->vdev = vdev;
     for (unsigned i = 0; i < VIRTIO_QUEUES_MAX; i++) {
         vb->queues[i].vb = vb;
         vb->queues[i].lock = (struct spinlock)SPINLOCK_INIT("virtio-blk queue");
     }
-    int status = devm_virtio_pci_setup(pdev, &vb->vdev);
-    if (status < 0)
-        return status;
-    vb->vdev->driver_data = vb;
     /* Released in the opposite order: the device stops, then its queue memory goes. */
-    status = devm_add_action(&pdev->dev, free_queues, vb, "virtqueues");
+    int status = devm_add_action(&vdev->dev, free_queues, vb, "virtqueues");
     if (status == 0)
-        status = devm_virtio_pci_quiesce(pdev, vb->vdev);
+        status = devm_virtio_quiesce(vdev);
     if (status < 0)
         goto fail;
     uint64_t features;
@@ -677,7 +662,7 @@ static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
     for (unsigned i = 0; i < vb->queue_count; i++)
         queue_cpus[i] = blk_hw_queue_cpu(i);
     vb->vdev->ops->setup_interrupts(vb->vdev, vb->queue_count, queue_cpus, vblk_interrupt);
-    vb->disk = devm_block_device_alloc(&pdev->dev);
+    vb->disk = devm_block_device_alloc(&vdev->dev);
     status = vb->disk ? create_queues(vb) : -ENOMEM;
     if (status < 0)
         goto fail;
@@ -697,13 +682,13 @@ static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
     disk->driver_data = vb;
     disk->timeout_ns = request_timeout();
     disk->hw_queue_count = vb->queue_count;
-    status = devm_block_device_register(&pdev->dev, disk, "vd");
+    status = devm_block_device_register(&vdev->dev, disk, "vd");
     if (status < 0)
         goto fail;
     const struct virtqueue *vq = &vb->queues[0].vq;
     pr_info("%s: %s at %s, %s transport, %u queue%s of %u%s%s, %u segments x %u bytes, "
             "depth %u\n",
-            disk->name, id->device == 0x1042 ? "modern" : "transitional", pci_name(pdev),
+            disk->name, vdev->dev.name, vdev->dev.parent ? vdev->dev.parent->name : "?",
             vb->vdev->transport_name, vb->queue_count, vb->queue_count == 1 ? "" : "s", vq->size,
             vq->indirect_max ? ", indirect" : "", vq->event_idx ? ", event-idx" : "",
             disk->limits.max_segments, disk->limits.max_segment_size, disk->limits.queue_depth);
@@ -711,16 +696,16 @@ static int vblk_probe(struct pci_device *pdev, const struct pci_device_id *id)
     return 0;
 
 fail:
-    pr_err("%s: probe failed: %d\n", pci_name(pdev), status);
+    pr_err("%s: probe failed: %d\n", vdev->dev.name, status);
     return status;
 }
 
 /* Takes the disk away, stops the device and fails what it still held; the core then releases
  * the rest (interrupts, queue memory, transport, private data). */
-static void vblk_remove(struct pci_device *pdev)
+static void vblk_remove(struct virtio_device *vdev)
 {
-    struct vblk *vb = pci_get_drvdata(pdev);
-    devm_block_device_unregister(&pdev->dev, vb->disk);
+    struct vblk *vb = vdev->dev.driver_data;
+    devm_block_device_unregister(&vdev->dev, vb->disk);
     /* A reset in progress on another CPU finishes first (it may be bringing the device
      * back). */
     bool idle = false;
@@ -735,15 +720,12 @@ static void vblk_remove(struct pci_device *pdev)
     fail_in_flight(vb, -ENODEV);
 }
 
-static const struct pci_device_id vblk_ids[] = {
-    {PCI_DEVICE(0x1af4, 0x1001)},
-    {PCI_DEVICE(0x1af4, 0x1042)},
-    {0},
+static const struct virtio_device_id vblk_ids[] = {
+    {2, VIRTIO_ANY_VENDOR},
+    {0, 0},
 };
 
-MODULE_DEVICE_TABLE(pci, vblk_ids);
-
-static struct pci_driver vblk_driver = {
+static struct virtio_driver vblk_driver = {
     .owner = THIS_MODULE,
     .name = "virtio-blk",
     .id_table = vblk_ids,
@@ -754,12 +736,12 @@ static struct pci_driver vblk_driver = {
 
 static int vblk_init(void)
 {
-    return pci_register_driver(&vblk_driver);
+    return virtio_register_driver(&vblk_driver);
 }
 INITCALL(vblk_init, INIT_DRIVER);
 
 static void vblk_exit(void)
 {
-    pci_unregister_driver(&vblk_driver);
+    virtio_unregister_driver(&vblk_driver);
 }
 MODULE_EXIT(vblk_exit);

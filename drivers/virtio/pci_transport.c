@@ -1,12 +1,15 @@
-/* VirtIO over PCI.  Modern devices describe their register blocks with vendor-specific
- * capabilities (common, notify, ISR, device config) in any BAR; transitional devices without
- * them (disable-modern=on) use the legacy layout in I/O BAR 0, whose device config moves from
- * offset 20 to 24 once MSI-X is on. */
+/* VirtIO over PCI: the "virtio-pci" driver binds to VirtIO functions (1af4:1000-107f) and
+ * registers the VirtIO device it finds as their child on the virtio bus.  Modern devices describe
+ * their register blocks with vendor-specific capabilities (common, notify, ISR, device config) in
+ * any BAR; transitional devices without them (disable-modern=on) use the legacy layout in I/O BAR
+ * 0, whose device config moves from offset 20 to 24 once MSI-X is on. */
 #define pr_fmt(fmt) "virtio-pci: " fmt
 #include <rayos/devres.h>
 #include <rayos/errno.h>
 #include <rayos/heap.h>
+#include <rayos/init.h>
 #include <rayos/io.h>
+#include <rayos/module.h>
 #include <rayos/pci.h>
 #include <rayos/printk.h>
 #include <rayos/time.h>
@@ -32,6 +35,7 @@
 #define COMMON_MSIX_CONFIG 0x10
 #define COMMON_NUM_QUEUES  0x12
 #define COMMON_STATUS      0x14
+#define COMMON_GENERATION  0x15
 #define COMMON_Q_SELECT    0x16
 #define COMMON_Q_SIZE      0x18
 #define COMMON_Q_MSIX      0x1a
@@ -74,6 +78,7 @@ struct virtio_pci {
     /* legacy */
     uint16_t io;
 
+    bool msix; /* MSI-X enabled: vectors programmed, legacy config at offset 24 */
     unsigned queue_count;
     void (*handler)(struct virtio_device *vdev, unsigned queue);
     struct queue_vector vectors[VIRTIO_QUEUES_MAX];
@@ -127,6 +132,11 @@ static void modern_set_features(struct virtio_device *vdev, uint64_t features)
     mmio_write32(common + COMMON_GF, (uint32_t)(features >> 32));
 }
 
+static uint32_t modern_config_generation(struct virtio_device *vdev)
+{
+    return mmio_read8(to_vp(vdev)->common + COMMON_GENERATION);
+}
+
 static uint32_t modern_config_read(struct virtio_device *vdev, unsigned offset, unsigned width)
 {
     struct virtio_pci *vp = to_vp(vdev);
@@ -152,8 +162,9 @@ static uint16_t modern_queue_max_size(struct virtio_device *vdev, unsigned index
     return mmio_read16(common + COMMON_Q_SIZE);
 }
 
-static void modern_notify(struct virtqueue *vq)
+static void modern_notify(struct virtio_device *vdev, struct virtqueue *vq)
 {
+    (void)vdev;
     mmio_write16((volatile uint8_t *)vq->transport_data, (uint16_t)vq->index);
 }
 
@@ -169,7 +180,7 @@ static int modern_queue_activate(struct virtio_device *vdev, struct virtqueue *v
     volatile uint8_t *common = vp->common;
     mmio_write16(common + COMMON_Q_SELECT, (uint16_t)vq->index);
     mmio_write16(common + COMMON_Q_SIZE, vq->size);
-    if (vdev->msix) {
+    if (vp->msix) {
         uint16_t vector = (uint16_t)(1 + vq->index);
         mmio_write16(common + COMMON_Q_MSIX, vector);
         if (mmio_read16(common + COMMON_Q_MSIX) != vector) {
@@ -184,7 +195,6 @@ static int modern_queue_activate(struct virtio_device *vdev, struct virtqueue *v
         return -EIO;
     }
     vq->transport_data = (void *)(vp->notify + notify_offset);
-    vq->notify = modern_notify;
     write64_split(common + COMMON_Q_DESC, vq->desc_phys);
     write64_split(common + COMMON_Q_DRIVER, vq->avail_phys);
     write64_split(common + COMMON_Q_DEVICE, vq->used_phys);
@@ -228,7 +238,7 @@ static void legacy_set_features(struct virtio_device *vdev, uint64_t features)
 static uint32_t legacy_config_read(struct virtio_device *vdev, unsigned offset, unsigned width)
 {
     struct virtio_pci *vp = to_vp(vdev);
-    uint16_t port = (uint16_t)(vp->io + (vdev->msix ? LEGACY_CONFIG_MSIX : LEGACY_CONFIG) + offset);
+    uint16_t port = (uint16_t)(vp->io + (vp->msix ? LEGACY_CONFIG_MSIX : LEGACY_CONFIG) + offset);
     switch (width) {
     case 1:
         return io_read8(port);
@@ -246,8 +256,9 @@ static uint16_t legacy_queue_max_size(struct virtio_device *vdev, unsigned index
     return io_read16(vp->io + LEGACY_QUEUE_SIZE);
 }
 
-static void legacy_notify(struct virtqueue *vq)
+static void legacy_notify(struct virtio_device *vdev, struct virtqueue *vq)
 {
+    (void)vdev;
     io_write16((uint16_t)(uintptr_t)vq->transport_data, (uint16_t)vq->index);
 }
 
@@ -261,14 +272,13 @@ static int legacy_queue_activate(struct virtio_device *vdev, struct virtqueue *v
         pr_err("%s: ring above the legacy 44-bit limit\n", pci_name(vp->pdev));
         return -EINVAL;
     }
-    if (vdev->msix) {
+    if (vp->msix) {
         uint16_t vector = (uint16_t)(1 + vq->index);
         io_write16(vp->io + LEGACY_MSIX_QUEUE, vector);
         if (io_read16(vp->io + LEGACY_MSIX_QUEUE) != vector)
             return -EIO;
     }
     vq->transport_data = (void *)(uintptr_t)(vp->io + LEGACY_QUEUE_NOTIFY);
-    vq->notify = legacy_notify;
     io_write32(vp->io + LEGACY_QUEUE_PFN, (uint32_t)(vq->desc_phys >> 12));
     return 0;
 }
@@ -284,13 +294,9 @@ static void queue_interrupt(void *context)
 static void config_interrupt(void *context)
 {
     struct virtio_pci *vp = context;
-    uint8_t status = vp->vdev.ops->get_status(&vp->vdev);
-    if (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-        pr_err("%s: device needs a reset\n", pci_name(vp->pdev));
-        /* The driver's queue handler sees the flag and resets. */
-        vp->vdev.needs_reset = true;
+    /* The driver's queue handler sees the flag and resets. */
+    if (virtio_check_needs_reset(&vp->vdev))
         vp->handler(&vp->vdev, 0);
-    }
 }
 
 static void intx_interrupt(void *context)
@@ -331,10 +337,10 @@ static int try_msix(struct virtio_pci *vp, unsigned queue_count, const unsigned 
     int status = pci_enable_msix(vp->pdev, vectors, queue_count + 1);
     if (status < 0)
         return status;
-    vp->vdev.msix = true;
+    vp->msix = true;
     if (!set_config_vector(vp, 0)) {
         pci_disable_msix(vp->pdev);
-        vp->vdev.msix = false;
+        vp->msix = false;
         return -EIO;
     }
     return 0;
@@ -351,6 +357,7 @@ static int setup_interrupts(struct virtio_device *vdev, unsigned queue_count,
     vp->handler = handler;
     if (try_msix(vp, queue_count, queue_cpus) == 0) {
         pr_info("%s: MSI-X, %u vectors\n", pci_name(vp->pdev), queue_count + 1);
+        vdev->interrupt_name = "MSI-X";
         return 0;
     }
     int irq = pci_intx_irq(vp->pdev, intx_interrupt, vp, "virtio");
@@ -359,6 +366,7 @@ static int setup_interrupts(struct virtio_device *vdev, unsigned queue_count,
         return irq;
     }
     vp->intx_irq = irq;
+    vdev->interrupt_name = "INTx";
     pr_info("%s: INTx\n", pci_name(vp->pdev));
     return 0;
 }
@@ -366,20 +374,21 @@ static int setup_interrupts(struct virtio_device *vdev, unsigned queue_count,
 static void release_interrupts(struct virtio_device *vdev)
 {
     struct virtio_pci *vp = to_vp(vdev);
-    if (vdev->msix) {
+    if (vp->msix) {
         set_config_vector(vp, NO_VECTOR);
         pci_disable_msix(vp->pdev);
-        vdev->msix = false;
+        vp->msix = false;
     }
     if (vp->intx_irq >= 0) {
         pci_intx_release(vp->pdev);
         vp->intx_irq = -1;
     }
+    vdev->interrupt_name = "none";
 }
 
 static int restore_interrupts(struct virtio_device *vdev)
 {
-    if (vdev->msix && !set_config_vector(to_vp(vdev), 0))
+    if (to_vp(vdev)->msix && !set_config_vector(to_vp(vdev), 0))
         return -EIO;
     return 0;
 }
@@ -391,8 +400,10 @@ static const struct virtio_transport_ops modern_ops = {
     .get_features = modern_get_features,
     .set_features = modern_set_features,
     .config_read = modern_config_read,
+    .config_generation = modern_config_generation,
     .queue_max_size = modern_queue_max_size,
     .queue_activate = modern_queue_activate,
+    .notify = modern_notify,
     .setup_interrupts = setup_interrupts,
     .release_interrupts = release_interrupts,
     .restore_interrupts = restore_interrupts,
@@ -407,6 +418,7 @@ static const struct virtio_transport_ops legacy_ops = {
     .config_read = legacy_config_read,
     .queue_max_size = legacy_queue_max_size,
     .queue_activate = legacy_queue_activate,
+    .notify = legacy_notify,
     .setup_interrupts = setup_interrupts,
     .release_interrupts = release_interrupts,
     .restore_interrupts = restore_interrupts,
@@ -476,72 +488,95 @@ static bool find_modern(struct virtio_pci *vp)
     return true;
 }
 
-int virtio_pci_setup(struct pci_device *pdev, struct virtio_device **out)
+static void release_transport(struct device *dev)
 {
+    kfree(to_vp(to_virtio_device(dev)));
+}
+
+static void disable_bus_master(void *pdev)
+{
+    pci_disable_bus_master(pdev);
+}
+
+/* Finds the register layout the function offers: modern capabilities or the legacy I/O BAR. */
+static int find_interface(struct virtio_pci *vp)
+{
+    struct pci_device *pdev = vp->pdev;
+    if (find_modern(vp)) {
+        vp->vdev.modern = true;
+        vp->vdev.ops = &modern_ops;
+        vp->vdev.transport_name = "modern";
+        return 0;
+    }
+    if (pdev->device_id < 0x1040 && pdev->bars[0].type == PCI_BAR_IO) {
+        int port = pci_bar_io_port(pdev, 0);
+        if (port < 0)
+            return port;
+        vp->io = (uint16_t)port;
+        vp->vdev.ops = &legacy_ops;
+        vp->vdev.transport_name = "legacy";
+        vp->vdev.queue_size_fixed = true;
+        return 0;
+    }
+    pr_err("%s: neither VirtIO capabilities nor a legacy I/O BAR\n", pci_name(pdev));
+    return -ENODEV;
+}
+
+static int virtio_pci_probe(struct pci_device *pdev, const struct pci_device_id *id)
+{
+    (void)id;
+    /* 1af4:1000-103f are transitional (the type is the subsystem ID), 1040-107f modern. */
+    if (pdev->device_id < 0x1000 || pdev->device_id > 0x107f)
+        return -ENODEV;
+    uint32_t type =
+        pdev->device_id >= 0x1040 ? (uint32_t)pdev->device_id - 0x1040 : pdev->subsystem_id;
+    if (type == 0)
+        return -ENODEV;
     struct virtio_pci *vp = kzalloc(sizeof(*vp));
     if (!vp)
         return -ENOMEM;
     vp->pdev = pdev;
     vp->intx_irq = -1;
-    vp->vdev.transport = vp;
-    if (find_modern(vp)) {
-        vp->vdev.modern = true;
-        vp->vdev.ops = &modern_ops;
-        vp->vdev.transport_name = "modern";
-    } else if (pdev->device_id < 0x1040 && pdev->bars[0].type == PCI_BAR_IO) {
-        int port = pci_bar_io_port(pdev, 0);
-        if (port < 0) {
-            kfree(vp);
-            return port;
-        }
-        vp->io = (uint16_t)port;
-        vp->vdev.ops = &legacy_ops;
-        vp->vdev.transport_name = "legacy";
-    } else {
-        pr_err("%s: neither VirtIO capabilities nor a legacy I/O BAR\n", pci_name(pdev));
+    vp->vdev.device_id = type;
+    vp->vdev.vendor_id = pdev->subsystem_vendor_id;
+    vp->vdev.interrupt_name = "none";
+    int status = find_interface(vp);
+    if (status < 0) {
         kfree(vp);
-        return -ENODEV;
-    }
-    vp->vdev.device_id =
-        pdev->device_id >= 0x1040 ? (uint16_t)(pdev->device_id - 0x1040) : pdev->subsystem_id;
-    pci_enable_bus_master(pdev);
-    *out = &vp->vdev;
-    return 0;
-}
-
-void virtio_pci_quiesce(struct virtio_device *vdev)
-{
-    release_interrupts(vdev);
-    vdev->ops->reset(vdev);
-}
-
-void virtio_pci_release(struct virtio_device *vdev)
-{
-    struct virtio_pci *vp = to_vp(vdev);
-    virtio_pci_quiesce(vdev);
-    pci_disable_bus_master(vp->pdev);
-    kfree(vp);
-}
-
-static void release_action(void *vdev)
-{
-    virtio_pci_release(vdev);
-}
-
-static void quiesce_action(void *vdev)
-{
-    virtio_pci_quiesce(vdev);
-}
-
-int devm_virtio_pci_setup(struct pci_device *pdev, struct virtio_device **out)
-{
-    int status = virtio_pci_setup(pdev, out);
-    if (status < 0)
         return status;
-    return devm_add_action(&pdev->dev, release_action, *out, "virtio transport");
+    }
+    pci_enable_bus_master(pdev);
+    status = devm_add_action(&pdev->dev, disable_bus_master, pdev, "bus master");
+    if (status < 0) {
+        kfree(vp);
+        return status;
+    }
+    /* Recorded after the bus master action, so the child goes before DMA is switched off. */
+    return devm_virtio_device_add(&pdev->dev, &vp->vdev, release_transport);
 }
 
-int devm_virtio_pci_quiesce(struct pci_device *pdev, struct virtio_device *vdev)
+static const struct pci_device_id virtio_pci_ids[] = {
+    {PCI_DEVICE(0x1af4, PCI_ANY_ID)},
+    {0},
+};
+
+MODULE_DEVICE_TABLE(pci, virtio_pci_ids);
+
+static struct pci_driver virtio_pci_driver = {
+    .owner = THIS_MODULE,
+    .name = "virtio-pci",
+    .id_table = virtio_pci_ids,
+    .probe = virtio_pci_probe,
+};
+
+static int virtio_pci_init(void)
 {
-    return devm_add_action(&pdev->dev, quiesce_action, vdev, "virtio quiesce");
+    return pci_register_driver(&virtio_pci_driver);
 }
+INITCALL(virtio_pci_init, INIT_DRIVER);
+
+static void virtio_pci_exit(void)
+{
+    pci_unregister_driver(&virtio_pci_driver);
+}
+MODULE_EXIT(virtio_pci_exit);

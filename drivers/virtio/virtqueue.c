@@ -1,6 +1,10 @@
 /* The split virtqueue.  Free descriptors are chained through our own next_free array, so what
  * the device might scribble into the descriptor table never steers the driver; everything read
- * from the used ring is checked before use. */
+ * from the used ring is checked before use.  Every write the device must see is handed to it
+ * (dma_sync_for_device) and every read of what the device wrote is preceded by taking it back
+ * (dma_sync_for_cpu): the descriptor table, the driver area (avail ring, used_event) and
+ * indirect tables go one way, the device area (used ring, avail_event) the other; the used
+ * ring starts on its own 4096-byte boundary, so no cache line holds both. */
 #define pr_fmt(fmt) "virtqueue: " fmt
 #include <rayos/dma.h>
 #include <rayos/errno.h>
@@ -24,6 +28,24 @@ size_t virtqueue_ring_bytes(uint16_t size, size_t used_align)
 {
     size_t used_offset = ALIGN_UP(16 * (size_t)size + avail_bytes(size), used_align);
     return ALIGN_UP(used_offset + used_bytes(size), 4096);
+}
+
+static phys_addr_t ring_phys(const struct virtqueue *vq, const volatile void *p)
+{
+    return vq->desc_phys +
+           (phys_addr_t)((const volatile uint8_t *)p - (const uint8_t *)vq->ring_memory);
+}
+
+/* After the CPU wrote part of the descriptor table or driver area. */
+static void ring_to_device(const struct virtqueue *vq, const volatile void *p, size_t size)
+{
+    dma_sync_for_device(ring_phys(vq, p), size, DMA_TO_DEVICE);
+}
+
+/* Before the CPU reads part of the device area. */
+static void ring_to_cpu(const struct virtqueue *vq, const volatile void *p, size_t size)
+{
+    dma_sync_for_cpu(ring_phys(vq, p), size, DMA_FROM_DEVICE);
 }
 
 static volatile uint16_t *used_event(struct virtqueue *vq)
@@ -82,6 +104,7 @@ int virtqueue_create(struct virtqueue *vq, unsigned index, uint16_t size, size_t
         return -ENOMEM;
     }
     build_free_list(vq);
+    dma_sync_for_device(vq->desc_phys, vq->ring_bytes, DMA_BIDIRECTIONAL); /* the zeroes */
     return 0;
 }
 
@@ -103,6 +126,7 @@ void virtqueue_destroy(struct virtqueue *vq)
 void virtqueue_reset(struct virtqueue *vq)
 {
     memset(vq->ring_memory, 0, vq->ring_bytes);
+    dma_sync_for_device(vq->desc_phys, vq->ring_bytes, DMA_BIDIRECTIONAL);
     build_free_list(vq);
     vq->avail_idx = 0;
     vq->kicked_avail_idx = 0;
@@ -137,11 +161,14 @@ static uint16_t take_chain(struct virtqueue *vq, unsigned count)
 static void publish(struct virtqueue *vq, uint16_t head, unsigned chain_length, void *token)
 {
     vq->slots[head] = (struct virtqueue_slot){token, (uint16_t)chain_length};
-    vq->avail->ring[vq->avail_idx & (vq->size - 1)] = head;
+    uint16_t *entry = &vq->avail->ring[vq->avail_idx & (vq->size - 1)];
+    *entry = head;
+    ring_to_device(vq, entry, sizeof(*entry));
     vq->avail_idx++;
     /* The descriptors and the ring entry must be visible before the index that exposes them. */
     wmb();
     *(volatile uint16_t *)&vq->avail->idx = vq->avail_idx;
+    ring_to_device(vq, &vq->avail->idx, sizeof(vq->avail->idx));
 }
 
 static void add_indirect(struct virtqueue *vq, const struct virtq_buffer *buffers, unsigned out,
@@ -160,6 +187,8 @@ static void add_indirect(struct virtqueue *vq, const struct virtq_buffer *buffer
     desc->addr = vq->indirect_phys + (size_t)head * vq->indirect_max * sizeof(struct virtq_desc);
     desc->len = total * (uint32_t)sizeof(struct virtq_desc);
     desc->flags = VIRTQ_DESC_F_INDIRECT;
+    dma_sync_for_device(desc->addr, desc->len, DMA_TO_DEVICE);
+    ring_to_device(vq, desc, sizeof(*desc));
     publish(vq, head, 1, token);
 }
 
@@ -188,6 +217,7 @@ int virtqueue_add(struct virtqueue *vq, const struct virtq_buffer *buffers, unsi
         fill_desc(desc, &buffers[i], i >= out_count);
         if (i + 1 < total)
             desc->flags |= VIRTQ_DESC_F_NEXT;
+        ring_to_device(vq, desc, sizeof(*desc));
         index = vq->next_free[index];
     }
     publish(vq, head, total, token);
@@ -203,9 +233,11 @@ bool virtqueue_kick_prepare(struct virtqueue *vq)
     if (old == new_idx)
         return false;
     if (vq->event_idx) {
+        ring_to_cpu(vq, avail_event(vq), sizeof(uint16_t));
         uint16_t event = *avail_event(vq);
         return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
     }
+    ring_to_cpu(vq, &vq->used->flags, sizeof(vq->used->flags));
     return !(*(volatile uint16_t *)&vq->used->flags & VIRTQ_USED_F_NO_NOTIFY);
 }
 
@@ -219,12 +251,15 @@ bool virtqueue_poll_stalled(struct virtqueue *vq)
 {
     if (vq->broken)
         return false;
+    ring_to_cpu(vq, &vq->used->idx, sizeof(vq->used->idx));
     uint16_t used_idx = *(volatile uint16_t *)&vq->used->idx;
     bool stalled = used_idx != vq->avail_idx && used_idx == vq->polled_used_idx;
     vq->polled_used_idx = used_idx;
     /* An avail_event at our avail idx says the device has read it: it is only slow. */
-    if (stalled && vq->event_idx)
+    if (stalled && vq->event_idx) {
+        ring_to_cpu(vq, avail_event(vq), sizeof(uint16_t));
         stalled = *avail_event(vq) != vq->avail_idx;
+    }
     return stalled;
 }
 
@@ -251,6 +286,7 @@ void *virtqueue_get_used(struct virtqueue *vq, uint32_t *length)
 {
     if (vq->broken)
         return NULL;
+    ring_to_cpu(vq, &vq->used->idx, sizeof(vq->used->idx));
     uint16_t used_idx = *(volatile uint16_t *)&vq->used->idx;
     if (used_idx == vq->last_used)
         return NULL;
@@ -262,6 +298,7 @@ void *virtqueue_get_used(struct virtqueue *vq, uint32_t *length)
     /* Read the entry only after seeing the index that covers it. */
     rmb();
     volatile struct virtq_used_elem *elem = &vq->used->ring[vq->last_used & (vq->size - 1)];
+    ring_to_cpu(vq, elem, sizeof(*elem));
     uint32_t id = elem->id, written = elem->len;
     if (id >= vq->size || !vq->slots[id].token) {
         mark_broken(vq, "an id that is not a chain in flight:", id);
@@ -270,8 +307,10 @@ void *virtqueue_get_used(struct virtqueue *vq, uint32_t *length)
     void *token = vq->slots[id].token;
     release_chain(vq, (uint16_t)id);
     vq->last_used++;
-    if (vq->event_idx)
+    if (vq->event_idx) {
         *used_event(vq) = vq->last_used;
+        ring_to_device(vq, used_event(vq), sizeof(uint16_t));
+    }
     if (length)
         *length = written;
     return token;
@@ -279,18 +318,24 @@ void *virtqueue_get_used(struct virtqueue *vq, uint32_t *length)
 
 void virtqueue_disable_callbacks(struct virtqueue *vq)
 {
-    if (!vq->event_idx)
+    if (!vq->event_idx) {
         vq->avail->flags |= VIRTQ_AVAIL_F_NO_INTERRUPT;
+        ring_to_device(vq, &vq->avail->flags, sizeof(vq->avail->flags));
+    }
 }
 
 bool virtqueue_enable_callbacks(struct virtqueue *vq)
 {
-    if (vq->event_idx)
+    if (vq->event_idx) {
         *used_event(vq) = vq->last_used;
-    else
+        ring_to_device(vq, used_event(vq), sizeof(uint16_t));
+    } else {
         *(volatile uint16_t *)&vq->avail->flags &= (uint16_t)~VIRTQ_AVAIL_F_NO_INTERRUPT;
+        ring_to_device(vq, &vq->avail->flags, sizeof(vq->avail->flags));
+    }
     /* Re-check after the flag is visible: a completion in between raised no interrupt. */
     mb();
+    ring_to_cpu(vq, &vq->used->idx, sizeof(vq->used->idx));
     return *(volatile uint16_t *)&vq->used->idx != vq->last_used;
 }
 

@@ -67,7 +67,9 @@ struct module {
     uint64_t size[3];
     const struct kernel_symbol *exports;
     unsigned export_count;
-    void (*exit)(void);
+    /* Its MODULE_EXIT functions (one per driver source that has one), run last first. */
+    void (*const *exits)(void);
+    unsigned exit_count;
     struct module *depends[8];
     unsigned depend_count;
     /* Function symbols for backtraces, sorted by address ("name [module]"). */

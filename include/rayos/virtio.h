@@ -1,9 +1,10 @@
 /* VirtIO: the split virtqueue (portable, host-tested against a simulated device) and the
- * transport interface the device drivers use (PCI modern or legacy underneath).
+ * virtio bus: transports (PCI, MMIO) and the device drivers written once against them.
  * Rings are little-endian; RayOS only runs on little-endian CPUs, so fields are native. */
 #ifndef RAYOS_VIRTIO_H
 #define RAYOS_VIRTIO_H
 
+#include <rayos/device.h>
 #include <rayos/types.h>
 
 /* Device status bits. */
@@ -63,6 +64,7 @@ struct virtq_buffer {
 #define VIRTIO_QUEUES_MAX 16
 
 struct virtqueue;
+struct virtio_device;
 typedef void (*virtqueue_notify_t)(struct virtqueue *vq);
 
 struct virtqueue_slot {
@@ -95,9 +97,9 @@ struct virtqueue {
     struct virtq_desc *indirect_tables;
     phys_addr_t indirect_phys;
 
-    virtqueue_notify_t notify;
-    void *transport_data;
-    void *owner;
+    virtqueue_notify_t notify;   /* tells the device about new buffers */
+    void *transport_data;        /* the transport's per-queue notification address */
+    struct virtio_device *owner; /* set by virtio_queue_activate */
 };
 
 /* Bytes of one allocation holding the three rings; the used ring starts on used_align
@@ -137,58 +139,123 @@ bool virtqueue_enable_callbacks(struct virtqueue *vq);
 /* A token in flight, for failing everything on a reset; NULL when none remain. */
 void *virtqueue_detach_one(struct virtqueue *vq);
 
-/* The transport: how a driver talks to its device, whatever the bus. */
+/* ---- The virtio bus ----
+ *
+ * A transport driver (virtio-pci on a PCI function, virtio-mmio on a "virtio,mmio" platform
+ * device) finds a VirtIO device behind its own device and registers a struct virtio_device as
+ * its child on the "virtio" bus; device drivers (virtio-blk) bind to that child by VirtIO device
+ * ID and reach the hardware only through vdev->ops, whatever the transport. */
+
 struct virtio_device;
+
+/* What every transport supplies.  All calls come from thread context unless said otherwise. */
 struct virtio_transport_ops {
     uint8_t (*get_status)(struct virtio_device *vdev);
     void (*set_status)(struct virtio_device *vdev, uint8_t status);
+    /* Writes 0 to the status and waits (bounded) until the device reads back 0. */
     void (*reset)(struct virtio_device *vdev);
+    /* The 64 offered feature bits (32 on legacy interfaces) and the accepted ones. */
     uint64_t (*get_features)(struct virtio_device *vdev);
     void (*set_features)(struct virtio_device *vdev, uint64_t features);
-    /* Device-specific configuration space. */
+    /* Device-specific configuration space: width 1, 2 or 4 bytes at offset; 0 outside it. */
     uint32_t (*config_read)(struct virtio_device *vdev, unsigned offset, unsigned width);
+    /* The configuration generation counter, or NULL where the interface has none (legacy):
+     * virtio_config_read64 rereads until it is unchanged around a multi-part read. */
+    uint32_t (*config_generation)(struct virtio_device *vdev);
+    /* Largest size of queue index, 0 when the queue does not exist. */
     uint16_t (*queue_max_size)(struct virtio_device *vdev, unsigned index);
-    /* Tells the device where vq lives and enables it. */
+    /* Tells the device vq's size and its three ring addresses (descriptor table, driver area
+     * = avail ring, device area = used ring) and enables the queue. */
     int (*queue_activate)(struct virtio_device *vdev, struct virtqueue *vq);
-    /* Sets up MSI-X (one vector for config, one per queue, queue q's delivered to CPU
-     * queue_cpus[q], or all to the boot CPU when queue_cpus is NULL) or INTx; handler runs per
-     * interrupt.  queue_count is at most VIRTIO_QUEUES_MAX. */
+    /* Tells the device that queue vq has new buffers (any context, interrupts included). */
+    void (*notify)(struct virtio_device *vdev, struct virtqueue *vq);
+    /* Sets up the interrupts and calls handler(vdev, q) in interrupt context when queue q may
+     * have completions.  PCI: MSI-X with one vector for configuration changes and one per
+     * queue (queue q's delivered to CPU queue_cpus[q], or all to the boot CPU when queue_cpus
+     * is NULL), else the shared INTx line; MMIO: the one interrupt line, its cause read from
+     * InterruptStatus and acknowledged.  A configuration change with DEVICE_NEEDS_RESET sets
+     * vdev->needs_reset and calls handler(vdev, 0).  queue_count is at most
+     * VIRTIO_QUEUES_MAX.  On failure the driver can still poll. */
     int (*setup_interrupts)(struct virtio_device *vdev, unsigned queue_count,
                             const unsigned *queue_cpus,
                             void (*handler)(struct virtio_device *vdev, unsigned queue));
     void (*release_interrupts)(struct virtio_device *vdev);
-    /* A reset forgets the device's MSI-X vector numbers: programs them again. */
+    /* A reset forgets what the device was told about interrupts (MSI-X vector numbers):
+     * tells it again. */
     int (*restore_interrupts)(struct virtio_device *vdev);
 };
 
 struct virtio_device {
+    struct device dev; /* "virtioN" on the virtio bus, child of the transport's device */
     const struct virtio_transport_ops *ops;
+    uint32_t device_id; /* VirtIO device type: 2 = block; never 0 (an empty slot) */
+    uint32_t vendor_id; /* the subsystem vendor (PCI) or VendorID register (MMIO) */
+    /* The VirtIO 1.x interface: VERSION_1 and FEATURES_OK required.  False for legacy
+     * interfaces (transitional PCI, virtio-mmio version 1): 32 feature bits, no FEATURES_OK. */
     bool modern;
-    bool msix;
-    uint16_t device_id; /* VirtIO device type: 2 = block */
-    const char *transport_name;
-    volatile bool needs_reset; /* set by the transport on DEVICE_NEEDS_RESET */
-    void *transport;
-    void *driver_data;
+    /* A queue's size is the device's maximum, not the driver's choice (legacy PCI). */
+    bool queue_size_fixed;
+    const char *transport_name; /* "modern", "legacy", "mmio", "mmio-legacy" */
+    const char *interrupt_name; /* "MSI-X", "INTx", "line" or "none" (polling) */
+    volatile bool needs_reset;  /* set by the transport on DEVICE_NEEDS_RESET */
 };
 
-/* VirtIO over PCI (modern 1.x capabilities, or the legacy I/O-port layout for transitional
- * devices without them).  Maps what the device offers and fills *out; virtio_pci_release
- * undoes it (interrupts included). */
-struct pci_device;
-int virtio_pci_setup(struct pci_device *pdev, struct virtio_device **out);
-void virtio_pci_release(struct virtio_device *vdev);
-/* Releases the interrupts and resets the device (again and again if asked). */
-void virtio_pci_quiesce(struct virtio_device *vdev);
-/* Managed forms (<rayos/devres.h>): setup whose release comes with the driver's other managed
- * resources, and a quiesce recorded at this point, so that memory the device may use, taken
- * after it, is freed only once the device is reset and its interrupts are gone. */
-int devm_virtio_pci_setup(struct pci_device *pdev, struct virtio_device **out);
-int devm_virtio_pci_quiesce(struct pci_device *pdev, struct virtio_device *vdev);
+#define to_virtio_device(d) container_of(d, struct virtio_device, dev)
 
-/* The common initialisation: reset, ACKNOWLEDGE, DRIVER, negotiate (wanted & offered, plus
- * VERSION_1 on modern), FEATURES_OK and read back.  Returns negotiated features or an error. */
+/* Driver match table entry: device ID and vendor (VIRTIO_ANY_VENDOR); ends with device 0. */
+#define VIRTIO_ANY_VENDOR 0xffffffffu
+struct virtio_device_id {
+    uint32_t device;
+    uint32_t vendor;
+};
+
+struct virtio_driver {
+    const char *name;
+    const struct virtio_device_id *id_table;
+    size_t priv_size; /* private data the core allocates before probe (dev.driver_data) */
+    int (*probe)(struct virtio_device *vdev);
+    void (*remove)(struct virtio_device *vdev);
+    struct module *owner; /* THIS_MODULE */
+    struct driver driver; /* owned by the virtio bus */
+};
+
+extern struct bus_type virtio_bus_type;
+
+int virtio_register_driver(struct virtio_driver *drv);
+void virtio_unregister_driver(struct virtio_driver *drv);
+
+/* For transports: names vdev "virtioN", registers it under parent (which the transport's
+ * driver is bound to) and records on parent the action that unregisters it, so it goes
+ * before the rest of the transport's managed resources.  vdev->dev.release frees the
+ * transport's structure once the last reference is gone; on failure it has run already. */
+int devm_virtio_device_add(struct device *parent, struct virtio_device *vdev,
+                           void (*release)(struct device *dev));
+
+/* For transports, on a configuration-change interrupt: true (with a message and
+ * vdev->needs_reset set) when the device reports DEVICE_NEEDS_RESET; the transport then calls
+ * the driver's handler so that it resets the device. */
+bool virtio_check_needs_reset(struct virtio_device *vdev);
+
+/* ---- for device drivers ---- */
+
+/* The common initialisation (VirtIO 1.x, 3.1.1): reset, ACKNOWLEDGE, DRIVER, negotiate
+ * (wanted & offered, plus VERSION_1 on modern interfaces), FEATURES_OK and read back.
+ * Returns 0 and the negotiated features, or -ENODEV with the device marked FAILED. */
 int virtio_negotiate(struct virtio_device *vdev, uint64_t wanted, uint64_t *negotiated);
+/* Activates the queue through the transport; vq->notify then reaches the device. */
+int virtio_queue_activate(struct virtio_device *vdev, struct virtqueue *vq);
+/* Sets DRIVER_OK (after the queues are activated). */
+void virtio_driver_ok(struct virtio_device *vdev);
+/* Logs why and sets FAILED. */
 void virtio_fail(struct virtio_device *vdev, const char *why);
+/* A 64-bit configuration field read whole: again while the generation changes (or, without a
+ * generation counter, until two reads agree).  0 if it never settles. */
+uint64_t virtio_config_read64(struct virtio_device *vdev, unsigned offset);
+/* Releases the interrupts and resets the device. */
+void virtio_quiesce(struct virtio_device *vdev);
+/* virtio_quiesce recorded on the virtio device at this point (<rayos/devres.h>), so memory the
+ * device may use, taken before it, is freed only once the device is reset and its interrupts
+ * are gone. */
+int devm_virtio_quiesce(struct virtio_device *vdev);
 
 #endif

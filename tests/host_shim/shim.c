@@ -39,6 +39,9 @@ bool cpu_is_online(unsigned id)
     return id < host_online_cpus;
 }
 
+/* No register model unless a test installs one (<asm/io.h>). */
+struct host_mmio_model *host_mmio_model;
+
 /* Portable code logs through printk; tests and tools keep it quiet unless asked. */
 int host_log_level = LOG_WARNING;
 /* Messages logged at any level, shown or not (tests check that something is said once). */

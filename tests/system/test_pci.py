@@ -105,10 +105,15 @@ def test_q35_names_tree_and_details():
         assert re.search(r"^pci0000:00 \[root\]$", tree, re.M), tree
         assert re.search(r"^  0000:00:10\.0 \[pci\] 1b36:000c PCI bridge -> pciehp$", tree, re.M), tree
         assert re.search(r"^  0000:00:11\.0 \[pci\] 1b36:0001 PCI bridge$", tree, re.M), tree
-        assert re.search(r"^    0000:01:00\.0 \[pci\] 1af4:1042 SCSI storage controller( -> virtio-blk)?$", tree,
-                         re.M), tree
+        assert re.search(r"^    0000:01:00\.0 \[pci\] 1af4:1042 SCSI storage controller -> virtio-pci\n"
+                         r"      virtio\d+ \[virtio\] virtio block \(type 2\), modern transport"
+                         r" -> virtio-blk$", tree, re.M), tree
         assert re.search(r"^    0000:02:01\.0 \[pci\] 8086:100e Ethernet controller$", tree,
                          re.M), tree
+        # VirtIO functions no driver here handles still get their virtio device.
+        assert re.search(r"^  0000:00:05\.0 \[pci\] 1af4:1005 .* -> virtio-pci\n"
+                         r"    virtio\d+ \[virtio\] virtio entropy \(type 4\), modern transport$",
+                         tree, re.M), tree
         assert re.search(r"^platform \[platform\] root$", tree, re.M), tree
         assert re.search(r"^  serial0 \[platform\] uart16550 io 0x3f8-0x3ff irq 4", tree, re.M)
         tables = vm.run("acpi")
@@ -164,12 +169,13 @@ def test_q35_native_hotplug_add_remove_add():
                          details), details
         assert re.search(r"Memory at [0-9a-f]+ \(64-bit, prefetchable\) \[size=16K\]",
                          details), details
-        assert "Kernel driver in use: virtio-blk\n" in details
+        assert "Kernel driver in use: virtio-pci\n" in details
         log = vm.run("dmesg")
         assert "0000:00:10.0: hot-plug: card present in slot" in log
         assert "0000:00:10.0: hot-plug: slot powered on" in log
         assert re.search(r"0000:01:00\.0: BAR 4 assigned 0x[0-9a-f]+ \(16384 bytes\)", log)
-        assert "device: 0000:01:00.0: bound to virtio-blk" in log
+        assert "device: 0000:01:00.0: bound to virtio-pci" in log
+        assert re.search(r"device: virtio\d+: bound to virtio-blk", log), log
 
         vm.qmp("device_del", id="disk0")
         vm.child.expect_exact("0000:00:10.0: hot-plug: slot powered off", timeout=20)
@@ -179,7 +185,8 @@ def test_q35_native_hotplug_add_remove_add():
         log = vm.run("dmesg")
         assert "0000:00:10.0: hot-plug: attention button pressed: removing" in log
         assert "0000:00:10.0: hot-plug: functions behind the slot removed" in log
-        assert "device: 0000:01:00.0: unbound from virtio-blk" in log
+        assert "device: 0000:01:00.0: unbound from virtio-pci" in log
+        assert re.search(r"device: virtio\d+: unbound from virtio-blk", log), log
 
         vm.qmp("device_add", driver="virtio-blk-pci", drive="hp1", bus="rp1", id="disk1")
         vm.child.expect_exact("0000:00:10.0: hot-plug: 1 functions added", timeout=20)
@@ -203,22 +210,28 @@ def wait_deleted(vm, device_id, timeout=20):
 
 def test_driver_unbind_and_bind_by_hand():
     with boot_q35() as vm:
-        assert re.search(r"^virtio-blk\s+pci\s+0000:01:00\.0$", vm.run("drivers"), re.M)
+        drivers = vm.run("drivers")
+        assert re.search(r"^virtio-pci\s+pci\s+0000:00:05\.0 0000:00:05\.1 0000:01:00\.0$",
+                         drivers, re.M), drivers
+        assert re.search(r"^virtio-blk\s+virtio\s+virtio\d+$", drivers, re.M), drivers
         out = vm.run("driver unbind 0000:01:00.0")
-        assert "device: 0000:01:00.0: unbound from virtio-blk" in out
-        assert out.endswith("0000:01:00.0 unbound from virtio-blk\n")
+        assert "device: 0000:01:00.0: unbound from virtio-pci" in out
+        assert out.endswith("0000:01:00.0 unbound from virtio-pci\n")
         assert vm.run("driver unbind 0000:01:00.0") == "driver: 0000:01:00.0 is not bound\n"
-        assert re.search(r"^virtio-blk\s+pci\s+\(no devices\)$", vm.run("drivers"), re.M)
+        drivers = vm.run("drivers")
+        # The function's virtio device went with the transport, and with it the disk.
+        assert re.search(r"^virtio-pci\s+pci\s+0000:00:05\.0 0000:00:05\.1$", drivers, re.M), drivers
+        assert re.search(r"^virtio-blk\s+virtio\s+\(no devices\)$", drivers, re.M), drivers
         assert "Kernel driver in use" not in vm.run("lspci -v").split("01:00.0 ", 1)[1]
-        out = vm.run("driver bind 0000:01:00.0 virtio-blk")
-        assert out.endswith("0000:01:00.0 bound to virtio-blk\n"), out
-        assert vm.run("driver bind 0000:01:00.0 virtio-blk") == \
-            "driver: 0000:01:00.0 is already bound to virtio-blk\n"
-        assert vm.run("driver bind 0000:02:01.0 virtio-blk") == \
-            "driver: virtio-blk does not match 0000:02:01.0\n"
-        assert vm.run("driver bind nosuch virtio-blk") == "driver: no device nosuch\n"
+        out = vm.run("driver bind 0000:01:00.0 virtio-pci")
+        assert out.endswith("0000:01:00.0 bound to virtio-pci\n"), out
+        assert vm.run("driver bind 0000:01:00.0 virtio-pci") == \
+            "driver: 0000:01:00.0 is already bound to virtio-pci\n"
+        assert vm.run("driver bind 0000:02:01.0 virtio-pci") == \
+            "driver: virtio-pci does not match 0000:02:01.0\n"
+        assert vm.run("driver bind nosuch virtio-pci") == "driver: no device nosuch\n"
         assert vm.run("driver bind 0000:02:01.0 nosuch") == "driver: no driver nosuch\n"
         assert vm.run("driver").startswith("usage: driver bind DEVICE DRIVER")
-        assert "    0000:01:00.0 [pci] 1af4:1042 SCSI storage controller -> virtio-blk\n" in \
+        assert "    0000:01:00.0 [pci] 1af4:1042 SCSI storage controller -> virtio-pci\n" in \
             vm.run("devices")
         assert vm.poweroff() == 0

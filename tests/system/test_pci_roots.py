@@ -33,14 +33,14 @@ def check_roots(vm):
     assert rayos_functions(vm.run("lspci -n")) == expected
     assert re.search(rf"pci: {len(expected)} functions on 5 buses in \d+ us", vm.boot_log)
     assert "pci: 3 root buses" in vm.boot_log
-    assert re.search(r"^0000:41:00\.0: bound to virtio-blk$|device: 0000:41:00\.0: bound to "
-                     r"virtio-blk", vm.boot_log, re.M), vm.boot_log
+    assert re.search(r"^0000:41:00\.0: bound to virtio-pci$|device: 0000:41:00\.0: bound to "
+                     r"virtio-pci", vm.boot_log, re.M), vm.boot_log
     tree = vm.run("devices")
     for root in ("pci0000:00", "pci0000:40", "pci0000:80"):
         assert re.search(rf"^{root} \[root\]$", tree, re.M), tree
     assert re.search(r"^  0000:40:00\.0 \[pci\] 1b36:000c PCI bridge -> pciehp$", tree, re.M)
     assert re.search(r"^    0000:41:00\.0 \[pci\] 1af4:1042 SCSI storage controller -> "
-                     r"virtio-blk$", tree, re.M), tree
+                     r"virtio-pci\n      virtio\d+ \[virtio\] .* -> virtio-blk$", tree, re.M), tree
     # A PCI-to-PCI bridge's Subsystem line comes from its subsystem-ID capability.
     port = vm.run("lspci -v").split("40:00.0 ", 1)[1].split("\n\n", 1)[0]
     assert port.startswith("PCI bridge: Red Hat, Inc. QEMU PCIe Root port (prog-if 00 [Normal "

@@ -49,6 +49,42 @@ bool dma_map_buffer(const void *virt, size_t size, phys_addr_t *phys)
     return true;
 }
 
+struct fake_dma_sync fake_dma_syncs[FAKE_DMA_SYNCS];
+unsigned fake_dma_sync_count;
+
+static void record_sync(phys_addr_t phys, size_t size, enum dma_direction direction,
+                        bool for_device)
+{
+    unsigned slot = fake_dma_sync_count < FAKE_DMA_SYNCS ? fake_dma_sync_count : FAKE_DMA_SYNCS - 1;
+    if (fake_dma_sync_count >= FAKE_DMA_SYNCS)
+        memmove(fake_dma_syncs, fake_dma_syncs + 1,
+                sizeof(fake_dma_syncs[0]) * (FAKE_DMA_SYNCS - 1));
+    fake_dma_syncs[slot] = (struct fake_dma_sync){phys, size, direction, for_device};
+    fake_dma_sync_count++;
+}
+
+void dma_sync_for_device(phys_addr_t phys, size_t size, enum dma_direction direction)
+{
+    record_sync(phys, size, direction, true);
+}
+
+void dma_sync_for_cpu(phys_addr_t phys, size_t size, enum dma_direction direction)
+{
+    record_sync(phys, size, direction, false);
+}
+
+bool fake_dma_synced(phys_addr_t phys, size_t size, enum dma_direction direction, bool for_device)
+{
+    unsigned recorded = fake_dma_sync_count < FAKE_DMA_SYNCS ? fake_dma_sync_count : FAKE_DMA_SYNCS;
+    for (unsigned i = 0; i < recorded; i++) {
+        const struct fake_dma_sync *s = &fake_dma_syncs[i];
+        if (s->phys == phys && s->size == size && s->direction == direction &&
+            s->for_device == for_device)
+            return true;
+    }
+    return false;
+}
+
 bool irq_enabled(void)
 {
     return false;

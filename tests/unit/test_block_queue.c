@@ -30,6 +30,8 @@ struct fake_disk {
     struct block_segment seen_segments[MAX_SEEN][16];
     struct block_request *held[MAX_SEEN];
     unsigned held_count;
+    bool handed[MAX_SEEN];   /* every segment was handed to the device before submit */
+    bool returned[MAX_SEEN]; /* and back to the CPU by blk_request_done */
 };
 
 static struct fake_disk disk;
@@ -52,6 +54,22 @@ static int execute(struct block_request *req)
     return 0;
 }
 
+static enum dma_direction data_direction(const struct block_request *req)
+{
+    return req->op == BLOCK_OP_READ ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+}
+
+/* Whether every segment of seen request n had the hand-off (to the device or back). */
+static bool segments_synced(unsigned n, bool for_device)
+{
+    for (unsigned i = 0; i < disk.seen[n].segment_count; i++) {
+        const struct block_segment *seg = &disk.seen_segments[n][i];
+        if (!fake_dma_synced(seg->phys, seg->length, data_direction(&disk.seen[n]), for_device))
+            return false;
+    }
+    return true;
+}
+
 static int fake_submit(struct block_device *dev, struct block_request *req)
 {
     (void)dev;
@@ -64,11 +82,15 @@ static int fake_submit(struct block_device *dev, struct block_request *req)
     disk.seen[n] = *req;
     assert_true(req->segment_count <= 16);
     memcpy(disk.seen_segments[n], req->segments, req->segment_count * sizeof(*req->segments));
+    disk.handed[n] = segments_synced(n, true) && !segments_synced(n, false);
     if (disk.deferred) {
         disk.held[disk.held_count++] = req;
         return 0;
     }
+    fake_dma_sync_count = 0;
     blk_request_done(req, execute(req));
+    disk.returned[n] = segments_synced(n, false);
+    fake_dma_sync_count = 0;
     return 0;
 }
 
@@ -418,6 +440,26 @@ static void test_bounce_when_not_dma_able(void **state)
     fake_dma_mappable = true;
 }
 
+/* Data segments, bounce buffers included, belong to the device from submit to completion. */
+static void test_data_is_handed_to_the_device_and_back(void **state)
+{
+    (void)state;
+    static uint8_t buffer[16 * 512];
+    fake_dma_sync_count = 0;
+    fake_dma_mappable = false; /* through a bounce buffer */
+    assert_int_equal(blk_read(disk.dev, 3, 16, buffer), 0);
+    assert_int_equal(blk_write(disk.dev, 30, 16, buffer), 0);
+    fake_dma_mappable = true; /* in place */
+    assert_int_equal(blk_read(disk.dev, 3, 16, buffer), 0);
+    assert_int_equal(blk_write(disk.dev, 50, 16, buffer), 0);
+    assert_int_equal(disk.seen_count, 4); /* 8 KiB, one request each */
+    for (unsigned i = 0; i < disk.seen_count; i++) {
+        assert_true(disk.seen[i].segment_count > 0);
+        assert_true(disk.handed[i]);
+        assert_true(disk.returned[i]);
+    }
+}
+
 static void test_page_wise_mapping_without_bounce(void **state)
 {
     (void)state;
@@ -652,6 +694,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bounce_when_not_dma_able, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_wise_mapping_without_bounce, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_data_is_handed_to_the_device_and_back, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_names_and_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partitions_are_bounded_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_make_the_whole_disk_busy, setup, teardown),

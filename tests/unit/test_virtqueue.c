@@ -115,6 +115,39 @@ static void test_add_and_complete(void **state)
     assert_int_equal(fake_dma_allocations, 0);
 }
 
+/* What the device reads is handed to it after it is written; what the device writes is taken
+ * back before it is read (<rayos/dma.h>). */
+static void test_ring_hand_offs(void **state)
+{
+    (void)state;
+    struct virtqueue *vq = make_queue(8, 0, true);
+    uint8_t data[32];
+    struct virtq_buffer buffers[2] = {{(uintptr_t)data, 16}, {(uintptr_t)(data + 16), 16}};
+    int token;
+    fake_dma_sync_count = 0;
+    assert_int_equal(virtqueue_add(vq, buffers, 1, 1, &token), 0);
+    /* Descriptors 0 and 1, avail ring entry 0, avail idx. */
+    assert_true(fake_dma_synced(vq->desc_phys, 16, DMA_TO_DEVICE, true));
+    assert_true(fake_dma_synced(vq->desc_phys + 16, 16, DMA_TO_DEVICE, true));
+    assert_true(fake_dma_synced(vq->avail_phys + 4, 2, DMA_TO_DEVICE, true));
+    assert_true(fake_dma_synced(vq->avail_phys + 2, 2, DMA_TO_DEVICE, true));
+    /* The kick decision reads avail_event, after the used ring's 8 entries. */
+    fake_dma_sync_count = 0;
+    virtqueue_kick(vq);
+    assert_true(fake_dma_synced(vq->used_phys + 4 + 8 * 8, 2, DMA_FROM_DEVICE, false));
+
+    struct seen_chain chain;
+    assert_true(sim_fetch(&chain));
+    sim_complete(chain.head, 16);
+    fake_dma_sync_count = 0;
+    assert_ptr_equal(virtqueue_get_used(vq, NULL), &token);
+    /* Used idx and entry 0 taken back; used_event (after the avail ring's 8 entries) given. */
+    assert_true(fake_dma_synced(vq->used_phys + 2, 2, DMA_FROM_DEVICE, false));
+    assert_true(fake_dma_synced(vq->used_phys + 4, 8, DMA_FROM_DEVICE, false));
+    assert_true(fake_dma_synced(vq->avail_phys + 4 + 2 * 8, 2, DMA_TO_DEVICE, true));
+    virtqueue_destroy(vq);
+}
+
 static void test_out_of_order_completion(void **state)
 {
     (void)state;
@@ -416,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_enable_callbacks_reports_missed_completions),
         cmocka_unit_test(test_detach_everything_in_flight),
         cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_ring_hand_offs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

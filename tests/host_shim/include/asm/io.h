@@ -21,14 +21,37 @@ static inline void cpu_relax(void)
 {
 }
 
+/* A test that models a device's registers installs a window: accesses inside it go to the
+ * model's functions instead of memory (everything else stays plain memory). */
+struct host_mmio_model {
+    uintptr_t base;
+    uintptr_t size;
+    uint64_t (*read)(uintptr_t offset, unsigned width);
+    void (*write)(uintptr_t offset, unsigned width, uint64_t value);
+};
+extern struct host_mmio_model *host_mmio_model;
+
+static inline struct host_mmio_model *host_mmio_hit(const volatile void *a)
+{
+    struct host_mmio_model *m = host_mmio_model;
+    return m && (uintptr_t)a - m->base < m->size ? m : NULL;
+}
+
 #define HOST_MMIO(bits)                                                                            \
     static inline uint##bits##_t mmio_read##bits(const volatile void *a)                           \
     {                                                                                              \
+        struct host_mmio_model *m = host_mmio_hit(a);                                              \
+        if (m)                                                                                     \
+            return (uint##bits##_t)m->read((uintptr_t)a - m->base, bits / 8);                      \
         return *(const volatile uint##bits##_t *)a;                                                \
     }                                                                                              \
     static inline void mmio_write##bits(volatile void *a, uint##bits##_t v)                        \
     {                                                                                              \
-        *(volatile uint##bits##_t *)a = v;                                                         \
+        struct host_mmio_model *m = host_mmio_hit(a);                                              \
+        if (m)                                                                                     \
+            m->write((uintptr_t)a - m->base, bits / 8, v);                                         \
+        else                                                                                       \
+            *(volatile uint##bits##_t *)a = v;                                                     \
     }
 HOST_MMIO(8)
 HOST_MMIO(16)
