@@ -40,9 +40,10 @@ static void add_device(uint64_t size, uint64_t base, uint64_t line)
 {
     char name[DEVICE_NAME_MAX];
     snprintf(name, sizeof(name), "virtio-mmio%u", created_count);
+    const struct irq_spec level = {(uint32_t)line, IRQ_LEVEL_HIGH};
     const struct resource resources[] = {
         {RESOURCE_MEM, base, size, 0},
-        {RESOURCE_IRQ, line, 1, RESOURCE_IRQ_GSI},
+        resource_from_irq_spec(&level),
     };
     struct platform_device *pdev = platform_device_create(name, "virtio,mmio", resources, 2);
     if (pdev)

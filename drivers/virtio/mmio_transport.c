@@ -221,16 +221,15 @@ static void line_interrupt(void *context)
     }
 }
 
-/* The one place that turns the platform device's interrupt resource into a claim: an ISA
- * number through the MADT's overrides, anything else as a level-triggered line (virtio-mmio
- * raises a level until InterruptACK clears it). */
+/* The one place that turns the platform device's interrupt resource into a claim, with the
+ * trigger its describer gave (virtio-mmio holds its line until InterruptACK clears it, so a
+ * level or a rising edge both work). */
 static int claim_line(struct virtio_mmio *vm)
 {
-    const struct resource *line = vm->irq_line;
-    if (line->flags & RESOURCE_IRQ_ISA)
-        return irq_claim_isa((unsigned)line->start, line_interrupt, vm, vm->vdev.dev.name);
-    return irq_claim_gsi((unsigned)line->start, IRQ_LEVEL_HIGH, line_interrupt, vm,
-                         vm->vdev.dev.name);
+    struct irq_spec spec;
+    if (device_irq_spec(&vm->pdev->dev, 0, &spec) != 0)
+        return -EINVAL;
+    return irq_claim(&spec, line_interrupt, vm, vm->vdev.dev.name);
 }
 
 static int setup_interrupts(struct virtio_device *vdev, unsigned queue_count,

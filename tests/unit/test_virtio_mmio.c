@@ -226,21 +226,15 @@ static struct {
     int claimed, released;
 } line;
 
-int irq_claim_gsi(unsigned gsi, enum irq_trigger trigger, irq_handler_t handler, void *context,
-                  const char *name)
+int irq_claim(const struct irq_spec *spec, irq_handler_t handler, void *context, const char *name)
 {
     (void)name;
-    line.line = gsi;
-    line.trigger = trigger;
+    line.line = spec->line;
+    line.trigger = spec->trigger;
     line.handler = handler;
     line.context = context;
     line.claimed++;
     return 7;
-}
-
-int irq_claim_isa(unsigned isa_irq, irq_handler_t handler, void *context, const char *name)
-{
-    return irq_claim_gsi(isa_irq, IRQ_EDGE_HIGH, handler, context, name);
 }
 
 void irq_release(int irq)
@@ -353,9 +347,10 @@ static int teardown(void **state)
 
 static struct platform_device *add_slot(const char *name)
 {
+    const struct irq_spec level = {FAKE_LINE, IRQ_LEVEL_HIGH};
     struct resource resources[] = {
         {RESOURCE_MEM, WINDOW_BASE, WINDOW_SIZE, 0},
-        {RESOURCE_IRQ, FAKE_LINE, 1, 0},
+        resource_from_irq_spec(&level),
     };
     struct platform_device *pdev = platform_device_create(name, "virtio,mmio", resources, 2);
     assert_non_null(pdev);
@@ -415,7 +410,7 @@ static void test_modern_device_comes_up_through_the_transport(void **state)
     assert_int_equal(fake.notifications, 1);
     assert_int_equal(fake.last_notified, 0);
 
-    /* The one line: claimed level-triggered; the cause read and acknowledged. */
+    /* The one line: claimed with the resource's trigger; the cause read and acknowledged. */
     assert_int_equal(line.claimed, 1);
     assert_int_equal(line.line, FAKE_LINE);
     assert_int_equal(line.trigger, IRQ_LEVEL_HIGH);
