@@ -40,8 +40,13 @@ def elf_symbols(path):
     return data, symbols, sections
 
 
-def kernel_exports(path):
-    return sorted(set(re.findall(r"^EXPORT_SYMBOL\((\w+)\);", open(path).read(), re.M)))
+def kernel_exports(paths):
+    """The kernel's exports: kernel/exports.c and the architecture's own (arch/NAME/exports.c),
+    given as one colon-separated list."""
+    names = set()
+    for path in paths.split(":"):
+        names |= set(re.findall(r"^EXPORT_SYMBOL\((\w+)\);", open(path).read(), re.M))
+    return sorted(names)
 
 
 def abi_hash(names):

@@ -13,6 +13,10 @@ MODULE_ONLY_SRCS := $(filter-out $(BUILTIN_DRV_SRCS),$(foreach d,$(MODULES),$($(
 MODULE_KOS       := $(patsubst %,$(BUILD)/modules/%.ko,$(MODULES))
 MODULE_ALIASES   := $(BUILD)/modules/modules.alias
 MODULE_VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# What modules may call: kernel/exports.c and the architecture's own exports (modpost.py).
+KERNEL_EXPORTS   := kernel/exports.c $(wildcard arch/$(ARCH)/exports.c)
+empty :=
+KERNEL_EXPORTS_LIST := $(subst $(empty) $(empty),:,$(strip $(KERNEL_EXPORTS)))
 
 $(BUILD)/modules/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -25,10 +29,10 @@ $(1)_MODULE_OBJS := $$(patsubst %.c,$(BUILD)/modules/obj/%.o,$$($(1)_DRIVER_SRCS
 $(2)/$(1).o: $$($(1)_MODULE_OBJS)
 	@mkdir -p $$(@D)
 	@$(LD) -r -o $$@ $$^
-$(2)/$(1).ko: $(2)/$(1).o mk/modpost.py kernel/exports.c \
+$(2)/$(1).ko: $(2)/$(1).o mk/modpost.py $(KERNEL_EXPORTS) \
 		$(patsubst %,$(2)/%.o,$(filter-out $(1),$(3)))
 	@echo "  MODPOST $$@"
-	@$(PYTHON) mk/modpost.py $(1) $(MODULE_VERSION) $$< kernel/exports.c \
+	@$(PYTHON) mk/modpost.py $(1) $(MODULE_VERSION) $$< $(KERNEL_EXPORTS_LIST) \
 		$(2)/$(1).modinfo.S $(2)/$(1).alias $(patsubst %,$(2)/%.o,$(filter-out $(1),$(3)))
 	@$(CC) $(KERNEL_ASFLAGS) -c $(2)/$(1).modinfo.S -o $(2)/$(1).modinfo.o
 	@$(LD) -r -o $$@.tmp $$< $(2)/$(1).modinfo.o
