@@ -11,3 +11,5 @@ test_escape_SRCS := tests/unit/test_escape.c lib/escape.c lib/utf.c
 
 UNIT_TESTS += test_string_copy
 test_string_copy_SRCS := tests/unit/test_string_copy.c
+UNIT_TESTS += test_cpio
+test_cpio_SRCS := tests/unit/test_cpio.c lib/cpio.c

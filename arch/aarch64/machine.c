@@ -4,6 +4,7 @@
  * about by name and left out. */
 #define pr_fmt(fmt) "boot: " fmt
 #include <rayos/boot_info.h>
+#include <rayos/cpio.h>
 #include <rayos/fdt.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
@@ -37,7 +38,38 @@ static bool read_chosen_address(const struct fdt *fdt, int chosen, const char *n
     return true;
 }
 
-static void read_chosen(const struct fdt *fdt)
+/* The initrd: a newc cpio archive is split into one boot module per regular file, named by its
+ * file name (so QEMU's single -initrd can carry every driver module); anything else is one
+ * module.  The boot identity map covers the gigabytes of the image and the device tree, where
+ * loaders put the initrd; elsewhere it is taken whole. */
+static void add_initrd(uint64_t start, uint64_t end, phys_addr_t dtb)
+{
+    const uint8_t *data = (const uint8_t *)start;
+    size_t size = end - start;
+    bool visible = start >> 30 == kernel_phys_base >> 30 || start >> 30 == dtb >> 30;
+    visible = visible && (end - 1) >> 30 == start >> 30;
+    if (visible && cpio_is_archive(data, size)) {
+        size_t position = 0;
+        struct cpio_entry e;
+        int status;
+        while ((status = cpio_next(data, size, &position, &e)) > 0) {
+            if ((e.mode & CPIO_MODE_TYPE) != CPIO_MODE_REGULAR || e.size == 0)
+                continue;
+            struct boot_module *m =
+                boot_info_add_module(start + e.offset, start + e.offset + e.size);
+            if (m)
+                strlcpy(m->cmdline, e.name, sizeof(m->cmdline));
+        }
+        if (status < 0)
+            pr_warn("initrd: cpio archive damaged at offset %zu; files after it ignored", position);
+        return;
+    }
+    struct boot_module *initrd = boot_info_add_module(start, end);
+    if (initrd)
+        strlcpy(initrd->cmdline, "initrd", sizeof(initrd->cmdline));
+}
+
+static void read_chosen(const struct fdt *fdt, phys_addr_t dtb)
 {
     const char *bootargs = fdt_bootargs(fdt);
     if (bootargs)
@@ -46,13 +78,11 @@ static void read_chosen(const struct fdt *fdt)
     uint64_t start, end;
     if (chosen != FDT_NONE && read_chosen_address(fdt, chosen, "linux,initrd-start", &start) &&
         read_chosen_address(fdt, chosen, "linux,initrd-end", &end)) {
-        struct boot_module *initrd = end > start ? boot_info_add_module(start, end) : NULL;
-        if (initrd) {
-            strlcpy(initrd->cmdline, "initrd", sizeof(initrd->cmdline));
-        } else if (end <= start) {
+        if (end > start)
+            add_initrd(start, end, dtb);
+        else
             pr_warn("/chosen: initrd end 0x%llx is not above its start 0x%llx; ignored",
                     (unsigned long long)end, (unsigned long long)start);
-        }
     }
     const char *options;
     int uart = fdt_stdout_node(fdt, &options);
@@ -142,7 +172,7 @@ void machine_from_device_tree(phys_addr_t dtb)
     boot_info.dtb = dtb;
     boot_info.dtb_size = fdt.total_size;
     read_memory(&fdt);
-    read_chosen(&fdt);
+    read_chosen(&fdt, dtb);
     read_gic(&fdt);
     read_timer(&fdt);
     read_psci(&fdt);

@@ -19,8 +19,8 @@
 /* Driven by the architecture (interrupt controller, timer, firmware calls) or by the PCI host
  * bridge code, not by platform drivers. */
 static const char *const not_platform_devices[] = {
-    "arm,gic-v3", "arm,armv8-timer", "arm,psci", "arm,psci-0.2", "arm,psci-1.0",
-    "pci-host-ecam-generic", NULL,
+    "arm,gic-v3",   "arm,armv8-timer",       "arm,psci", "arm,psci-0.2",
+    "arm,psci-1.0", "pci-host-ecam-generic", NULL,
 };
 
 const struct fdt *device_tree(void)
@@ -102,8 +102,7 @@ static bool is_platform_device(const struct fdt *fdt, int node)
 }
 
 /* The node's registers and interrupts; false (with a warning naming it) if malformed. */
-static bool node_resources(const struct fdt *fdt, int node, struct resource *out,
-                           unsigned *count)
+static bool node_resources(const struct fdt *fdt, int node, struct resource *out, unsigned *count)
 {
     const char *name = fdt_node_name(fdt, node);
     *count = 0;

@@ -38,6 +38,34 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LOG_LINE = re.compile(r"^\[\s*\d+\.\d{6}\] ")
 
 
+def cpio_archive(paths):
+    """A newc cpio archive of the files (the format of Linux initramfs images), written once
+    per set of files beside the first one, for loaders that take a single initrd."""
+    out = os.path.join(os.path.dirname(paths[0]), "boot-modules.cpio")
+    newest = max(os.path.getmtime(p) for p in paths)
+    if os.path.exists(out) and os.path.getmtime(out) >= newest:
+        return out
+    data = bytearray()
+
+    def entry(name, mode, body):
+        encoded = name.encode() + b"\0"
+        fields = [1, mode, 0, 0, 1, 0, len(body), 0, 0, 0, 0, len(encoded), 0]
+        data.extend(b"070701" + b"".join(b"%08x" % f for f in fields) + encoded)
+        data.extend(b"\0" * (-len(data) % 4))
+        data.extend(body)
+        data.extend(b"\0" * (-len(data) % 4))
+
+    for path in paths:
+        with open(path, "rb") as f:
+            entry(os.path.basename(path), 0o100644, f.read())
+    entry("TRAILER!!!", 0, b"")
+    tmp = out + f".{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, out)
+    return out
+
+
 class RayOSError(Exception):
     pass
 
@@ -64,7 +92,10 @@ class RayOS:
             # The drivers drivers.conf builds as modules come along as boot modules, as an
             # initramfs would bring them, unless a test wants them absent (autoloading).
             modules = sorted(glob.glob(os.path.join(os.path.dirname(KERNEL), "modules", "*.ko")))
-            if boot_modules and modules and not kernel:
+            if boot_modules and modules and not kernel and ARCH != "x86_64":
+                # Other boot loaders (QEMU's arm -initrd) load one file: a cpio archive.
+                args += ["-initrd", cpio_archive(modules)]
+            elif boot_modules and modules and not kernel:
                 extra = list(extra)
                 if "-initrd" in extra:  # the test's own boot modules, then the drivers
                     at = extra.index("-initrd") + 1

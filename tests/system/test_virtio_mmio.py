@@ -1,6 +1,7 @@
-"""virtio-blk over the virtio-mmio transport on QEMU's x86 microvm: version 2 (modern) and the
-legacy version 1 QEMU gives by default, with the devices named on the kernel command line
-(microvm describes them only in its DSDT).  Bytes checked on the host.
+"""virtio-blk over the virtio-mmio transport: version 2 (modern) and the legacy version 1 QEMU
+gives by default.  On x86_64 on QEMU's microvm, with the devices named on the kernel command
+line (microvm describes them only in its DSDT); on aarch64 on virt, whose device tree lists 32
+transports.  Bytes checked on the host.
 
 microvm puts the first -device on its last transport: slot 23 at 0xfeb02e00, GSI 47 (second
 IOAPIC).  Its PIT-based TSC calibration comes out ~1000x slow, so kernel time runs fast; the
@@ -9,33 +10,47 @@ import re
 
 import pytest
 
-from rayos_qemu import RayOS
+from rayos_qemu import ARCH, MACHINE, RayOS
 from storage_images import drive, xxd
 from test_virtio_blk import MiB, make_image
 
 SLOT = "512@0xfeb02e00:47"
 EMPTY_SLOT = "512@0xfeb00000:24"
 
+# Where each machine puts the first -device (its last transport), an empty transport, how the
+# kernel learns of them, and what power-off leaves QEMU with.
+if ARCH == "aarch64":
+    MACHINE_NAME, COMMAND_LINE, POWEROFF_STATUS = MACHINE, "", 0
+    USED = r"virtio_mmio@a003e00 \[platform\] virtio,mmio mem 0xa003e00-0xa003fff irq 79"
+    EMPTY = r"virtio_mmio@a000000 \[platform\] virtio,mmio mem 0xa000000-0xa0001ff irq 48"
+    TRANSPORT_NAME = "virtio_mmio@a003e00"
+else:
+    # microvm's ACPI is hardware-reduced (no PM1 control block): power-off falls back to the
+    # debug-exit port with status 0, which QEMU turns into exit status 1.
+    MACHINE_NAME, POWEROFF_STATUS = "microvm", 1
+    COMMAND_LINE = f"virtio_mmio.device={SLOT},{EMPTY_SLOT},junk "
+    USED = r"virtio-mmio0 \[platform\] virtio,mmio mem 0xfeb02e00-0xfeb02fff irq 47"
+    EMPTY = r"virtio-mmio1 \[platform\] virtio,mmio mem 0xfeb00000-0xfeb001ff irq 24"
+    TRANSPORT_NAME = "virtio-mmio0"
+
 
 @pytest.mark.parametrize("legacy,transport", [("false", "mmio"), ("true", "mmio-legacy")])
 def test_virtio_blk_over_mmio(tmp_path, legacy, transport):
     image = make_image(tmp_path / "a.img", 2 * MiB, [(5 * 512 + 32, b"host data over mmio")])
-    with RayOS(machine="microvm", drives=[drive(image, "d0")],
+    with RayOS(machine=MACHINE_NAME, drives=[drive(image, "d0")],
                devices=["virtio-blk-device,drive=d0"],
                extra=["-global", f"virtio-mmio.force-legacy={legacy}"],
-               cmdline=f"virtio_mmio.device={SLOT},{EMPTY_SLOT},junk "
-                       "virtio_blk.timeout_ms=100000000") as vm:
+               cmdline=COMMAND_LINE + "virtio_blk.timeout_ms=100000000") as vm:
         log = vm.boot_log
-        assert re.search(rf"vda: virtio\d+ at virtio-mmio0, {transport} transport", log), log
-        assert 'ignoring virtio_mmio.device entry "junk" (want SIZE@BASE:LINE)' in log, log
+        assert re.search(rf"vda: virtio\d+ at {TRANSPORT_NAME}, {transport} transport", log), log
+        if ARCH == "x86_64":
+            assert 'ignoring virtio_mmio.device entry "junk" (want SIZE@BASE:LINE)' in log, log
         tree = vm.run("devices")
-        assert re.search(r"^  virtio-mmio0 \[platform\] virtio,mmio mem 0xfeb02e00-0xfeb02fff irq 47"
-                         r" -> virtio-mmio\n"
+        assert re.search(rf"^  {USED} -> virtio-mmio\n"
                          rf"    virtio\d+ \[virtio\] virtio block \(type 2\), {transport} transport"
                          r" -> virtio-blk$", tree, re.M), tree
         # The empty slot (device ID 0) is left alone: no driver, no virtio device under it.
-        assert re.search(r"^  virtio-mmio1 \[platform\] virtio,mmio mem 0xfeb00000-0xfeb001ff "
-                         r"irq 24$", tree, re.M), tree
+        assert re.search(rf"^  {EMPTY}$", tree, re.M), tree
         assert tree.count("[virtio]") == 1, tree
         assert vm.run("blk read vda 5") == xxd(image, 5 * 512, 512)
         assert "filled with 0x61" in vm.run("blk write vda 7 0x61")
@@ -48,8 +63,6 @@ def test_virtio_blk_over_mmio(tmp_path, legacy, transport):
         assert info.rstrip().endswith("resets 1"), info
         interrupts = int(re.search(r"interrupts (\d+)", info).group(1))
         assert interrupts > 0, info
-        # microvm's ACPI is hardware-reduced (no PM1 control block): power-off falls back to
-        # the debug-exit port with status 0, which QEMU turns into exit status 1.
-        assert vm.poweroff() == 1
+        assert vm.poweroff() == POWEROFF_STATUS
     assert image.read_bytes()[7 * 512:8 * 512] == b"\x61" * 512
     assert image.read_bytes()[8 * 512:11 * 512] == b"\x62" * (3 * 512)
