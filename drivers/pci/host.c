@@ -1,4 +1,5 @@
-/* Reaching configuration space on a PC, and enumerating at boot.
+/* Reaching configuration space on a PC (or a device tree machine's ECAM, host_fdt.c), and
+ * enumerating at boot.
  *
  * ECAM (the MCFG's memory windows) reaches all 4096 bytes of every function and needs no
  * lock; configuration mechanism #1 (ports 0xCF8/0xCFC) reaches 256 bytes of segment 0 and
@@ -21,6 +22,7 @@
 #include <rayos/boot_info.h>
 #include "pci_core.h"
 #include "pci_host.h"
+#include "pci_host_fdt.h"
 
 #define CAM_ADDRESS 0xcf8
 #define CAM_DATA    0xcfc
@@ -169,7 +171,7 @@ static int firmware_intx_spec(void *context, struct pci_device *pdev, unsigned p
     return 0;
 }
 
-static struct pci_config_access host_access = {
+static struct pci_config_access host_access = { /* intx_spec: the firmware's, or the tree's */
     .name = "ECAM",
     .read = host_read,
     .write = host_write,
@@ -218,7 +220,16 @@ static void ecam_setup(void)
         return;
     }
     const struct acpi_mcfg_window *windows;
-    unsigned count = acpi_mcfg_windows(&windows);
+    unsigned count;
+    static struct acpi_mcfg_window tree_windows[8];
+    if (boot_info.firmware_tables == FIRMWARE_DEVICE_TREE) {
+        /* No mechanism #1 to fall back on or compare with: the tree's ECAM is the only way. */
+        count = pci_fdt_ecam_windows(tree_windows, ARRAY_SIZE(tree_windows));
+        windows = tree_windows;
+        host_access.intx_spec = pci_fdt_intx_spec;
+    } else {
+        count = acpi_mcfg_windows(&windows);
+    }
     for (unsigned i = 0; i < count && ecam_window_count < ARRAY_SIZE(ecam_windows); i++) {
         char why[128];
         bool usable = pci_ecam_window_usable(&windows[i], boot_info.regions, boot_info.region_count,
@@ -240,7 +251,7 @@ static void ecam_setup(void)
     if (ecam_window_count == 0)
         return;
     ecam_enabled = true;
-    if (!ecam_works()) {
+    if (boot_info.firmware_tables != FIRMWARE_DEVICE_TREE && !ecam_works()) {
         ecam_enabled = false;
         ecam_window_count = 0;
     }
@@ -337,6 +348,8 @@ static void scan_roots(void)
         scan_root(ecam_windows[i].window.segment, ecam_windows[i].window.start_bus);
         scanned_segment0 |= ecam_windows[i].window.segment == 0;
     }
+    if (boot_info.firmware_tables == FIRMWARE_DEVICE_TREE)
+        return; /* the tree names every host bridge; there are no PC ports to probe with */
     if (!scanned_segment0)
         scan_root(0, 0);
     uint64_t start = time_ns();
