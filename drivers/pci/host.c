@@ -171,7 +171,8 @@ static int firmware_intx_spec(void *context, struct pci_device *pdev, unsigned p
     return 0;
 }
 
-static struct pci_config_access host_access = { /* intx_spec: the firmware's, or the tree's */
+static struct pci_config_access host_access = {
+    /* intx_spec: the firmware's, or the tree's */
     .name = "ECAM",
     .read = host_read,
     .write = host_write,
@@ -341,9 +342,23 @@ static uint64_t acpi_ns;
  * method), pci=probe asks, or the scan found more host bridge functions (class 0600) than
  * root buses (each expander or extra host bridge shows one on its parent bus, e.g. QEMU's
  * pxb-pcie when firmware leaves it out of the DSDT). */
+/* Nobody numbered the buses or placed the BARs of a device tree machine booted straight into
+ * the kernel: the host bridge's own windows are the space to place them in. */
+static void assign_tree_resources(void)
+{
+    struct pci_host_windows host;
+    if (!pci_fdt_host_windows(&host))
+        return;
+    for (unsigned i = 0; i < ecam_window_count; i++)
+        pci_assign_all(&host_access, ecam_windows[i].window.segment,
+                       ecam_windows[i].window.start_bus, ecam_windows[i].window.end_bus, &host);
+}
+
 static void scan_roots(void)
 {
     bool scanned_segment0 = false;
+    if (boot_info.firmware_tables == FIRMWARE_DEVICE_TREE)
+        assign_tree_resources();
     for (unsigned i = 0; i < ecam_window_count; i++) {
         scan_root(ecam_windows[i].window.segment, ecam_windows[i].window.start_bus);
         scanned_segment0 |= ecam_windows[i].window.segment == 0;

@@ -71,9 +71,9 @@ static void read_interrupt_map(const struct fdt *fdt, int host)
             return;
         }
         if (device_tree_decode_irq(fdt, parent, map + at + 20 + 4 * address_cells, &spec) == 0)
-            intx.routes[intx.route_count++] = (struct intx_route){
-                (uint32_t)fdt_cells(map + at, 1) & intx.mask_hi,
-                (uint32_t)fdt_cells(map + at + 12, 1) & intx.mask_pin, spec};
+            intx.routes[intx.route_count++] =
+                (struct intx_route){(uint32_t)fdt_cells(map + at, 1) & intx.mask_hi,
+                                    (uint32_t)fdt_cells(map + at + 12, 1) & intx.mask_pin, spec};
         else
             pr_warn("%s: interrupt-map entry at byte %u does not decode; skipped\n", name, at);
         at += entry;
@@ -195,4 +195,25 @@ unsigned pci_fdt_ecam_windows(struct acpi_mcfg_window *out, unsigned max)
                 (unsigned long long)base, first, last, intx.route_count);
     }
     return count;
+}
+
+bool pci_fdt_host_windows(struct pci_host_windows *out)
+{
+    *out = (struct pci_host_windows){{0, 0}, {0, 0}, {0, 0}};
+    if (!windows.mem32.size && !windows.io.size)
+        return false;
+    if (windows.io.size > 0x1000 && windows.io.pci == 0)
+        out->io = (struct pci_host_window){0x1000, windows.io.size - 0x1000};
+    /* BARs hold bus addresses and drivers map them as CPU addresses: only a window the CPU
+     * sees at the same address can be used. */
+    if (windows.mem32.size && windows.mem32.cpu == windows.mem32.pci)
+        out->mem32 = (struct pci_host_window){windows.mem32.pci, windows.mem32.size};
+    else if (windows.mem32.size)
+        pr_warn("32-bit memory window at bus address %#llx is at CPU address %#llx: not used\n",
+                (unsigned long long)windows.mem32.pci, (unsigned long long)windows.mem32.cpu);
+    const struct pci_fdt_window *pref =
+        windows.mem64_prefetchable.size ? &windows.mem64_prefetchable : &windows.mem64;
+    if (pref->size && pref->cpu == pref->pci)
+        out->pref64 = (struct pci_host_window){pref->pci, pref->size};
+    return true;
 }

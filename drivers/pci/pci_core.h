@@ -38,6 +38,20 @@ void pci_access_write(const struct pci_config_access *access, uint16_t segment, 
                       uint8_t slot, uint8_t function, uint16_t offset, unsigned width,
                       uint32_t value);
 
+/* Resource assignment where no firmware did it (assign_all.c): numbers every bridge below
+ * first_bus (up to last_bus), sizes and places every BAR and bridge window in the host
+ * bridge's windows (PCI bus addresses; a size of 0 means the host has no such window), enables
+ * decoding of what got an address.  Runs on raw config space before the scan.  Returns how many
+ * things were left unassigned (each warned about), or -ENOMEM. */
+struct pci_host_window {
+    uint64_t base, size;
+};
+struct pci_host_windows {
+    struct pci_host_window io, mem32, pref64;
+};
+int pci_assign_all(const struct pci_config_access *access, uint16_t segment, unsigned first_bus,
+                   unsigned last_bus, const struct pci_host_windows *host);
+
 /* Registers the "pci" and "root" buses (idempotent). */
 int pci_core_init(void);
 /* A device on the "root" bus to hang a hierarchy from ("pci0000:00", "platform"). */

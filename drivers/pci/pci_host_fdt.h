@@ -19,5 +19,8 @@ struct pci_fdt_windows {
     struct pci_fdt_window io, mem32, mem64, mem64_prefetchable;
 };
 const struct pci_fdt_windows *pci_fdt_windows(void);
+/* The first bridge's windows as resource assignment places into them (bus addresses; memory
+ * windows must map 1:1, I/O starts above the first 4 KiB); false without a bridge. */
+bool pci_fdt_host_windows(struct pci_host_windows *out);
 
 #endif

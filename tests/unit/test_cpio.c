@@ -12,14 +12,13 @@
 #include <rayos/cpio.h>
 #include <rayos/errno.h>
 
-static size_t put_entry(uint8_t *out, size_t at, const char *name, uint32_t mode,
-                        const char *data, size_t size)
+static size_t put_entry(uint8_t *out, size_t at, const char *name, uint32_t mode, const char *data,
+                        size_t size)
 {
     size_t name_size = strlen(name) + 1;
     char header[160];
-    snprintf(header, sizeof(header),
-             "070701%08x%08x%08x%08x%08x%08x%08zx%08x%08x%08x%08x%08zx%08x", 1u, mode, 0u, 0u, 1u,
-             0u, size, 0u, 0u, 0u, 0u, name_size, 0u);
+    snprintf(header, sizeof(header), "070701%08x%08x%08x%08x%08x%08x%08zx%08x%08x%08x%08x%08zx%08x",
+             1u, mode, 0u, 0u, 1u, 0u, size, 0u, 0u, 0u, 0u, name_size, 0u);
     memcpy(out + at, header, 110);
     memcpy(out + at + 110, name, name_size);
     at = (at + 110 + name_size + 3) & ~(size_t)3;
