@@ -29,6 +29,7 @@
 #define REG_CAP   0x00
 #define REG_VS    0x08
 #define REG_INTMS 0x0c
+#define REG_INTMC 0x10
 #define REG_CC    0x14
 #define REG_CSTS  0x1c
 #define REG_AQA   0x24
@@ -246,8 +247,23 @@ static void queue_pop(struct nvme_queue *queue)
     }
 }
 
-/* Runs one admin command by polling.  Returns 0, -EIO (error status) or -ETIMEDOUT. */
+/* Runs one admin command by polling.  Returns 0, -EIO (error status) or -ETIMEDOUT.  With INTx
+ * the one level-triggered line also stands for the admin queue's completion, which nothing but
+ * this loop consumes: vector 0 is masked (INTMS) meanwhile, or the line would stay asserted and
+ * the interrupt would fire back to back until the loop ran (on one CPU: never). */
+static int admin_exec_polled(struct nvme_ctrl *ctrl, struct nvme_sqe *sqe, uint32_t *result);
 static int admin_exec(struct nvme_ctrl *ctrl, struct nvme_sqe *sqe, uint32_t *result)
+{
+    bool masked = ctrl->irq_kind == IRQ_INTX;
+    if (masked)
+        reg_write32(ctrl, REG_INTMS, 1);
+    int status = admin_exec_polled(ctrl, sqe, result);
+    if (masked)
+        reg_write32(ctrl, REG_INTMC, 1);
+    return status;
+}
+
+static int admin_exec_polled(struct nvme_ctrl *ctrl, struct nvme_sqe *sqe, uint32_t *result)
 {
     uint16_t id = ctrl->admin_command_id++;
     sqe->cdw0 = (sqe->cdw0 & 0xffff) | (uint32_t)id << 16;
@@ -283,6 +299,7 @@ static int admin_exec(struct nvme_ctrl *ctrl, struct nvme_sqe *sqe, uint32_t *re
         udelay(10);
     }
 }
+
 
 /* An Identify command into the buffer at phys: the controller owns the buffer (zeroed or not
  * by the caller) until the command completes. */
@@ -425,10 +442,12 @@ static void reap(struct nvme_io_queue *ioq)
             return;
         }
         const struct nvme_cqe *cqe;
+        bool consumed = false;
         while (batch.count < ARRAY_SIZE(batch.reqs) && (cqe = queue_peek(&ioq->queue)) != NULL) {
             uint16_t id = cqe->command_id;
             unsigned status = nvme_cqe_status(cqe);
             queue_pop(&ioq->queue);
+            consumed = true;
             if (id >= ioq->slot_count || !ioq->slots[id].req) {
                 pr_err("%s: completion for unknown command %u on queue %u ignored\n",
                        pci_name(ctrl->pdev), id, ioq->index + 1);
@@ -443,7 +462,11 @@ static void reap(struct nvme_io_queue *ioq)
             release_slot(ioq, id, &batch, status ? -EIO : 0);
         }
         bool more = batch.count == ARRAY_SIZE(batch.reqs);
-        mmio_write32(ioq->queue.cq_doorbell, ioq->queue.cq_head);
+        /* Only a head that moved is written back: QEMU counts every head write on an empty
+         * queue as one fewer queue with pending entries, and a shared INTx line that called us
+         * for nothing would then stay asserted for good. */
+        if (consumed)
+            mmio_write32(ioq->queue.cq_doorbell, ioq->queue.cq_head);
         bool died = !more && batch.count == 0 && ioq->free_count < ioq->slot_count &&
                     controller_failed(ctrl);
         spin_unlock_irqrestore(&ioq->lock, flags);

@@ -33,6 +33,9 @@ QEMU = os.environ.get("RAYOS_QEMU", "qemu-system-x86_64")
 MACHINE = os.environ.get("RAYOS_QEMU_MACHINE", "q35")
 ARCH_ARGS = shlex.split(os.environ.get("RAYOS_QEMU_ARGS",
                                        "-device isa-debug-exit,iobase=0xf4,iosize=0x04"))
+# The machines a test that wants "a PCIe machine" (q35 on a PC) or "every machine" boots.
+PCIE_MACHINE = "q35" if ARCH == "x86_64" else MACHINE
+MACHINES = ["q35", "pc"] if ARCH == "x86_64" else [MACHINE]
 PROMPT = "rayos> "
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LOG_LINE = re.compile(r"^\[\s*\d+\.\d{6}\] ")
@@ -75,6 +78,8 @@ class RayOS:
                  extra=(), kernel=None, qmp=False, boot_timeout=60, cdrom=None, bios=None,
                  smp=None, firmware_boot=False, boot_modules=True):
         self.qmp_path = None
+        if machine == "q35":
+            machine = PCIE_MACHINE  # the architecture's PCIe machine (virt on aarch64)
         # RAYOS_SMP runs the whole suite on more CPUs (tests/run.py does a second pass with 2);
         # a test that needs a count of its own passes smp.
         self.smp = int(smp or os.environ.get("RAYOS_SMP", "1"))

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from rayos_qemu import RayOS
+from rayos_qemu import MACHINES, RayOS
 from storage_images import drive, lsblk_rows, xxd
 
 MiB = 1024 * 1024
@@ -21,7 +21,7 @@ def make_image(path, size, pattern_blocks=()):
     return path
 
 
-@pytest.mark.parametrize("machine", ["q35", "pc"])
+@pytest.mark.parametrize("machine", MACHINES)
 def test_modern_and_legacy_disks_together(tmp_path, machine):
     modern = make_image(tmp_path / "modern.img", 8 * MiB, [(5 * 512 + 32, b"host data on the modern disk")])
     legacy = make_image(tmp_path / "legacy.img", 4 * MiB, [(3 * 512 + 40, b"legacy disk says hi")])
@@ -55,7 +55,7 @@ def test_modern_and_legacy_disks_together(tmp_path, machine):
     assert data[8190 * 512:8190 * 512 + 16] == b"sector 00008190."
 
 
-@pytest.mark.parametrize("machine", ["q35", "pc"])
+@pytest.mark.parametrize("machine", MACHINES)
 def test_intx_when_msix_is_off(tmp_path, machine):
     """vectors=0 removes MSI-X: completions arrive by INTx through the IOAPIC, and the legacy
     device config sits at offset 20 instead of 24."""
