@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from rayos_qemu import RayOS
+from rayos_qemu import ARCH, RayOS, x86_only
 
 # q35 with 14 functions: the chipset's five, a VGA, a PCIe root port with a virtio-blk disk
 # (64-bit prefetchable BAR) behind it, a PCI bridge with two NICs behind it, and a
@@ -63,7 +63,8 @@ def boot_q35(cmdline=""):
                  extra=COMMON_EXTRA, cmdline=cmdline)
 
 
-@pytest.mark.parametrize("cmdline,method", [("", "ECAM"), ("pci=cam", "mechanism #1")])
+@pytest.mark.parametrize("cmdline,method", [
+    ("", "ECAM"), pytest.param("pci=cam", "mechanism #1", marks=x86_only)])
 def test_q35_lspci_matches_qemu(cmdline, method):
     with boot_q35(cmdline) as vm:
         summary = re.search(r"pci: (\d+) functions on (\d+) buses in (\d+) us \((.+)\)",
@@ -71,7 +72,7 @@ def test_q35_lspci_matches_qemu(cmdline, method):
         assert summary, vm.boot_log
         assert summary.group(4) == method
         expected = qemu_functions(vm)
-        assert len(expected) >= 10
+        assert len(expected) >= 9  # q35 has 14 with its chipset, virt 9
         listing = vm.run("lspci -n")
         assert rayos_functions(listing) == expected
         assert int(summary.group(1)) == len(expected)
@@ -84,6 +85,7 @@ def test_q35_lspci_matches_qemu(cmdline, method):
         assert vm.poweroff() == 0
 
 
+@x86_only
 def test_q35_names_tree_and_details():
     with boot_q35() as vm:
         names = vm.run("lspci")
@@ -123,6 +125,7 @@ def test_q35_names_tree_and_details():
         assert vm.poweroff() == 0
 
 
+@x86_only
 def test_pc_mechanism_one():
     with RayOS(machine="pc", qmp=True, drives=DRIVES,
                devices=["virtio-blk-pci,drive=d0", "pci-bridge,id=br1,chassis_nr=1",
@@ -147,12 +150,16 @@ def test_q35_native_hotplug_add_remove_add():
     enumerated with BARs assigned from the port's windows; device_del presses the attention
     button, RayOS removes the function and powers the slot off, and only then does QEMU
     report DEVICE_DELETED.  A second card in the same slot powers it on again."""
+    # q35's ACPI hot-plug would claim the slot; virt has no ACPI, its resources come from
+    # RayOS's own assignment (a hot-plug reserve in the port's windows).
+    acpi_off = ["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"] \
+        if ARCH == "x86_64" else []
+    window32 = "fe" if ARCH == "x86_64" else "10"
     with RayOS(machine="q35", qmp=True,
                drives=["file=null-co://,format=raw,if=none,id=hp0",
                        "file=null-co://,format=raw,if=none,id=hp1"],
                devices=["pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x10"],
-               extra=["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off",
-                      "-nic", "none"]) as vm:
+               extra=acpi_off + ["-nic", "none"]) as vm:
         assert "pci: 0000:00:10.0: hot-plug slot, events by MSI-X" in vm.boot_log
         before = vm.run("lspci -n")
         assert "01:00.0" not in before
@@ -165,8 +172,8 @@ def test_q35_native_hotplug_add_remove_add():
         assert rayos_functions(after) == qemu_functions(vm)
         details = vm.run("lspci -v").split("01:00.0 ", 1)[1]
         # Assigned from the port's windows, then enabled by the virtio-blk driver that bound.
-        assert re.search(r"Memory at fe[0-9a-f]{6} \(32-bit, non-prefetchable\) \[size=4K\]",
-                         details), details
+        assert re.search(rf"Memory at {window32}[0-9a-f]{{6}} \(32-bit, non-prefetchable\) "
+                         r"\[size=4K\]", details), details
         assert re.search(r"Memory at [0-9a-f]+ \(64-bit, prefetchable\) \[size=16K\]",
                          details), details
         assert "Kernel driver in use: virtio-pci\n" in details
