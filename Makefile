@@ -53,7 +53,9 @@ TEST_ENV = RAYOS_QEMU='$(QEMU_SYSTEM)' RAYOS_QEMU_MACHINE='$(QEMU_MACHINE)' \
 # system tests on it (tests skip their cases that need the first architecture's machine).
 SECOND_ARCH  := $(if $(filter x86_64,$(ARCH)),aarch64,x86_64)
 SECOND_BUILD := $(if $(filter x86_64,$(SECOND_ARCH)),build,build/$(SECOND_ARCH))
-ARCH_PASS    := tests/system/test_arch_boot.py
+ARCH_PASS    := tests/system/test_boot.py tests/system/test_virtio_mmio.py tests/system/test_pci.py \
+                tests/system/test_virtio_blk.py tests/system/test_nvme.py \
+                tests/system/test_persistence.py
 
 test: all unit-tests iso disk image second-arch
 	@$(TEST_ENV) $(PYTHON) tests/run.py --build $(BUILD) --kernel $(QEMU_KERNEL) \

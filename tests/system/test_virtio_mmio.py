@@ -39,7 +39,7 @@ def test_virtio_blk_over_mmio(tmp_path, legacy, transport):
     image = make_image(tmp_path / "a.img", 2 * MiB, [(5 * 512 + 32, b"host data over mmio")])
     with RayOS(machine=MACHINE_NAME, drives=[drive(image, "d0")],
                devices=["virtio-blk-device,drive=d0"],
-               extra=["-global", f"virtio-mmio.force-legacy={legacy}"],
+               extra=["-global", f"virtio-mmio.force-legacy={legacy}", "-nic", "none"],
                cmdline=COMMAND_LINE + "virtio_blk.timeout_ms=100000000") as vm:
         log = vm.boot_log
         assert re.search(rf"vda: virtio\d+ at {TRANSPORT_NAME}, {transport} transport", log), log
