@@ -82,6 +82,19 @@ void pci_windows_from_bridge(struct pci_windows *windows, const struct pci_devic
 /* Assigns every implemented BAR whose base is 0; returns how many were assigned. */
 unsigned pci_assign_bars(struct pci_device *pdev, struct pci_windows *windows);
 
+/* Resource assignment without firmware (assign_all.c): numbers every bridge's buses within
+ * the host's bus range, sizes and assigns every BAR and bridge window from the host's windows
+ * and turns decoding on.  What does not fit is warned about by name and left unassigned with
+ * decoding off.  Call before scanning the host's root bus; for hosts whose firmware_assigned
+ * is false (device trees), or on x86 with pci=assign-all. */
+struct pci_host_bridge_desc;
+struct pci_assign_stats {
+    unsigned functions, buses, bridges, assigned_bars;
+    unsigned failed_bars, failed_functions, failed_bridges;
+};
+int pci_assign_all(const struct pci_config_access *access, const struct pci_host_bridge_desc *host,
+                   struct pci_assign_stats *stats);
+
 /* Hot-plug: checks one PCIe port's slot status and handles presence changes and attention
  * button presses (enumerate and bind, or unbind, remove and power the slot off).  Returns
  * true if something happened. */
