@@ -13,12 +13,12 @@
 #define FDT_NOP        4u
 #define FDT_END        9u
 
-#define FDT_FIRST_VERSION     16u /* older layouts lack the strings block size */
-#define FDT_READABLE_VERSION  17u /* the layout this reader understands */
-#define FDT_RESERVATION_SIZE  16u
-#define FDT_MAX_CELLS_COUNT   8u  /* #address-cells or #size-cells above this is nonsense */
-#define FDT_INTERRUPT_WALK    64u /* interrupt-parent hops before giving up (phandle loops) */
-#define FDT_STRUCTURE_LIMIT   0x7ffffffcu /* node offsets are ints */
+#define FDT_FIRST_VERSION    16u /* older layouts lack the strings block size */
+#define FDT_READABLE_VERSION 17u /* the layout this reader understands */
+#define FDT_RESERVATION_SIZE 16u
+#define FDT_MAX_CELLS_COUNT  8u  /* #address-cells or #size-cells above this is nonsense */
+#define FDT_INTERRUPT_WALK   64u /* interrupt-parent hops before giving up (phandle loops) */
+#define FDT_STRUCTURE_LIMIT  0x7ffffffcu /* node offsets are ints */
 
 static uint32_t align4(uint32_t x)
 {
@@ -48,12 +48,11 @@ static bool blocks_overlap(struct block a, struct block b)
 static int check_reservations(struct fdt *fdt, uint32_t offset, uint32_t limit)
 {
     if (offset % 8)
-        return reject(fdt, "memory reservation block at %#x is not 8-byte aligned",
-                      offset);
+        return reject(fdt, "memory reservation block at %#x is not 8-byte aligned", offset);
     for (uint64_t at = offset;; at += FDT_RESERVATION_SIZE) {
         if (at + FDT_RESERVATION_SIZE > limit)
-            return reject(fdt, "memory reservation block at %#x has no end before %#x",
-                          offset, limit);
+            return reject(fdt, "memory reservation block at %#x has no end before %#x", offset,
+                          limit);
         const uint8_t *entry = fdt->blob + at;
         if (get_be32(entry) == 0 && get_be32(entry + 4) == 0 && get_be32(entry + 8) == 0 &&
             get_be32(entry + 12) == 0)
@@ -89,15 +88,14 @@ static int check_header(struct fdt *fdt, const uint8_t *b, size_t size)
     struct block structure = {off_struct, (uint64_t)off_struct + struct_size};
     struct block strings = {off_strings, (uint64_t)off_strings + strings_size};
     if (structure.end > total || strings.end > total)
-        return reject(fdt, "structure or strings block ends beyond the total size %u",
-                      total);
+        return reject(fdt, "structure or strings block ends beyond the total size %u", total);
     if (off_struct % 4 || struct_size % 4 || struct_size < 8 || struct_size > FDT_STRUCTURE_LIMIT)
-        return reject(fdt, "structure block at %#x, %u bytes: misaligned or too small",
-                      off_struct, struct_size);
+        return reject(fdt, "structure block at %#x, %u bytes: misaligned or too small", off_struct,
+                      struct_size);
     if (blocks_overlap(structure, header) || blocks_overlap(strings, header) ||
         blocks_overlap(structure, strings))
-        return reject(fdt, "structure block (%#x) and strings block (%#x) overlap",
-                      off_struct, off_strings);
+        return reject(fdt, "structure block (%#x) and strings block (%#x) overlap", off_struct,
+                      off_strings);
     if (off_reserve < FDT_HEADER_SIZE || off_reserve >= total)
         return reject(fdt, "memory reservation block at %#x outside the tree (%u bytes)",
                       off_reserve, total);
@@ -110,12 +108,10 @@ static int check_header(struct fdt *fdt, const uint8_t *b, size_t size)
     int error = check_reservations(fdt, off_reserve, limit);
     if (error)
         return error;
-    struct block reserve = {off_reserve,
-                            off_reserve + (uint64_t)(fdt->reservation_count + 1) *
-                                              FDT_RESERVATION_SIZE};
+    struct block reserve = {off_reserve, off_reserve + (uint64_t)(fdt->reservation_count + 1) *
+                                                           FDT_RESERVATION_SIZE};
     if (blocks_overlap(reserve, structure) || (strings_size && blocks_overlap(reserve, strings)))
-        return reject(fdt, "memory reservation block at %#x overlaps another block",
-                      off_reserve);
+        return reject(fdt, "memory reservation block at %#x overlaps another block", off_reserve);
     fdt->total_size = total;
     fdt->version = version;
     fdt->boot_cpu = get_be32(b + 28);
@@ -147,8 +143,7 @@ static int check_property(struct fdt *fdt, uint32_t *at)
         return reject(fdt, "property at %#x: length %u runs past the block", *at, len);
     if (name >= fdt->strings_size ||
         !terminated(fdt->strings + name, fdt->strings_size - name, &length))
-        return reject(fdt, "property at %#x: name offset %#x not a string in the block", *at,
-                      name);
+        return reject(fdt, "property at %#x: name offset %#x not a string in the block", *at, name);
     *at = align4(*at + 8 + len);
     return 0;
 }
@@ -195,16 +190,15 @@ static int check_structure(struct fdt *fdt)
             break;
         case FDT_PROP:
             if (!properties_allowed)
-                return reject(fdt, "property at %#x outside a node or after a child",
-                              token_offset);
+                return reject(fdt, "property at %#x outside a node or after a child", token_offset);
             error = check_property(fdt, &at);
             break;
         case FDT_NOP:
             break;
         case FDT_END:
             if (depth != 0 || fdt->root == FDT_NONE)
-                return reject(fdt, "end token at %#x with %u nodes open or no root",
-                              token_offset, depth);
+                return reject(fdt, "end token at %#x with %u nodes open or no root", token_offset,
+                              depth);
             return 0;
         default:
             return reject(fdt, "unknown token %#x at %#x", token, token_offset);
@@ -212,8 +206,7 @@ static int check_structure(struct fdt *fdt)
         if (error)
             return error;
         if (at > size)
-            return reject(fdt, "token at %#x runs past the block end %#x", token_offset,
-                          size);
+            return reject(fdt, "token at %#x runs past the block end %#x", token_offset, size);
     }
     return reject(fdt, "structure block (%u bytes) has no end token", size);
 }
@@ -463,8 +456,8 @@ const void *fdt_property(const struct fdt *fdt, int node, const char *name, uint
     const char *property;
     const void *value;
     uint32_t length;
-    for (int p = fdt_next_property(fdt, node, FDT_NONE, &property, &value, &length);
-         p != FDT_NONE; p = fdt_next_property(fdt, node, p, &property, &value, &length)) {
+    for (int p = fdt_next_property(fdt, node, FDT_NONE, &property, &value, &length); p != FDT_NONE;
+         p = fdt_next_property(fdt, node, p, &property, &value, &length)) {
         if (strcmp(property, name) == 0) {
             if (len)
                 *len = length;
@@ -612,8 +605,7 @@ static int reg_in(const struct fdt *fdt, const int *path, unsigned depth, unsign
     return 0;
 }
 
-int fdt_reg_raw(const struct fdt *fdt, int node, unsigned index, uint64_t *address,
-                uint64_t *size)
+int fdt_reg_raw(const struct fdt *fdt, int node, unsigned index, uint64_t *address, uint64_t *size)
 {
     int path[FDT_MAX_DEPTH];
     unsigned depth = node_ancestry(fdt, node, path);
@@ -621,8 +613,8 @@ int fdt_reg_raw(const struct fdt *fdt, int node, unsigned index, uint64_t *addre
 }
 
 /* One step up: [*address, +size) in the child space of path[depth-1] to its parent's space. */
-static int translate_step(const struct fdt *fdt, const int *path, unsigned depth,
-                          uint64_t *address, uint64_t size)
+static int translate_step(const struct fdt *fdt, const int *path, unsigned depth, uint64_t *address,
+                          uint64_t size)
 {
     int bus = path[depth - 1];
     uint32_t len;
@@ -652,8 +644,8 @@ static int translate_step(const struct fdt *fdt, const int *path, unsigned depth
     }
 }
 
-static int translate_path(const struct fdt *fdt, const int *path, unsigned depth,
-                          uint64_t *address, uint64_t size)
+static int translate_path(const struct fdt *fdt, const int *path, unsigned depth, uint64_t *address,
+                          uint64_t size)
 {
     /* path[depth-1] is the bus whose child space *address is in; stop below the root. */
     for (; depth >= 2; depth--) {
@@ -706,7 +698,8 @@ int fdt_range(const struct fdt *fdt, int bus, unsigned index, struct fdt_range *
     if (!entry)
         return -ENOENT;
     range->child_flags = child_cells == 3 ? get_be32(entry) : 0;
-    range->child = fdt_cells(entry + (child_cells == 3 ? 4 : 0), child_cells == 3 ? 2 : child_cells);
+    range->child =
+        fdt_cells(entry + (child_cells == 3 ? 4 : 0), child_cells == 3 ? 2 : child_cells);
     range->parent = fdt_cells(entry + 4 * child_cells, parent_cells);
     range->size = fdt_cells(entry + 4 * (child_cells + parent_cells), size_cells);
     return 0;

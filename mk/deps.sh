@@ -18,6 +18,7 @@ need clang clang
 need libclang-rt-14-dev /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 need libcmocka-dev /usr/include/cmocka.h
 need qemu-system-x86 qemu-system-x86_64
+need qemu-system-arm qemu-system-aarch64
 need qemu-utils qemu-img
 # The second architecture (make test builds and boots aarch64 too).
 need gcc-aarch64-linux-gnu aarch64-linux-gnu-gcc

@@ -300,7 +300,6 @@ static int admin_exec_polled(struct nvme_ctrl *ctrl, struct nvme_sqe *sqe, uint3
     }
 }
 
-
 /* An Identify command into the buffer at phys: the controller owns the buffer (zeroed or not
  * by the caller) until the command completes. */
 static int admin_identify(struct nvme_ctrl *ctrl, struct nvme_sqe *sqe, phys_addr_t phys)

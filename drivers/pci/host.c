@@ -15,6 +15,7 @@
 #include <rayos/irq.h>
 #include <rayos/lock.h>
 #include <rayos/pci.h>
+#include <rayos/pci_host_bridge.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
@@ -81,6 +82,7 @@ static struct ecam_window ecam_windows[8];
 static unsigned ecam_window_count;
 static bool ecam_enabled;
 static bool force_probe; /* pci=probe: look for peer root buses even when ACPI names the roots */
+static bool assign_all;  /* pci=assign-all: number buses and assign BARs, ignoring firmware */
 
 static struct ecam_window *ecam_find(uint16_t segment, uint8_t bus)
 {
@@ -201,9 +203,9 @@ static bool ecam_works(void)
 
 static void ecam_setup(void)
 {
-    char option[16];
+    char option[32];
     bool cam_only = false;
-    if (cmdline_get("pci", option, sizeof(option))) { /* pci=cam, pci=probe, pci=cam,probe */
+    if (cmdline_get("pci", option, sizeof(option))) { /* pci=cam,probe,assign-all */
         for (char *token = option, *next; token; token = next) {
             next = strchr(token, ',');
             if (next)
@@ -212,6 +214,8 @@ static void ecam_setup(void)
                 cam_only = true;
             else if (strcmp(token, "probe") == 0)
                 force_probe = true;
+            else if (strcmp(token, "assign-all") == 0)
+                assign_all = true;
             else
                 pr_warn("pci=%s: unknown option ignored\n", token);
         }
@@ -343,15 +347,10 @@ static uint64_t acpi_ns;
  * root buses (each expander or extra host bridge shows one on its parent bus, e.g. QEMU's
  * pxb-pcie when firmware leaves it out of the DSDT). */
 /* Nobody numbered the buses or placed the BARs of a device tree machine booted straight into
- * the kernel: the host bridge's own windows are the space to place them in. */
+ * the kernel: the host bridges' own windows are the space to place them in. */
 static void assign_tree_resources(void)
 {
-    struct pci_host_windows host;
-    if (!pci_fdt_host_windows(&host))
-        return;
-    for (unsigned i = 0; i < ecam_window_count; i++)
-        pci_assign_all(&host_access, ecam_windows[i].window.segment,
-                       ecam_windows[i].window.start_bus, ecam_windows[i].window.end_bus, &host);
+    pci_fdt_assign(&host_access);
 }
 
 static void scan_roots(void)
@@ -407,6 +406,42 @@ static void log_roots(void)
         pr_info("%u root buses\n", boot_stats.root_buses);
 }
 
+/* The end of the PC's 32-bit PCI hole: the I/O APIC, HPET, local APIC and firmware above. */
+#define PC_HOLE_END 0xfec00000ull
+
+/* pci=assign-all: segment 0 as a host bridge whose firmware assigned nothing.  Its windows are
+ * the PC's usual ones: I/O above the legacy ports, and 32-bit memory from the end of whatever
+ * the memory map or an ECAM window uses below the hole's end up to it.  No 64-bit window: the
+ * PC's is not described without ACPI's _CRS, so 64-bit BARs get 32-bit addresses. */
+static void assign_segment0(void)
+{
+    struct pci_host_bridge_desc host = {.name = "segment 0", .bus_last = 255};
+    host.bus_last = (uint8_t)segment0_last_bus();
+    uint64_t low_top = 0;
+    for (unsigned i = 0; i < boot_info.region_count; i++) {
+        const struct memory_region *r = &boot_info.regions[i];
+        if (r->base < PC_HOLE_END)
+            low_top = MAX(low_top, MIN(r->base + r->length, PC_HOLE_END));
+    }
+    for (unsigned i = 0; i < ecam_window_count; i++) {
+        uint64_t start, end;
+        pci_ecam_window_range(&ecam_windows[i].window, &start, &end);
+        if (start < PC_HOLE_END)
+            low_top = MAX(low_top, MIN(end, PC_HOLE_END));
+    }
+    low_top = ALIGN_UP(low_top, 1 * MiB);
+    host.windows[host.window_count++] =
+        (struct pci_host_window){PCI_WINDOW_IO, false, 0x1000, 0x1000, 0xf000};
+    if (low_top < PC_HOLE_END)
+        host.windows[host.window_count++] = (struct pci_host_window){
+            PCI_WINDOW_MEM32, false, low_top, low_top, PC_HOLE_END - low_top};
+    pr_info("pci=assign-all: I/O 0x1000-0xffff, memory 0x%llx-0x%llx, buses 0-%u\n",
+            (unsigned long long)low_top, (unsigned long long)PC_HOLE_END - 1, host.bus_last);
+    struct pci_assign_stats stats;
+    if (pci_assign_all(&host_access, &host, &stats) != 0)
+        pr_err("pci=assign-all: out of memory, firmware's assignment kept\n");
+}
+
 static int log_pci_function(struct device *dev, void *context)
 {
     if (dev_is_pci(dev))
@@ -421,6 +456,8 @@ static int pci_init(void)
         return error;
     ecam_setup();
     config_reads = config_writes = 0;
+    if (assign_all)
+        assign_segment0();
     uint64_t start = time_ns();
     scan_roots();
     boot_scan_ns = time_ns() - start;

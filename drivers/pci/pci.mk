@@ -10,7 +10,7 @@ $(BUILD)/generated/pci_ids.c: drivers/pci/gen_pci_ids.py /usr/share/misc/pci.ids
 PCI_CORE_SRCS := drivers/core/device.c drivers/core/devres.c drivers/pci/config.c drivers/pci/caps.c \
     drivers/pci/bar.c drivers/pci/scan.c drivers/pci/bus.c drivers/pci/msi.c drivers/pci/ids.c \
     drivers/pci/lspci.c drivers/pci/text.c drivers/pci/assign.c drivers/pci/hotplug.c \
-    drivers/pci/ecam.c \
+    drivers/pci/ecam.c drivers/pci/assign_all.c drivers/pci/intx.c \
     $(BUILD)/generated/pci_ids.c
 
 UNIT_TESTS += test_device_core
@@ -23,6 +23,9 @@ test_devres_SRCS := tests/unit/test_devres.c drivers/core/device.c drivers/core/
 
 UNIT_TESTS += test_pci_scan
 test_pci_scan_SRCS := tests/unit/test_pci_scan.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
+
+UNIT_TESTS += test_pci_assign
+test_pci_assign_SRCS := tests/unit/test_pci_assign.c tests/unit/pci_fake.c $(PCI_CORE_SRCS)
 
 UNIT_TESTS += test_pci_ecam
 test_pci_ecam_SRCS := tests/unit/test_pci_ecam.c drivers/acpi/mcfg.c drivers/pci/ecam.c

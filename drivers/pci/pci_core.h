@@ -38,20 +38,6 @@ void pci_access_write(const struct pci_config_access *access, uint16_t segment, 
                       uint8_t slot, uint8_t function, uint16_t offset, unsigned width,
                       uint32_t value);
 
-/* Resource assignment where no firmware did it (assign_all.c): numbers every bridge below
- * first_bus (up to last_bus), sizes and places every BAR and bridge window in the host
- * bridge's windows (PCI bus addresses; a size of 0 means the host has no such window), enables
- * decoding of what got an address.  Runs on raw config space before the scan.  Returns how many
- * things were left unassigned (each warned about), or -ENOMEM. */
-struct pci_host_window {
-    uint64_t base, size;
-};
-struct pci_host_windows {
-    struct pci_host_window io, mem32, pref64;
-};
-int pci_assign_all(const struct pci_config_access *access, uint16_t segment, unsigned first_bus,
-                   unsigned last_bus, const struct pci_host_windows *host);
-
 /* Registers the "pci" and "root" buses (idempotent). */
 int pci_core_init(void);
 /* A device on the "root" bus to hang a hierarchy from ("pci0000:00", "platform"). */
@@ -104,6 +90,19 @@ struct pci_windows {
 void pci_windows_from_bridge(struct pci_windows *windows, const struct pci_device *bridge);
 /* Assigns every implemented BAR whose base is 0; returns how many were assigned. */
 unsigned pci_assign_bars(struct pci_device *pdev, struct pci_windows *windows);
+
+/* Resource assignment without firmware (assign_all.c): numbers every bridge's buses within
+ * the host's bus range, sizes and assigns every BAR and bridge window from the host's windows
+ * and turns decoding on.  What does not fit is warned about by name and left unassigned with
+ * decoding off.  Call before scanning the host's root bus; for hosts whose firmware_assigned
+ * is false (device trees), or on x86 with pci=assign-all. */
+struct pci_host_bridge_desc;
+struct pci_assign_stats {
+    unsigned functions, buses, bridges, assigned_bars;
+    unsigned failed_bars, failed_functions, failed_bridges;
+};
+int pci_assign_all(const struct pci_config_access *access, const struct pci_host_bridge_desc *host,
+                   struct pci_assign_stats *stats);
 
 /* Hot-plug: checks one PCIe port's slot status and handles presence changes and attention
  * button presses (enumerate and bind, or unbind, remove and power the slot off).  Returns

@@ -96,8 +96,7 @@ unsigned fdt_size_cells(const struct fdt *fdt, int bus);
  * way has no `ranges` or no range covers the region. */
 int fdt_reg(const struct fdt *fdt, int node, unsigned index, uint64_t *address, uint64_t *size);
 /* The same without translation: the address on the parent bus. */
-int fdt_reg_raw(const struct fdt *fdt, int node, unsigned index, uint64_t *address,
-                uint64_t *size);
+int fdt_reg_raw(const struct fdt *fdt, int node, unsigned index, uint64_t *address, uint64_t *size);
 /* Translates [*address, +size) from the child space of bus up to the CPU (as fdt_reg). */
 int fdt_translate(const struct fdt *fdt, int bus, uint64_t *address, uint64_t size);
 

@@ -274,11 +274,28 @@ def pci_seeds():
     write("fuzz_pci_scan", "extended-space", b"\1" + host + disk)
 
 
+def fdt_seeds(tmp):
+    """QEMU's own aarch64 virt trees (needs qemu-system-aarch64), cut to their blocks."""
+    import sys
+    sys.path.insert(0, os.path.join(HERE, "..", "unit"))
+    from gen_dtb_c import compact
+    machines = {"virt-gicv3": ["-M", "virt,gic-version=3", "-cpu", "max"],
+                "virt-gicv2-smp": ["-M", "virt,gic-version=2", "-cpu", "cortex-a57", "-smp", "2"],
+                "virt-root-port": ["-M", "virt,gic-version=3", "-cpu", "max", "-device",
+                                   "pcie-root-port,id=rp0", "-m", "1G"]}
+    for name, args in machines.items():
+        path = os.path.join(tmp, name + ".dtb")
+        machine = args[1] + ",dumpdtb=" + path
+        run("qemu-system-aarch64", *args[:1], machine, *args[2:], "-nographic")
+        with open(path, "rb") as f:
+            write("fuzz_fdt", name, compact(f.read()))
+
+
 # The targets whose seeds this script writes; the others' seeds are minimised corpora of fuzzing
 # runs (libFuzzer -merge=1, see docs/FUZZING.md), left alone here.
 GENERATED = ("fuzz_fat", "fuzz_partition", "fuzz_config", "fuzz_acpi", "fuzz_fat_name",
              "fuzz_path", "fuzz_line_editor", "fuzz_shell_tokenize", "fuzz_loop_map",
-             "fuzz_pci_scan", "fuzz_acpi_pci_roots")
+             "fuzz_pci_scan", "fuzz_acpi_pci_roots", "fuzz_fdt")
 
 
 def main():
@@ -286,6 +303,7 @@ def main():
         shutil.rmtree(os.path.join(CORPUS, target), ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         disk_seeds(tmp)
+        fdt_seeds(tmp)
     text_seeds()
     pci_seeds()
 
