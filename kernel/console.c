@@ -104,6 +104,10 @@ void console_unregister(struct console *c)
     } else if (was_registered) {
         list_remove(&c->node);
     }
+    if (c == early) { /* the early console itself: gone for good */
+        early = NULL;
+        early_replaced_by = NULL;
+    }
     c->registered = false;
     spin_unlock_irqrestore(&output_lock, flags);
     mutex_unlock(&registry_lock);

@@ -5,3 +5,5 @@ UNIT_TESTS += test_boot_modules
 test_boot_modules_SRCS := tests/unit/test_boot_modules.c kernel/boot_modules_check.c
 UNIT_TESTS += test_shell_tokenize
 test_shell_tokenize_SRCS := tests/unit/test_shell_tokenize.c kernel/shell_tokenize.c
+UNIT_TESTS += test_console
+test_console_SRCS := tests/unit/test_console.c kernel/console.c

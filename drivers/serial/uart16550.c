@@ -95,6 +95,12 @@ static void program_line(void *context)
     io_write8(u->base + REG_MODEM_CONTROL, MODEM_DTR_RTS_OUT2);
 }
 
+/* Working FIFOs (IIR bits 6-7 both set once enabled) make a 16550A. */
+static const char *model(const struct uart *u)
+{
+    return u->fifo ? "16550A" : "8250/16450 (no FIFOs)";
+}
+
 /* "serial0" is ttyS0; a device named otherwise keeps its name. */
 static void console_name(const struct device *dev, char *name, size_t size)
 {
@@ -151,10 +157,9 @@ static int uart_probe(struct platform_device *pdev)
     if (u->irq >= 0) {
         io_write8(u->base + REG_INTERRUPT_ENABLE, IER_RECEIVED_DATA);
         uart_receive(u); /* anything typed before the interrupt was on */
-        pr_info("%s at I/O %#x (irq %u) is a %s", u->name, u->base, u->line,
-                u->fifo ? "16550A" : "16450");
+        pr_info("%s at I/O %#x (irq %u) is a %s", u->name, u->base, u->line, model(u));
     } else {
-        pr_info("%s at I/O %#x (polled) is a %s", u->name, u->base, u->fifo ? "16550A" : "16450");
+        pr_info("%s at I/O %#x (polled) is a %s", u->name, u->base, model(u));
     }
     return 0;
 }

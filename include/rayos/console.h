@@ -41,7 +41,9 @@ struct console {
 /* Adds a console (write is required): -EINVAL without write, -EBUSY if already registered.  A
  * console whose device covers the early console's address replaces it. */
 int console_register(struct console *c);
-/* Removes a console; once this returns, nothing runs in its write() or poll() any more. */
+/* Removes a console; once this returns, nothing runs in its write() or poll() any more.  The
+ * console that replaced the early console gives its place back; the early console itself, once
+ * unregistered, is forgotten. */
 void console_unregister(struct console *c);
 
 /* Registers the early console from boot code (one; a second call replaces the first while it is
