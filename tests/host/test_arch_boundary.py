@@ -84,3 +84,22 @@ def test_checker_catches_a_crossing(tmp_path, line, bad):
     driver = tmp_path / "driver.c"
     driver.write_text(line + "int x;\n")
     assert bool(portable_violations("drivers/x/driver.c", str(driver))) == bad
+
+
+@pytest.mark.parametrize("line, bad", [
+    ('#include "drivers/acpi/acpi_internal.h"\n', True),
+    ('#include "../other/private.h"\n', True),
+    ('#include "cpu.h"\n', False),
+    ("#include <asm/io.h>\n", False),
+])
+def test_checker_catches_an_arch_crossing(tmp_path, line, bad):
+    """arch/NAME may include its own headers and <...> ones, not another folder's."""
+    arch_dir = tmp_path / "arch" / "toy"
+    arch_dir.mkdir(parents=True)
+    (arch_dir / "cpu.h").write_text("/* private */\n")
+    (tmp_path / "arch" / "other").mkdir()
+    (tmp_path / "arch" / "other" / "private.h").write_text("/* private */\n")
+    setup = arch_dir / "setup.c"
+    setup.write_text(line + "int x;\n")
+    found = arch_violations("arch/toy/setup.c", str(setup), os.path.realpath(arch_dir))
+    assert bool(found) == bad
