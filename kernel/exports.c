@@ -61,6 +61,9 @@ EXPORT_SYMBOL(irq_release);
 
 /* The device model and managed resources. */
 EXPORT_SYMBOL(device_for_each);
+EXPORT_SYMBOL(device_get);
+EXPORT_SYMBOL(device_put);
+EXPORT_SYMBOL(device_unregister);
 EXPORT_SYMBOL(device_resource);
 EXPORT_SYMBOL(devm_add_action);
 EXPORT_SYMBOL(devm_release_action);
@@ -105,8 +108,6 @@ EXPORT_SYMBOL(devm_pci_enable_msix);
 /* The block layer. */
 EXPORT_SYMBOL(block_device_alloc);
 EXPORT_SYMBOL(block_device_register);
-EXPORT_SYMBOL(block_device_unregister);
-EXPORT_SYMBOL(block_device_put);
 EXPORT_SYMBOL(block_device_scan_partitions);
 EXPORT_SYMBOL(devm_block_device_alloc);
 EXPORT_SYMBOL(devm_block_device_register);

@@ -3,6 +3,7 @@
 #include "block_fakes.h"
 
 #include <rayos/dma.h>
+#include <rayos/io.h>
 #include <rayos/irq.h>
 
 #include <stdlib.h>
@@ -47,6 +48,19 @@ bool dma_map_buffer(const void *virt, size_t size, phys_addr_t *phys)
         return false;
     *phys = (phys_addr_t)(uintptr_t)virt;
     return true;
+}
+
+void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
+{
+    (void)size;
+    (void)attr;
+    return (void *)(uintptr_t)phys;
+}
+
+void unmap_phys(void *virt, size_t size)
+{
+    (void)virt;
+    (void)size;
 }
 
 bool irq_enabled(void)
