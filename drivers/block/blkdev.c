@@ -9,6 +9,9 @@
 #include <rayos/printk.h>
 #include <rayos/string.h>
 
+/* block_device.name is the device's name: the union in <rayos/block.h> relies on this. */
+_Static_assert(__builtin_offsetof(struct device, name) == 0, "struct device begins with its name");
+
 /* Block devices are device-model nodes on this bus; no driver binds to them. */
 static int block_match(struct device *dev, struct driver *drv)
 {

@@ -149,8 +149,8 @@ struct block_device {
 /* Registration.  block_device_alloc() returns a device holding one reference (the caller's). */
 struct block_device *block_device_alloc(void);
 /* Adds the device under parent (a disk's controller, a partition's disk), naming it prefix +
- * letter ("vd" -> vda, vdb, ... vdz, vdaa) when its name is empty; the registry takes its own
- * reference. */
+ * letter ("vd" -> vda, vdb, ... vdz, vdaa) when its name is empty; the device model holds a
+ * reference of its own until the device is unregistered. */
 int block_device_register(struct block_device *dev, struct device *parent, const char *prefix);
 /* Managed forms for a driver bound to owner (<rayos/devres.h>): the allocation's reference is
  * put, and a registered disk (a child of owner) unregistered, with owner's other managed
