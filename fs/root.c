@@ -30,7 +30,7 @@ static void hold(struct block_device *dev)
             return;
         }
     }
-    device_put(&dev->dev); /* more mounts than slots: the registry's own reference remains */
+    device_put(&dev->dev); /* more mounts than slots: the device model's own reference remains */
 }
 
 static void release(const char *name)

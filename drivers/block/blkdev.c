@@ -193,7 +193,7 @@ int block_device_register(struct block_device *dev, struct device *parent, const
         if (status < 0)
             return status;
     }
-    device_get(&dev->dev); /* the registry's; device_register keeps it */
+    device_get(&dev->dev); /* the device model's, kept until unregistration */
     status = add_device(dev, parent, prefix);
     if (status < 0) {
         device_put(&dev->dev);

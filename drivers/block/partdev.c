@@ -88,7 +88,7 @@ static int register_partition(struct block_device *disk, const struct partition_
     snprintf(part->partition_label, sizeof(part->partition_label), "%s", entry->name);
     partition_uuid(table, entry, part->partition_uuid);
     status = block_device_register(part, &disk->dev, "");
-    device_put(&part->dev); /* the registry holds it from here */
+    device_put(&part->dev); /* the device model holds it from here */
     return status;
 }
 
