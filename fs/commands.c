@@ -395,7 +395,7 @@ static int cmd_mount(int argc, char **argv)
     else if (error)
         fail("mount", device, error);
     if (dev)
-        block_device_put(dev);
+        device_put(&dev->dev);
     return error;
 }
 SHELL_COMMAND("mount", "[-r] DEVICE PATH  mount a filesystem (no arguments: list)", cmd_mount);

@@ -67,7 +67,7 @@ static int cmd_fsck(int argc, char **argv)
     } else {
         shell_printf("fsck: %s: %s\n", name, error_name(-error));
     }
-    block_device_put(dev);
+    device_put(&dev->dev);
     return error;
 }
 SHELL_COMMAND("fsck", "[--repair] DEVICE  check (and repair) an unmounted FAT volume", cmd_fsck);

@@ -174,7 +174,9 @@ static void loop_free(struct loop *loop)
     if (loop->file)
         vfs_close(loop->file);
     if (loop->backing)
-        block_device_put(loop->backing);
+        device_put(&loop->backing->dev);
+    if (loop->dev)
+        device_put(&loop->dev->dev);
     kfree(loop->extents);
     kfree(loop);
 }
@@ -237,9 +239,9 @@ int loop_attach(const char *path, bool read_only, char *name, size_t name_size)
     dev->driver_data = loop;
     dev->limits = loop->backing->limits;
     dev->limits.max_segments = CHILD_SEGMENTS;
-    error = block_device_register(dev, "loop");
+    error = block_device_register(dev, virtual_device_root(), "loop");
     if (error) {
-        block_device_put(dev);
+        device_put(&dev->dev);
         loop->dev = NULL;
         loop_free(loop);
         return error;
@@ -271,7 +273,7 @@ int loop_detach(const char *name)
         char holder[sizeof(loop->dev->claim_holders[0])];
         snprintf(holder, sizeof(holder), "backs %s", loop->dev->name);
         block_device_unclaim(loop->backing, holder);
-        block_device_unregister(loop->dev);
+        device_unregister(&loop->dev->dev);
         loop_free(loop);
         return 0;
     }
@@ -300,10 +302,8 @@ static bool on_loop(const char *source, const struct block_device *loop_dev)
     struct block_device *dev = block_device_find(source);
     if (!dev)
         return false;
-    const struct block_device *disk = dev;
-    while (disk->parent)
-        disk = disk->parent;
-    block_device_put(dev);
+    const struct block_device *disk = block_device_disk(dev);
+    device_put(&dev->dev);
     return disk == loop_dev;
 }
 

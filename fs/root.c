@@ -30,14 +30,14 @@ static void hold(struct block_device *dev)
             return;
         }
     }
-    block_device_put(dev); /* more mounts than slots: the registry's own reference remains */
+    device_put(&dev->dev); /* more mounts than slots: the device model's own reference remains */
 }
 
 static void release(const char *name)
 {
     for (unsigned i = 0; i < HELD_MAX; i++) {
         if (held[i] && strcmp(held[i]->name, name) == 0) {
-            block_device_put(held[i]);
+            device_put(&held[i]->dev);
             held[i] = NULL;
             return;
         }
@@ -52,7 +52,7 @@ int fs_mount_device(const char *name, const char *path, unsigned flags)
     /* A second writable filesystem over bytes another user keeps its own structure of would
      * corrupt both: refuse, as raw writes are refused (block_device_busy). */
     if (!(flags & VFS_MOUNT_READ_ONLY) && !dev->read_only && block_device_busy(dev, NULL, 0)) {
-        block_device_put(dev);
+        device_put(&dev->dev);
         return -EBUSY;
     }
     struct block_io io;
@@ -61,7 +61,7 @@ int fs_mount_device(const char *name, const char *path, unsigned flags)
         flags |= VFS_MOUNT_READ_ONLY;
     int error = vfs_mount(NULL, &io, dev->name, path, flags);
     if (error) {
-        block_device_put(dev);
+        device_put(&dev->dev);
     } else {
         char holder[sizeof(dev->claim_holders[0])];
         snprintf(holder, sizeof(holder), "is mounted at %s", path);
@@ -90,7 +90,7 @@ int fs_unmount_path(const char *path)
             char holder[sizeof(dev->claim_holders[0])];
             snprintf(holder, sizeof(holder), "is mounted at %s", normal);
             block_device_unclaim(dev, holder);
-            block_device_put(dev);
+            device_put(&dev->dev);
         }
         release(info.source);
     }
@@ -167,7 +167,7 @@ static bool block_device_find_exists(const char *name)
 {
     struct block_device *dev = block_device_find(name);
     if (dev)
-        block_device_put(dev);
+        device_put(&dev->dev);
     return dev != NULL;
 }
 
@@ -216,9 +216,14 @@ static void follow_configured_root(const char *current)
     config_load();
 }
 
-/* A disk went away (hot-unplug, driver unbind): drop its mounts; open files get -ENODEV. */
-static void device_removed(struct block_device *dev)
+/* A disk went away (hot-unplug, driver unbind): drop its mounts; open files get -ENODEV.
+ * The block layer's own listener has already failed its queue. */
+static void device_removed(struct device *node, enum device_event event, void *context)
 {
+    (void)context;
+    struct block_device *dev = to_block_device(node);
+    if (!dev || event != DEVICE_EVENT_REMOVED)
+        return;
     vfs_source_removed(dev->name);
     /* The held reference stays: a filesystem with files still open keeps calling the device
      * (and getting -ENODEV) until they close, so its structure must outlive the removal. */
@@ -243,7 +248,8 @@ static void mount_boot_modules(void)
 
 static int root_init(void)
 {
-    block_device_on_remove(device_removed);
+    static struct device_listener removal_listener = {.notify = device_removed};
+    device_listen(&removal_listener);
     char name[BLOCK_NAME_MAX] = "";
     char spec[64];
     bool asked = cmdline_get("root", spec, sizeof(spec));

@@ -139,7 +139,7 @@ static int cmd_losetup(int argc, char **argv)
         else if (error)
             shell_printf("losetup: %s: %s\n", argv[2], error_name(-error));
         if (dev)
-            block_device_put(dev);
+            device_put(&dev->dev);
         return error;
     }
     bool read_only = argc == 3 && strcmp(argv[1], "-r") == 0;

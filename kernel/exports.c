@@ -121,8 +121,6 @@ EXPORT_SYMBOL(devm_pci_enable_msix);
 /* The block layer. */
 EXPORT_SYMBOL(block_device_alloc);
 EXPORT_SYMBOL(block_device_register);
-EXPORT_SYMBOL(block_device_unregister);
-EXPORT_SYMBOL(block_device_put);
 EXPORT_SYMBOL(block_device_scan_partitions);
 EXPORT_SYMBOL(devm_block_device_alloc);
 EXPORT_SYMBOL(devm_block_device_register);

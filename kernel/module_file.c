@@ -84,17 +84,10 @@ struct busy_search {
     size_t why_size;
 };
 
-static struct block_device *whole_disk(struct block_device *disk)
-{
-    while (disk->parent)
-        disk = disk->parent;
-    return disk;
-}
-
 static int find_busy_disk(struct block_device *disk, void *context)
 {
     struct busy_search *search = context;
-    struct device *owner = whole_disk(disk)->device;
+    struct device *owner = block_device_disk(disk)->dev.parent;
     if (!owner || !owner->driver || owner->driver->owner != search->mod)
         return 0;
     char holder[64];

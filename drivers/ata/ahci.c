@@ -600,7 +600,7 @@ static void port_free(struct ahci_port *port)
     if (port->tables)
         dma_free(port->tables, (size_t)port->depth * TABLE_BYTES);
     if (port->disk)
-        block_device_put(port->disk);
+        device_put(&port->disk->dev);
     kfree(port);
 }
 
@@ -656,7 +656,7 @@ static int register_disk(struct ahci_port *port)
     disk->driver_data = port;
     disk->timeout_ns = REQUEST_TIMEOUT;
     port->disk = disk;
-    int status = block_device_register(disk, "sd");
+    int status = block_device_register(disk, &port->host->pdev->dev, "sd");
     if (status < 0)
         return status;
     log_disk(port);
@@ -775,8 +775,8 @@ static void free_ports(void *host_)
         struct ahci_port *port = host->ports[i];
         if (!port)
             continue;
-        if (port->disk && port->disk->registered)
-            block_device_unregister(port->disk);
+        if (port->disk)
+            device_unregister(&port->disk->dev);
         /* A recovery in progress finishes first (it touches the port's registers unlocked);
          * the unregistered disk makes it quick. */
         while (__atomic_load_n(&port->recovering, __ATOMIC_ACQUIRE))
@@ -881,8 +881,8 @@ static int ahci_probe(struct pci_device *pdev, const struct pci_device_id *id)
         if (status < 0) {
             port_write(port, PX_IE, 0);
             port_stop(port);
-            if (port->disk && port->disk->registered)
-                block_device_unregister(port->disk);
+            if (port->disk)
+                device_unregister(&port->disk->dev);
             port_free(port);
             continue;
         }

@@ -66,6 +66,7 @@ struct ide_channel;
 struct ide_host {
     struct ide_channel *channels[2];
     struct pci_device *pdev; /* NULL for a legacy channel */
+    struct device *device;   /* the PCI function or legacy platform device: the disks' parent */
     bool intx_claimed;       /* native-mode channels share the function's INTx */
 };
 
@@ -519,8 +520,8 @@ static void register_drive(struct ide_channel *ch, struct ide_drive *drive)
     disk->driver_data = drive;
     disk->timeout_ns = REQUEST_TIMEOUT;
     drive->disk = disk;
-    if (block_device_register(disk, "hd") < 0) {
-        block_device_put(disk);
+    if (block_device_register(disk, ch->host->device, "hd") < 0) {
+        device_put(&disk->dev);
         drive->disk = NULL;
         return;
     }
@@ -663,8 +664,8 @@ static void channel_destroy(struct ide_channel *ch)
     for (unsigned unit = 0; unit < 2; unit++) {
         struct block_device *disk = ch->drives[unit].disk;
         if (disk) {
-            block_device_unregister(disk);
-            block_device_put(disk);
+            device_unregister(&disk->dev);
+            device_put(&disk->dev);
         }
     }
     /* Quiesce: mask the device's interrupt, stop the engine, fail what was running. */
@@ -706,6 +707,7 @@ static int ide_pci_probe(struct pci_device *pdev, const struct pci_device_id *id
     (void)id;
     struct ide_host *host = pci_get_drvdata(pdev);
     host->pdev = pdev;
+    host->device = &pdev->dev;
     int error = devm_add_action(&pdev->dev, host_destroy, host, "ide channels");
     if (error)
         return error;
@@ -795,6 +797,7 @@ static int ide_legacy_probe(struct platform_device *pdev)
         return -EBUSY; /* a PCI IDE function appeared after boot: it owns these ports */
     unsigned number = command->start == 0x170 ? 1 : 0;
     struct ide_host *host = pdev->dev.driver_data;
+    host->device = &pdev->dev;
     int error = devm_add_action(&pdev->dev, host_destroy, host, "ide channels");
     if (error)
         return error;

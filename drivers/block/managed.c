@@ -5,13 +5,14 @@
 
 static void put_action(void *disk)
 {
-    block_device_put(disk);
+    device_put(&((struct block_device *)disk)->dev);
 }
 
-static void unregister_action(void *disk)
+static void unregister_action(void *disk_)
 {
-    block_device_unregister(disk);
-    block_device_put(disk);
+    struct block_device *disk = disk_;
+    device_unregister(&disk->dev);
+    device_put(&disk->dev);
 }
 
 struct block_device *devm_block_device_alloc(struct device *owner)
@@ -24,11 +25,10 @@ struct block_device *devm_block_device_alloc(struct device *owner)
 
 int devm_block_device_register(struct device *owner, struct block_device *disk, const char *prefix)
 {
-    disk->device = owner;
-    int status = block_device_register(disk, prefix);
+    int status = block_device_register(disk, owner, prefix);
     if (status < 0)
         return status;
-    block_device_get(disk);
+    device_get(&disk->dev);
     return devm_add_action(owner, unregister_action, disk, "block device");
 }
 

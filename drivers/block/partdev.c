@@ -21,7 +21,7 @@ static void forward_done(struct block_request *req, int status)
     struct block_device *part = original->device;
     kfree(forward);
     blk_request_done(original, status);
-    block_device_put(part);
+    device_put(&part->dev); /* maybe the last, in interrupt context: the core defers that */
 }
 
 static int partition_submit(struct block_device *part, struct block_request *req)
@@ -37,14 +37,14 @@ static int partition_submit(struct block_device *part, struct block_request *req
         .segment_count = req->segment_count,
         .segments = req->segments,
         .complete = forward_done,
-        .device = part->parent,
+        .device = block_device_disk(part),
     };
     /* The partition may be removed while this is in flight. */
-    block_device_get(part);
+    device_get(&part->dev);
     int status = blk_submit(&forward->req);
     if (status < 0) {
         kfree(forward);
-        block_device_put(part);
+        device_put(&part->dev);
     }
     return status;
 }
@@ -67,7 +67,7 @@ static int register_partition(struct block_device *disk, const struct partition_
         return -ENOMEM;
     int status = partition_name(part->name, sizeof(part->name), disk->name, entry->number);
     if (status < 0) {
-        block_device_put(part);
+        device_put(&part->dev);
         return status;
     }
     part->type = BLOCK_TYPE_PARTITION;
@@ -82,14 +82,13 @@ static int register_partition(struct block_device *disk, const struct partition_
     part->limits = disk->limits;
     part->hw_queue_count = disk->hw_queue_count;
     part->ops = &partition_ops;
-    part->parent = disk;
     part->start_lba = entry->start_lba;
     part->partition_number = entry->number;
     snprintf(part->partition_type, sizeof(part->partition_type), "%s", partition_type_name(entry));
     snprintf(part->partition_label, sizeof(part->partition_label), "%s", entry->name);
     partition_uuid(table, entry, part->partition_uuid);
-    status = block_device_register(part, "");
-    block_device_put(part); /* the registry holds it from here */
+    status = block_device_register(part, &disk->dev, "");
+    device_put(&part->dev); /* the device model holds it from here */
     return status;
 }
 

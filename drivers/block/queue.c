@@ -72,7 +72,7 @@ static int check_range(const struct block_device *dev, uint64_t lba, uint64_t co
 static int check_request(const struct block_request *req)
 {
     const struct block_device *dev = req->device;
-    if (dev->removed)
+    if (block_device_removed(dev))
         return -ENODEV;
     if (op_writes(req->op) && dev->read_only)
         return -EROFS;
@@ -389,9 +389,8 @@ static void check_timeout(struct block_hw_queue *hq)
 
 void blk_service(struct block_device *dev)
 {
-    while (dev->parent)
-        dev = dev->parent;
-    if (dev->removed)
+    dev = block_device_disk(dev);
+    if (block_device_removed(dev))
         return; /* the driver may be gone */
     if (dev->ops->poll)
         dev->ops->poll(dev);
@@ -403,22 +402,22 @@ void blk_service(struct block_device *dev)
 static void timeout_fired(struct timer *timer)
 {
     struct block_hw_queue *hq = timer->data;
-    block_device_get(hq->device);
+    device_get(&hq->device->dev);
     if (!queue_work(system_wq, &hq->timeout_work))
-        block_device_put(hq->device);
+        device_put(&hq->device->dev);
 }
 
 static void timeout_work(struct work *work)
 {
     struct block_hw_queue *hq = container_of(work, struct block_hw_queue, timeout_work);
     struct block_device *dev = hq->device;
-    if (!dev->removed) {
+    if (!block_device_removed(dev)) {
         check_timeout(hq);
         irqflags_t flags = spin_lock_irqsave(&hq->lock);
         arm_timeout_locked(hq); /* for the request that is now the oldest */
         spin_unlock_irqrestore(&hq->lock, flags);
     }
-    block_device_put(dev);
+    device_put(&dev->dev);
 }
 
 int blk_queues_init(struct block_device *dev)

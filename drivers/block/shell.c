@@ -122,17 +122,15 @@ static int blk_write_command(struct block_device *dev, int argc, char **argv)
 
 static int blk_info_command(struct block_device *dev)
 {
-    struct block_device *disk = dev;
-    while (disk->parent)
-        disk = disk->parent;
+    struct block_device *disk = block_device_disk(dev);
     const struct block_limits *l = &dev->limits;
     shell_printf("%s: %llu blocks of %u bytes (physical %u)%s%s\n", dev->name,
                  (unsigned long long)dev->block_count, dev->logical_block_size,
                  dev->physical_block_size, dev->read_only ? ", read-only" : "",
                  dev->type == BLOCK_TYPE_PARTITION ? ", partition" : "");
-    if (dev->parent)
-        shell_printf("partition %u of %s from block %llu\n", dev->partition_number,
-                     dev->parent->name, (unsigned long long)dev->start_lba);
+    if (disk != dev)
+        shell_printf("partition %u of %s from block %llu\n", dev->partition_number, disk->name,
+                     (unsigned long long)dev->start_lba);
     shell_printf("limits: %u segments of %u bytes, %u bytes per request, queue depth %u\n",
                  l->max_segments, l->max_segment_size, l->max_transfer, l->queue_depth);
     shell_printf("features:%s%s%s\n", dev->can_flush ? " flush" : "",
@@ -148,7 +146,7 @@ static int blk_info_command(struct block_device *dev)
                      blk_hw_queue_cpu(i), (unsigned long long)hq->completed_requests,
                      (unsigned long long)hq->failed_requests);
     }
-    if (disk->ops->describe && !disk->removed) {
+    if (disk->ops->describe && !block_device_removed(disk)) {
         char line[160], escaped[160 * ESCAPE_MAX_RATIO];
         disk->ops->describe(disk, line, sizeof(line)); /* may quote the device's own strings */
         shell_printf("driver: %s\n", escape_string(escaped, sizeof(escaped), line));
@@ -159,9 +157,8 @@ static int blk_info_command(struct block_device *dev)
 /* Fails what the disk holds with -EIO and restarts it (recovery, and a test of that path). */
 static int blk_reset_command(struct block_device *dev)
 {
-    while (dev->parent)
-        dev = dev->parent;
-    if (!dev->ops->reset || dev->removed) {
+    dev = block_device_disk(dev);
+    if (!dev->ops->reset || block_device_removed(dev)) {
         shell_printf("blk reset: %s cannot be reset\n", dev->name);
         return -EOPNOTSUPP;
     }
@@ -241,7 +238,7 @@ static int blk_command(int argc, char **argv)
         if (block_device_busy(dev, why, sizeof(why))) {
             shell_printf("blk %s: %s: %s: %s (--force writes anyway)\n", argv[1], dev->name,
                          error_name(EBUSY), why);
-            block_device_put(dev);
+            device_put(&dev->dev);
             return -EBUSY;
         }
     }
@@ -264,7 +261,7 @@ static int blk_command(int argc, char **argv)
         shell_printf("blk: unknown subcommand %s\n", argv[1]);
         status = -EINVAL;
     }
-    block_device_put(dev);
+    device_put(&dev->dev);
     return status;
 }
 SHELL_COMMAND("blk", "read|write|zero|discard|info|reset|bench DEV ...  block devices",

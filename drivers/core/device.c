@@ -9,6 +9,8 @@
 #include <rayos/module.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
+#include <rayos/thread.h>
+#include <rayos/work.h>
 
 /* One sleeping lock for the whole model: the lists below, every device's state, driver and
  * children, and every probe and remove run under it, so a `driver bind` on one CPU, a hot-plug
@@ -146,6 +148,7 @@ void device_initialize(struct device *dev, struct bus_type *bus, struct device *
     list_init(&dev->sibling);
     list_init(&dev->all_node);
     list_init(&dev->managed);
+    list_init(&dev->release_node);
     dev->priv = NULL;
 }
 
@@ -193,6 +196,41 @@ struct device *device_get(struct device *dev)
     return dev;
 }
 
+/* The end of a device: out of the registry, its structure freed, its parent's reference gone. */
+static void device_release(struct device *dev)
+{
+    model_lock();
+    list_remove(&dev->all_node);
+    model_unlock();
+    struct device *parent = dev->parent;
+    if (dev->release)
+        dev->release(dev);
+    device_put(parent);
+}
+
+/* Last references dropped in interrupt context (a request completing on a removed partition)
+ * cannot take the model lock: those devices are released on the system work queue. */
+static struct spinlock deferred_lock = SPINLOCK_INIT("device release");
+static LIST_HEAD(deferred_releases);
+
+static void release_deferred(struct work *work)
+{
+    (void)work;
+    for (;;) {
+        irqflags_t flags = spin_lock_irqsave(&deferred_lock);
+        struct device *dev = NULL;
+        if (!list_empty(&deferred_releases)) {
+            dev = list_entry(deferred_releases.next, struct device, release_node);
+            list_remove(&dev->release_node);
+        }
+        spin_unlock_irqrestore(&deferred_lock, flags);
+        if (!dev)
+            return;
+        device_release(dev);
+    }
+}
+static struct work deferred_work = WORK_INIT(release_deferred);
+
 void device_put(struct device *dev)
 {
     if (!dev)
@@ -203,13 +241,14 @@ void device_put(struct device *dev)
         return;
     /* Only an unregistered (or never registered) device can lose its last reference. */
     BUG_ON(dev->state != DEVICE_REMOVED && !list_empty(&dev->all_node));
-    model_lock();
-    list_remove(&dev->all_node);
-    model_unlock();
-    struct device *parent = dev->parent;
-    if (dev->release)
-        dev->release(dev);
-    device_put(parent);
+    if (in_interrupt()) {
+        irqflags_t flags = spin_lock_irqsave(&deferred_lock);
+        list_add_tail(&deferred_releases, &dev->release_node);
+        spin_unlock_irqrestore(&deferred_lock, flags);
+        queue_work(system_wq, &deferred_work);
+        return;
+    }
+    device_release(dev);
 }
 
 static bool device_is_live(const struct device *dev)

@@ -73,8 +73,8 @@ static bool holds_root(const struct block_device *disk, char *root_source, size_
         struct block_device *dev = block_device_find(info.source);
         if (!dev)
             return false;
-        bool same = dev == disk || dev->parent == disk;
-        block_device_put(dev);
+        bool same = block_device_disk(dev) == disk;
+        device_put(&dev->dev);
         strlcpy(root_source, info.source, size);
         return same;
     }
@@ -126,7 +126,8 @@ static int check_disk(struct install *in)
     struct block_device *d = in->disk;
     char why[96], size[16];
     if (d->type == BLOCK_TYPE_PARTITION)
-        return refuse("%s is a partition; give the whole disk (%s)", d->name, d->parent->name);
+        return refuse("%s is a partition; give the whole disk (%s)", d->name,
+                      block_device_disk(d)->name);
     if (holds_root(d, why, sizeof(why)))
         return refuse("%s holds the running root (%s is mounted at /)", d->name, why);
     if (block_device_busy(d, why, sizeof(why)))
@@ -295,28 +296,10 @@ static void show_progress(void *context, const char *step, uint64_t done, uint64
     }
 }
 
-static int find_partition(struct block_device *dev, void *context)
-{
-    struct block_device **out = context;
-    if (dev->parent == out[0]) {
-        out[1] = dev;
-        block_device_get(dev);
-        return 1;
-    }
-    return 0;
-}
-
 /* The disk's partitions as they are now: the old ones go, the new ones are registered. */
 static void rescan_partitions(struct install *in)
 {
-    for (;;) {
-        struct block_device *search[2] = {in->disk, NULL};
-        block_device_for_each(find_partition, search);
-        if (!search[1])
-            break;
-        block_device_unregister(search[1]);
-        block_device_put(search[1]);
-    }
+    device_unregister_children(&in->disk->dev);
     int count = block_device_scan_partitions(in->disk);
     if (count < 0)
         shell_printf("install: cannot read the new partition table back (%s)\n",
@@ -440,7 +423,7 @@ static int cmd_install(int argc, char **argv)
     if (in->claimed)
         block_device_unclaim(in->disk, INSTALL_HOLDER);
     close_files(in);
-    block_device_put(in->disk);
+    device_put(&in->disk->dev);
 out:
     kfree(in);
     return status;

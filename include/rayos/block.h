@@ -1,18 +1,19 @@
 /* Block devices: one interface every storage driver implements and every filesystem uses.
  *
  * A driver allocates a device with block_device_alloc(), fills geometry, limits, ops and the
- * number of hardware queues, and registers it.  Requests are asynchronous: blk_submit() checks
- * them, splits them to the device's limits, queues them on the hardware queue of the submitting
- * CPU (in the spirit of Linux's blk-mq), keeps at most limits.queue_depth in flight per queue
- * and calls req->complete once with 0 or a negative error.  blk_read/blk_write/blk_flush wrap that
- * synchronously, bouncing caller buffers that are not DMA-able.  Errors: -EIO from the device,
- * -EROFS on a read-only device, -EINVAL for a range past the end or a length that is not a whole
- * number of blocks, -ENODEV once the device has been removed, -EOPNOTSUPP when the device lacks the
- * operation. */
+ * number of hardware queues, and registers it under its own device.  Requests are asynchronous:
+ * blk_submit() checks them, splits them to the device's limits, queues them on the hardware queue
+ * of the submitting CPU (in the spirit of Linux's blk-mq), keeps at most limits.queue_depth in
+ * flight per queue and calls req->complete once with 0 or a negative error.
+ * blk_read/blk_write/blk_flush wrap that synchronously, bouncing caller buffers that are not
+ * DMA-able.  Errors: -EIO from the device, -EROFS on a read-only device, -EINVAL for a range past
+ * the end or a length that is not a whole number of blocks, -ENODEV once the device has been
+ * removed, -EOPNOTSUPP when the device lacks the operation. */
 #ifndef RAYOS_BLOCK_H
 #define RAYOS_BLOCK_H
 
 #include <rayos/block_io.h>
+#include <rayos/device.h>
 #include <rayos/list.h>
 #include <rayos/lock.h>
 #include <rayos/types.h>
@@ -101,10 +102,19 @@ struct block_driver_ops {
 
 enum block_device_type { BLOCK_TYPE_DISK, BLOCK_TYPE_PARTITION };
 
-#define BLOCK_NAME_MAX 16
+#define BLOCK_NAME_MAX DEVICE_NAME_MAX
 
+/* A disk or partition is a node of the device model on the "block" bus (no drivers bind
+ * there: the block layer drives it): a disk hangs under the device whose driver registered it
+ * (a PCI function, a controller, the "virtual" root for loop devices), a partition under its
+ * disk.  Its lifetime is the device's: device_get(&dev->dev) and device_put(&dev->dev); the last
+ * put frees it.  device_unregister(&dev->dev) takes it away (partitions first): the block layer
+ * then fails what is pending or in flight with -ENODEV, as it does all later requests. */
 struct block_device {
-    char name[BLOCK_NAME_MAX];
+    union {
+        struct device dev;
+        char name[DEVICE_NAME_MAX]; /* the device's name (struct device begins with it) */
+    };
     enum block_device_type type;
     uint32_t logical_block_size;  /* 512 or 4096 (a power of two >= 512) */
     uint32_t physical_block_size; /* >= logical_block_size */
@@ -120,8 +130,8 @@ struct block_device {
     void *driver_data;
     uint64_t timeout_ns; /* 0: never time out */
 
-    /* Partitions: where this one lies in its disk, and what the table says about it. */
-    struct block_device *parent;
+    /* Partitions: where this one lies in its disk (its parent device), and what the table
+     * says about it. */
     uint64_t start_lba;
     unsigned partition_number;
     char partition_type[40];
@@ -129,38 +139,37 @@ struct block_device {
     char partition_uuid[37]; /* Linux's PARTUUID (partition_uuid() in partition.h); "" for disks */
 
     /* Block layer state. */
-    struct list_node registry_node;
     struct block_hw_queue *hw_queues; /* hw_queue_count of them, from registration on */
-    unsigned references;
     unsigned partition_count;
-    struct device *device;     /* registered through devm_block_device_register: its owner */
     unsigned claims;           /* block_device_claim() minus block_device_unclaim() */
     char claim_holders[4][48]; /* what the claims said ("is mounted at /", "backs loop0") */
-    bool registered;
-    bool removed;
-    bool resetting; /* a timeout reset is running (one per device at a time) */
+    bool resetting;            /* a timeout reset is running (one per device at a time) */
 };
 
-/* Registry. */
+/* Registration.  block_device_alloc() returns a device holding one reference (the caller's). */
 struct block_device *block_device_alloc(void);
-/* Names the device prefix + letter ("vd" -> vda, vdb, ... vdz, vdaa) when name is empty. */
-int block_device_register(struct block_device *dev, const char *prefix);
-/* Fails everything pending or in flight with -ENODEV, as do later calls; removes partitions. */
-void block_device_unregister(struct block_device *dev);
+/* Adds the device under parent (a disk's controller, a partition's disk), naming it prefix +
+ * letter ("vd" -> vda, vdb, ... vdz, vdaa) when its name is empty; the device model holds a
+ * reference of its own until the device is unregistered. */
+int block_device_register(struct block_device *dev, struct device *parent, const char *prefix);
 /* Managed forms for a driver bound to owner (<rayos/devres.h>): the allocation's reference is
- * put, and a registered disk unregistered, with owner's other managed resources; unregister
- * does that part early (remove() taking the disk away before it stops the hardware). */
-struct device;
+ * put, and a registered disk (a child of owner) unregistered, with owner's other managed
+ * resources; unregister does that part early (remove() taking the disk away before it stops
+ * the hardware). */
 struct block_device *devm_block_device_alloc(struct device *owner);
 int devm_block_device_register(struct device *owner, struct block_device *disk, const char *prefix);
 void devm_block_device_unregister(struct device *owner, struct block_device *disk);
-struct block_device *block_device_find(const char *name); /* takes a reference */
-void block_device_get(struct block_device *dev);
-void block_device_put(struct block_device *dev);
-/* Called (outside interrupt context) for each device as it is unregistered, partitions before
- * their disk, so users such as mounted filesystems can let go of it. */
-int block_device_on_remove(void (*listener)(struct block_device *dev));
-/* Visits registered devices in registration order; stops when fn returns non-zero. */
+/* The block device a device-model node is, or NULL for a device on another bus. */
+struct block_device *to_block_device(struct device *dev);
+/* Lookup by name among block devices; the result carries a reference (device_put). */
+struct block_device *block_device_find(const char *name);
+/* The whole disk: dev itself, or a partition's disk. */
+struct block_device *block_device_disk(struct block_device *dev);
+/* Has the device been unregistered (its requests fail with -ENODEV)? */
+bool block_device_removed(const struct block_device *dev);
+/* Visits registered block devices in registration order (a disk before its partitions), each
+ * held by a reference and outside the device model's lock, so fn may do I/O; stops when fn
+ * returns non-zero. */
 int block_device_for_each(int (*fn)(struct block_device *dev, void *context), void *context);
 
 /* Exclusive users.  Whoever keeps its own structure over a device's bytes (a mounted
@@ -172,7 +181,7 @@ void block_device_unclaim(struct block_device *dev, const char *holder); /* the 
 /* Is any device on dev's disk claimed: dev itself, the disk of a partition, any partition of
  * the disk (partition tables are untrusted, so siblings may overlap)?  When so, returns true
  * and describes the first one found in why ("vda1 is mounted at /"). */
-bool block_device_busy(const struct block_device *dev, char *why, size_t why_size);
+bool block_device_busy(struct block_device *dev, char *why, size_t why_size);
 
 /* Reads the disk's partition table and registers each partition as device NAME + number
  * (vda1, nvme0n1p1 for names ending in a digit).  Returns the number registered or an error. */

@@ -9,7 +9,9 @@
  * Lifetime: a device is reference-counted.  device_register() takes the registry's reference;
  * device_unregister() unbinds the driver, marks the device REMOVED, tells subscribers and drops
  * that reference.  Whoever keeps a pointer past that (a lookup result, a pending request) holds
- * its own reference with device_get()/device_put(); the last put calls dev->release(). */
+ * its own reference with device_get()/device_put(); the last put calls dev->release().
+ * device_put() may be called in interrupt context (a request completing): a last put there
+ * hands the release to the system work queue. */
 #ifndef RAYOS_DEVICE_H
 #define RAYOS_DEVICE_H
 
@@ -96,6 +98,8 @@ struct device {
     struct list_node all_node; /* registry, registration order */
     struct list_node managed;  /* device-managed resources, oldest first (<rayos/devres.h>) */
     void *priv;                /* the block allocated for the driver's priv_size */
+
+    struct list_node release_node; /* waiting for release after a put in interrupt context */
 };
 
 /* The driver shape: a match (the bus's table), the size of the private data the core
@@ -166,6 +170,9 @@ void device_unregister_children(struct device *parent);
  * any child.  Stops at and returns the first non-zero (-ENOMEM if no snapshot can be taken). */
 int device_for_each_child(struct device *parent, int (*fn)(struct device *dev, void *context),
                           void *context);
+/* "virtual": the root that devices no hardware backs hang from (loop devices), on a bus of
+ * its own that no driver binds to.  Registered on first use; NULL if that fails. */
+struct device *virtual_device_root(void);
 /* Depth of the device in the tree (0 for a root), for listings. */
 unsigned device_depth(const struct device *dev);
 const char *device_state_name(enum device_state state);

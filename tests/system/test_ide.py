@@ -33,6 +33,10 @@ def test_piix_master_and_slave_read_write_and_fat(tmp_path):
         assert rows["hda"][1:7] == ["8M", "512", "512", "0", "disk", "ide"], rows
         assert rows["hdb"][1:7] == ["40M", "512", "512", "0", "disk", "ide"], rows
         assert rows["hdb1"][5] == "part", rows
+        # The disks hang under the IDE function, the partition under its disk.
+        assert re.search(r"^  0000:00:01\.1 \[pci\] 8086:7010 IDE interface -> ide\n"
+                         r"    hda \[block\] disk, 8M, ide\n    hdb \[block\] disk, 40M, ide\n"
+                         r"      hdb1 \[block\] partition 1, 39M\n", vm.run("devices"), re.M)
         assert vm.run("blk read hda 3") == xxd(master, 3 * 512, 512)
         # Two commands (at most 128 KiB each), PRD entries split at 64 KiB lines.
         assert vm.run("blk read hda 1000 260") == xxd(master, 1000 * 512, 260 * 512)
@@ -61,6 +65,9 @@ def test_legacy_ports_fallback_without_pci_ide(tmp_path):
                "PIO -> hda" in log, log
         assert "ide: legacy channel 0 slave: QEMU HARDDISK, 4 MiB" in log, log
         assert "ide: ide0: legacy ports 0x1f0/0x3f6, 2 disks" in log, log
+        assert re.search(r"^  ide0 \[platform\] ide-legacy .* -> ide-legacy\n"
+                         r"    hda \[block\] disk, 4M, ide\n    hdb \[block\] disk, 4M, ide\n",
+                         vm.run("devices"), re.M)
         assert vm.run("blk read hdb 77 2") == xxd(slave, 77 * 512, 1024)
         assert "300 blocks at 10 filled with 0x77" in vm.run("blk write hda 10 0x77 300")
         assert vm.poweroff() == 0

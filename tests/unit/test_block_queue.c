@@ -125,7 +125,7 @@ static struct block_device *register_fake_disk(unsigned hw_queues)
     dev->limits = (struct block_limits){
         .max_segments = 4, .max_segment_size = 4096, .max_transfer = 8192, .queue_depth = 2};
     dev->hw_queue_count = hw_queues;
-    assert_int_equal(block_device_register(dev, "vd"), 0);
+    assert_int_equal(block_device_register(dev, NULL, "vd"), 0);
     return dev;
 }
 
@@ -144,8 +144,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    block_device_unregister(disk.dev);
-    block_device_put(disk.dev);
+    device_unregister(&disk.dev->dev);
+    device_put(&disk.dev->dev);
     free(disk.data);
     assert_int_equal(fake_dma_allocations, 0);
     return 0;
@@ -344,8 +344,8 @@ static void test_queue_depth_and_busy_retry(void **state)
 static void test_hardware_queue_per_cpu(void **state)
 {
     (void)state;
-    block_device_unregister(disk.dev);
-    block_device_put(disk.dev);
+    device_unregister(&disk.dev->dev);
+    device_put(&disk.dev->dev);
     struct block_device *dev = register_fake_disk(2);
     disk.dev = dev;
     host_online_cpus = 2;
@@ -408,8 +408,8 @@ static void test_removal_fails_pending_and_later_requests(void **state)
         assert_int_equal(blk_submit(&reqs[i]), 0);
     }
     struct block_device *dev = disk.dev;
-    block_device_get(dev);
-    block_device_unregister(dev);
+    device_get(&dev->dev);
+    device_unregister(&dev->dev);
     assert_int_equal(c[2].calls, 1);
     assert_int_equal(c[2].status, -ENODEV); /* never started */
     assert_null(block_device_find("vda"));
@@ -418,7 +418,7 @@ static void test_removal_fails_pending_and_later_requests(void **state)
     while (disk.held_count)
         fake_complete_first(-ENODEV);
     assert_int_equal(c[0].status, -ENODEV);
-    block_device_put(dev);
+    device_put(&dev->dev);
     disk.deferred = false;
 }
 
@@ -482,18 +482,18 @@ static void test_names_and_lookup(void **state)
     struct block_device *second = block_device_alloc();
     second->block_count = 8;
     second->ops = &fake_ops;
-    assert_int_equal(block_device_register(second, "vd"), 0);
+    assert_int_equal(block_device_register(second, NULL, "vd"), 0);
     assert_string_equal(second->name, "vdb");
     struct block_device *found = block_device_find("vdb");
     assert_ptr_equal(found, second);
-    block_device_put(found);
+    device_put(&found->dev);
     struct block_device *bad = block_device_alloc();
     bad->logical_block_size = 1000;
     bad->ops = &fake_ops;
-    assert_int_equal(block_device_register(bad, "vd"), -EINVAL);
-    block_device_put(bad);
-    block_device_unregister(second);
-    block_device_put(second);
+    assert_int_equal(block_device_register(bad, NULL, "vd"), -EINVAL);
+    device_put(&bad->dev);
+    device_unregister(&second->dev);
+    device_put(&second->dev);
 
     char text[16];
     block_format_size(512, text, sizeof(text));
@@ -554,10 +554,10 @@ static void test_partitions_are_bounded_devices(void **state)
     assert_int_equal(disk.data[48 * 512], (uint8_t)(48 + (48 * 512) % 7)); /* untouched */
 
     /* Removing the disk removes its partitions. */
-    block_device_unregister(disk.dev);
+    device_unregister(&disk.dev->dev);
     assert_null(block_device_find("vda2"));
     assert_int_equal(blk_read(part, 0, 1, buffer), -ENODEV);
-    block_device_put(part);
+    device_put(&part->dev);
 }
 
 /* A claimed device makes its whole disk busy: itself, its disk, the disk's other partitions;
@@ -569,7 +569,7 @@ static void test_claims_make_the_whole_disk_busy(void **state)
     struct block_device *other = block_device_alloc();
     other->block_count = 8;
     other->ops = &fake_ops;
-    assert_int_equal(block_device_register(other, "vd"), 0);
+    assert_int_equal(block_device_register(other, NULL, "vd"), 0);
     struct block_device *vda1 = block_device_find("vda1"), *vda2 = block_device_find("vda2");
     assert_non_null(vda1);
     assert_non_null(vda2);
@@ -600,10 +600,111 @@ static void test_claims_make_the_whole_disk_busy(void **state)
     assert_string_equal(why, "vda is mounted at /mnt");
     block_device_unclaim(disk.dev, "is mounted at /mnt");
 
-    block_device_put(vda1);
-    block_device_put(vda2);
-    block_device_unregister(other);
-    block_device_put(other);
+    device_put(&vda1->dev);
+    device_put(&vda2->dev);
+    device_unregister(&other->dev);
+    device_put(&other->dev);
+}
+
+/* Disks and partitions are nodes of the device model: a disk under the device whose driver
+ * registered it, partitions under their disk.  Taking the controller away (hot-unplug) takes
+ * them all, failing what is in flight; unbinding the driver takes its managed disk. */
+static int controller_match(struct device *dev, struct driver *drv)
+{
+    (void)dev;
+    (void)drv;
+    return 1;
+}
+static struct bus_type controller_bus = {.name = "test-controller", .match = controller_match};
+
+static int controller_probe(struct device *dev)
+{
+    struct block_device *managed = devm_block_device_alloc(dev);
+    if (!managed)
+        return -ENOMEM;
+    managed->block_count = 8;
+    managed->ops = &fake_ops;
+    managed->driver_name = "fake";
+    return devm_block_device_register(dev, managed, "vd");
+}
+static struct driver controller_driver = {
+    .name = "fake-controller", .bus = &controller_bus, .probe = controller_probe};
+
+static int count_children(struct device *dev, void *context)
+{
+    (void)dev;
+    (*(unsigned *)context)++;
+    return 0;
+}
+
+static void test_disks_and_partitions_are_device_tree_nodes(void **state)
+{
+    (void)state;
+    if (!controller_bus.registered)
+        assert_int_equal(bus_register(&controller_bus), 0);
+    struct device controller = {0};
+    device_initialize(&controller, &controller_bus, NULL, "ctrl0");
+    assert_int_equal(device_register(&controller), 0);
+    device_get(&controller); /* the test's, past unregistration */
+
+    struct block_device *second = block_device_alloc();
+    second->block_count = DISK_BLOCKS;
+    second->ops = &fake_ops;
+    second->driver_name = "fake";
+    assert_int_equal(block_device_register(second, &controller, "vd"), 0);
+    assert_string_equal(second->name, "vdb");
+    assert_string_equal(second->dev.name, "vdb"); /* one name */
+    assert_ptr_equal(second->dev.parent, &controller);
+    assert_null(block_device_find("ctrl0")); /* a device, but not a block device */
+    assert_null(to_block_device(&controller));
+
+    assert_int_equal(block_device_scan_partitions(second), 2);
+    struct block_device *part = block_device_find("vdb1");
+    assert_non_null(part);
+    assert_ptr_equal(part->dev.parent, &second->dev);
+    assert_ptr_equal(block_device_disk(part), second);
+    assert_int_equal(device_depth(&part->dev), 2);
+    unsigned children = 0;
+    device_for_each_child(&second->dev, count_children, &children);
+    assert_int_equal(children, 2);
+
+    /* A read on the partition is in flight on the disk when the controller goes. */
+    disk.deferred = true;
+    uint8_t buffer[512];
+    struct block_segment seg = segment(buffer, sizeof(buffer));
+    struct completion c = {0};
+    struct block_request req = make_request(BLOCK_OP_READ, 0, &seg, 1, &c);
+    req.device = part;
+    assert_int_equal(blk_submit(&req), 0);
+    assert_int_equal(disk.held_count, 1);
+    device_unregister(&controller);
+    assert_true(block_device_removed(second));
+    assert_true(block_device_removed(part));
+    assert_null(block_device_find("vdb"));
+    assert_null(block_device_find("vdb2"));
+    assert_int_equal(blk_read(part, 0, 1, buffer), -ENODEV);
+    fake_complete_first(-ENODEV); /* the driver fails what it held */
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(c.status, -ENODEV);
+    disk.deferred = false;
+    device_put(&part->dev);
+    device_put(&second->dev);
+    device_put(&controller);
+
+    /* A driver's managed disk goes with the driver; the name is free again. */
+    device_initialize(&controller, &controller_bus, NULL, "ctrl0");
+    assert_int_equal(driver_register(&controller_driver), 0);
+    assert_int_equal(device_register(&controller), 0);
+    assert_int_equal(controller.state, DEVICE_BOUND);
+    struct block_device *managed = block_device_find("vdb");
+    assert_non_null(managed);
+    assert_ptr_equal(managed->dev.parent, &controller);
+    assert_int_equal(device_unbind(&controller), 0);
+    assert_true(block_device_removed(managed));
+    assert_null(block_device_find("vdb"));
+    device_put(&managed->dev);
+    driver_unregister(&controller_driver);
+    device_unregister(&controller);
 }
 
 static void test_ranges_split_to_device_limits(void **state)
@@ -699,6 +800,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_names_and_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partitions_are_bounded_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_make_the_whole_disk_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disks_and_partitions_are_device_tree_nodes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_ranges_split_to_device_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_calls_the_driver, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_fires_with_no_waiter, setup, teardown),
