@@ -17,6 +17,7 @@
 #include <rayos/smp.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
+#include <rayos/virtio.h>
 
 /* Heap, DMA and mappings. */
 EXPORT_SYMBOL(kmalloc);
@@ -64,15 +65,8 @@ EXPORT_SYMBOL(irq_claim_isa);
 EXPORT_SYMBOL(irq_claim_gsi);
 EXPORT_SYMBOL(irq_release);
 
-/* The device model (a bus a module brings: virtio) and managed resources. */
-EXPORT_SYMBOL(bus_register);
-EXPORT_SYMBOL(driver_register);
-EXPORT_SYMBOL(driver_unregister);
-EXPORT_SYMBOL(device_initialize);
-EXPORT_SYMBOL(device_register);
+/* The device model and managed resources. */
 EXPORT_SYMBOL(device_unregister);
-EXPORT_SYMBOL(device_get);
-EXPORT_SYMBOL(device_put);
 EXPORT_SYMBOL(device_for_each);
 EXPORT_SYMBOL(device_resource);
 EXPORT_SYMBOL(devm_add_action);
@@ -86,6 +80,11 @@ EXPORT_SYMBOL(devm_map_phys);
 EXPORT_SYMBOL(platform_register_driver);
 EXPORT_SYMBOL(platform_unregister_driver);
 EXPORT_SYMBOL(platform_device_create);
+
+/* The virtio bus (transports and VirtIO drivers). */
+EXPORT_SYMBOL(virtio_register_driver);
+EXPORT_SYMBOL(virtio_unregister_driver);
+EXPORT_SYMBOL(devm_virtio_device_add);
 
 /* PCI. */
 EXPORT_SYMBOL(pci_bus_type);
