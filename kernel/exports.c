@@ -18,6 +18,7 @@
 #include <rayos/smp.h>
 #include <rayos/string.h>
 #include <rayos/time.h>
+#include <rayos/virtio.h>
 
 /* Heap, DMA and mappings. */
 EXPORT_SYMBOL(kmalloc);
@@ -65,15 +66,8 @@ EXPORT_SYMBOL(irq_claim);
 EXPORT_SYMBOL(irq_release);
 EXPORT_SYMBOL(acpi_isa_irq_spec);
 
-/* The device model (a bus a module brings: virtio) and managed resources. */
-EXPORT_SYMBOL(bus_register);
-EXPORT_SYMBOL(driver_register);
-EXPORT_SYMBOL(driver_unregister);
-EXPORT_SYMBOL(device_initialize);
-EXPORT_SYMBOL(device_register);
+/* The device model and managed resources. */
 EXPORT_SYMBOL(device_unregister);
-EXPORT_SYMBOL(device_get);
-EXPORT_SYMBOL(device_put);
 EXPORT_SYMBOL(device_for_each);
 EXPORT_SYMBOL(device_resource);
 EXPORT_SYMBOL(device_irq_spec);
@@ -88,6 +82,11 @@ EXPORT_SYMBOL(devm_map_phys);
 EXPORT_SYMBOL(platform_register_driver);
 EXPORT_SYMBOL(platform_unregister_driver);
 EXPORT_SYMBOL(platform_device_create);
+
+/* The virtio bus (transports and VirtIO drivers). */
+EXPORT_SYMBOL(virtio_register_driver);
+EXPORT_SYMBOL(virtio_unregister_driver);
+EXPORT_SYMBOL(devm_virtio_device_add);
 
 /* PCI. */
 EXPORT_SYMBOL(pci_bus_type);

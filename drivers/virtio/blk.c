@@ -1,10 +1,9 @@
-/* VirtIO block devices (type 2 on the virtio bus, over any transport).  With VIRTIO_BLK_F_MQ one
- * request virtqueue per CPU (up to what the device offers), each the block layer's hardware
- * queue of the same number, with its own lock, slots and (on PCI) MSI-X vector aimed at its
- * CPU; without
- * it one queue.  Each request is header + data segments + status byte, in one indirect
- * descriptor when the device offers indirect tables.  The header's sector is always in 512-byte
- * units, whatever the logical block size. */
+/* VirtIO block devices (type 2 on the virtio bus, over any transport).  With VIRTIO_BLK_F_MQ
+ * one request virtqueue per CPU (up to what the device offers), each the block layer's
+ * hardware queue of the same number, with its own lock, slots and (on PCI) MSI-X vector aimed
+ * at its CPU; without it one queue.  Each request is header + data segments + status byte, in
+ * one indirect descriptor when the device offers indirect tables.  The header's sector is
+ * always in 512-byte units, whatever the logical block size. */
 #define pr_fmt(fmt) "virtio-blk: " fmt
 #include <rayos/block.h>
 #include <rayos/cmdline.h>

@@ -54,10 +54,8 @@
 
 struct virtio_mmio {
     struct virtio_device vdev;
-    struct platform_device *pdev;
     volatile uint8_t *base;
     size_t window; /* bytes of the register window, device configuration included */
-    uint32_t version;
 
     const struct resource *irq_line;
     int irq; /* claimed interrupt handle, -1 when none */
@@ -345,10 +343,8 @@ static int virtio_mmio_probe(struct platform_device *pdev)
     struct virtio_mmio *vm = kzalloc(sizeof(*vm));
     if (!vm)
         return -ENOMEM;
-    vm->pdev = pdev;
     vm->base = base;
     vm->window = window->size;
-    vm->version = version;
     vm->irq = -1;
     vm->irq_line = device_resource(&pdev->dev, RESOURCE_IRQ, 0);
     vm->vdev.device_id = type;

@@ -1,7 +1,8 @@
-# VirtIO: the virtio bus, its PCI and MMIO transports and the block driver, built in or one
-# module as drivers.conf says (mk/modules.mk).
+# VirtIO: the PCI and MMIO transports and the block driver, built in or one module as
+# drivers.conf says (mk/modules.mk).  The virtio bus itself (bus.c) is always built in: a bus
+# stays registered for good.
 DRIVERS += virtio_blk
-virtio_blk_DRIVER_SRCS := drivers/virtio/bus.c drivers/virtio/virtio.c drivers/virtio/virtqueue.c \
+virtio_blk_DRIVER_SRCS := drivers/virtio/virtio.c drivers/virtio/virtqueue.c \
                           drivers/virtio/pci_transport.c drivers/virtio/mmio_transport.c \
                           drivers/virtio/mmio_cmdline.c drivers/virtio/blk.c
 
