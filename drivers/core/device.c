@@ -274,19 +274,37 @@ static struct device *device_find_by_name_locked(const char *name)
 
 /* Walks the list holding a reference on the current entry, so fn may unregister it (the
  * entry stays linked until its last reference goes) and probe() may append devices. */
+/* A reference to a device still on a list whose last reference may just have been dropped on
+ * another CPU (its release waits for the model lock the walker holds): NULL for such a one. */
+static struct device *device_get_unless_zero(struct device *dev)
+{
+    int count = __atomic_load_n(&dev->refcount, __ATOMIC_ACQUIRE);
+    while (count > 0)
+        if (__atomic_compare_exchange_n(&dev->refcount, &count, count + 1, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return dev;
+    return NULL;
+}
+
+/* The first device from pos on (in the registry's order) that can still be referenced. */
+static struct device *first_live_from(struct list_node *pos)
+{
+    for (; pos != &device_list; pos = pos->next) {
+        struct device *dev = device_get_unless_zero(list_entry(pos, struct device, all_node));
+        if (dev)
+            return dev;
+    }
+    return NULL;
+}
+
 static int device_for_each_locked(int (*fn)(struct device *dev, void *context), void *context)
 {
-    struct list_node *pos = device_list.next;
-    if (pos == &device_list)
-        return 0;
-    struct device *dev = device_get(list_entry(pos, struct device, all_node));
+    struct device *dev = first_live_from(device_list.next);
     while (dev) {
         int result = 0;
         if (dev->state != DEVICE_REMOVED)
             result = fn(dev, context);
-        struct device *next = NULL;
-        if (!result && dev->all_node.next != &device_list)
-            next = device_get(list_entry(dev->all_node.next, struct device, all_node));
+        struct device *next = result ? NULL : first_live_from(dev->all_node.next);
         device_put(dev);
         if (result)
             return result;
@@ -308,8 +326,12 @@ static int device_for_each_child_locked(struct device *parent,
     if (!children)
         return -ENOMEM;
     unsigned taken = 0;
-    list_for_each(pos, &parent->children) children[taken++] =
-        device_get(list_entry(pos, struct device, sibling));
+    list_for_each(pos, &parent->children)
+    {
+        struct device *child = device_get_unless_zero(list_entry(pos, struct device, sibling));
+        if (child)
+            children[taken++] = child;
+    }
     int result = 0;
     for (unsigned i = 0; i < taken; i++) {
         if (!result && children[i]->state != DEVICE_REMOVED)
