@@ -67,6 +67,8 @@ EXPORT_SYMBOL(irq_release);
 EXPORT_SYMBOL(acpi_isa_irq_spec);
 
 /* The device model and managed resources. */
+EXPORT_SYMBOL(device_get);
+EXPORT_SYMBOL(device_put);
 EXPORT_SYMBOL(device_unregister);
 EXPORT_SYMBOL(device_for_each);
 EXPORT_SYMBOL(device_resource);

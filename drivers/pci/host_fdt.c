@@ -9,6 +9,7 @@
 #include <rayos/io.h>
 #include <rayos/pci_host_bridge.h>
 #include <rayos/printk.h>
+#include <rayos/time.h>
 
 #include "pci_core.h"
 #include "pci_host_fdt.h"
@@ -85,9 +86,12 @@ unsigned pci_fdt_ecam_windows(struct acpi_mcfg_window *out, unsigned max)
 
 void pci_fdt_assign(const struct pci_config_access *access)
 {
+    uint64_t start = time_ns();
     for (unsigned i = 0; i < host_count; i++) {
         struct pci_assign_stats stats;
         if (!hosts[i].firmware_assigned && pci_assign_all(access, &hosts[i], &stats) != 0)
             pr_err("%s: out of memory for resource assignment\n", hosts[i].name);
     }
+    if (host_count)
+        pr_info("assigned in %llu us\n", (unsigned long long)((time_ns() - start) / 1000));
 }

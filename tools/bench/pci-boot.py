@@ -7,8 +7,10 @@ DSDT, the peer-root-bus probe and the time to the prompt, from RayOS's boot log.
                             [--append "pci=probe"]
 
 Machines: q35-test (the 13 functions of tests/system/test_pci.py), q35 (QEMU's default
-devices), q35-pxb (q35 with two pxb-pcie roots, as tests/system/test_pci_roots.py), and
-q35-pxb-noacpi (the same with -machine acpi=off).
+devices), q35-pxb (q35 with two pxb-pcie roots, as tests/system/test_pci_roots.py),
+q35-pxb-noacpi (the same with -machine acpi=off), and virt-test (aarch64: the same devices as
+q35-test on QEMU's virt, where RayOS numbers the buses and assigns every BAR itself; give
+--kernel build/aarch64/rayos.bin).
 """
 import argparse
 import os
@@ -42,8 +44,12 @@ MACHINES = {
                  DRIVE + ["-nic", "none", "-netdev", "user,id=n0", "-netdev", "user,id=n1"]),
     "q35-pxb": ("q35", PXB_DEVICES, DRIVE + ["-nic", "none"]),
     "q35-pxb-noacpi": ("q35,acpi=off", PXB_DEVICES, DRIVE + ["-nic", "none"]),
+    "virt-test": ("virt,gic-version=3", TEST_DEVICES,
+                  DRIVE + ["-cpu", "max", "-nic", "none", "-netdev", "user,id=n0", "-netdev",
+                           "user,id=n1"]),
 }
 FIGURES = [
+    ("assignment (us)", r"pci: assigned in (\d+) us"),
     ("scan (us)", r"pci: \d+ functions on \d+ buses in (\d+) us"),
     ("BAR sizing (us)", r"pci: BAR sizing took (\d+) us"),
     ("ACPI roots (us)", r"needs AML to read \((\d+) us\)"),
@@ -56,7 +62,8 @@ def boot(kernel, machine, append):
     name, devices, extra = MACHINES[machine]
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "serial.log")
-        args = ["qemu-system-x86_64", "-machine", name, "-accel", "tcg", "-m", "256M",
+        qemu_system = "qemu-system-aarch64" if name.startswith("virt") else "qemu-system-x86_64"
+        args = [qemu_system, "-machine", name, "-accel", "tcg", "-m", "256M",
                 "-display", "none", "-no-reboot", "-monitor", "none", "-serial", f"file:{log}",
                 "-kernel", kernel, "-append", append] + extra
         for d in devices:
