@@ -224,9 +224,8 @@ static void line_interrupt(void *context)
  * level or a rising edge both work). */
 static int claim_line(struct virtio_mmio *vm)
 {
-    struct irq_spec spec;
-    if (device_irq_spec(&vm->pdev->dev, 0, &spec) != 0)
-        return -EINVAL;
+    struct irq_spec spec = {(uint32_t)vm->irq_line->start,
+                            RESOURCE_IRQ_TRIGGER(vm->irq_line->flags)};
     return irq_claim(&spec, line_interrupt, vm, vm->vdev.dev.name);
 }
 
