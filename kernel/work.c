@@ -12,6 +12,12 @@
 
 #define WORKERS_MAX 8
 
+struct workqueue;
+struct worker_slot {
+    struct workqueue *wq;
+    uint64_t running; /* sequence of the item this worker runs, 0 when idle */
+};
+
 struct workqueue {
     const char *name;
     struct spinlock lock;
@@ -20,6 +26,7 @@ struct workqueue {
     struct wait_queue drained; /* flushers sleep here */
     uint64_t queued_total, done_total;
     unsigned threads;
+    struct worker_slot workers[WORKERS_MAX];
 };
 
 struct workqueue *system_wq;
@@ -50,8 +57,8 @@ bool queue_work(struct workqueue *wq, struct work *w)
     bool fresh = !w->queued;
     if (fresh) {
         w->queued = true;
+        w->sequence = ++wq->queued_total;
         list_add_tail(&wq->pending, &w->node);
-        wq->queued_total++;
     }
     spin_unlock_irqrestore(&wq->lock, flags);
     if (fresh)
@@ -80,20 +87,26 @@ bool cancel_delayed_work(struct delayed_work *dw)
     if (dw->work.queued) {
         list_remove(&dw->work.node);
         dw->work.queued = false;
-        wq->done_total++; /* it counts as done for flushers */
+        wq->done_total++; /* it counts as done */
         cancelled = true;
     }
     spin_unlock_irqrestore(&wq->lock, flags);
+    if (cancelled)
+        wake_up(&wq->drained); /* a flusher may have been waiting for it */
     return cancelled;
 }
 
-static struct work *take(struct workqueue *wq)
+/* The next item, now counted as running on this worker (its sequence: the item itself may be
+ * freed or queued again by its function). */
+static struct work *take(struct worker_slot *slot)
 {
+    struct workqueue *wq = slot->wq;
     irqflags_t flags = spin_lock_irqsave(&wq->lock);
     struct work *w = list_first(&wq->pending, struct work, node);
     if (w) {
         list_remove(&w->node);
         w->queued = false;
+        slot->running = w->sequence;
     }
     spin_unlock_irqrestore(&wq->lock, flags);
     return w;
@@ -101,14 +114,16 @@ static struct work *take(struct workqueue *wq)
 
 static int worker(void *arg)
 {
-    struct workqueue *wq = arg;
+    struct worker_slot *slot = arg;
+    struct workqueue *wq = slot->wq;
     for (;;) {
         wait_event(&wq->more, !list_empty(&wq->pending));
-        struct work *w = take(wq);
+        struct work *w = take(slot);
         if (!w)
             continue;
         w->fn(w);
         irqflags_t flags = spin_lock_irqsave(&wq->lock);
+        slot->running = 0;
         wq->done_total++;
         spin_unlock_irqrestore(&wq->lock, flags);
         wake_up(&wq->drained);
@@ -116,12 +131,24 @@ static int worker(void *arg)
     return 0;
 }
 
-static uint64_t done_count(struct workqueue *wq)
+/* Whether everything queued up to sequence target has finished: none of it still pending, no
+ * worker still running it.  Items finish out of order with several workers, so a count of
+ * completions cannot tell. */
+static bool flushed(struct workqueue *wq, uint64_t target)
 {
     irqflags_t flags = spin_lock_irqsave(&wq->lock);
-    uint64_t n = wq->done_total;
+    bool done = true;
+    struct list_node *pos;
+    list_for_each(pos, &wq->pending)
+    {
+        if (list_entry(pos, struct work, node)->sequence <= target)
+            done = false;
+    }
+    for (unsigned i = 0; i < wq->threads; i++)
+        if (wq->workers[i].running && wq->workers[i].running <= target)
+            done = false;
     spin_unlock_irqrestore(&wq->lock, flags);
-    return n;
+    return done;
 }
 
 void flush_workqueue(struct workqueue *wq)
@@ -129,7 +156,7 @@ void flush_workqueue(struct workqueue *wq)
     irqflags_t flags = spin_lock_irqsave(&wq->lock);
     uint64_t target = wq->queued_total;
     spin_unlock_irqrestore(&wq->lock, flags);
-    wait_event(&wq->drained, done_count(wq) >= target);
+    wait_event(&wq->drained, flushed(wq, target));
 }
 
 struct workqueue *workqueue_create(const char *name, unsigned threads)
@@ -145,7 +172,8 @@ struct workqueue *workqueue_create(const char *name, unsigned threads)
     for (unsigned i = 0; i < MIN(threads, WORKERS_MAX); i++) {
         char thread_name[THREAD_NAME_MAX];
         snprintf(thread_name, sizeof(thread_name), "%s/%u", name, i);
-        struct thread *t = thread_create(thread_name, worker, wq, 0);
+        wq->workers[i].wq = wq;
+        struct thread *t = thread_create(thread_name, worker, &wq->workers[i], 0);
         if (!t)
             break;
         thread_detach(t);

@@ -110,7 +110,8 @@ def run_pytest(tally, build, dirs, smp=None, ignore=(), extra_env=None, label=No
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
            f"--junitxml={junit}", "-o", "junit_family=xunit1",
            *[f"--ignore={path}" for path in ignore], *dirs]
-    env = dict(os.environ, RAYOS_BUILD=build, **(extra_env or {}))
+    env = dict(os.environ, RAYOS_BUILD=build)
+    env.update(extra_env or {})
     if smp:
         env["RAYOS_SMP"] = str(smp)
     if os.path.exists(junit):

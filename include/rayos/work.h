@@ -20,10 +20,11 @@ struct work {
     struct list_node node;
     work_fn fn;
     volatile bool queued;
+    uint64_t sequence; /* when it was last queued (its queue's count), for flushers */
 };
 #define WORK_INIT(f)                                                                               \
     {                                                                                              \
-        {NULL, NULL}, f, false                                                                     \
+        {NULL, NULL}, f, false, 0                                                                  \
     }
 
 struct delayed_work {

@@ -1,6 +1,6 @@
 """Block devices are nodes of the one device model: `devices` shows each disk under the
-controller whose driver registered it (a virtio-blk function, an NVMe controller, the AHCI
-controller), each partition under its disk, loop devices under "virtual"; hot-unplug takes a
+device whose driver registered it (a virtio device under its PCI function, an NVMe controller,
+the AHCI controller), each partition under its disk, loop devices under "virtual"; hot-unplug takes a
 disk and its partitions out of the tree with the function."""
 import re
 import subprocess
@@ -39,10 +39,11 @@ def test_disks_hang_under_their_controllers_and_partitions_under_their_disks(tmp
                devices=[root_device + ",addr=0x6", "nvme,serial=tree,drive=n0,addr=0x7",
                         "ide-hd,drive=s0,bus=ide.0"]) as vm:
         tree = vm.run("devices")
-        # The root disk (GPT, one FAT partition) under its virtio-blk function.
+        # The root disk (GPT, one FAT partition) under its virtio device, under its function.
         assert re.search(r"^  0000:00:06\.0 \[pci\] 1af4:10(01|42) SCSI storage controller -> "
-                         r"virtio-blk\n    vda \[block\] disk, \d+M, virtio-blk\n"
-                         r"      vda1 \[block\] partition 1, \d+M\n", tree, re.M), tree
+                         r"virtio-pci\n    virtio\d+ \[virtio\] virtio block \(type 2\), \w+ "
+                         r"transport -> virtio-blk\n      vda \[block\] disk, \d+M, virtio-blk\n"
+                         r"        vda1 \[block\] partition 1, \d+M\n", tree, re.M), tree
         assert subtree(1, "0000:00:07.0 [pci] 1b36:0010 Non-Volatile memory controller -> nvme",
                        "nvme0n1", "nvme") in tree, tree
         assert subtree(1, "0000:00:1f.2 [pci] 8086:2922 SATA controller -> ahci",
@@ -69,8 +70,11 @@ def test_hot_unplug_takes_the_disk_and_its_partitions_out_of_the_tree(tmp_path):
         vm.qmp("device_add", driver="virtio-blk-pci", drive="hot", bus="rp1", id="hotdisk")
         vm.child.expect_exact("hot-plug: 1 functions added", timeout=30)
         tree = vm.run("devices")
-        assert subtree(2, "0000:01:00.0 [pci] 1af4:1042 SCSI storage controller -> virtio-blk",
-                       "vda", "virtio-blk") in tree, tree
+        function = "    0000:01:00.0 [pci] 1af4:1042 SCSI storage controller -> virtio-pci\n"
+        assert re.search(re.escape(function) + r"      virtio\d+ \[virtio\] virtio block \(type 2\), "
+                         r"modern transport -> virtio-blk\n" +
+                         re.escape(subtree(3, "", "vda", "virtio-blk").split("\n", 1)[1]),
+                         tree), tree
         vm.qmp("device_del", id="hotdisk")
         vm.child.expect_exact("hot-plug: slot powered off", timeout=30)
         tree = vm.run("devices")
@@ -78,9 +82,9 @@ def test_hot_unplug_takes_the_disk_and_its_partitions_out_of_the_tree(tmp_path):
         log = vm.run("dmesg")
         # Partitions go before their disk, and the disk before its function's driver.
         removed = [line for line in log.splitlines()
-                   if re.search(r"blk: vda\d?: removed|0000:01:00\.0: unbound", line)]
-        assert [re.sub(r"^.*?(blk|device): ", "", line) for line in removed] == \
-            ["vda2: removed", "vda1: removed", "vda: removed",
-             "0000:01:00.0: unbound from virtio-blk"], removed
+                   if re.search(r"blk: vda\d?: removed|(0000:01:00\.0|virtio\d+): unbound", line)]
+        assert [re.sub(r"^.*?(blk|device): (virtio\d+)?", "", line) for line in removed] == \
+            ["vda2: removed", "vda1: removed", "vda: removed", ": unbound from virtio-blk",
+             "0000:01:00.0: unbound from virtio-pci"], removed
         assert vm.run("lsblk").count("\n") == 1  # the header only
         assert vm.poweroff() == 0
