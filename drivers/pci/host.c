@@ -438,8 +438,11 @@ static void assign_segment0(void)
     pr_info("pci=assign-all: I/O 0x1000-0xffff, memory 0x%llx-0x%llx, buses 0-%u\n",
             (unsigned long long)low_top, (unsigned long long)PC_HOLE_END - 1, host.bus_last);
     struct pci_assign_stats stats;
+    uint64_t start = time_ns();
     if (pci_assign_all(&host_access, &host, &stats) != 0)
         pr_err("pci=assign-all: out of memory, firmware's assignment kept\n");
+    else
+        pr_info("pci=assign-all took %llu us\n", (unsigned long long)((time_ns() - start) / 1000));
 }
 
 static int log_pci_function(struct device *dev, void *context)

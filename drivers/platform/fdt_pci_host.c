@@ -19,12 +19,27 @@
 #define PCI_INTERRUPT_CELLS 1
 #define RAM_REGIONS_CHECKED 16
 
+static bool overlaps_ram(const struct fdt *fdt, uint64_t base, uint64_t size)
+{
+    struct fdt_region ram[RAM_REGIONS_CHECKED];
+    unsigned count = fdt_memory_regions(fdt, ram, RAM_REGIONS_CHECKED);
+    for (unsigned i = 0; i < count && i < RAM_REGIONS_CHECKED; i++)
+        if (base < ram[i].base + ram[i].size && ram[i].base < base + size)
+            return true;
+    return false;
+}
+
 static int read_ecam(const struct fdt *fdt, int node, struct pci_host_bridge_desc *host)
 {
     const char *name = fdt_node_name(fdt, node);
     if (fdt_reg(fdt, node, 0, &host->ecam_base, &host->ecam_size) != 0 ||
         host->ecam_size < ECAM_BUS_SIZE || host->ecam_base % ECAM_BUS_SIZE) {
         pr_warn("%s: no usable ECAM window in reg, host bridge skipped\n", name);
+        return -EINVAL;
+    }
+    if (overlaps_ram(fdt, host->ecam_base, host->ecam_size)) {
+        pr_warn("%s: ECAM window at %#llx overlaps RAM, host bridge skipped\n", name,
+                (unsigned long long)host->ecam_base);
         return -EINVAL;
     }
     uint32_t len;
@@ -50,16 +65,6 @@ static int read_ecam(const struct fdt *fdt, int node, struct pci_host_bridge_des
     host->bus_first = (uint8_t)first;
     host->bus_last = (uint8_t)last;
     return 0;
-}
-
-static bool overlaps_ram(const struct fdt *fdt, uint64_t base, uint64_t size)
-{
-    struct fdt_region ram[RAM_REGIONS_CHECKED];
-    unsigned count = fdt_memory_regions(fdt, ram, RAM_REGIONS_CHECKED);
-    for (unsigned i = 0; i < count && i < RAM_REGIONS_CHECKED; i++)
-        if (base < ram[i].base + ram[i].size && ram[i].base < base + size)
-            return true;
-    return false;
 }
 
 static const char *const kind_names[] = {"I/O", "32-bit memory", "64-bit memory"};

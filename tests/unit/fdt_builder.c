@@ -15,9 +15,14 @@ static void put_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-static void append(uint8_t **buffer, size_t *size, const void *data, size_t len)
+/* Grows by doubling: deep trees of 100,000 nodes are built word by word. */
+static void append_to(uint8_t **buffer, size_t *size, size_t *capacity, const void *data,
+                      size_t len)
 {
-    *buffer = realloc(*buffer, *size + len + 4);
+    if (*size + len + 4 > *capacity) {
+        *capacity = (*size + len + 4) * 2;
+        *buffer = realloc(*buffer, *capacity);
+    }
     memcpy(*buffer + *size, data, len);
     *size += len;
 }
@@ -26,7 +31,8 @@ static void pad4(struct fdt_builder *b)
 {
     static const uint8_t zeros[4];
     if (b->structure_size % 4)
-        append(&b->structure, &b->structure_size, zeros, 4 - b->structure_size % 4);
+        append_to(&b->structure, &b->structure_size, &b->structure_capacity, zeros,
+                  4 - b->structure_size % 4);
 }
 
 void fdt_builder_init(struct fdt_builder *b)
@@ -46,7 +52,7 @@ void fdt_builder_word(struct fdt_builder *b, uint32_t word)
 {
     uint8_t bytes[4];
     put_be32(bytes, word);
-    append(&b->structure, &b->structure_size, bytes, 4);
+    append_to(&b->structure, &b->structure_size, &b->structure_capacity, bytes, 4);
 }
 
 void fdt_builder_reserve(struct fdt_builder *b, uint64_t address, uint64_t size)
@@ -56,13 +62,13 @@ void fdt_builder_reserve(struct fdt_builder *b, uint64_t address, uint64_t size)
     put_be32(entry + 4, (uint32_t)address);
     put_be32(entry + 8, (uint32_t)(size >> 32));
     put_be32(entry + 12, (uint32_t)size);
-    append(&b->reservations, &b->reservations_size, entry, 16);
+    append_to(&b->reservations, &b->reservations_size, &b->reservations_capacity, entry, 16);
 }
 
 void fdt_builder_begin(struct fdt_builder *b, const char *name)
 {
     fdt_builder_word(b, 1);
-    append(&b->structure, &b->structure_size, name, strlen(name) + 1);
+    append_to(&b->structure, &b->structure_size, &b->structure_capacity, name, strlen(name) + 1);
     pad4(b);
 }
 
@@ -77,7 +83,7 @@ static uint32_t string_offset(struct fdt_builder *b, const char *name)
         if (strcmp((char *)b->strings + at, name) == 0)
             return (uint32_t)at;
     uint32_t at = (uint32_t)b->strings_size;
-    append(&b->strings, &b->strings_size, name, strlen(name) + 1);
+    append_to(&b->strings, &b->strings_size, &b->strings_capacity, name, strlen(name) + 1);
     return at;
 }
 
@@ -87,7 +93,7 @@ void fdt_builder_prop(struct fdt_builder *b, const char *name, const void *value
     fdt_builder_word(b, (uint32_t)len);
     fdt_builder_word(b, string_offset(b, name));
     if (len)
-        append(&b->structure, &b->structure_size, value, len);
+        append_to(&b->structure, &b->structure_size, &b->structure_capacity, value, len);
     pad4(b);
 }
 

@@ -8,6 +8,7 @@
 struct fdt_builder {
     uint8_t *structure, *strings, *reservations;
     size_t structure_size, strings_size, reservations_size;
+    size_t structure_capacity, strings_capacity, reservations_capacity;
 };
 
 void fdt_builder_init(struct fdt_builder *b);

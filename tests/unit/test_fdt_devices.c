@@ -226,6 +226,13 @@ static uint8_t *build_bad_board(size_t *size)
     fdt_builder_cells(&b, "interrupt-map-mask", 4, 0x1800, 0, 0, 7);
     fdt_builder_cells(&b, "interrupt-map", 5, 0, 0, 0, 1, 99); /* unknown phandle */
     fdt_builder_end(&b);
+    fdt_builder_begin(&b, "pcie@48000000"); /* its ECAM window is RAM */
+    fdt_builder_string(&b, "compatible", "pci-host-ecam-generic");
+    fdt_builder_cells(&b, "#address-cells", 1, 3);
+    fdt_builder_cells(&b, "#size-cells", 1, 2);
+    fdt_builder_cells(&b, "reg", 4, 0, 0x48000000, 0, 0x1000000);
+    fdt_builder_cells(&b, "ranges", 7, 0x02000000, 0, 0x60000000, 0, 0x60000000, 0, 0x1000000);
+    fdt_builder_end(&b);
     fdt_builder_end(&b);
     uint8_t *blob = fdt_builder_finish(&b, size);
     fdt_builder_free(&b);
@@ -243,9 +250,10 @@ static void test_malformed_nodes_are_skipped(void **state)
     struct fdt_devices_stats stats;
     fdt_create_platform_devices(&fdt, &stats);
     host_log_level = 4;
-    /* intc, good, bus, bus/child, pcie come up; badreg, badirq, badspi, wrap, nocompat and
-     * bus/outside are skipped with a warning each; the disabled node is silent. */
-    assert_int_equal(stats.created, 5);
+    /* intc, good, bus, bus/child and both pcie nodes come up (as devices); badreg, badirq, badspi,
+     * wrap, nocompat and bus/outside are skipped with a warning each; the disabled node is silent.
+     */
+    assert_int_equal(stats.created, 6);
     assert_int_equal(stats.skipped, 6);
     assert_true(host_log_messages - before >= 6);
     struct platform_device *good = find("good@1000");
@@ -272,6 +280,12 @@ static void test_malformed_nodes_are_skipped(void **state)
     assert_int_equal(host.window_count, 1);
     assert_int_equal(host.windows[0].cpu_address, 0x50000000);
     assert_int_equal(host.route_count, 0);
+    host_log_level = -1;
+    assert_int_equal(fdt_pci_host_bridge(&fdt, fdt_find_path(&fdt, "/pcie@48000000"), &host),
+                     -EINVAL);
+    struct pci_host_bridge_desc hosts[2];
+    assert_int_equal(fdt_pci_host_bridges(&fdt, hosts, 2), 1); /* only the usable one */
+    host_log_level = 4;
     free(blob);
 }
 
