@@ -35,7 +35,108 @@ static uint32_t entry_hash(const struct fat_entry_info *e)
 static void index_drop(struct fat_dir_index *index)
 {
     kfree(index->entries);
+    kfree(index->by_short);
     memset(index, 0, sizeof(*index));
+}
+
+/* The 8.3 table: a new alias is checked against every name of the directory in O(1), where a
+ * pass over the entries made creating N long names cost O(N^2). */
+static uint32_t short_hash(const uint8_t name[11])
+{
+    uint32_t hash = 2166136261u;
+    for (int i = 0; i < 11; i++)
+        hash = (hash ^ name[i]) * 16777619u;
+    return hash;
+}
+
+static uint32_t home_of(const struct fat_dir_index *index, uint32_t position)
+{
+    return short_hash(index->entries[position].short_name) & index->by_short_mask;
+}
+
+static void table_insert(struct fat_dir_index *index, uint32_t position)
+{
+    uint32_t at = home_of(index, position);
+    while (index->by_short[at])
+        at = (at + 1) & index->by_short_mask;
+    index->by_short[at] = position + 1;
+}
+
+/* The table sized for the entries' capacity (twice as many slots), refilled. */
+static int table_resize(struct fat_dir_index *index)
+{
+    uint32_t slots = index->capacity * 2; /* a power of two: capacities double from 64 */
+    uint32_t *table = kzalloc(sizeof(*table) * slots);
+    if (!table)
+        return -ENOMEM;
+    kfree(index->by_short);
+    index->by_short = table;
+    index->by_short_mask = slots - 1;
+    for (uint32_t i = 0; i < index->count; i++)
+        table_insert(index, i);
+    return 0;
+}
+
+static uint32_t *table_slot_of(struct fat_dir_index *index, uint32_t position)
+{
+    uint32_t at = home_of(index, position);
+    while (index->by_short[at] != position + 1) {
+        if (!index->by_short[at])
+            return NULL;
+        at = (at + 1) & index->by_short_mask;
+    }
+    return &index->by_short[at];
+}
+
+/* Empties a slot and moves later slots of the same probe run back into the gap, so that no
+ * lookup stops early at it (deletion without tombstones). */
+static void table_delete(struct fat_dir_index *index, uint32_t *slot)
+{
+    uint32_t mask = index->by_short_mask, gap = (uint32_t)(slot - index->by_short);
+    index->by_short[gap] = 0;
+    for (uint32_t at = (gap + 1) & mask; index->by_short[at]; at = (at + 1) & mask) {
+        uint32_t home = home_of(index, index->by_short[at] - 1);
+        /* the slot stays if its home lies cyclically in (gap, at] */
+        bool stays = gap <= at ? (gap < home && home <= at) : (gap < home || home <= at);
+        if (stays)
+            continue;
+        index->by_short[gap] = index->by_short[at];
+        index->by_short[at] = 0;
+        gap = at;
+    }
+}
+
+bool fat_index_has_short(const struct fat_dir_index *index, const uint8_t short_name[11])
+{
+    if (!index->by_short)
+        return false;
+    for (uint32_t at = short_hash(short_name) & index->by_short_mask; index->by_short[at];
+         at = (at + 1) & index->by_short_mask)
+        if (memcmp(index->entries[index->by_short[at] - 1].short_name, short_name, 11) == 0)
+            return true;
+    return false;
+}
+
+uint32_t fat_index_tail_start(const struct fat_dir_index *index, const uint8_t basis[11])
+{
+    for (int i = 0; i < FAT_TAIL_HINTS; i++)
+        if (index->tail_hints[i].next && memcmp(index->tail_hints[i].basis, basis, 11) == 0)
+            return index->tail_hints[i].next;
+    return 1;
+}
+
+void fat_index_tail_note(struct fat_dir_index *index, const uint8_t basis[11], uint32_t next)
+{
+    struct fat_tail_hint *hint = NULL;
+    for (int i = 0; i < FAT_TAIL_HINTS && !hint; i++)
+        if (index->tail_hints[i].next && memcmp(index->tail_hints[i].basis, basis, 11) == 0)
+            hint = &index->tail_hints[i];
+    if (!hint) {
+        hint = &index->tail_hints[index->next_hint];
+        index->next_hint = (index->next_hint + 1) % FAT_TAIL_HINTS;
+        memcpy(hint->basis, basis, 11);
+    }
+    hint->next = next;
 }
 
 void fat_index_drop_all(struct fat_volume *vol)
@@ -74,6 +175,8 @@ static int index_append(struct fat_dir_index *index, const struct fat_entry_info
             return -ENOMEM;
         index->entries = entries;
         index->capacity = capacity;
+        if (table_resize(index) != 0)
+            return -ENOMEM;
     }
     struct fat_index_entry *slot = &index->entries[index->count++];
     slot->hash = entry_hash(e);
@@ -83,6 +186,7 @@ static int index_append(struct fat_dir_index *index, const struct fat_entry_info
     fat_short_match_form(e->raw, slot->short_name);
     if (e->index + 1 > index->end_index)
         index->end_index = e->index + 1;
+    table_insert(index, index->count - 1);
     return 0;
 }
 
@@ -175,11 +279,23 @@ void fat_index_removed(struct fat_volume *vol, uint32_t dir_cluster, uint32_t sl
     if (!index)
         return;
     for (uint32_t i = 0; i < index->count; i++) {
-        if (index->entries[i].index == slot) {
-            index->entries[i] = index->entries[--index->count];
-            index->has_holes = true;
-            return;
+        if (index->entries[i].index != slot)
+            continue;
+        uint32_t last = index->count - 1, *table_slot = table_slot_of(index, i);
+        if (!table_slot)
+            break; /* cannot happen: every entry is in the table */
+        table_delete(index, table_slot);
+        if (i != last) {
+            table_slot = table_slot_of(index, last);
+            if (!table_slot)
+                break;
+            *table_slot = i + 1;
+            index->entries[i] = index->entries[last];
         }
+        index->count = last;
+        index->has_holes = true;
+        memset(index->tail_hints, 0, sizeof(index->tail_hints)); /* a tail may be free again */
+        return;
     }
     index_drop(index);
 }
