@@ -386,11 +386,12 @@ static int find_free_slots(struct fat_volume *vol, uint32_t dir_cluster, uint32_
 static int extend_directory(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slots_needed)
 {
     struct fat_dir_cursor cursor;
-    fat_cursor_init(vol, &cursor, dir_cluster);
+    fat_index_cursor(vol, dir_cluster, &cursor);
     if (cursor.first_cluster == 0)
         return -ENOSPC; /* the FAT12/16 root cannot grow */
-    uint32_t last = cursor.first_cluster;
-    for (uint32_t steps = 0;; steps++) {
+    /* from the last cluster addressed on: a growing directory's chain is walked once */
+    uint32_t last = cursor.cached_cluster;
+    for (uint32_t steps = cursor.cached_index;; steps++) {
         uint32_t next;
         int r = fat_next_cluster(vol, last, &next);
         if (r < 0)
@@ -545,7 +546,7 @@ int fat_dir_commit_add(struct fat_volume *vol, const struct fat_dir_plan *plan,
     if (err)
         return err;
     struct fat_dir_cursor cursor;
-    fat_cursor_init(vol, &cursor, plan->dir_cluster);
+    fat_index_cursor(vol, plan->dir_cluster, &cursor);
     uint8_t raw[32];
     uint8_t checksum = fat_short_checksum(plan->short_name);
     for (uint32_t i = 0; i < plan->lfn_slots && !err; i++) {
@@ -566,15 +567,17 @@ int fat_dir_commit_add(struct fat_volume *vol, const struct fat_dir_plan *plan,
     err = write_slot(vol, &cursor, out->index, out->raw, &out->sector, &out->offset);
     if (!err)
         fat_index_added(vol, plan->dir_cluster, out);
-    if (err || !plan->after_end)
-        return err;
-    /* Slots after an end marker are unused but may hold garbage: keep an end marker after us. */
-    uint64_t sector;
-    uint32_t offset;
-    if (read_slot(vol, &cursor, out->index + 1, raw, &sector, &offset) == 0 && raw[0] != 0) {
-        memset(raw, 0, sizeof(raw));
-        err = fat_write_entry(vol, sector, offset, raw);
+    if (!err && plan->after_end) {
+        /* Slots after an end marker are unused but may hold garbage: keep an end marker
+         * after us. */
+        uint64_t sector;
+        uint32_t offset;
+        if (read_slot(vol, &cursor, out->index + 1, raw, &sector, &offset) == 0 && raw[0] != 0) {
+            memset(raw, 0, sizeof(raw));
+            err = fat_write_entry(vol, sector, offset, raw);
+        }
     }
+    fat_index_keep_cursor(vol, plan->dir_cluster, &cursor);
     return err;
 }
 

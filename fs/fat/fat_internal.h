@@ -67,6 +67,20 @@ struct fat_index_entry {
     uint8_t short_name[11]; /* as matched: fat_short_match_form() of the entry's name */
 };
 
+/* Entries of an index by a key: open addressing with linear probing, each slot an entry's
+ * position + 1 (0 empty), twice as many slots as the entries' capacity. */
+struct fat_index_table {
+    uint32_t *slots;
+    uint32_t mask;
+};
+
+/* Where a directory lives: a cluster chain, or cluster 0 = the FAT12/16 fixed root. */
+struct fat_dir_cursor {
+    uint32_t first_cluster;
+    uint32_t cached_index; /* cluster index within the chain of cached_cluster */
+    uint32_t cached_cluster;
+};
+
 #define FAT_INDEX_DIRS 4
 #define FAT_TAIL_HINTS 4
 
@@ -87,10 +101,9 @@ struct fat_dir_index {
     int damage;             /* -EUCLEAN or -EIO where the directory could not be read on */
     uint32_t count, capacity;
     struct fat_index_entry *entries;
-    /* entries by 8.3 name (as matched): open addressing with linear probing, each slot an
-     * entry's position + 1 (0 empty), twice as many slots as entries can be */
-    uint32_t *by_short;
-    uint32_t by_short_mask;
+    struct fat_index_table by_short; /* every entry, by its 8.3 name (as matched) */
+    struct fat_index_table by_long;  /* entries with a long name, by its folded hash */
+    struct fat_dir_cursor cursor;    /* the last slot addressed: appends walk no chain */
     struct fat_tail_hint tail_hints[FAT_TAIL_HINTS];
     uint32_t next_hint; /* the hint to replace next */
 };
@@ -151,13 +164,6 @@ struct fat_volume {
     struct fat_cache_slot cache[FAT_CACHE_SLOTS];
     unsigned open_count;
     struct fat_file *open_files;
-};
-
-/* Where a directory lives: a cluster chain, or cluster 0 = the FAT12/16 fixed root. */
-struct fat_dir_cursor {
-    uint32_t first_cluster;
-    uint32_t cached_index; /* cluster index within the chain of cached_cluster */
-    uint32_t cached_cluster;
 };
 
 struct fat_entry_info {
@@ -333,6 +339,11 @@ void fat_index_removed(struct fat_volume *vol, uint32_t dir_cluster, uint32_t sl
 void fat_index_grown(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slots);
 int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_name_key *key,
                    struct fat_entry_info *e);
+/* A cursor into the directory that starts where the index's last one stopped (the chain
+ * below it is walked once), and the one to keep for next time. */
+void fat_index_cursor(struct fat_volume *vol, uint32_t dir_cluster, struct fat_dir_cursor *cursor);
+void fat_index_keep_cursor(struct fat_volume *vol, uint32_t dir_cluster,
+                           const struct fat_dir_cursor *cursor);
 /* Whether an entry of the directory has this 8.3 name (as matched). */
 bool fat_index_has_short(const struct fat_dir_index *index, const uint8_t short_name[11]);
 /* The first ~N worth trying for a basis (1 when nothing is known), and a note that every tail
