@@ -1,8 +1,8 @@
-/* A name index of the most recently used directory, so that a lookup or a create in a large
- * directory costs one pass over a compact array instead of a pass over the directory: each
- * live entry's folded-name hash, 8.3 name and slots.  It is built by one directory scan and
- * then kept up to date by every add and remove in that directory; anything it cannot follow
- * drops it. */
+/* A name index of the most recently used directories, so that a lookup or a create in a
+ * large directory costs a few hash-table probes instead of a pass over the directory: each
+ * live entry's folded-name hash, 8.3 name and slots, found by 8.3 name or by long-name hash.
+ * It is built by one directory scan and then kept up to date by every add and remove in that
+ * directory; anything it cannot follow drops it. */
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/string.h>
