@@ -295,7 +295,8 @@ int fat_dir_is_empty(struct fat_volume *vol, uint32_t dir_cluster)
 struct add_scan {
     const struct fat_short_plan *plan;
     const struct fat_name_key *key;
-    uint8_t *tails_used;                    /* bitmap */
+    struct fat_dir_index *index;            /* the directory's names, or NULL: */
+    uint8_t *tails_used;                    /* ~N tails seen by a scan (bitmap) */
     const struct fat_entry_info *replacing; /* not a conflict: the entry being renamed */
     bool basis_used;
     bool name_exists;
@@ -319,11 +320,13 @@ static int scan_names(struct fat_volume *vol, uint32_t dir_cluster, struct add_s
         if (r < 0)
             return r;
         scan->name_exists = r == 1 && !(scan->replacing && e->index == scan->replacing->index);
-        const struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
-        for (uint32_t i = 0; index && i < index->count; i++)
-            note_short_name(scan, index->entries[i].short_name);
-        return 0;
+        scan->index = fat_index_of(vol, dir_cluster);
+        if (scan->index)
+            return 0;
     }
+    scan->tails_used = kzalloc(TAIL_LIMIT / 8);
+    if (!scan->tails_used)
+        return -ENOMEM;
     struct fat_dir_cursor cursor;
     fat_cursor_init(vol, &cursor, dir_cluster);
     uint32_t position = 0;
@@ -383,11 +386,12 @@ static int find_free_slots(struct fat_volume *vol, uint32_t dir_cluster, uint32_
 static int extend_directory(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slots_needed)
 {
     struct fat_dir_cursor cursor;
-    fat_cursor_init(vol, &cursor, dir_cluster);
+    fat_index_cursor(vol, dir_cluster, &cursor);
     if (cursor.first_cluster == 0)
         return -ENOSPC; /* the FAT12/16 root cannot grow */
-    uint32_t last = cursor.first_cluster;
-    for (uint32_t steps = 0;; steps++) {
+    /* from the last cluster addressed on: a growing directory's chain is walked once */
+    uint32_t last = cursor.cached_cluster;
+    for (uint32_t steps = cursor.cached_index;; steps++) {
         uint32_t next;
         int r = fat_next_cluster(vol, last, &next);
         if (r < 0)
@@ -442,13 +446,32 @@ static int write_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uin
     return err;
 }
 
+/* The lowest free ~N by the index: each candidate is one table lookup, and the search starts
+ * where the last one for this basis ended. */
+static int choose_indexed_tail(struct fat_dir_index *index, const uint8_t basis[11],
+                               uint8_t out[11])
+{
+    for (uint32_t n = fat_index_tail_start(index, basis); n < TAIL_LIMIT; n++) {
+        fat_apply_tail(basis, n, out);
+        if (!fat_index_has_short(index, out)) {
+            fat_index_tail_note(index, basis, n);
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
 static int choose_short_name(const struct fat_short_plan *plan, const struct add_scan *scan,
                              uint8_t out[11])
 {
-    if (!plan->needs_lfn || (!plan->lossy && !scan->basis_used)) {
+    bool basis_used =
+        scan->index ? fat_index_has_short(scan->index, plan->basis) : scan->basis_used;
+    if (!plan->needs_lfn || (!plan->lossy && !basis_used)) {
         memcpy(out, plan->basis, 11);
         return 0;
     }
+    if (scan->index)
+        return choose_indexed_tail(scan->index, plan->basis, out);
     for (uint32_t n = 1; n < TAIL_LIMIT; n++) {
         if (!(scan->tails_used[n / 8] & (1 << (n % 8)))) {
             fat_apply_tail(plan->basis, n, out);
@@ -477,8 +500,7 @@ int fat_dir_plan_add(struct fat_volume *vol, uint32_t dir_cluster, const char *n
     struct fat_name_key *key = kmalloc(sizeof(*key));
     struct fat_entry_info *e = kmalloc(sizeof(*e));
     struct add_scan scan = {.plan = &short_plan, .key = key, .replacing = replacing};
-    scan.tails_used = kzalloc(TAIL_LIMIT / 8);
-    int err = key && e && scan.tails_used ? fat_name_key_init(key, name) : -ENOMEM;
+    int err = key && e ? fat_name_key_init(key, name) : -ENOMEM;
     if (!err)
         err = scan_names(vol, dir_cluster, &scan, e);
     kfree(key);
@@ -524,7 +546,7 @@ int fat_dir_commit_add(struct fat_volume *vol, const struct fat_dir_plan *plan,
     if (err)
         return err;
     struct fat_dir_cursor cursor;
-    fat_cursor_init(vol, &cursor, plan->dir_cluster);
+    fat_index_cursor(vol, plan->dir_cluster, &cursor);
     uint8_t raw[32];
     uint8_t checksum = fat_short_checksum(plan->short_name);
     for (uint32_t i = 0; i < plan->lfn_slots && !err; i++) {
@@ -545,15 +567,17 @@ int fat_dir_commit_add(struct fat_volume *vol, const struct fat_dir_plan *plan,
     err = write_slot(vol, &cursor, out->index, out->raw, &out->sector, &out->offset);
     if (!err)
         fat_index_added(vol, plan->dir_cluster, out);
-    if (err || !plan->after_end)
-        return err;
-    /* Slots after an end marker are unused but may hold garbage: keep an end marker after us. */
-    uint64_t sector;
-    uint32_t offset;
-    if (read_slot(vol, &cursor, out->index + 1, raw, &sector, &offset) == 0 && raw[0] != 0) {
-        memset(raw, 0, sizeof(raw));
-        err = fat_write_entry(vol, sector, offset, raw);
+    if (!err && plan->after_end) {
+        /* Slots after an end marker are unused but may hold garbage: keep an end marker
+         * after us. */
+        uint64_t sector;
+        uint32_t offset;
+        if (read_slot(vol, &cursor, out->index + 1, raw, &sector, &offset) == 0 && raw[0] != 0) {
+            memset(raw, 0, sizeof(raw));
+            err = fat_write_entry(vol, sector, offset, raw);
+        }
     }
+    fat_index_keep_cursor(vol, plan->dir_cluster, &cursor);
     return err;
 }
 

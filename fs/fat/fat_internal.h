@@ -17,6 +17,7 @@
 #define FAT_NO_SHORT_NAME   0x20 /* byte 12: the 8.3 name is a dummy (fsck.fat's FAT_NO_83NAME) */
 #define FAT_ENTRY_DELETED   0xe5
 #define FAT_CLUSTER_FIRST   2
+#define FAT_FRESH_TAILS     8
 #define FAT_INTENT_SLOTS    4
 #define FAT_INTENT_BYTES    (FAT_INTENT_SLOTS * FAT_DIR_ENTRY_SIZE)
 
@@ -66,7 +67,29 @@ struct fat_index_entry {
     uint8_t short_name[11]; /* as matched: fat_short_match_form() of the entry's name */
 };
 
+/* Entries of an index by a key: open addressing with linear probing, each slot an entry's
+ * position + 1 (0 empty), twice as many slots as the entries' capacity. */
+struct fat_index_table {
+    uint32_t *slots;
+    uint32_t mask;
+};
+
+/* Where a directory lives: a cluster chain, or cluster 0 = the FAT12/16 fixed root. */
+struct fat_dir_cursor {
+    uint32_t first_cluster;
+    uint32_t cached_index; /* cluster index within the chain of cached_cluster */
+    uint32_t cached_cluster;
+};
+
 #define FAT_INDEX_DIRS 4
+#define FAT_TAIL_HINTS 4
+
+/* Where the search for a free ~N alias of a basis starts: every tail below next was in use
+ * when it was noted (adds only use more; a removal forgets the hints). */
+struct fat_tail_hint {
+    uint8_t basis[11];
+    uint32_t next; /* 0: unused hint */
+};
 
 struct fat_dir_index {
     bool valid;
@@ -78,6 +101,11 @@ struct fat_dir_index {
     int damage;             /* -EUCLEAN or -EIO where the directory could not be read on */
     uint32_t count, capacity;
     struct fat_index_entry *entries;
+    struct fat_index_table by_short; /* every entry, by its 8.3 name (as matched) */
+    struct fat_index_table by_long;  /* entries with a long name, by its folded hash */
+    struct fat_dir_cursor cursor;    /* the last slot addressed: appends walk no chain */
+    struct fat_tail_hint tail_hints[FAT_TAIL_HINTS];
+    uint32_t next_hint; /* the hint to replace next */
 };
 
 struct fat_volume {
@@ -125,19 +153,17 @@ struct fat_volume {
     bool intent_pending;                    /* found at a read-only mount */
     bool intent_stuck;                      /* a failed rename left its record: no more */
     int move_outcome;                       /* FAT_MOVE_*: what the mount did */
+    /* The last clusters of the latest allocations since the last flush (0: none): nothing
+     * durable reaches them yet, so extending their chains is part of the new chains (CHAIN
+     * phase), not a link (table.c).  A ring: the oldest is forgotten first. */
+    uint32_t fresh_tails[FAT_FRESH_TAILS];
+    uint32_t next_fresh;
     uint32_t use_counter;
     uint8_t *read_ahead;  /* FAT_READ_AHEAD sectors */
     unsigned recent_slot; /* the last slot found: sequential FAT scans hit it */
     struct fat_cache_slot cache[FAT_CACHE_SLOTS];
     unsigned open_count;
     struct fat_file *open_files;
-};
-
-/* Where a directory lives: a cluster chain, or cluster 0 = the FAT12/16 fixed root. */
-struct fat_dir_cursor {
-    uint32_t first_cluster;
-    uint32_t cached_index; /* cluster index within the chain of cached_cluster */
-    uint32_t cached_cluster;
 };
 
 struct fat_entry_info {
@@ -224,6 +250,8 @@ int fat_count_free(struct fat_volume *vol);
 int fat_allocate(struct fat_volume *vol, uint32_t after, uint32_t count, bool contiguous,
                  uint32_t *first);
 int fat_free_chain(struct fat_volume *vol, uint32_t first);
+/* Forgets the fresh tails (a flush made them reachable, or a chain is being freed). */
+void fat_forget_fresh(struct fat_volume *vol);
 int fat_zero_clusters(struct fat_volume *vol, uint32_t first, uint32_t count);
 
 /* name.c */
@@ -311,6 +339,17 @@ void fat_index_removed(struct fat_volume *vol, uint32_t dir_cluster, uint32_t sl
 void fat_index_grown(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slots);
 int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_name_key *key,
                    struct fat_entry_info *e);
+/* A cursor into the directory that starts where the index's last one stopped (the chain
+ * below it is walked once), and the one to keep for next time. */
+void fat_index_cursor(struct fat_volume *vol, uint32_t dir_cluster, struct fat_dir_cursor *cursor);
+void fat_index_keep_cursor(struct fat_volume *vol, uint32_t dir_cluster,
+                           const struct fat_dir_cursor *cursor);
+/* Whether an entry of the directory has this 8.3 name (as matched). */
+bool fat_index_has_short(const struct fat_dir_index *index, const uint8_t short_name[11]);
+/* The first ~N worth trying for a basis (1 when nothing is known), and a note that every tail
+ * below next is in use. */
+uint32_t fat_index_tail_start(const struct fat_dir_index *index, const uint8_t basis[11]);
+void fat_index_tail_note(struct fat_dir_index *index, const uint8_t basis[11], uint32_t next);
 
 /* intent.c: the rename intent record */
 struct fat_move_intent {

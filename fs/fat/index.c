@@ -1,8 +1,8 @@
-/* A name index of the most recently used directory, so that a lookup or a create in a large
- * directory costs one pass over a compact array instead of a pass over the directory: each
- * live entry's folded-name hash, 8.3 name and slots.  It is built by one directory scan and
- * then kept up to date by every add and remove in that directory; anything it cannot follow
- * drops it. */
+/* A name index of the most recently used directories, so that a lookup or a create in a
+ * large directory costs a few hash-table probes instead of a pass over the directory: each
+ * live entry's folded-name hash, 8.3 name and slots, found by 8.3 name or by long-name hash.
+ * It is built by one directory scan and then kept up to date by every add and remove in that
+ * directory; anything it cannot follow drops it. */
 #include <rayos/errno.h>
 #include <rayos/heap.h>
 #include <rayos/string.h>
@@ -35,7 +35,141 @@ static uint32_t entry_hash(const struct fat_entry_info *e)
 static void index_drop(struct fat_dir_index *index)
 {
     kfree(index->entries);
+    kfree(index->by_short.slots);
+    kfree(index->by_long.slots);
     memset(index, 0, sizeof(*index));
+}
+
+/* The tables: a lookup, and the check of a new alias against every name of the directory,
+ * cost O(1) instead of a pass over the entries (which made creating N names O(N^2)). */
+static uint32_t short_hash(const uint8_t name[11])
+{
+    uint32_t hash = 2166136261u;
+    for (int i = 0; i < 11; i++)
+        hash = (hash ^ name[i]) * 16777619u;
+    return hash;
+}
+
+static bool is_long_table(const struct fat_dir_index *index, const struct fat_index_table *table)
+{
+    return table == &index->by_long;
+}
+
+static bool in_table(const struct fat_dir_index *index, const struct fat_index_table *table,
+                     uint32_t position)
+{
+    return !is_long_table(index, table) || index->entries[position].has_long_name;
+}
+
+static uint32_t home_of(const struct fat_dir_index *index, const struct fat_index_table *table,
+                        uint32_t position)
+{
+    const struct fat_index_entry *entry = &index->entries[position];
+    uint32_t hash = is_long_table(index, table) ? entry->hash : short_hash(entry->short_name);
+    return hash & table->mask;
+}
+
+static void table_insert(struct fat_dir_index *index, struct fat_index_table *table,
+                         uint32_t position)
+{
+    if (!in_table(index, table, position))
+        return;
+    uint32_t at = home_of(index, table, position);
+    while (table->slots[at])
+        at = (at + 1) & table->mask;
+    table->slots[at] = position + 1;
+}
+
+/* A table sized for the entries' capacity, refilled. */
+static int table_resize(struct fat_dir_index *index, struct fat_index_table *table)
+{
+    uint32_t size = index->capacity * 2; /* a power of two: capacities double from 64 */
+    uint32_t *slots = kzalloc(sizeof(*slots) * size);
+    if (!slots)
+        return -ENOMEM;
+    kfree(table->slots);
+    table->slots = slots;
+    table->mask = size - 1;
+    for (uint32_t i = 0; i < index->count; i++)
+        table_insert(index, table, i);
+    return 0;
+}
+
+static uint32_t *table_slot_of(struct fat_dir_index *index, struct fat_index_table *table,
+                               uint32_t position)
+{
+    uint32_t at = home_of(index, table, position);
+    while (table->slots[at] != position + 1) {
+        if (!table->slots[at])
+            return NULL;
+        at = (at + 1) & table->mask;
+    }
+    return &table->slots[at];
+}
+
+/* Takes an entry out and moves later slots of the same probe run back into the gap, so that
+ * no lookup stops early at it (deletion without tombstones). */
+static void table_delete(struct fat_dir_index *index, struct fat_index_table *table,
+                         uint32_t position)
+{
+    uint32_t *slot = table_slot_of(index, table, position);
+    if (!slot)
+        return; /* not in this table */
+    uint32_t mask = table->mask, gap = (uint32_t)(slot - table->slots);
+    table->slots[gap] = 0;
+    for (uint32_t at = (gap + 1) & mask; table->slots[at]; at = (at + 1) & mask) {
+        uint32_t home = home_of(index, table, table->slots[at] - 1);
+        /* the slot stays if its home lies cyclically in (gap, at] */
+        bool stays = gap <= at ? (gap < home && home <= at) : (gap < home || home <= at);
+        if (stays)
+            continue;
+        table->slots[gap] = table->slots[at];
+        table->slots[at] = 0;
+        gap = at;
+    }
+}
+
+/* The entry at from now lives at to: its table slots follow. */
+static void table_move(struct fat_dir_index *index, struct fat_index_table *table, uint32_t from,
+                       uint32_t to)
+{
+    uint32_t *slot = table_slot_of(index, table, from);
+    if (slot)
+        *slot = to + 1;
+}
+
+bool fat_index_has_short(const struct fat_dir_index *index, const uint8_t short_name[11])
+{
+    const struct fat_index_table *table = &index->by_short;
+    if (!table->slots)
+        return false;
+    for (uint32_t at = short_hash(short_name) & table->mask; table->slots[at];
+         at = (at + 1) & table->mask)
+        if (memcmp(index->entries[table->slots[at] - 1].short_name, short_name, 11) == 0)
+            return true;
+    return false;
+}
+
+uint32_t fat_index_tail_start(const struct fat_dir_index *index, const uint8_t basis[11])
+{
+    for (int i = 0; i < FAT_TAIL_HINTS; i++)
+        if (index->tail_hints[i].next && memcmp(index->tail_hints[i].basis, basis, 11) == 0)
+            return index->tail_hints[i].next;
+    return 1;
+}
+
+void fat_index_tail_note(struct fat_dir_index *index, const uint8_t basis[11], uint32_t next)
+{
+    struct fat_tail_hint *hint = NULL;
+    for (int i = 0; i < FAT_TAIL_HINTS && !hint; i++)
+        if (index->tail_hints[i].next && memcmp(index->tail_hints[i].basis, basis, 11) == 0)
+            hint = &index->tail_hints[i];
+    if (!hint) {
+        hint = &index->tail_hints[index->next_hint];
+        index->next_hint = (index->next_hint + 1) % FAT_TAIL_HINTS;
+        memcpy(hint->basis, basis, 11);
+    }
+    hint->next = next;
 }
 
 void fat_index_drop_all(struct fat_volume *vol)
@@ -74,6 +208,8 @@ static int index_append(struct fat_dir_index *index, const struct fat_entry_info
             return -ENOMEM;
         index->entries = entries;
         index->capacity = capacity;
+        if (table_resize(index, &index->by_short) != 0 || table_resize(index, &index->by_long) != 0)
+            return -ENOMEM;
     }
     struct fat_index_entry *slot = &index->entries[index->count++];
     slot->hash = entry_hash(e);
@@ -83,6 +219,8 @@ static int index_append(struct fat_dir_index *index, const struct fat_entry_info
     fat_short_match_form(e->raw, slot->short_name);
     if (e->index + 1 > index->end_index)
         index->end_index = e->index + 1;
+    table_insert(index, &index->by_short, index->count - 1);
+    table_insert(index, &index->by_long, index->count - 1);
     return 0;
 }
 
@@ -175,11 +313,20 @@ void fat_index_removed(struct fat_volume *vol, uint32_t dir_cluster, uint32_t sl
     if (!index)
         return;
     for (uint32_t i = 0; i < index->count; i++) {
-        if (index->entries[i].index == slot) {
-            index->entries[i] = index->entries[--index->count];
-            index->has_holes = true;
-            return;
+        if (index->entries[i].index != slot)
+            continue;
+        uint32_t last = index->count - 1;
+        table_delete(index, &index->by_short, i);
+        table_delete(index, &index->by_long, i);
+        if (i != last) {
+            table_move(index, &index->by_short, last, i);
+            table_move(index, &index->by_long, last, i);
+            index->entries[i] = index->entries[last];
         }
+        index->count = last;
+        index->has_holes = true;
+        memset(index->tail_hints, 0, sizeof(index->tail_hints)); /* a tail may be free again */
+        return;
     }
     index_drop(index);
 }
@@ -192,28 +339,96 @@ void fat_index_grown(struct fat_volume *vol, uint32_t dir_cluster, uint32_t slot
             (uint32_t)MIN((uint64_t)index->slot_capacity + slots, FAT_DIR_MAX_ENTRIES);
 }
 
-/* Looks the key up; returns 1 with e filled, 0 if absent, or an error. */
+#define FIND_CANDIDATES 16
+
+static void add_candidate(uint32_t *candidates, uint32_t *count, uint32_t position)
+{
+    for (uint32_t i = 0; i < *count && i < FIND_CANDIDATES; i++)
+        if (candidates[i] == position)
+            return;
+    if (*count < FIND_CANDIDATES)
+        candidates[*count] = position;
+    (*count)++; /* past FIND_CANDIDATES: too many, the caller falls back to a pass */
+}
+
+/* Positions whose 8.3 name or long-name hash could be the key's (each once). */
+static uint32_t find_candidates(const struct fat_dir_index *index, const struct fat_name_key *key,
+                                uint32_t hash, uint32_t *candidates)
+{
+    uint32_t count = 0;
+    const struct fat_index_table *table = &index->by_short;
+    if (!table->slots)
+        return 0;
+    if (key->has_short_form)
+        for (uint32_t at = short_hash(key->short_form) & table->mask; table->slots[at];
+             at = (at + 1) & table->mask)
+            if (memcmp(index->entries[table->slots[at] - 1].short_name, key->short_form, 11) == 0)
+                add_candidate(candidates, &count, table->slots[at] - 1);
+    table = &index->by_long;
+    for (uint32_t at = hash & table->mask; table->slots[at]; at = (at + 1) & table->mask)
+        if (index->entries[table->slots[at] - 1].hash == hash)
+            add_candidate(candidates, &count, table->slots[at] - 1);
+    return count;
+}
+
+static bool index_entry_may_match(const struct fat_index_entry *slot,
+                                  const struct fat_name_key *key, uint32_t hash)
+{
+    return (key->has_short_form && memcmp(slot->short_name, key->short_form, 11) == 0) ||
+           (slot->has_long_name && slot->hash == hash);
+}
+
+/* Looks the key up; returns 1 with e filled, 0 if absent, or an error.  Candidates are read
+ * back in the index's order, so a directory holding a name twice (damaged) answers with the
+ * same entry as a pass over the index would. */
 int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fat_name_key *key,
                    struct fat_entry_info *e)
 {
     struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
     if (!index)
         return -ENOENT;
-    uint32_t hash = fat_key_hash(key);
+    uint32_t hash = fat_key_hash(key), candidates[FIND_CANDIDATES];
+    uint32_t count = find_candidates(index, key, hash, candidates);
+    bool by_table = count <= FIND_CANDIDATES;
+    if (by_table) /* few: sorted by insertion */
+        for (uint32_t i = 1; i < count; i++)
+            for (uint32_t j = i; j > 0 && candidates[j - 1] > candidates[j]; j--) {
+                uint32_t t = candidates[j];
+                candidates[j] = candidates[j - 1];
+                candidates[j - 1] = t;
+            }
+    else
+        count = index->count;
     struct fat_dir_cursor cursor;
-    fat_cursor_init(vol, &cursor, index->first_cluster);
-    for (uint32_t i = 0; i < index->count; i++) {
-        const struct fat_index_entry *slot = &index->entries[i];
-        bool maybe = (key->has_short_form && memcmp(slot->short_name, key->short_form, 11) == 0) ||
-                     (slot->has_long_name && slot->hash == hash);
-        if (!maybe)
+    fat_index_cursor(vol, dir_cluster, &cursor);
+    int result = index->damage; /* not before the damage; after it, unknown */
+    for (uint32_t i = 0; i < count; i++) {
+        const struct fat_index_entry *slot = &index->entries[by_table ? candidates[i] : i];
+        if (!by_table && !index_entry_may_match(slot, key, hash))
             continue;
         uint32_t position = slot->first_index;
         int r = fat_dir_next_raw(vol, &cursor, &position, e);
-        if (r < 0)
-            return r;
-        if (r == 1 && fat_name_key_matches(key, e))
-            return 1;
+        if (r < 0 || (r == 1 && fat_name_key_matches(key, e))) {
+            result = r;
+            break;
+        }
     }
-    return index->damage; /* not before the damage; after it, unknown */
+    fat_index_keep_cursor(vol, dir_cluster, &cursor);
+    return result;
+}
+
+void fat_index_cursor(struct fat_volume *vol, uint32_t dir_cluster, struct fat_dir_cursor *cursor)
+{
+    fat_cursor_init(vol, cursor, dir_cluster);
+    const struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+    if (index && index->cursor.first_cluster == cursor->first_cluster)
+        *cursor = index->cursor;
+}
+
+void fat_index_keep_cursor(struct fat_volume *vol, uint32_t dir_cluster,
+                           const struct fat_dir_cursor *cursor)
+{
+    struct fat_dir_index *index = fat_index_of(vol, dir_cluster);
+    if (index && cursor->first_cluster == index->first_cluster)
+        index->cursor = *cursor;
 }

@@ -52,6 +52,7 @@ static int cache_write_slot(struct fat_volume *vol, struct fat_cache_slot *slot)
  * device flush after each phase that wrote something. */
 int fat_cache_flush(struct fat_volume *vol)
 {
+    fat_forget_fresh(vol); /* what this flush writes is reachable from the disk */
     if (vol->data_unflushed) {
         /* Data before the metadata that makes it reachable. */
         int err = block_io_flush(vol->io);

@@ -225,6 +225,19 @@ static void account_allocation(struct fat_volume *vol, uint32_t count, uint32_t 
     vol->next_free = wrap_cluster(vol, (uint64_t)last + 1);
 }
 
+void fat_forget_fresh(struct fat_volume *vol)
+{
+    memset(vol->fresh_tails, 0, sizeof(vol->fresh_tails));
+}
+
+static uint32_t *fresh_tail_of(struct fat_volume *vol, uint32_t cluster)
+{
+    for (int i = 0; cluster && i < FAT_FRESH_TAILS; i++)
+        if (vol->fresh_tails[i] == cluster)
+            return &vol->fresh_tails[i];
+    return NULL;
+}
+
 /* Allocates count clusters as a new chain and links it after cluster after (0: a new chain).
  * The new chain's entries go out in the CHAIN phase and the link in the LINK phase, so a
  * power cut never leaves an existing chain pointing at an unwritten entry. */
@@ -239,7 +252,7 @@ int fat_allocate(struct fat_volume *vol, uint32_t after, uint32_t count, bool co
     if (vol->free_count_known && vol->free_count < count)
         return -ENOSPC;
     uint32_t eoc = fat_end_of_chain(vol);
-    uint32_t start = 0;
+    uint32_t start = 0, last;
     if (after && fat_cluster_valid(vol, after + 1)) {
         uint32_t length;
         if ((err = free_run_length(vol, after + 1, count, &length)))
@@ -258,7 +271,7 @@ int fat_allocate(struct fat_volume *vol, uint32_t after, uint32_t count, bool co
         if ((err = link_run(vol, start, count, eoc)))
             return err;
         *first = start;
-        account_allocation(vol, count, start + count - 1);
+        last = start + count - 1;
     } else {
         if (contiguous)
             return -ENOSPC;
@@ -292,20 +305,35 @@ int fat_allocate(struct fat_volume *vol, uint32_t after, uint32_t count, bool co
             vol->free_count_known = true;
             return -ENOSPC;
         }
-        account_allocation(vol, count, previous);
+        last = previous;
     }
-    if (!after)
-        return 0;
-    /* One link at a time: a chain sector of this allocation may hold the previous link's
-     * target, and both in one phase would lose the order between them. */
-    if (fat_cache_has_phase(vol, FAT_PHASE_LINK) && (err = fat_cache_flush(vol)))
+    account_allocation(vol, count, last);
+    uint32_t *fresh = fresh_tail_of(vol, after);
+    if (fresh) {
+        /* The chain grows again before any flush (a directory growing a cluster per few
+         * entries): nothing durable reaches after yet, so the new clusters simply join the
+         * new chain, written in the CHAIN phase before whatever link or entry publishes it. */
+        err = fat_set_entry(vol, after, *first, FAT_PHASE_CHAIN);
+    } else if (after) {
+        /* One link at a time: a chain sector of this allocation may hold the previous link's
+         * target, and both in one phase would lose the order between them. */
+        if (fat_cache_has_phase(vol, FAT_PHASE_LINK) && (err = fat_cache_flush(vol)))
+            return err;
+        err = fat_set_entry(vol, after, *first, FAT_PHASE_LINK);
+    }
+    if (err)
         return err;
-    return fat_set_entry(vol, after, *first, FAT_PHASE_LINK);
+    if (fresh)
+        *fresh = 0; /* noted again as the newest: a growing directory stays in the ring */
+    vol->fresh_tails[vol->next_fresh] = last;
+    vol->next_fresh = (vol->next_fresh + 1) % FAT_FRESH_TAILS;
+    return 0;
 }
 
 /* Frees a chain.  Callers make sure no directory entry refers to it any more (durably). */
 int fat_free_chain(struct fat_volume *vol, uint32_t first)
 {
+    fat_forget_fresh(vol); /* one may be in the chain */
     uint32_t c = first;
     for (uint32_t steps = 0; steps < vol->cluster_count && fat_cluster_valid(vol, c); steps++) {
         uint32_t value;

@@ -125,6 +125,19 @@ static void workload(void)
     }
     assert_int_equal(fat_unlink(vol, "/scratch dir/renamed.dat"), 0);
     assert_int_equal(fat_rmdir(vol, "/scratch dir"), 0);
+    /* many small files with long names, as rayfs put -r makes them: their directory grows a
+     * cluster every few files between flushes (its chain is extended while still new) */
+    assert_int_equal(fat_mkdir(vol, "/tree"), 0);
+    for (int i = 0; i < 24; i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "/tree/a file with a long name number %05d.txt", i);
+        uint8_t *small = random_bytes(11);
+        write_file(path, 0, small, 11, 11);
+        if (i == 23)
+            seal(path, small, 11);
+        else
+            free(small);
+    }
     uint8_t *last = random_bytes(3333);
     write_file("/last.txt", 0, last, 3333, 3333);
     seal("/last.txt", last, 3333);

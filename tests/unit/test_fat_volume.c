@@ -230,6 +230,99 @@ static void short_name_of(const char *long_name, char *out)
     fat_closedir(dir);
 }
 
+/* The 8.3 name of each entry of dir, in slot order; returns the count (NULL names: count). */
+static int short_names_in(const char *dir_path, char (*names)[13], const char *long_name,
+                          char *alias)
+{
+    struct fat_dir *dir;
+    struct fat_dirent entry;
+    assert_int_equal(fat_opendir(vol, dir_path, &dir), 0);
+    int count = 0;
+    while (fat_readdir(dir, &entry) == 1) {
+        if (names)
+            strcpy(names[count], entry.short_name);
+        if (long_name && strcmp(entry.name, long_name) == 0)
+            strcpy(alias, entry.short_name);
+        count++;
+    }
+    fat_closedir(dir);
+    return count;
+}
+
+static int compare_short(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void expect_alias(const char *dir, const char *name, const char *expected)
+{
+    char alias[13] = "";
+    short_names_in(dir, NULL, name, alias);
+    assert_string_equal(alias, expected);
+}
+
+/* Hundreds of long names with one basis: each gets the lowest free ~N (as mtools and Windows
+ * number them), a freed tail is taken again first, also after a remount (a new index), and
+ * no two entries ever share an 8.3 name. */
+static void test_alias_tails_many(void **state)
+{
+    setup_volume(8 * 1024 * 1024, 16, 0, 0);
+    assert_int_equal(fat_mkdir(vol, "/d"), 0);
+    char path[64], name[64], expected[16];
+    for (int i = 1; i <= 600; i++) {
+        snprintf(path, sizeof(path), "/d/Long File Name %d.txt", i);
+        put_file(path, "n", 1);
+    }
+    expect_alias("/d", "Long File Name 9.txt", "LONGFI~9.TXT");
+    expect_alias("/d", "Long File Name 10.txt", "LONGF~10.TXT");
+    expect_alias("/d", "Long File Name 600.txt", "LONG~600.TXT");
+    const int freed[] = {300, 7, 5, 123};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof(path), "/d/Long File Name %d.txt", freed[i]);
+        assert_int_equal(fat_unlink(vol, path), 0);
+    }
+    const char *again[] = {"LONGFI~5.TXT", "LONGFI~7.TXT", "LONG~123.TXT"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "/d/Long File Name again %d.txt", i);
+        put_file(path, "a", 1);
+        snprintf(name, sizeof(name), "Long File Name again %d.txt", i);
+        expect_alias("/d", name, again[i]);
+    }
+    /* a remount forgets the index: the next free tail is found the same way */
+    assert_int_equal(fat_unmount(vol), 0);
+    mount_volume();
+    put_file("/d/Long File Name again 3.txt", "a", 1);
+    expect_alias("/d", "Long File Name again 3.txt", "LONG~300.TXT");
+    put_file("/d/Long File Name again 4.txt", "a", 1);
+    snprintf(expected, sizeof(expected), "LONG~%d.TXT", 601);
+    expect_alias("/d", "Long File Name again 4.txt", expected);
+    /* renames within the directory keep every alias unique */
+    for (int i = 1; i <= 40; i++) {
+        snprintf(path, sizeof(path), "/d/Long File Name %d.txt", 200 + i);
+        snprintf(name, sizeof(name), "/d/Long File Name renamed %d.txt", i);
+        assert_int_equal(fat_rename(vol, path, name), 0);
+    }
+    /* every name is found through the index's tables after the moves inside them */
+    struct fat_stat st;
+    for (int i = 1; i <= 600; i++) {
+        bool gone = i == 5 || i == 7 || i == 123 || i == 300 || (i > 200 && i <= 240);
+        snprintf(path, sizeof(path), "/d/LONG FILE NAME %d.TXT", i);
+        assert_int_equal(fat_stat(vol, path, &st), gone ? -ENOENT : 0);
+    }
+    for (int i = 1; i <= 40; i++) {
+        snprintf(name, sizeof(name), "/d/long file name renamed %d.txt", i);
+        expect_file(name, "n", 1);
+    }
+    expect_file("/d/LONG~300.TXT", "a", 1);
+    static char names[700][13];
+    int count = short_names_in("/d", names, NULL, NULL);
+    assert_int_equal(count, 600 - 4 + 5);
+    qsort(names, (size_t)count, sizeof(names[0]), compare_short);
+    for (int i = 1; i < count; i++)
+        assert_string_not_equal(names[i - 1], names[i]);
+    teardown_volume();
+}
+
 static void test_aliases_and_case(void **state)
 {
     setup_volume(8 * 1024 * 1024, 16, 0, 0);
@@ -673,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_boot_sector_validation),
         cmocka_unit_test(test_long_name_255),
         cmocka_unit_test(test_aliases_and_case),
+        cmocka_unit_test(test_alias_tails_many),
         cmocka_unit_test(test_lowercase_flags_on_disk),
         cmocka_unit_test(test_readdir_full_directory_without_end_marker),
         cmocka_unit_test(test_unlink_frees_chain),

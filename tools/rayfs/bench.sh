@@ -9,8 +9,9 @@ trap 'rm -rf "$WORK"' EXIT
 export MTOOLS_SKIP_CHECK=1
 
 gcc -std=gnu11 -O2 -Iinclude -I. -Itests/host_shim/include -o "$BUILD/fat-bench" \
-    tools/rayfs/bench_fat.c tools/rayfs/image.c tools/rayfs/lock.c fs/fat/*.c lib/utf.c lib/crc32.c \
-    drivers/block/partition.c tests/host_shim/shim.c
+    tools/rayfs/bench_fat.c tools/rayfs/image.c tools/rayfs/lock.c fs/fat/*.c lib/utf.c lib/crc32.c lib/guid.c \
+    drivers/block/partition.c tests/host_shim/shim.c lib/string.c lib/timer_wheel.c kernel/mutex.c \
+    kernel/wait.c
 
 seconds() { # seconds COMMAND...: wall time of a command, stdout discarded
     start=$(date +%s.%N)
