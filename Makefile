@@ -63,7 +63,8 @@ test: all unit-tests iso disk image second-arch
 		--arch-pass $(SECOND_BUILD)/test.env $(ARCH_PASS)
 
 second-arch:
-	@$(MAKE) --no-print-directory ARCH=$(SECOND_ARCH) BUILD=$(SECOND_BUILD) kernel test-env
+	@$(MAKE) --no-print-directory ARCH=$(SECOND_ARCH) BUILD=$(SECOND_BUILD) kernel modules \
+		modules-install test-env
 
 # What the tests need to boot this architecture (run.py --arch-pass reads it).
 test-env: kernel

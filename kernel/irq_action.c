@@ -5,6 +5,7 @@
 #include <rayos/errno.h>
 #include <rayos/io.h>
 #include <rayos/irq_action.h>
+#include <rayos/lock.h>
 #include <rayos/smp.h>
 #include <rayos/thread.h>
 
@@ -21,9 +22,13 @@ struct irq_action {
 };
 
 static struct irq_action actions[ACTIONS_MAX];
+/* Claiming and freeing slots: the architecture's callers hold locks of their own (the GIC's
+ * for lines, the ITS's for MSIs), which do not exclude each other. */
+static struct spinlock table_lock = SPINLOCK_INIT("irq actions");
 
 int irq_action_add(unsigned source, irq_handler_t handler, void *context, const char *name)
 {
+    irqflags_t flags = spin_lock_irqsave(&table_lock);
     for (unsigned i = 0; i < ACTIONS_MAX; i++) {
         struct irq_action *a = &actions[i];
         if (a->used)
@@ -35,8 +40,10 @@ int irq_action_add(unsigned source, irq_handler_t handler, void *context, const 
         a->name = name;
         a->count = 0;
         __atomic_store_n(&a->used, true, __ATOMIC_SEQ_CST);
+        spin_unlock_irqrestore(&table_lock, flags);
         return (int)i;
     }
+    spin_unlock_irqrestore(&table_lock, flags);
     return -ENOSPC;
 }
 
@@ -73,9 +80,12 @@ bool irq_action_source_used(unsigned source)
 
 bool irq_action_remove(int handle, unsigned *source)
 {
+    irqflags_t flags = spin_lock_irqsave(&table_lock);
     *source = actions[handle].source;
     __atomic_store_n(&actions[handle].used, false, __ATOMIC_SEQ_CST);
-    return !irq_action_source_used(*source);
+    bool last = !irq_action_source_used(*source);
+    spin_unlock_irqrestore(&table_lock, flags);
+    return last;
 }
 
 /* Like Linux's synchronize_irq: afterwards no CPU is in the handler, so the caller may free
