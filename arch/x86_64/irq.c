@@ -7,6 +7,7 @@
 #include <rayos/errno.h>
 #include <rayos/io.h>
 #include <rayos/irq.h>
+#include <rayos/irq_action.h>
 #include <rayos/lock.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
@@ -19,25 +20,13 @@
 #define VECTOR_LAST     0xef
 #define VECTOR_TIMER    0xf0
 #define VECTOR_SPURIOUS 0xff
-#define ACTIONS_MAX     96
 #define GSI_NONE        0xffffffffu
-
-struct irq_action {
-    volatile bool used;
-    volatile int running; /* CPUs inside the handler now: irq_release waits for zero */
-    uint8_t vector;
-    irq_handler_t handler;
-    void *context;
-    const char *name;
-    uint64_t count;
-};
 
 struct vector_state {
     bool allocated;
     uint32_t gsi; /* GSI_NONE for MSI vectors */
 };
 
-static struct irq_action actions[ACTIONS_MAX];
 static struct vector_state vectors[256];
 static bool use_ioapic;
 static struct spinlock irq_lock = SPINLOCK_INIT("irq");
@@ -46,21 +35,10 @@ void interrupt_entry(struct interrupt_frame *frame);
 
 volatile bool x86_cpus_stopping; /* set by a panicking CPU before it sends NMIs */
 
+/* The handlers of a vector (the shared table of <rayos/irq_action.h>, keyed by vector). */
 static void run_actions(unsigned vector)
 {
-    for (unsigned i = 0; i < ACTIONS_MAX; i++) {
-        struct irq_action *a = &actions[i];
-        if (a->vector != vector)
-            continue;
-        /* Announce first, then check: irq_release clears `used` and then waits for `running`
-         * to drop, so a handler either is seen running or sees itself released. */
-        __atomic_add_fetch(&a->running, 1, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&a->used, __ATOMIC_SEQ_CST) && a->vector == vector) {
-            a->count++;
-            a->handler(a->context);
-        }
-        __atomic_sub_fetch(&a->running, 1, __ATOMIC_SEQ_CST);
-    }
+    irq_action_run(vector);
     if (use_ioapic || vector >= VECTOR_FIRST)
         lapic_eoi();
     else
@@ -131,32 +109,6 @@ static int allocate_vector(void)
     return -ENOSPC;
 }
 
-static int add_action(uint8_t vector, irq_handler_t handler, void *context, const char *name)
-{
-    for (unsigned i = 0; i < ACTIONS_MAX; i++) {
-        if (!actions[i].used) {
-            /* `running` is left alone: a CPU may still be leaving the slot's old handler. */
-            struct irq_action *a = &actions[i];
-            a->vector = vector;
-            a->handler = handler;
-            a->context = context;
-            a->name = name;
-            a->count = 0;
-            __atomic_store_n(&a->used, true, __ATOMIC_SEQ_CST);
-            return (int)i;
-        }
-    }
-    return -ENOSPC;
-}
-
-static bool vector_has_actions(uint8_t vector)
-{
-    for (unsigned i = 0; i < ACTIONS_MAX; i++)
-        if (actions[i].used && actions[i].vector == vector)
-            return true;
-    return false;
-}
-
 /* Without the IOAPIC the 8259 pins are the ISA IRQs: a GSI the MADT moved an ISA IRQ to
  * (ISA 0, the PIT, to GSI 2 on QEMU) goes back to that IRQ's pin. */
 static unsigned pic_pin_of_gsi(unsigned gsi)
@@ -173,7 +125,7 @@ static int claim_pic_pin(unsigned gsi, irq_handler_t handler, void *context, con
     unsigned pin = pic_pin_of_gsi(gsi);
     if (pin >= 16 || pin == 2) /* 2 is the cascade from the second 8259 */
         return -EINVAL;
-    int result = add_action((uint8_t)(VECTOR_PIC_BASE + pin), handler, context, name);
+    int result = irq_action_add(VECTOR_PIC_BASE + pin, handler, context, name);
     if (result >= 0)
         pic_mask(pin, false);
     return result;
@@ -200,11 +152,12 @@ int irq_claim(const struct irq_spec *spec, irq_handler_t handler, void *context,
         if (vector >= 0)
             vectors[vector].gsi = gsi;
     }
-    result = vector < 0 ? vector : add_action((uint8_t)vector, handler, context, name);
+    result = vector < 0 ? vector : irq_action_add((unsigned)vector, handler, context, name);
     if (result >= 0 && fresh &&
         !ioapic_route(gsi, (uint8_t)vector, trigger == IRQ_LEVEL_LOW || trigger == IRQ_LEVEL_HIGH,
                       trigger == IRQ_LEVEL_LOW || trigger == IRQ_EDGE_LOW)) {
-        actions[result].used = false;
+        unsigned source;
+        irq_action_remove(result, &source);
         result = -EINVAL;
     }
     if (result < 0 && fresh && vector >= 0)
@@ -220,7 +173,7 @@ int irq_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, cons
         return -ENODEV;
     irqflags_t flags = spin_lock_irqsave(&irq_lock);
     int vector = allocate_vector();
-    int result = vector < 0 ? vector : add_action((uint8_t)vector, handler, context, name);
+    int result = vector < 0 ? vector : irq_action_add((unsigned)vector, handler, context, name);
     if (result < 0 && vector >= 0)
         vectors[vector].allocated = false;
     spin_unlock_irqrestore(&irq_lock, flags);
@@ -236,12 +189,11 @@ int irq_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, cons
 
 void irq_release(int irq)
 {
-    if (irq < 0 || irq >= ACTIONS_MAX || !actions[irq].used)
+    if (!irq_action_valid(irq))
         return;
     irqflags_t flags = spin_lock_irqsave(&irq_lock);
-    uint8_t vector = actions[irq].vector;
-    __atomic_store_n(&actions[irq].used, false, __ATOMIC_SEQ_CST);
-    if (!vector_has_actions(vector)) {
+    unsigned vector;
+    if (irq_action_remove(irq, &vector)) {
         if (vector >= VECTOR_FIRST) {
             if (vectors[vector].gsi != GSI_NONE)
                 ioapic_mask(vectors[vector].gsi, true);
@@ -251,16 +203,12 @@ void irq_release(int irq)
         }
     }
     spin_unlock_irqrestore(&irq_lock, flags);
-    /* Like Linux's synchronize_irq: once this returns, no CPU is in the handler, so the caller
-     * may free what its context points to.  (A handler releasing itself does not wait.) */
-    if (!in_interrupt())
-        while (__atomic_load_n(&actions[irq].running, __ATOMIC_SEQ_CST))
-            cpu_relax();
+    irq_action_wait(irq); /* no CPU is in the handler once this returns */
 }
 
 uint64_t irq_count(int irq)
 {
-    return irq >= 0 && irq < ACTIONS_MAX ? actions[irq].count : 0;
+    return irq_action_count(irq);
 }
 
 void irq_disable(void)
