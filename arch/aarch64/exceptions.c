@@ -3,6 +3,7 @@
  * interrupts go to the GIC driver. */
 #define pr_fmt(fmt) fmt
 #include <rayos/arch.h>
+#include <rayos/backtrace.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
 #include <rayos/thread.h>
@@ -57,60 +58,18 @@ static const char *exception_class_name(unsigned ec)
     }
 }
 
-static bool plausible_frame(uint64_t fp)
-{
-    return fp >= DIRECT_MAP_BASE && (fp & 15) == 0 && fp < 0xfffffffffffff000ULL;
-}
-
-static void print_frame(unsigned depth, uint64_t address)
-{
-    uint64_t offset;
-    const char *name = ksym_lookup(address, &offset);
-    if (name)
-        printk(LOG_EMERG, "  #%u 0x%016llx %s+0x%llx", depth, (unsigned long long)address, name,
-               (unsigned long long)offset);
-    else
-        printk(LOG_EMERG, "  #%u 0x%016llx ?", depth, (unsigned long long)address);
-}
-
-/* AAPCS64 frame records: x29 points at {previous x29, return address}. */
-static void backtrace_from(uint64_t pc, uint64_t fp)
-{
-    printk(LOG_EMERG, "backtrace:");
-    print_frame(0, pc);
-    for (unsigned depth = 1; depth < 24 && plausible_frame(fp); depth++) {
-        const uint64_t *record = (const uint64_t *)fp;
-        uint64_t return_address = record[1];
-        if (return_address < KERNEL_VIRT_BASE)
-            break;
-        print_frame(depth, return_address - 4); /* the call, not the instruction after it */
-        if (record[0] <= fp)
-            break;
-        fp = record[0];
-    }
-}
+/* AAPCS64 frame records; a return address names the instruction after the BL. */
+static const struct frame_walk frame_walk = {DIRECT_MAP_BASE, 16, KERNEL_VIRT_BASE, 4};
 
 void arch_print_backtrace(void)
 {
     const uint64_t *record = __builtin_frame_address(0);
-    backtrace_from(record[1] - 4, record[0]);
+    backtrace_print(&frame_walk, record[1] - 4, record[0]);
 }
 
 void arch_stack_trace(uint64_t *out, unsigned max)
 {
-    uint64_t fp = (uint64_t)__builtin_frame_address(0);
-    unsigned n = 0;
-    while (n < max && plausible_frame(fp)) {
-        const uint64_t *record = (const uint64_t *)fp;
-        if (record[1] < KERNEL_VIRT_BASE)
-            break;
-        out[n++] = record[1];
-        if (record[0] <= fp)
-            break;
-        fp = record[0];
-    }
-    while (n < max)
-        out[n++] = 0;
+    backtrace_collect(&frame_walk, (uint64_t)__builtin_frame_address(0), out, max);
 }
 
 /* A fault on the guard page below the current thread's stack is a stack overflow; say so. */
@@ -155,7 +114,7 @@ void exception_report(const char *what, const struct exception_frame *f)
                (unsigned long long)f->x[i + 2]);
     printk(LOG_EMERG, "X30: %016llx SP:  %016llx", (unsigned long long)f->x[30],
            (unsigned long long)f->sp);
-    backtrace_from(f->elr, f->x[29]);
+    backtrace_print(&frame_walk, f->elr, f->x[29]);
     panic("unhandled CPU exception (%s) at %s", exception_class_name(ec), symbol ? symbol : "?");
 }
 

@@ -2,6 +2,7 @@
  * the panic path. */
 #define pr_fmt(fmt) fmt
 #include <rayos/arch.h>
+#include <rayos/backtrace.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
 #include <rayos/thread.h>
@@ -42,64 +43,21 @@ static const char *const exception_names[32] = {
     "reserved",
 };
 
-static bool plausible_frame(uint64_t rbp)
-{
-    return rbp >= DIRECT_MAP_BASE && (rbp & 7) == 0 && rbp < 0xfffffffffffff000ULL;
-}
-
-static void print_frame(unsigned depth, uint64_t address)
-{
-    uint64_t offset;
-    const char *name = ksym_lookup(address, &offset);
-    if (name)
-        printk(LOG_EMERG, "  #%u 0x%016llx %s+0x%llx", depth, (unsigned long long)address, name,
-               (unsigned long long)offset);
-    else
-        printk(LOG_EMERG, "  #%u 0x%016llx ?", depth, (unsigned long long)address);
-}
-
-static void backtrace_from(uint64_t rip, uint64_t rbp)
-{
-    printk(LOG_EMERG, "backtrace:");
-    print_frame(0, rip);
-    for (unsigned depth = 1; depth < 24 && plausible_frame(rbp); depth++) {
-        const uint64_t *frame = (const uint64_t *)rbp;
-        uint64_t return_address = frame[1];
-        if (return_address < KERNEL_VIRT_BASE)
-            break;
-        print_frame(depth, return_address);
-        if (frame[0] <= rbp) /* frames grow upwards; anything else is a corrupt chain */
-            break;
-        rbp = frame[0];
-    }
-}
+static const struct frame_walk frame_walk = {DIRECT_MAP_BASE, 8, KERNEL_VIRT_BASE, 0};
 
 void arch_print_backtrace(void)
 {
     uint64_t rbp;
     __asm__ volatile("mov %%rbp, %0" : "=r"(rbp));
     const uint64_t *frame = (const uint64_t *)rbp;
-    backtrace_from(frame[1], frame[0]);
+    backtrace_print(&frame_walk, frame[1], frame[0]);
 }
 
 void arch_stack_trace(uint64_t *out, unsigned max)
 {
     uint64_t rbp;
     __asm__ volatile("mov %%rbp, %0" : "=r"(rbp));
-    unsigned n = 0;
-    /* Skip our own frame: start at the caller's. */
-    while (n < max && plausible_frame(rbp)) {
-        const uint64_t *frame = (const uint64_t *)rbp;
-        if (frame[1] < KERNEL_VIRT_BASE)
-            break;
-        if (rbp != 0 && n + 1 > 0)
-            out[n++] = frame[1];
-        if (frame[0] <= rbp)
-            break;
-        rbp = frame[0];
-    }
-    while (n < max)
-        out[n++] = 0;
+    backtrace_collect(&frame_walk, rbp, out, max); /* from our caller's frame on */
 }
 
 /* A fault on the guard page below the current thread's stack is a stack overflow; say so. */
@@ -144,7 +102,7 @@ void exception_dispatch(struct interrupt_frame *f)
            (unsigned long long)f->r13, (unsigned long long)f->r14);
     printk(LOG_EMERG, "R15: %016llx CR3: %016llx", (unsigned long long)f->r15,
            (unsigned long long)read_cr3());
-    backtrace_from(f->rip, f->rbp);
+    backtrace_print(&frame_walk, f->rip, f->rbp);
     panic("unhandled CPU exception %llu (%s) at %s", (unsigned long long)f->vector, name,
           symbol ? symbol : "?");
 }
