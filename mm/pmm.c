@@ -26,17 +26,38 @@ static void mark(uint64_t page, bool used)
         bitmap[page / 64] &= ~(1ULL << (page % 64));
 }
 
+/* Set bits in a word (the kernel has no libgcc for __builtin_popcount on a baseline CPU). */
+static unsigned bit_count(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
+}
+
+/* Changes one bitmap word's bits under mask to used or free, keeping free_pages right. */
+static void mark_word(uint64_t index, uint64_t mask, bool used)
+{
+    uint64_t changing = used ? ~bitmap[index] & mask : bitmap[index] & mask;
+    if (used) {
+        bitmap[index] |= mask;
+        free_pages -= bit_count(changing);
+    } else {
+        bitmap[index] &= ~mask;
+        free_pages += bit_count(changing);
+    }
+}
+
+/* A word at a time: at boot this covers all of RAM, and a loop per page costs milliseconds
+ * under emulation. */
 static void mark_range(phys_addr_t start, phys_addr_t end, bool used)
 {
-    uint64_t first = start / PAGE_SIZE, last = DIV_ROUND_UP(end, PAGE_SIZE);
-    for (uint64_t p = first; p < last && p < page_count; p++) {
-        if (page_used(p) != used) {
-            mark(p, used);
-            if (used)
-                free_pages--;
-            else
-                free_pages++;
-        }
+    uint64_t first = start / PAGE_SIZE, last = MIN(DIV_ROUND_UP(end, PAGE_SIZE), page_count);
+    while (first < last) {
+        uint64_t bit = first % 64, bits = MIN(64 - bit, last - first);
+        uint64_t mask = bits == 64 ? ~0ULL : ((1ULL << bits) - 1) << bit;
+        mark_word(first / 64, mask, used);
+        first += bits;
     }
 }
 
