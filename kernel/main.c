@@ -20,8 +20,23 @@
 extern const struct initcall _initcalls_start[], _initcalls_end[];
 void timer_init_clock(void);
 
+/* "initcall_debug" on the command line logs how long each init hook took, to see where boot
+ * time goes (docs/PERFORMANCE.md). */
+static int run_initcall(const struct initcall *c, bool timed)
+{
+    uint64_t start = timed ? time_ns() : 0;
+    int result = c->fn();
+    if (timed) {
+        uint64_t us = (time_ns() - start) / NSEC_PER_USEC;
+        printk(LOG_INFO, "init: %s (level %d) returned %d after %llu us", c->name, c->level, result,
+               (unsigned long long)us);
+    }
+    return result;
+}
+
 static void run_initcalls(void)
 {
+    bool timed = cmdline_has("initcall_debug");
     for (int level = INIT_CORE; level <= INIT_LATE; level++) {
         /* Bus enumeration waits for the other CPUs to be up (the wait is usually over by then:
          * they were started before the core level).  Sizing BARs toggles decoding, which makes
@@ -34,7 +49,7 @@ static void run_initcalls(void)
         for (const struct initcall *c = _initcalls_start; c < _initcalls_end; c++) {
             if (c->level != level)
                 continue;
-            int result = c->fn();
+            int result = run_initcall(c, timed);
             if (result < 0 && result != -19 /* ENODEV: nothing to drive is not an error */)
                 pr_warn("%s failed (%d)", c->name, result);
         }
