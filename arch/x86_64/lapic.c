@@ -91,17 +91,19 @@ void lapic_eoi(void)
     lapic_write(LAPIC_EOI, 0);
 }
 
-/* Counts the timer's ticks over a millisecond of the (already calibrated) monotonic clock. */
-void lapic_timer_calibrate(void)
+/* The timer's rate is measured over the TSC calibration itself: the count starts before it and
+ * is read after it, with the elapsed time from the freshly calibrated clock, so the timer
+ * costs no wait of its own. */
+void lapic_timer_count_start(void)
 {
     lapic_write(LAPIC_TIMER_DIVIDE, 0x3); /* divide by 16 */
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
     lapic_write(LAPIC_TIMER_INITIAL, 0xffffffff);
-    uint64_t start = time_ns();
-    while (time_ns() - start < NSEC_PER_MSEC)
-        cpu_relax();
+}
+
+void lapic_timer_count_finish(uint64_t elapsed_ns)
+{
     uint32_t elapsed_ticks = 0xffffffff - lapic_read(LAPIC_TIMER_CURRENT);
-    uint64_t elapsed_ns = time_ns() - start;
     lapic_write(LAPIC_TIMER_INITIAL, 0);
     timer_ticks_per_second = elapsed_ns ? elapsed_ticks * NSEC_PER_SEC / elapsed_ns : 0;
 }

@@ -1,9 +1,10 @@
 """Kernel base: boot, log format, shell editing, base commands, power, panics."""
 import re
+import time
 
 import pytest
 
-from rayos_qemu import ARCH, MACHINE, RayOS, RayOSError
+from rayos_qemu import ARCH, MACHINE, RayOS, RayOSError, x86_only
 
 LOG_LINE = re.compile(r"^\[\s*\d+\.\d{6}\] [a-zA-Z0-9_-]+: .+$")
 
@@ -75,6 +76,29 @@ def test_mem_uptime_date_dmesg():
         assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\n$", vm.run("date"))
         dmesg = vm.run("dmesg")
         assert "boot: ready in" in dmesg
+        vm.poweroff()
+
+
+@x86_only
+def test_tsc_rate_is_refined_after_a_second():
+    """Boot calibrates the TSC in three 250 us rounds; a second later the rate is measured again
+    over that second and the clock switches to it (logged at debug level)."""
+    with RayOS() as vm:
+        boot = re.search(r"time: TSC (\d+\.\d{3}) MHz \(calibrated against HPET\)", vm.boot_log)
+        assert boot, vm.boot_log
+        refined = None
+        for _ in range(50):
+            refined = re.search(r"time: TSC (\d+\.\d{3}) MHz, refined over (\d+) ms "
+                                r"\(boot estimate off by (\d+) ppm\)", vm.run("dmesg"))
+            if refined:
+                break
+            time.sleep(0.2)
+        assert refined, vm.run("dmesg")
+        assert int(refined.group(2)) >= 1000
+        boot_mhz, refined_mhz = float(boot.group(1)), float(refined.group(1))
+        assert abs(refined_mhz - boot_mhz) <= boot_mhz / 50
+        reported_ppm = int(refined.group(3))
+        assert abs(reported_ppm - abs(refined_mhz - boot_mhz) / boot_mhz * 1e6) <= 2 + 1e6 * 0.001 / boot_mhz
         vm.poweroff()
 
 
