@@ -3,6 +3,7 @@
  * runs every subsystem's init hooks by level, then the self-tests or the shell's thread. */
 #define pr_fmt(fmt) "boot: " fmt
 #include <rayos/cmdline.h>
+#include <rayos/device.h>
 #include <rayos/init.h>
 #include <rayos/irq.h>
 #include <rayos/kernel_main.h>
@@ -53,7 +54,10 @@ static void run_initcalls(void)
             if (result < 0 && result != -19 /* ENODEV: nothing to drive is not an error */)
                 pr_warn("%s failed (%d)", c->name, result);
         }
+        /* Probes that waited for hardware while the level's other drivers probed. */
+        device_run_probe_finishes();
     }
+    device_boot_complete();
 }
 
 /* nosmp and maxcpus=N: how many CPUs to run (the boot CPU included). */

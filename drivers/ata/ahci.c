@@ -140,6 +140,8 @@ struct ahci_host {
     uint32_t cap;
     unsigned slot_count;
     bool irq_msi, irq_intx;
+    uint32_t usable;            /* implemented ports whose registers lie inside the BAR */
+    uint64_t presence_deadline; /* spin-up + PRESENCE_TIMEOUT */
     struct ahci_port *ports[32];
 };
 
@@ -799,29 +801,75 @@ static void free_ports(void *host_)
     }
 }
 
-/* Spins every port up at once and waits for device presence (SStatus DET) on all of them
- * together, so empty ports cost one presence timeout per controller, not one per port. */
-static uint32_t detect_present(struct ahci_host *host, uint32_t ports)
+/* Spins every usable port up at once, so that empty ports cost one presence timeout per
+ * controller, not one per port; detect_present() waits out the rest of it. */
+static void spin_up_ports(struct ahci_host *host)
 {
     for (unsigned i = 0; i < 32 && (host->cap & CAP_SSS); i++) {
-        if (ports & (1u << i)) {
+        if (host->usable & (1u << i)) {
             volatile uint8_t *regs = host->mmio + PORT_BASE + i * PORT_STRIDE;
             mmio_write32(regs + PX_CMD, mmio_read32(regs + PX_CMD) | CMD_SUD | CMD_POD);
         }
     }
+    host->presence_deadline = time_ns() + PRESENCE_TIMEOUT;
+}
+
+/* The usable ports that show a device (SStatus DET), polled until every one does or the
+ * presence deadline passes; while the boot's other drivers probed, it usually has. */
+static uint32_t detect_present(struct ahci_host *host)
+{
     uint32_t present = 0;
-    uint64_t deadline = time_ns() + PRESENCE_TIMEOUT;
-    do {
+    for (;;) {
         for (unsigned i = 0; i < 32; i++) {
             volatile uint8_t *regs = host->mmio + PORT_BASE + i * PORT_STRIDE;
-            if ((ports & ~present & (1u << i)) && (mmio_read32(regs + PX_SSTS) & SSTS_DET_MASK))
+            if ((host->usable & ~present & (1u << i)) &&
+                (mmio_read32(regs + PX_SSTS) & SSTS_DET_MASK))
                 present |= 1u << i;
         }
-        if (present == ports)
-            break;
+        if (present == host->usable || time_ns() >= host->presence_deadline)
+            return present;
         udelay(10);
-    } while (time_ns() < deadline);
-    return present;
+    }
+}
+
+/* The second half of the probe, once the ports had their time to show a device: sets up each
+ * port that has one, then the interrupt. */
+static void ahci_finish_probe(struct device *dev)
+{
+    struct pci_device *pdev = to_pci_device(dev);
+    struct ahci_host *host = pci_get_drvdata(pdev);
+    const char *where = pci_name(pdev);
+    uint32_t present = detect_present(host);
+    unsigned disks = 0;
+    for (unsigned i = 0; i < 32; i++) {
+        if (!(present & (1u << i)))
+            continue; /* nothing attached */
+        struct ahci_port *port = kzalloc(sizeof(*port));
+        if (!port)
+            break;
+        port->host = host;
+        port->index = i;
+        port->regs = host->mmio + PORT_BASE + i * PORT_STRIDE;
+        port->lock = (struct spinlock)SPINLOCK_INIT("ahci-port");
+        work_init(&port->recovery, recovery_work);
+        port->depth = host->slot_count;
+        int status = port_setup(host, port);
+        if (status < 0) {
+            port_write(port, PX_IE, 0);
+            port_stop(port);
+            if (port->disk)
+                device_unregister(&port->disk->dev);
+            port_free(port);
+            continue;
+        }
+        host->ports[i] = port;
+        disks++;
+    }
+    setup_interrupts(host);
+    pr_info("%s: %u disk%s, %s completion\n", where, disks, disks == 1 ? "" : "s",
+            host->irq_msi    ? "MSI"
+            : host->irq_intx ? "INTx"
+                             : "polled");
 }
 
 static int ahci_probe(struct pci_device *pdev, const struct pci_device_id *id)
@@ -863,37 +911,9 @@ static int ahci_probe(struct pci_device *pdev, const struct pci_device_id *id)
         else
             usable |= 1u << i;
     }
-    uint32_t present = detect_present(host, usable);
-    unsigned disks = 0;
-    for (unsigned i = 0; i < 32; i++) {
-        if (!(present & (1u << i)))
-            continue; /* nothing attached */
-        struct ahci_port *port = kzalloc(sizeof(*port));
-        if (!port)
-            break;
-        port->host = host;
-        port->index = i;
-        port->regs = host->mmio + PORT_BASE + i * PORT_STRIDE;
-        port->lock = (struct spinlock)SPINLOCK_INIT("ahci-port");
-        work_init(&port->recovery, recovery_work);
-        port->depth = host->slot_count;
-        int status = port_setup(host, port);
-        if (status < 0) {
-            port_write(port, PX_IE, 0);
-            port_stop(port);
-            if (port->disk)
-                device_unregister(&port->disk->dev);
-            port_free(port);
-            continue;
-        }
-        host->ports[i] = port;
-        disks++;
-    }
-    setup_interrupts(host);
-    pr_info("%s: %u disk%s, %s completion\n", where, disks, disks == 1 ? "" : "s",
-            host->irq_msi    ? "MSI"
-            : host->irq_intx ? "INTx"
-                             : "polled");
+    host->usable = usable;
+    spin_up_ports(host);
+    device_finish_probe_later(&pdev->dev, ahci_finish_probe);
     return 0;
 }
 

@@ -455,6 +455,69 @@ static void device_autobind(struct device *dev)
     }
 }
 
+/* ---- probes finished later (device_finish_probe_later) ---- */
+
+struct probe_finish {
+    struct list_node node;
+    struct device *dev; /* holds a reference */
+    struct driver *driver;
+    void (*finish)(struct device *dev);
+};
+static LIST_HEAD(probe_finishes);
+static bool finish_at_once;
+
+static void cancel_probe_finishes_locked(struct device *dev)
+{
+    struct probe_finish *f, *next;
+    list_for_each_entry_safe(f, next, &probe_finishes, node)
+    {
+        if (f->dev != dev)
+            continue;
+        list_remove(&f->node);
+        device_put(f->dev);
+        kfree(f);
+    }
+}
+
+void device_finish_probe_later(struct device *dev, void (*finish)(struct device *dev))
+{
+    model_lock();
+    struct probe_finish *f = finish_at_once ? NULL : kzalloc(sizeof(*f));
+    if (!f) {
+        finish(dev);
+        model_unlock();
+        return;
+    }
+    f->dev = device_get(dev);
+    f->driver = dev->driver;
+    f->finish = finish;
+    list_add_tail(&probe_finishes, &f->node);
+    model_unlock();
+}
+
+void device_run_probe_finishes(void)
+{
+    model_lock();
+    while (!list_empty(&probe_finishes)) {
+        struct probe_finish *f = list_first(&probe_finishes, struct probe_finish, node);
+        list_remove(&f->node);
+        /* Still bound to the driver that asked (an unbind cancels, but be sure). */
+        if (f->dev->state == DEVICE_BOUND && f->dev->driver == f->driver)
+            f->finish(f->dev);
+        device_put(f->dev);
+        kfree(f);
+    }
+    model_unlock();
+}
+
+void device_boot_complete(void)
+{
+    model_lock();
+    finish_at_once = true;
+    device_run_probe_finishes();
+    model_unlock();
+}
+
 static int device_register_locked(struct device *dev)
 {
     if (!dev->bus || !dev->bus->registered) {
@@ -498,6 +561,7 @@ static int device_unbind_locked(struct device *dev)
         return -ENODEV;
     struct driver *drv = dev->driver;
     device_get(dev);
+    cancel_probe_finishes_locked(dev);
     device_notify(dev, DEVICE_EVENT_UNBOUND);
     if (dev->bus->remove)
         dev->bus->remove(dev, drv);

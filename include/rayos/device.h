@@ -192,6 +192,17 @@ int device_bind(struct device *dev, struct driver *drv);
  * happen again until a driver registers or device_bind() is called.  -ENODEV if unbound. */
 int device_unbind(struct device *dev);
 
+/* A probe that must wait for hardware (AHCI links appear within 10 ms of spin-up) may start it,
+ * return 0, and finish later: finish(dev) then runs under the model lock once the drivers of the
+ * current boot level have all probed, so other devices probe during the wait.  After boot
+ * (device_boot_complete), or without memory to queue it, finish runs at once, inside the
+ * probe.  An unbind before it ran cancels it. */
+void device_finish_probe_later(struct device *dev, void (*finish)(struct device *dev));
+/* Runs the finishes queued so far (the init thread, after each level). */
+void device_run_probe_finishes(void);
+/* The end of boot: queued finishes run, and later ones run at once. */
+void device_boot_complete(void);
+
 /* Events for subscribers (the block layer, a hot-plug log, tests).  Callbacks run after the
  * fact for ADDED/BOUND and before the memory can go away for UNBOUND/REMOVED. */
 enum device_event {

@@ -413,6 +413,56 @@ static void test_resources(void **state)
     assert_int_equal(device_add_resource(&a.dev, RESOURCE_MEM, 0, 1, 0), -ENOSPC);
 }
 
+/* A probe that finishes later: the finish runs at device_run_probe_finishes(), not for a device
+ * unbound before then, and at once after device_boot_complete(). */
+static int finishes;
+static struct device *finished[4];
+static void toy_finish(struct device *dev)
+{
+    assert_non_null(dev->driver);
+    finished[finishes++ % 4] = dev;
+}
+
+static int toy_probe_finishing_later(struct device *dev)
+{
+    device_finish_probe_later(dev, toy_finish);
+    return 0;
+}
+
+static void test_probe_finished_later(void **state)
+{
+    (void)state;
+    struct toy_driver d;
+    toy_driver_init(&d, "toy-later", 40, 41);
+    d.drv.probe = toy_probe_finishing_later;
+    d.drv.remove = NULL;
+    struct toy_device a, b, c;
+    toy_device_init(&a, "later-a", 40, NULL);
+    toy_device_init(&b, "later-b", 41, NULL);
+    assert_int_equal(driver_register(&d.drv), 0);
+    assert_int_equal(device_register(&a.dev), 0);
+    assert_int_equal(device_register(&b.dev), 0);
+    assert_int_equal(a.dev.state, DEVICE_BOUND);
+    assert_int_equal(finishes, 0); /* queued, not run */
+    assert_int_equal(device_unbind(&b.dev), 0);
+    device_run_probe_finishes();
+    assert_int_equal(finishes, 1);
+    assert_ptr_equal(finished[0], &a.dev);
+    device_run_probe_finishes(); /* nothing left: b's was cancelled */
+    assert_int_equal(finishes, 1);
+
+    device_boot_complete();
+    toy_device_init(&c, "later-c", 40, NULL);
+    assert_int_equal(device_register(&c.dev), 0);
+    assert_int_equal(finishes, 2); /* at once, inside the probe */
+    assert_ptr_equal(finished[1], &c.dev);
+    device_unregister(&c.dev);
+    device_unregister(&b.dev);
+    device_unregister(&a.dev);
+    driver_unregister(&d.drv);
+    assert_true(a.released && b.released && c.released);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_for_each_survives_removal),
         cmocka_unit_test(test_for_each_child_may_unregister),
         cmocka_unit_test(test_resources),
+        cmocka_unit_test(test_probe_finished_later), /* last: it ends the "boot" */
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
