@@ -274,11 +274,11 @@ int fat_mark_dirty(struct fat_volume *vol)
         return -EROFS;
     if (vol->marked_dirty)
         return 0;
-    /* The FSInfo count on disk may lie; the exact one is written at unmount. */
+    /* The FSInfo count on disk may lie: forget it.  The exact count is made when something
+     * asks (statfs) or at unmount, not here: counting reads the whole FAT (1 MiB on a 128 MiB
+     * volume of 512-byte clusters), which would make every mount's first write slow. */
     vol->free_count_known = false;
-    int err = fat_count_free(vol);
-    if (!err)
-        err = set_boot_dirty(vol, true);
+    int err = set_boot_dirty(vol, true);
     if (!err)
         err = set_fat1_clean(vol, false);
     if (!err)
