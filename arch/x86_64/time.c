@@ -229,18 +229,56 @@ static int time_refine_init(void)
 }
 INITCALL(time_refine_init, INIT_CORE);
 
-/* The same against PIT channel 2 counting down from 11932 (10 ms at 1.193182 MHz). */
-static uint64_t calibrate_with_pit(void)
+#define PIT_HZ              1193182
+#define PIT_CALIBRATE_TICKS 11932 /* 10 ms */
+
+/* The same against PIT channel 2 counting down from 11932 (10 ms), its output read through
+ * port 0x61 as on every PC. */
+static uint64_t calibrate_with_pit_gate(void)
 {
     io_write8(0x61, (io_read8(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
     io_write8(0x43, 0xb0);                            /* channel 2, lobyte/hibyte, mode 0 */
-    io_write8(0x42, 11932 & 0xff);
-    io_write8(0x42, 11932 >> 8);
+    io_write8(0x42, PIT_CALIBRATE_TICKS & 0xff);
+    io_write8(0x42, PIT_CALIBRATE_TICKS >> 8);
     uint64_t start = rdtsc();
     for (unsigned long spins = 0; !(io_read8(0x61) & 0x20); spins++)
         if (spins > 100000000UL)
             return 0;
     return (rdtsc() - start) * 100;
+}
+
+static uint16_t pit_channel0_count(void)
+{
+    io_write8(0x43, 0x00); /* latch channel 0 */
+    uint8_t low = io_read8(0x40);
+    return (uint16_t)(low | io_read8(0x40) << 8);
+}
+
+/* Machines without port 0x61 (QEMU's microvm) have no way to read channel 2's output: channel 0
+ * free-running from 65536 is latched and read back instead, 10 ms of its ticks counted across
+ * wrap-arounds.  0 if the counter does not move (no PIT). */
+static uint64_t calibrate_with_pit_readback(void)
+{
+    io_write8(0x43, 0x34); /* channel 0, lobyte/hibyte, mode 2 */
+    io_write8(0x40, 0);
+    io_write8(0x40, 0);
+    uint16_t previous = pit_channel0_count();
+    uint64_t start = rdtsc();
+    uint32_t elapsed = 0;
+    for (unsigned long spins = 0; elapsed < PIT_CALIBRATE_TICKS; spins++) {
+        if (spins > 10000000UL)
+            return 0;
+        uint16_t now = pit_channel0_count();
+        elapsed += (uint16_t)(previous - now); /* counts down; wraps at 65536 */
+        previous = now;
+    }
+    return (rdtsc() - start) * PIT_HZ / elapsed;
+}
+
+static uint64_t calibrate_with_pit(void)
+{
+    /* A floating port reads all ones; a PC's port 0x61 never shows every bit set. */
+    return io_read8(0x61) != 0xff ? calibrate_with_pit_gate() : calibrate_with_pit_readback();
 }
 
 void time_init(void)
