@@ -150,6 +150,7 @@ void device_initialize(struct device *dev, struct bus_type *bus, struct device *
     list_init(&dev->managed);
     list_init(&dev->release_node);
     dev->priv = NULL;
+    dev->holds_parent = false;
 }
 
 int device_add_resource(struct device *dev, enum resource_type type, uint64_t start, uint64_t size,
@@ -202,7 +203,9 @@ static void device_release(struct device *dev)
     model_lock();
     list_remove(&dev->all_node);
     model_unlock();
-    struct device *parent = dev->parent;
+    /* Only registration takes the parent's reference: a device initialised with a parent but
+     * never registered (a probe that failed before registering its child) has none to drop. */
+    struct device *parent = dev->holds_parent ? dev->parent : NULL;
     if (dev->release)
         dev->release(dev);
     device_put(parent);
@@ -536,6 +539,7 @@ static int device_register_locked(struct device *dev)
     list_add_tail(&device_list, &dev->all_node);
     if (dev->parent) {
         device_get(dev->parent);
+        dev->holds_parent = true;
         list_add_tail(&dev->parent->children, &dev->sibling);
     }
     device_notify(dev, DEVICE_EVENT_ADDED);

@@ -100,6 +100,7 @@ struct device {
     void *priv;                /* the block allocated for the driver's priv_size */
 
     struct list_node release_node; /* waiting for release after a put in interrupt context */
+    bool holds_parent;             /* registration took a reference on the parent */
 };
 
 /* The driver shape: a match (the bus's table), the size of the private data the core

@@ -413,6 +413,27 @@ static void test_resources(void **state)
     assert_int_equal(device_add_resource(&a.dev, RESOURCE_MEM, 0, 1, 0), -ENOSPC);
 }
 
+/* A child initialised with a parent but never registered (its registration failed, or the
+ * probe gave up first) takes no reference on the parent, and its last put drops none. */
+static void test_unregistered_child_leaves_parent_reference(void **state)
+{
+    (void)state;
+    struct toy_device parent, child;
+    toy_device_init(&parent, "ref-parent", 50, NULL);
+    assert_int_equal(device_register(&parent.dev), 0);
+    int before = parent.dev.refcount;
+    toy_device_init(&child, "ref-child", 51, &parent.dev);
+    device_put(&child.dev);
+    assert_true(child.released);
+    assert_int_equal(parent.dev.refcount, before);
+    toy_device_init(&child, "ref-parent", 51, &parent.dev); /* a taken name: refused */
+    assert_int_equal(device_register(&child.dev), -EEXIST);
+    device_put(&child.dev);
+    assert_int_equal(parent.dev.refcount, before);
+    device_unregister(&parent.dev);
+    assert_true(parent.released);
+}
+
 /* A probe that finishes later: the finish runs at device_run_probe_finishes(), not for a device
  * unbound before then, and at once after device_boot_complete(). */
 static int finishes;
@@ -480,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_for_each_survives_removal),
         cmocka_unit_test(test_for_each_child_may_unregister),
         cmocka_unit_test(test_resources),
+        cmocka_unit_test(test_unregistered_child_leaves_parent_reference),
         cmocka_unit_test(test_probe_finished_later), /* last: it ends the "boot" */
     };
     return cmocka_run_group_tests(tests, setup, NULL);
