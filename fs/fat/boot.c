@@ -190,22 +190,28 @@ int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume
     err = block_io_read(io, 0, 1, first);
     if (!err)
         err = fat_parse_boot_sector(vol, first, io->block_count, io->block_size);
-    kfree(first);
-    if (err)
+    if (err) {
+        kfree(first);
         goto fail;
+    }
+    if (vol->sector_size == io->block_size) {
+        vol->boot_sector = first; /* the block just read is the whole boot sector */
+    } else {
+        kfree(first);
+        vol->boot_sector = kmalloc(vol->sector_size);
+        err = vol->boot_sector ? fat_device_read(vol, 0, 1, vol->boot_sector) : -ENOMEM;
+        if (err)
+            goto fail;
+    }
     err = -ENOMEM;
-    vol->boot_sector = kmalloc(vol->sector_size);
     vol->read_ahead = kmalloc((size_t)FAT_READ_AHEAD * vol->sector_size);
-    if (!vol->boot_sector || !vol->read_ahead)
+    if (!vol->read_ahead)
         goto fail;
     for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
         vol->cache[i].data = kmalloc(vol->sector_size);
         if (!vol->cache[i].data)
             goto fail;
     }
-    err = fat_device_read(vol, 0, 1, vol->boot_sector);
-    if (err)
-        goto fail;
     if (vol->truncated)
         vol->read_only = true;
     err = read_fsinfo(vol);
