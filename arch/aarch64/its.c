@@ -164,7 +164,7 @@ static void free_lpi(unsigned lpi)
     lpis[lpi - LPI_BASE].used = false;
 }
 
-int irq_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, const char *name,
+int its_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, const char *name,
                   unsigned cpu, struct msi_message *message)
 {
     if (!ready)

@@ -92,18 +92,36 @@ static void read_chosen(const struct fdt *fdt, phys_addr_t dtb)
         machine.uart = base;
 }
 
+/* A GICv3 (distributor, redistributors, maybe an ITS) or a GICv2 (distributor, CPU interface,
+ * maybe a GICv2m MSI frame), whichever the tree has. */
 static void read_gic(const struct fdt *fdt)
 {
-    int gic = fdt_find_compatible(fdt, FDT_NONE, "arm,gic-v3");
     uint64_t size;
+    int gic = fdt_find_compatible(fdt, FDT_NONE, "arm,gic-v3");
+    if (gic != FDT_NONE && fdt_reg(fdt, gic, 0, &machine.gicd, &size) == 0 &&
+        fdt_reg(fdt, gic, 1, &machine.gicr, &machine.gicr_size) == 0) {
+        machine.gic_version = 3;
+        for (int its = fdt_first_child(fdt, gic); its != FDT_NONE; its = fdt_next_sibling(fdt, its))
+            if (fdt_is_compatible(fdt, its, "arm,gic-v3-its") && fdt_node_enabled(fdt, its) &&
+                fdt_reg(fdt, its, 0, &machine.gic_its, &size) != 0)
+                machine.gic_its = 0;
+        return;
+    }
+    static const char *const v2[] = {"arm,cortex-a15-gic", "arm,gic-400", "arm,cortex-a9-gic"};
+    gic = FDT_NONE;
+    for (unsigned i = 0; i < ARRAY_SIZE(v2) && gic == FDT_NONE; i++)
+        gic = fdt_find_compatible(fdt, FDT_NONE, v2[i]);
     if (gic == FDT_NONE || fdt_reg(fdt, gic, 0, &machine.gicd, &size) != 0 ||
-        fdt_reg(fdt, gic, 1, &machine.gicr, &machine.gicr_size) != 0)
-        panic("the device tree has no usable GICv3 (arm,gic-v3 with distributor and "
-              "redistributor registers); this kernel needs one (QEMU: -M virt,gic-version=3)");
-    for (int its = fdt_first_child(fdt, gic); its != FDT_NONE; its = fdt_next_sibling(fdt, its))
-        if (fdt_is_compatible(fdt, its, "arm,gic-v3-its") && fdt_node_enabled(fdt, its) &&
-            fdt_reg(fdt, its, 0, &machine.gic_its, &size) != 0)
-            machine.gic_its = 0;
+        fdt_reg(fdt, gic, 1, &machine.gicc, &size) != 0 || size < 0x2000)
+        panic("the device tree has no usable interrupt controller (arm,gic-v3 with distributor "
+              "and redistributors, or a GICv2 such as arm,cortex-a15-gic with distributor and "
+              "an 8 KiB CPU interface)");
+    machine.gic_version = 2;
+    for (int frame = fdt_first_child(fdt, gic); frame != FDT_NONE;
+         frame = fdt_next_sibling(fdt, frame))
+        if (fdt_is_compatible(fdt, frame, "arm,gic-v2m-frame") && fdt_node_enabled(fdt, frame) &&
+            !machine.gic_v2m && fdt_reg(fdt, frame, 0, &machine.gic_v2m, &size) != 0)
+            machine.gic_v2m = 0;
 }
 
 /* The timer's interrupts are, in order, secure physical, non-secure physical, virtual and

@@ -9,9 +9,12 @@ enum psci_conduit { PSCI_NONE, PSCI_HVC, PSCI_SMC };
 #define MACHINE_CPUS_MAX 64
 
 struct machine {
-    phys_addr_t gicd, gicr; /* GICv3 distributor and redistributor region */
+    unsigned gic_version;   /* 2 or 3 */
+    phys_addr_t gicd, gicr; /* distributor; GICv3 redistributor region */
     uint64_t gicr_size;
-    phys_addr_t gic_its;  /* 0: no ITS */
+    phys_addr_t gicc;     /* GICv2 CPU interface */
+    phys_addr_t gic_its;  /* GICv3 ITS, 0: none */
+    phys_addr_t gic_v2m;  /* GICv2m MSI frame, 0: none */
     unsigned timer_intid; /* the EL1 virtual timer's PPI */
     enum psci_conduit psci;
     phys_addr_t uart; /* /chosen stdout-path's PL011, 0 if none */
