@@ -8,6 +8,7 @@
 #include <rayos/smp.h>
 #include <rayos/thread.h>
 #include "aarch64.h"
+#include "vectors.h"
 
 void exception_sync(struct exception_frame *f, unsigned kind);
 void exception_irq(struct exception_frame *f, unsigned kind);
@@ -72,17 +73,34 @@ void arch_stack_trace(uint64_t *out, unsigned max)
     backtrace_collect(&frame_walk, (uint64_t)__builtin_frame_address(0), out, max);
 }
 
+_Static_assert(sizeof(struct exception_frame) == FRAME_SIZE, "vectors.h: FRAME_SIZE");
+_Static_assert(offsetof(struct cpu, id) == CPU_ID_OFFSET, "vectors.h: CPU_ID_OFFSET");
+_Static_assert(offsetof(struct cpu, current) == CPU_CURRENT_OFFSET, "vectors.h: CPU_CURRENT");
+_Static_assert(offsetof(struct thread, stack) == THREAD_STACK_OFFSET, "vectors.h: THREAD_STACK");
+
+/* Each CPU's emergency stack, for exceptions taken on an exhausted kernel stack (vectors.S). */
+uint8_t overflow_stacks[CPUS_MAX][1u << OVERFLOW_STACK_SHIFT] __attribute__((aligned(16)));
+
+static void say_stack_overflow(void)
+{
+    static bool said; /* once: the report comes just before a panic */
+    struct thread *t = thread_current();
+    if (!said && t && t->stack)
+        printk(LOG_EMERG,
+               "kernel stack overflow in thread %s (tid %u) on CPU %u: %zu-byte stack exhausted",
+               t->name, t->tid, cpu_id(), t->stack_size);
+    said = true;
+}
+
 /* A fault on the guard page below the current thread's stack is a stack overflow; say so. */
 static void report_stack_overflow(uint64_t far)
 {
     struct thread *t = thread_current();
     if (!t || !t->stack)
         return;
-    uint64_t guard = (uint64_t)t->stack - 4096;
+    uint64_t guard = (uint64_t)t->stack - STACK_GUARD_SIZE;
     if (far >= guard && far < (uint64_t)t->stack)
-        printk(LOG_EMERG,
-               "kernel stack overflow in thread %s (tid %u) on CPU %u: %zu-byte stack exhausted",
-               t->name, t->tid, cpu_id(), t->stack_size);
+        say_stack_overflow();
 }
 
 void exception_report(const char *what, const struct exception_frame *f)
@@ -130,6 +148,21 @@ void exception_sync(struct exception_frame *f, unsigned kind)
         return;
     }
     exception_report("synchronous", f);
+}
+
+/* vectors.S found no room for the frame on the thread's stack and came here on this CPU's
+ * emergency stack, the exhausted stack's SP pushed just above the frame. */
+void exception_on_overflow_stack(struct exception_frame *f, unsigned kind);
+void exception_on_overflow_stack(struct exception_frame *f, unsigned kind)
+{
+    f->sp = *(const uint64_t *)((const char *)f + FRAME_SIZE);
+    say_stack_overflow();
+    if (kind == 4)
+        exception_report("synchronous", f);
+    printk(LOG_EMERG, "CPU exception: IRQ with the stack exhausted, PC %016llx SP %016llx",
+           (unsigned long long)f->elr, (unsigned long long)f->sp);
+    backtrace_print(&frame_walk, f->elr, f->x[29]);
+    panic("kernel stack overflow");
 }
 
 void exception_irq(struct exception_frame *f, unsigned kind)

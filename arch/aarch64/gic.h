@@ -26,11 +26,11 @@ struct gic_ops {
     /* The distributor, the boot CPU's interface and the MSI provider; returns the number of
      * interrupt IDs the distributor implements (SPIs end there). */
     unsigned (*init)(void);
-    void (*init_cpu)(void);              /* this CPU's private interrupts and interface */
+    void (*init_cpu)(void);                   /* this CPU's private interrupts and interface */
     uint32_t (*acknowledge)(unsigned *intid); /* returns what end() takes back */
     void (*end)(uint32_t acknowledged);
     void (*send_sgi)(unsigned cpu, unsigned sgi);
-    void (*enable_ppi)(unsigned intid); /* on the calling CPU */
+    void (*enable_ppi)(unsigned intid);                              /* on the calling CPU */
     void (*configure_spi)(unsigned intid, enum irq_trigger trigger); /* routed to CPU 0, on */
     void (*disable_spi)(unsigned intid);
     /* As irq_alloc_msi; release_msi undoes it once the vector's last handler is gone. */

@@ -168,8 +168,8 @@ static void v2_disable_spi(unsigned intid)
 
 /* One of the frame's SPIs, edge-triggered and routed to the CPU asked for; the message makes
  * the device write that SPI's number to the frame. */
-static int v2m_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context,
-                         const char *name, unsigned cpu, struct msi_message *message)
+static int v2m_alloc_msi(uint32_t device_id, irq_handler_t handler, void *context, const char *name,
+                         unsigned cpu, struct msi_message *message)
 {
     if (!v2m.frame)
         return -ENODEV;

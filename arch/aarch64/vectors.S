@@ -1,9 +1,12 @@
 /* Exception vectors (VBAR_EL1).  The kernel runs at EL1 on SP_EL1, so the "current EL with
  * SPx" entries are the ones in use; the others are reported as what they are.  Every entry
  * saves a struct exception_frame (x0-x30, ELR, SPSR, the interrupted sp) on the current stack,
- * calls C and restores it. */
+ * calls C and restores it.  Synchronous exceptions and IRQs first check that the frame fits on the
+ * current thread's stack: a thread that ran into its guard page faults there, and pushing the
+ * frame onto the same exhausted stack would fault again, forever.  Such an exception moves to
+ * this CPU's emergency stack and is reported (exception_on_overflow_stack). */
 
-#define FRAME_SIZE (34 * 8)
+#include "vectors.h"
 
 .macro save_frame
     sub sp, sp, #FRAME_SIZE
@@ -62,14 +65,67 @@
     b \handler\()_\kind
 .endm
 
+/* Branches to \overflow when SP lies between the start of the current thread's guard page and
+ * the point where a frame would no longer fit above it.  x0-x2 are kept meanwhile in the EL0
+ * registers, which no kernel code uses; SP outside that range (a boot or start-up stack, a thread
+ * without a stack of its own) passes. */
+.macro check_stack overflow
+    msr sp_el0, x0
+    msr tpidrro_el0, x1
+    msr tpidr_el0, x2
+    mrs x0, tpidr_el1
+    ldr x0, [x0, #CPU_CURRENT_OFFSET]
+    cbz x0, 1f
+    ldr x0, [x0, #THREAD_STACK_OFFSET]
+    cbz x0, 1f
+    mov x1, sp
+    sub x1, x1, x0
+    add x1, x1, #STACK_GUARD_SIZE /* SP - guard page start */
+    mov x2, #(STACK_GUARD_SIZE + FRAME_SIZE + 16)
+    cmp x1, x2
+    b.lo \overflow
+1:
+    mrs x0, sp_el0
+    mrs x1, tpidrro_el0
+    mrs x2, tpidr_el0
+.endm
+
+/* SP to the top of this CPU's emergency stack, the exhausted SP pushed there for the report. */
+.macro switch_to_overflow_stack
+    mrs x0, tpidr_el1
+    ldr w0, [x0, #CPU_ID_OFFSET]
+    add x0, x0, #1
+    lsl x0, x0, #OVERFLOW_STACK_SHIFT
+    adrp x1, overflow_stacks
+    add x1, x1, :lo12:overflow_stacks
+    add x1, x1, x0
+    mov x2, sp
+    mov sp, x1
+    str x2, [sp, #-16]!
+    mrs x0, sp_el0
+    mrs x1, tpidrro_el0
+    mrs x2, tpidr_el0
+.endm
+
 /* The code behind a vector slot (a slot holds only 32 instructions). */
 .macro stub handler, kind
 \handler\()_\kind:
+    .if \kind == 4 || \kind == 5
+    check_stack \handler\()_\kind\()_overflow
+    .endif
     save_frame
     add x0, sp, #16
     mov x1, #\kind
     bl \handler
     restore_frame
+    .if \kind == 4 || \kind == 5
+\handler\()_\kind\()_overflow:
+    switch_to_overflow_stack
+    save_frame
+    add x0, sp, #16
+    mov x1, #\kind
+    bl exception_on_overflow_stack /* does not return */
+    .endif
 .endm
 
     .text

@@ -119,7 +119,7 @@ def test_reboot_resets_the_machine():
 
 
 # What each crash must report, per architecture.  AArch64 does not trap on an integer division
-# by zero, and its stack overflow is not caught on the guard page (docs/ARCHITECTURE.md).
+# by zero (docs/ARCHITECTURE.md).
 CRASHES = {
     "x86_64": [
         ("pagefault", [r"CPU exception 14 \(page fault\)", r"CR2: 00000000dead0000",
@@ -135,6 +135,11 @@ CRASHES = {
                        r"FAR: 00000000dead0000 \(translation fault, (read|write)\)",
                        r"PC: ffffffff8[0-9a-f]+ cmd_crash\+0x",
                        r"#\d+ 0x[0-9a-f]+ shell_execute\+"]),
+        ("stack-overflow", [r"kernel stack overflow in thread shell \(tid \d+\) on CPU \d+: "
+                            r"32768-byte stack exhausted",
+                            r"CPU exception: synchronous, data abort",
+                            r"PC: ffffffff8[0-9a-f]+ recurse\+0x",
+                            r"#\d+ 0x[0-9a-f]+ exception_on_overflow_stack\+"]),
     ],
 }[ARCH] + [
     ("panic", [r"Kernel panic: crash command", r"on CPU \d+ in thread shell \(tid \d+\)",
