@@ -6,7 +6,10 @@ calibrated clock and each init hook's duration.  Booting the kernels alternately
 host's slow moments over all of them, which matters on a shared machine (docs/PERFORMANCE.md).
 
     tools/bench/boot-time.py [--runs 11] [--smp 1] [--phases] [--disk build/disk.img]
-                             [--append "..."] KERNEL [KERNEL...]
+                             [--append "..."] [--aarch64] KERNEL [KERNEL...]
+
+--aarch64 boots arm64 Images (build/aarch64/rayos.bin) on QEMU's virt machine with a GICv3 and
+`-cpu max`, the default disk then being build/aarch64/disk.img.
 
 The disk is attached with snapshot=on, so it is never written.
 """
@@ -19,16 +22,18 @@ import sys
 import pexpect
 
 READY = re.compile(r"boot: ready in ([\d.]+) ms")
-CALIBRATED = re.compile(r"\[\s*([\d.]+)\] time: TSC")
+CALIBRATED = re.compile(r"\[\s*([\d.]+)\] time: (TSC|generic timer)")
 INITCALL = re.compile(r"init: (\w+) \(level \d\) returned -?\d+ after (\d+) us")
 
 
-def boot(kernel, disk, smp, append):
-    args = ["-machine", "q35", "-accel", "tcg", "-m", "256M", "-smp", str(smp), "-display",
-            "none", "-no-reboot", "-monitor", "none", "-serial", "stdio", "-kernel", kernel,
-            "-append", append,
-            "-drive", f"file={disk},format=raw,if=virtio,snapshot=on"]
-    child = pexpect.spawn("qemu-system-x86_64", args, encoding="utf-8", timeout=60)
+def boot(kernel, disk, smp, append, aarch64):
+    machine = ["-machine", "virt,gic-version=3", "-cpu", "max"] if aarch64 else ["-machine", "q35"]
+    args = machine + ["-accel", "tcg", "-m", "256M", "-smp", str(smp), "-display", "none",
+                      "-no-reboot", "-monitor", "none", "-serial", "stdio", "-kernel", kernel,
+                      "-append", append,
+                      "-drive", f"file={disk},format=raw,if=virtio,snapshot=on"]
+    qemu = "qemu-system-aarch64" if aarch64 else "qemu-system-x86_64"
+    child = pexpect.spawn(qemu, args, encoding="utf-8", timeout=60)
     try:
         child.expect("rayos> ")
         return child.before
@@ -55,16 +60,18 @@ def main():
     parser.add_argument("kernels", nargs="+")
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--smp", type=int, default=1)
-    parser.add_argument("--disk", default="build/disk.img")
+    parser.add_argument("--disk")
+    parser.add_argument("--aarch64", action="store_true", help="arm64 Images on QEMU virt")
     parser.add_argument("--append", default="")
     parser.add_argument("--phases", action="store_true",
                         help="boot with initcall_debug and show each hook's median")
     args = parser.parse_args()
+    disk = args.disk or ("build/aarch64/disk.img" if args.aarch64 else "build/disk.img")
     append = (args.append + (" initcall_debug" if args.phases else "")).strip()
     results = {k: collections.OrderedDict() for k in args.kernels}
     for _ in range(args.runs):
         for kernel in args.kernels:
-            for name, value in phases(boot(kernel, args.disk, args.smp, append)).items():
+            for name, value in phases(boot(kernel, disk, args.smp, append, args.aarch64)).items():
                 results[kernel].setdefault(name, []).append(value)
     for kernel, found in results.items():
         ready = sorted(found["READY"])
