@@ -5,6 +5,7 @@
 #include <rayos/arch.h>
 #include <rayos/errno.h>
 #include <rayos/irq.h>
+#include <rayos/io.h>
 #include <rayos/irq_action.h>
 #include <rayos/lock.h>
 #include <rayos/printk.h>
@@ -18,6 +19,14 @@
 static const struct gic_ops *gic;
 static unsigned spi_limit; /* one past the highest INTID the distributor implements */
 struct spinlock gic_lock = SPINLOCK_INIT("gic");
+
+void gic_set_trigger(volatile uint8_t *dist, unsigned intid, bool edge)
+{
+    unsigned shift = (intid % 16) * 2;
+    uint32_t cfg = mmio_read32(dist + GICD_ICFGR + intid / 16 * 4);
+    cfg = (cfg & ~(2u << shift)) | (edge ? 2u << shift : 0);
+    mmio_write32(dist + GICD_ICFGR + intid / 16 * 4, cfg);
+}
 
 void gic_init(void)
 {

@@ -44,4 +44,7 @@ extern const struct gic_ops gic_v2_ops, gic_v3_ops;
 /* gic.c's lock, for the distributor's read-modify-write registers. */
 extern struct spinlock gic_lock;
 
+/* An SPI's trigger in GICD_ICFGR (the same two bits per interrupt in both generations). */
+void gic_set_trigger(volatile uint8_t *dist, unsigned intid, bool edge);
+
 #endif

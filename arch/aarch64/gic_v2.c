@@ -47,14 +47,6 @@ static void route_spi(unsigned intid, unsigned cpu)
     mmio_write8(dist + GICD_ITARGETSR + intid, target_mask[cpu]);
 }
 
-static void set_trigger(unsigned intid, bool edge)
-{
-    unsigned shift = (intid % 16) * 2;
-    uint32_t cfg = mmio_read32(dist + GICD_ICFGR + intid / 16 * 4);
-    cfg = (cfg & ~(2u << shift)) | (edge ? 2u << shift : 0);
-    mmio_write32(dist + GICD_ICFGR + intid / 16 * 4, cfg);
-}
-
 /* The frame's SPIs must lie inside the distributor's; a frame claiming others is ignored. */
 static void v2m_init(void)
 {
@@ -156,7 +148,7 @@ static void v2_enable_ppi(unsigned intid)
 
 static void v2_configure_spi(unsigned intid, enum irq_trigger trigger)
 {
-    set_trigger(intid, trigger == IRQ_EDGE_HIGH || trigger == IRQ_EDGE_LOW);
+    gic_set_trigger(dist, intid, trigger == IRQ_EDGE_HIGH || trigger == IRQ_EDGE_LOW);
     route_spi(intid, 0);
     mmio_write32(dist + GICD_ISENABLER + intid / 32 * 4, 1u << (intid % 32));
 }
@@ -185,7 +177,7 @@ static int v2m_alloc_msi(uint32_t device_id, irq_handler_t handler, void *contex
         if (handle < 0)
             break;
         v2m.used[i / 64] |= 1ULL << (i % 64);
-        set_trigger(intid, true);
+        gic_set_trigger(dist, intid, true);
         route_spi(intid, cpu);
         mmio_write32(dist + GICD_ISENABLER + intid / 32 * 4, 1u << (intid % 32));
         message->address = machine.gic_v2m + V2M_MSI_SETSPI;

@@ -168,11 +168,7 @@ static void v3_send_sgi(unsigned cpu, unsigned sgi)
 
 static void v3_configure_spi(unsigned intid, enum irq_trigger trigger)
 {
-    unsigned shift = (intid % 16) * 2;
-    uint32_t cfg = mmio_read32(dist + GICD_ICFGR + intid / 16 * 4);
-    bool edge = trigger == IRQ_EDGE_HIGH || trigger == IRQ_EDGE_LOW;
-    cfg = (cfg & ~(2u << shift)) | (edge ? 2u << shift : 0);
-    mmio_write32(dist + GICD_ICFGR + intid / 16 * 4, cfg);
+    gic_set_trigger(dist, intid, trigger == IRQ_EDGE_HIGH || trigger == IRQ_EDGE_LOW);
     mmio_write64(dist + GICD_IROUTER + intid * 8, hw_id_to_mpidr(cpus[0].hw_id));
     mmio_write32(dist + GICD_ISENABLER + intid / 32 * 4, 1u << (intid % 32));
 }
