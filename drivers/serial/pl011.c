@@ -76,20 +76,6 @@ static void pl011_name(char *name, size_t size)
     snprintf(name, size, "ttyAMA%u", __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED));
 }
 
-static void claim_interrupt(struct pl011 *u, struct device *dev)
-{
-    struct irq_spec spec;
-    u->irq = -1;
-    if (device_irq_spec(dev, 0, &spec) != 0) {
-        pr_warn("%s: no interrupt described; input is polled", u->name);
-        return;
-    }
-    u->irq = irq_claim(&spec, pl011_interrupt, u, u->name);
-    if (u->irq < 0)
-        pr_warn("%s: cannot claim interrupt line %u (%d); input is polled", u->name, spec.line,
-                u->irq);
-}
-
 static int pl011_probe(struct platform_device *pdev)
 {
     struct pl011 *u = pdev->dev.driver_data;
@@ -104,7 +90,8 @@ static int pl011_probe(struct platform_device *pdev)
         return -ENOMEM;
     pl011_name(u->name, sizeof(u->name));
     u->rx_lock = (struct spinlock)SPINLOCK_INIT("pl011 rx");
-    claim_interrupt(u, &pdev->dev);
+    unsigned line;
+    u->irq = console_claim_input_irq(&pdev->dev, pl011_interrupt, u, u->name, &line);
     u->console = (struct console){
         .name = u->name,
         .device = &pdev->dev,
@@ -113,11 +100,8 @@ static int pl011_probe(struct platform_device *pdev)
         .context = u,
     };
     int error = console_register(&u->console);
-    if (error) {
-        if (u->irq >= 0)
-            irq_release(u->irq);
+    if (error)
         return error;
-    }
     if (u->irq >= 0) {
         mmio_write32(u->regs + PL011_IMSC, INT_RX | INT_RT);
         pl011_receive(u); /* anything typed before the interrupt was on */
@@ -131,9 +115,7 @@ static void pl011_remove(struct platform_device *pdev)
 {
     struct pl011 *u = pdev->dev.driver_data;
     mmio_write32(u->regs + PL011_IMSC, 0);
-    console_unregister(&u->console);
-    if (u->irq >= 0)
-        irq_release(u->irq);
+    console_unregister(&u->console); /* the core then releases the interrupt */
 }
 
 static const char *const pl011_types[] = {"arm,pl011", NULL};

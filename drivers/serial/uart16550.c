@@ -110,21 +110,6 @@ static void console_name(const struct device *dev, char *name, size_t size)
         snprintf(name, size, "%s", dev->name);
 }
 
-static void claim_interrupt(struct uart *u, struct device *dev)
-{
-    struct irq_spec spec;
-    u->irq = -1;
-    if (device_irq_spec(dev, 0, &spec) != 0) {
-        pr_warn("%s: no interrupt described; input is polled", u->name);
-        return;
-    }
-    u->line = spec.line;
-    u->irq = irq_claim(&spec, uart_interrupt, u, u->name);
-    if (u->irq < 0)
-        pr_warn("%s: cannot claim interrupt line %u (%d); input is polled", u->name, spec.line,
-                u->irq);
-}
-
 static int uart_probe(struct platform_device *pdev)
 {
     struct uart *u = pdev->dev.driver_data;
@@ -140,7 +125,7 @@ static int uart_probe(struct platform_device *pdev)
     console_name(&pdev->dev, u->name, sizeof(u->name));
     u->rx_lock = (struct spinlock)SPINLOCK_INIT("uart rx");
     console_hold_output(program_line, u);
-    claim_interrupt(u, &pdev->dev);
+    u->irq = console_claim_input_irq(&pdev->dev, uart_interrupt, u, u->name, &u->line);
     u->console = (struct console){
         .name = u->name,
         .device = &pdev->dev,
@@ -149,11 +134,8 @@ static int uart_probe(struct platform_device *pdev)
         .context = u,
     };
     int error = console_register(&u->console);
-    if (error) {
-        if (u->irq >= 0)
-            irq_release(u->irq);
+    if (error)
         return error;
-    }
     if (u->irq >= 0) {
         io_write8(u->base + REG_INTERRUPT_ENABLE, IER_RECEIVED_DATA);
         uart_receive(u); /* anything typed before the interrupt was on */
@@ -168,9 +150,7 @@ static void uart_remove(struct platform_device *pdev)
 {
     struct uart *u = pdev->dev.driver_data;
     io_write8(u->base + REG_INTERRUPT_ENABLE, 0);
-    console_unregister(&u->console);
-    if (u->irq >= 0)
-        irq_release(u->irq);
+    console_unregister(&u->console); /* the core then releases the interrupt */
 }
 
 static const char *const uart_types[] = {"uart16550", NULL};

@@ -21,6 +21,7 @@
 #define RAYOS_CONSOLE_H
 
 #include <rayos/device.h>
+#include <rayos/irq.h>
 #include <rayos/list.h>
 #include <rayos/types.h>
 
@@ -71,6 +72,13 @@ int console_read_char(void);
 void console_poll(void);
 /* While set, a typed Ctrl-C asks this thread to stop (thread_should_stop) instead of being
  * queued as input: the shell sets it to the thread running the foreground command. */
+/* For UART drivers (drivers/serial): the device's first interrupt as the console's receive
+ * interrupt, claimed as a managed resource (released after the driver's remove); -1, with a
+ * warning, when the device describes none or it cannot be claimed: input is then polled.
+ * *line gets the interrupt line when there is one. */
+int console_claim_input_irq(struct device *dev, irq_handler_t handler, void *context,
+                            const char *name, unsigned *line);
+
 struct thread;
 void console_set_interrupt_target(struct thread *t);
 /* Calls fn for each registered console in order (under the console lock: fn must not print). */
