@@ -228,7 +228,7 @@ int loop_attach(const char *path, bool read_only, char *name, size_t name_size)
         return error;
     }
     struct block_device *dev = loop->dev;
-    snprintf(dev->name, sizeof(dev->name), "loop%u", slot);
+    snprintf(dev->dev.name, sizeof(dev->dev.name), "loop%u", slot);
     dev->logical_block_size = block_size;
     dev->physical_block_size = loop->backing->physical_block_size;
     dev->block_count = st.size / block_size;
@@ -248,12 +248,12 @@ int loop_attach(const char *path, bool read_only, char *name, size_t name_size)
     }
     loops[slot] = loop;
     char holder[sizeof(dev->claim_holders[0])];
-    snprintf(holder, sizeof(holder), "backs %s", dev->name);
+    snprintf(holder, sizeof(holder), "backs %s", dev->dev.name);
     block_device_claim(loop->backing, holder);
-    pr_info("%s: %s on %s, %zu extent%s", dev->name, path, loop->backing->name, loop->map.count,
-            loop->map.count == 1 ? "" : "s");
+    pr_info("%s: %s on %s, %zu extent%s", dev->dev.name, path, loop->backing->dev.name,
+            loop->map.count, loop->map.count == 1 ? "" : "s");
     block_device_scan_partitions(dev);
-    strlcpy(name, dev->name, name_size);
+    strlcpy(name, dev->dev.name, name_size);
     return 0;
 }
 
@@ -261,7 +261,7 @@ int loop_detach(const char *name)
 {
     for (unsigned slot = 0; slot < LOOP_MAX; slot++) {
         struct loop *loop = loops[slot];
-        if (!loop || strcmp(loop->dev->name, name) != 0)
+        if (!loop || strcmp(loop->dev->dev.name, name) != 0)
             continue;
         /* Mounted (the loop device or one of its partitions), or holding another loop
          * device's file: detaching would drop a live filesystem as if unplugged. */
@@ -271,7 +271,7 @@ int loop_detach(const char *name)
             return -EBUSY;
         loops[slot] = NULL;
         char holder[sizeof(loop->dev->claim_holders[0])];
-        snprintf(holder, sizeof(holder), "backs %s", loop->dev->name);
+        snprintf(holder, sizeof(holder), "backs %s", loop->dev->dev.name);
         block_device_unclaim(loop->backing, holder);
         device_unregister(&loop->dev->dev);
         loop_free(loop);
@@ -286,9 +286,9 @@ bool loop_info(unsigned index, struct loop_info *out)
         if (!loops[slot] || index-- != 0)
             continue;
         const struct loop *loop = loops[slot];
-        strlcpy(out->name, loop->dev->name, sizeof(out->name));
+        strlcpy(out->name, loop->dev->dev.name, sizeof(out->name));
         strlcpy(out->path, loop->path, sizeof(out->path));
-        strlcpy(out->backing, loop->backing->name, sizeof(out->backing));
+        strlcpy(out->backing, loop->backing->dev.name, sizeof(out->backing));
         out->bytes = loop->dev->block_count * loop->dev->logical_block_size;
         out->extents = loop->map.count;
         out->read_only = loop->dev->read_only;
@@ -319,7 +319,7 @@ static void unmount_from(const struct block_device *loop_dev)
                 continue;
             int error = fs_unmount_path(info.path);
             if (error)
-                pr_warn("%s: cannot unmount %s at shutdown: %s", loop_dev->name, info.path,
+                pr_warn("%s: cannot unmount %s at shutdown: %s", loop_dev->dev.name, info.path,
                         error_name(-error));
             again = error == 0; /* the table changed: start over */
             break;
@@ -336,9 +336,9 @@ static void detach_all(void)
         if (!loops[slot])
             continue;
         unmount_from(loops[slot]->dev);
-        int error = loop_detach(loops[slot]->dev->name);
+        int error = loop_detach(loops[slot]->dev->dev.name);
         if (error)
-            pr_warn("%s: cannot detach at shutdown: %s", loops[slot]->dev->name,
+            pr_warn("%s: cannot detach at shutdown: %s", loops[slot]->dev->dev.name,
                     error_name(-error));
     }
 }

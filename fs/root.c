@@ -36,7 +36,7 @@ static void hold(struct block_device *dev)
 static void release(const char *name)
 {
     for (unsigned i = 0; i < HELD_MAX; i++) {
-        if (held[i] && strcmp(held[i]->name, name) == 0) {
+        if (held[i] && strcmp(held[i]->dev.name, name) == 0) {
             device_put(&held[i]->dev);
             held[i] = NULL;
             return;
@@ -59,7 +59,7 @@ int fs_mount_device(const char *name, const char *path, unsigned flags)
     block_device_io(dev, &io);
     if (dev->read_only)
         flags |= VFS_MOUNT_READ_ONLY;
-    int error = vfs_mount(NULL, &io, dev->name, path, flags);
+    int error = vfs_mount(NULL, &io, dev->dev.name, path, flags);
     if (error) {
         device_put(&dev->dev);
     } else {
@@ -106,13 +106,13 @@ static int probe(struct block_device *dev, void *context)
         return 1;
     struct block_io io;
     block_device_io(dev, &io);
-    if (vfs_mount(vfs_find_type("fat"), &io, dev->name, PROBE_PATH,
+    if (vfs_mount(vfs_find_type("fat"), &io, dev->dev.name, PROBE_PATH,
                   VFS_MOUNT_READ_ONLY | VFS_MOUNT_QUIET) != 0)
         return 0;
     struct vfs_stat st;
     if ((vfs_stat(PROBE_PATH CONFIG_PATH, &st) == 0 && !st.is_directory) ||
         vfs_stat(PROBE_PATH CONFIG_NEW_PATH, &st) == 0)
-        strlcpy(found, dev->name, BLOCK_NAME_MAX);
+        strlcpy(found, dev->dev.name, BLOCK_NAME_MAX);
     vfs_unmount(PROBE_PATH);
     return found[0] != 0;
 }
@@ -130,9 +130,9 @@ static int match_partuuid(struct block_device *dev, void *context)
     struct partuuid_search *search = context;
     if (dev->partition_uuid[0] && strcasecmp(dev->partition_uuid, search->uuid) == 0) {
         if (search->matches++ == 0)
-            strlcpy(search->found, dev->name, sizeof(search->found));
+            strlcpy(search->found, dev->dev.name, sizeof(search->found));
         else
-            pr_warn("PARTUUID %s is on %s as well as %s; using %s", search->uuid, dev->name,
+            pr_warn("PARTUUID %s is on %s as well as %s; using %s", search->uuid, dev->dev.name,
                     search->found, search->found);
     }
     return 0;
@@ -224,7 +224,7 @@ static void device_removed(struct device *node, enum device_event event, void *c
     struct block_device *dev = to_block_device(node);
     if (!dev || event != DEVICE_EVENT_REMOVED)
         return;
-    vfs_source_removed(dev->name);
+    vfs_source_removed(dev->dev.name);
     /* The held reference stays: a filesystem with files still open keeps calling the device
      * (and getting -ENODEV) until they close, so its structure must outlive the removal. */
 }

@@ -288,7 +288,7 @@ static void forget_slots(struct ahci_port *port, uint32_t slots)
 static void recovery_work(struct work *work)
 {
     struct ahci_port *port = container_of(work, struct ahci_port, recovery);
-    const char *name = port->disk ? port->disk->name : "?";
+    const char *name = port->disk ? port->disk->dev.name : "?";
     struct done_batch batch = {0};
     irqflags_t flags = spin_lock_irqsave(&port->lock);
     uint32_t tfd = port_read(port, PX_TFD);
@@ -502,7 +502,7 @@ static void ahci_reset(struct block_device *dev, int status)
         return;
     }
     port->recovering = true;
-    pr_err("%s: port %u: reset (%d), device status %#x\n", dev->name, port->index, status,
+    pr_err("%s: port %u: reset (%d), device status %#x\n", dev->dev.name, port->index, status,
            port_read(port, PX_TFD) & 0xff);
     uint32_t held = port->issued;
     forget_slots(port, held);
@@ -636,7 +636,7 @@ static void log_disk(struct ahci_port *port)
         snprintf(physical, sizeof(physical), " (%u-byte physical)", id->physical_sector_size);
     pr_info("%s: port %u: %s, %s, %u-byte sectors%s, %s -> %s\n", pci_name(port->host->pdev),
             port->index, id->model, size, id->logical_sector_size, physical, queue,
-            port->disk->name);
+            port->disk->dev.name);
 }
 
 static int register_disk(struct ahci_port *port)

@@ -313,7 +313,7 @@ static void log_failure(struct ide_channel *ch, struct block_request *req, int s
 {
     uint8_t error = io_read8((uint16_t)(ch->command + REG_ERROR));
     pr_err("%s: %s at block %llu failed: %d (status %#x, error %#x)\n",
-           req->device ? req->device->name : ch->where, block_op_name(req->op),
+           req->device ? req->device->dev.name : ch->where, block_op_name(req->op),
            (unsigned long long)req->lba, status, alt_status(ch), error);
 }
 
@@ -434,7 +434,7 @@ static void ide_reset(struct block_device *dev, int status)
     struct ide_drive *drive = dev->driver_data;
     struct ide_channel *ch = drive->channel;
     irqflags_t flags = spin_lock_irqsave(&ch->lock);
-    pr_err("%s: resetting %s (%d, status %#x)\n", dev->name, ch->where, status, alt_status(ch));
+    pr_err("%s: resetting %s (%d, status %#x)\n", dev->dev.name, ch->where, status, alt_status(ch));
     if (ch->bus_master)
         io_write8((uint16_t)(ch->bus_master + BM_COMMAND), 0);
     soft_reset(ch);
@@ -529,7 +529,7 @@ static void register_drive(struct ide_channel *ch, struct ide_drive *drive)
     ata_format_capacity(id->sector_count * id->logical_sector_size, size, sizeof(size));
     pr_info("%s %s: %s, %s, %u-byte sectors, %s, %s -> %s\n", ch->where,
             drive->unit ? "slave" : "master", id->model, size, id->logical_sector_size,
-            id->lba48 ? "LBA48" : "LBA28", drive->dma ? "DMA" : "PIO", disk->name);
+            id->lba48 ? "LBA48" : "LBA28", drive->dma ? "DMA" : "PIO", disk->dev.name);
     block_device_scan_partitions(disk);
 }
 

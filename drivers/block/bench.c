@@ -323,7 +323,7 @@ int blk_bench_command(struct block_device *dev, int argc, char **argv)
     if (status < 0)
         return status;
     if (writes && dev->read_only) {
-        shell_printf("blk bench: %s is read-only\n", dev->name);
+        shell_printf("blk bench: %s is read-only\n", dev->dev.name);
         return -EROFS;
     }
     /* Online CPUs are 0..count-1 unless one failed to start: pin only to online ones. */

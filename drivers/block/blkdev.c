@@ -82,7 +82,7 @@ static void block_device_gone(struct device *node, enum device_event event, void
         return;
     blk_queue_abort(dev, -ENODEV);
     blk_queues_stop(dev);
-    pr_info("%s: removed\n", dev->name);
+    pr_info("%s: removed\n", dev->dev.name);
 }
 
 static struct device_listener block_listener = {.notify = block_device_gone};
@@ -131,8 +131,8 @@ static void letter_name(char *out, size_t size, const char *prefix, unsigned ind
 static int pick_name(struct block_device *dev, const char *prefix)
 {
     for (unsigned index = 0; index < 26 * 27; index++) {
-        letter_name(dev->name, sizeof(dev->name), prefix, index);
-        struct device *taken = device_find_by_name(dev->name);
+        letter_name(dev->dev.name, sizeof(dev->dev.name), prefix, index);
+        struct device *taken = device_find_by_name(dev->dev.name);
         if (!taken)
             return 0;
         device_put(taken);
@@ -159,7 +159,7 @@ static int check_geometry(const struct block_device *dev)
  * may take the same name in between: then the next one is tried). */
 static int add_device(struct block_device *dev, struct device *parent, const char *prefix)
 {
-    bool named = dev->name[0] != 0;
+    bool named = dev->dev.name[0] != 0;
     for (unsigned attempt = 0; attempt < 4; attempt++) {
         if (!named) {
             int status = pick_name(dev, prefix);
@@ -181,8 +181,8 @@ int block_device_register(struct block_device *dev, struct device *parent, const
 {
     int status = check_geometry(dev);
     if (status < 0) {
-        pr_err("%s%s: refusing a device with bad geometry or limits\n", dev->name,
-               dev->name[0] ? "" : prefix);
+        pr_err("%s%s: refusing a device with bad geometry or limits\n", dev->dev.name,
+               dev->dev.name[0] ? "" : prefix);
         return status;
     }
     status = block_bus_init();
@@ -201,7 +201,7 @@ int block_device_register(struct block_device *dev, struct device *parent, const
     }
     char size[16];
     block_format_size(dev->block_count * dev->logical_block_size, size, sizeof(size));
-    pr_info("%s: %llu blocks of %u bytes (%s)%s, driver %s\n", dev->name,
+    pr_info("%s: %llu blocks of %u bytes (%s)%s, driver %s\n", dev->dev.name,
             (unsigned long long)dev->block_count, dev->logical_block_size, size,
             dev->read_only ? ", read-only" : "", dev->driver_name ? dev->driver_name : "?");
     return 0;
@@ -288,7 +288,7 @@ static bool describe_claim(struct block_device *dev, char *why, size_t why_size)
                 break;
             }
         }
-        snprintf(why, why_size, "%s %s", dev->name, holder);
+        snprintf(why, why_size, "%s %s", dev->dev.name, holder);
     }
     spin_unlock_irqrestore(&claims_lock, flags);
     return claimed;
@@ -314,7 +314,7 @@ bool block_device_busy(struct block_device *dev, char *why, size_t why_size)
     struct claim_search search = {why, why_size};
     int found = device_for_each_child(&disk->dev, find_claimed_partition, &search);
     if (found < 0 && why_size) /* cannot tell: say busy rather than risk a live filesystem */
-        snprintf(why, why_size, "%s: cannot check its partitions (%s)", disk->name,
+        snprintf(why, why_size, "%s: cannot check its partitions (%s)", disk->dev.name,
                  error_name(-found));
     return found != 0;
 }

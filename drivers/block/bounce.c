@@ -51,7 +51,7 @@ static int bounce(struct block_device *dev, enum block_op op, uint64_t lba, uint
     phys_addr_t phys;
     char *bounce_buf = dma_alloc(size, PAGE_SIZE, &phys);
     if (!bounce_buf) {
-        pr_err("%s: no memory for a %zu-byte bounce buffer\n", dev->name, size);
+        pr_err("%s: no memory for a %zu-byte bounce buffer\n", dev->dev.name, size);
         return -ENOMEM;
     }
     int status = 0;

@@ -65,7 +65,8 @@ static int register_partition(struct block_device *disk, const struct partition_
     struct block_device *part = block_device_alloc();
     if (!part)
         return -ENOMEM;
-    int status = partition_name(part->name, sizeof(part->name), disk->name, entry->number);
+    int status =
+        partition_name(part->dev.name, sizeof(part->dev.name), disk->dev.name, entry->number);
     if (status < 0) {
         device_put(&part->dev);
         return status;
@@ -102,13 +103,13 @@ int block_device_scan_partitions(struct block_device *disk)
     int status = partition_table_read(&io, table);
     int registered = 0;
     if (status < 0) {
-        pr_warn("%s: cannot read the partition table: %d\n", disk->name, status);
+        pr_warn("%s: cannot read the partition table: %d\n", disk->dev.name, status);
     } else {
         for (unsigned i = 0; i < table->count && i < PARTITION_MAX; i++) {
             const struct partition *entry = &table->entries[i];
             if (entry->block_count == 0 || entry->start_lba >= disk->block_count ||
                 entry->block_count > disk->block_count - entry->start_lba) {
-                pr_warn("%s: partition %u lies outside the disk, ignored\n", disk->name,
+                pr_warn("%s: partition %u lies outside the disk, ignored\n", disk->dev.name,
                         entry->number);
                 continue;
             }
@@ -116,7 +117,7 @@ int block_device_scan_partitions(struct block_device *disk)
                 registered++;
         }
         if (table->used_backup_gpt)
-            pr_warn("%s: primary GPT damaged, using the backup\n", disk->name);
+            pr_warn("%s: primary GPT damaged, using the backup\n", disk->dev.name);
         status = registered;
     }
     disk->partition_count = (unsigned)registered;

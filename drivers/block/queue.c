@@ -310,7 +310,7 @@ static int submit_split(struct block_request *req)
         hq = enqueue(&child->req);
     }
     if (status < 0)
-        pr_err("%s: cannot split %s of %llu bytes: %d\n", dev->name, block_op_name(req->op),
+        pr_err("%s: cannot split %s of %llu bytes: %d\n", dev->dev.name, block_op_name(req->op),
                (unsigned long long)blk_request_bytes(req), status);
     if (hq)
         dispatch(hq);
@@ -381,7 +381,7 @@ static void check_timeout(struct block_hw_queue *hq)
     if (!__atomic_compare_exchange_n(&dev->resetting, &idle, true, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
         return;
-    pr_err("%s: request timed out after %llu ms, resetting the device\n", dev->name,
+    pr_err("%s: request timed out after %llu ms, resetting the device\n", dev->dev.name,
            (unsigned long long)(dev->timeout_ns / NSEC_PER_MSEC));
     dev->ops->reset(dev, -ETIMEDOUT);
     __atomic_store_n(&dev->resetting, false, __ATOMIC_RELEASE);

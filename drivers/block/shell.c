@@ -38,7 +38,7 @@ static int list_one(struct block_device *dev, void *context)
     bool part = dev->type == BLOCK_TYPE_PARTITION;
     char label[sizeof(dev->partition_label) * ESCAPE_MAX_RATIO];
     escape_string(label, sizeof(label), dev->partition_label); /* from the partition table */
-    print_row(dev->name, size, logical, physical, dev->read_only ? "1" : "0",
+    print_row(dev->dev.name, size, logical, physical, dev->read_only ? "1" : "0",
               part ? "part" : "disk", dev->driver_name ? dev->driver_name : "-",
               dev->partition_uuid, part ? dev->partition_type : "", label);
     return 0;
@@ -63,7 +63,7 @@ static bool parse_number(const char *text, uint64_t *out)
 
 static int report(const char *what, const struct block_device *dev, int status)
 {
-    shell_printf("blk %s: %s: %s (%d)\n", what, dev->name, error_name(-status), status);
+    shell_printf("blk %s: %s: %s (%d)\n", what, dev->dev.name, error_name(-status), status);
     return status;
 }
 
@@ -112,7 +112,7 @@ static int blk_write_command(struct block_device *dev, int argc, char **argv)
     if (status == 0)
         status = blk_flush(dev);
     if (status == 0)
-        shell_printf("blk write: %s: %llu blocks at %llu filled with 0x%02x\n", dev->name,
+        shell_printf("blk write: %s: %llu blocks at %llu filled with 0x%02x\n", dev->dev.name,
                      (unsigned long long)count, (unsigned long long)lba, (unsigned)value);
     else
         report("write", dev, status);
@@ -124,12 +124,12 @@ static int blk_info_command(struct block_device *dev)
 {
     struct block_device *disk = block_device_disk(dev);
     const struct block_limits *l = &dev->limits;
-    shell_printf("%s: %llu blocks of %u bytes (physical %u)%s%s\n", dev->name,
+    shell_printf("%s: %llu blocks of %u bytes (physical %u)%s%s\n", dev->dev.name,
                  (unsigned long long)dev->block_count, dev->logical_block_size,
                  dev->physical_block_size, dev->read_only ? ", read-only" : "",
                  dev->type == BLOCK_TYPE_PARTITION ? ", partition" : "");
     if (disk != dev)
-        shell_printf("partition %u of %s from block %llu\n", dev->partition_number, disk->name,
+        shell_printf("partition %u of %s from block %llu\n", dev->partition_number, disk->dev.name,
                      (unsigned long long)dev->start_lba);
     shell_printf("limits: %u segments of %u bytes, %u bytes per request, queue depth %u\n",
                  l->max_segments, l->max_segment_size, l->max_transfer, l->queue_depth);
@@ -159,11 +159,11 @@ static int blk_reset_command(struct block_device *dev)
 {
     dev = block_device_disk(dev);
     if (!dev->ops->reset || block_device_removed(dev)) {
-        shell_printf("blk reset: %s cannot be reset\n", dev->name);
+        shell_printf("blk reset: %s cannot be reset\n", dev->dev.name);
         return -EOPNOTSUPP;
     }
     dev->ops->reset(dev, -EIO);
-    shell_printf("blk reset: %s reset\n", dev->name);
+    shell_printf("blk reset: %s reset\n", dev->dev.name);
     return 0;
 }
 
@@ -182,7 +182,7 @@ static int blk_range_command(struct block_device *dev, enum block_op op, int arg
     if (status == 0)
         status = blk_flush(dev);
     if (status == 0)
-        shell_printf("blk %s: %s: %llu blocks at %llu\n", argv[1], dev->name,
+        shell_printf("blk %s: %s: %llu blocks at %llu\n", argv[1], dev->dev.name,
                      (unsigned long long)count, (unsigned long long)lba);
     else
         report(argv[1], dev, status);
@@ -236,7 +236,7 @@ static int blk_command(int argc, char **argv)
     if (writes_blocks(argc, argv) && !force) {
         char why[80];
         if (block_device_busy(dev, why, sizeof(why))) {
-            shell_printf("blk %s: %s: %s: %s (--force writes anyway)\n", argv[1], dev->name,
+            shell_printf("blk %s: %s: %s: %s (--force writes anyway)\n", argv[1], dev->dev.name,
                          error_name(EBUSY), why);
             device_put(&dev->dev);
             return -EBUSY;

@@ -12,7 +12,7 @@ static int flush_disk(struct block_device *dev, void *context)
         return 0;
     int status = blk_flush(dev);
     if (status < 0)
-        pr_err("%s: flush before shutdown failed: %d\n", dev->name, status);
+        pr_err("%s: flush before shutdown failed: %d\n", dev->dev.name, status);
     return 0;
 }
 

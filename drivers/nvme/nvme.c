@@ -455,7 +455,7 @@ static void reap(struct nvme_io_queue *ioq)
             struct block_request *req = ioq->slots[id].req;
             if (status) {
                 pr_err("%s: %s at block %llu failed: status %#x\n",
-                       req->device ? req->device->name : "?", block_op_name(req->op),
+                       req->device ? req->device->dev.name : "?", block_op_name(req->op),
                        (unsigned long long)req->lba, status);
             }
             release_slot(ioq, id, &batch, status ? -EIO : 0);
@@ -539,7 +539,7 @@ static int nvme_submit(struct block_device *dev, struct block_request *req)
     if (status < 0) {
         ioq->free_slots[ioq->free_count++] = (uint16_t)index;
         spin_unlock_irqrestore(&ioq->lock, flags);
-        pr_err("%s: request at block %llu cannot be described to the controller\n", dev->name,
+        pr_err("%s: request at block %llu cannot be described to the controller\n", dev->dev.name,
                (unsigned long long)req->lba);
         return status;
     }
@@ -566,7 +566,7 @@ static void nvme_reset(struct block_device *dev, int status)
     if (!__atomic_compare_exchange_n(&ctrl->resetting, &idle, true, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
         return;
-    pr_err("%s: resetting the controller (%d, CSTS %#x)\n", dev->name, status,
+    pr_err("%s: resetting the controller (%d, CSTS %#x)\n", dev->dev.name, status,
            reg_read32(ctrl, REG_CSTS));
     stop_queues(ctrl, true);
     reg_write32(ctrl, REG_CC, reg_read32(ctrl, REG_CC) & ~CC_EN);
@@ -777,7 +777,7 @@ static void add_namespace(struct nvme_ctrl *ctrl, uint32_t nsid, uint8_t *buffer
         return;
     ns->ctrl = ctrl;
     ns->nsid = nsid;
-    snprintf(disk->name, sizeof(disk->name), "nvme%un%u", ctrl->index, nsid);
+    snprintf(disk->dev.name, sizeof(disk->dev.name), "nvme%un%u", ctrl->index, nsid);
     disk->logical_block_size = ns->info.block_size;
     disk->physical_block_size = ns->info.block_size;
     disk->block_count = ns->info.block_count;
@@ -800,7 +800,7 @@ static void add_namespace(struct nvme_ctrl *ctrl, uint32_t nsid, uint8_t *buffer
     }
     uint64_t mib = ns->info.block_count * ns->info.block_size / (1024 * 1024);
     pr_info("%s: namespace %u: %llu MiB, %u-byte blocks -> %s\n", where, nsid,
-            (unsigned long long)mib, ns->info.block_size, disk->name);
+            (unsigned long long)mib, ns->info.block_size, disk->dev.name);
     block_device_scan_partitions(disk);
 }
 

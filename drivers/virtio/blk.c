@@ -254,7 +254,7 @@ static bool reap_one(struct vblk_queue *q, struct done_batch *batch)
     uint8_t status = *(volatile uint8_t *)&q->slot_dma[slot->index].status;
     int result = translate_status(status);
     if (result < 0)
-        pr_err("%s: %s at block %llu failed: device status %u\n", q->vb->disk->name,
+        pr_err("%s: %s at block %llu failed: device status %u\n", q->vb->disk->dev.name,
                block_op_name(slot->req->op), (unsigned long long)slot->req->lba, status);
     batch->reqs[batch->count] = slot->req;
     batch->statuses[batch->count++] = result;
@@ -377,7 +377,7 @@ static void vblk_reset(struct vblk *vb, int status)
     if (!__atomic_compare_exchange_n(&vb->resetting, &idle, true, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
         return;
-    pr_err("%s: resetting the device\n", vb->disk->name);
+    pr_err("%s: resetting the device\n", vb->disk->dev.name);
     vb->resets++;
     stop_queues(vb, true);
     vb->vdev->ops->reset(vb->vdev);
@@ -388,7 +388,7 @@ static void vblk_reset(struct vblk *vb, int status)
     stop_queues(vb, false);
     __atomic_store_n(&vb->resetting, false, __ATOMIC_RELEASE);
     if (restart < 0)
-        pr_err("%s: device did not come back after reset: %d\n", vb->disk->name, restart);
+        pr_err("%s: device did not come back after reset: %d\n", vb->disk->dev.name, restart);
     blk_queue_run(vb->disk);
 }
 
@@ -687,7 +687,7 @@ static int vblk_probe(struct virtio_device *vdev)
     const struct virtqueue *vq = &vb->queues[0].vq;
     pr_info("%s: %s at %s, %s transport, %u queue%s of %u%s%s, %u segments x %u bytes, "
             "depth %u\n",
-            disk->name, vdev->dev.name, vdev->dev.parent ? vdev->dev.parent->name : "?",
+            disk->dev.name, vdev->dev.name, vdev->dev.parent ? vdev->dev.parent->name : "?",
             vb->vdev->transport_name, vb->queue_count, vb->queue_count == 1 ? "" : "s", vq->size,
             vq->indirect_max ? ", indirect" : "", vq->event_idx ? ", event-idx" : "",
             disk->limits.max_segments, disk->limits.max_segment_size, disk->limits.queue_depth);

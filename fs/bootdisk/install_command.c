@@ -110,14 +110,15 @@ out:
     kfree(table);
     kfree(block);
     if (error) {
-        shell_printf("install: %s: cannot read it (%s); nothing written\n", in->disk->name,
+        shell_printf("install: %s: cannot read it (%s); nothing written\n", in->disk->dev.name,
                      error_name(-error));
         return 1;
     }
     if (found && !in->force)
-        return refuse("%s holds %s (install --force DISK overwrites it)", in->disk->name, found);
+        return refuse("%s holds %s (install --force DISK overwrites it)", in->disk->dev.name,
+                      found);
     if (found)
-        shell_printf("install: %s holds %s: overwriting it (--force)\n", in->disk->name, found);
+        shell_printf("install: %s holds %s: overwriting it (--force)\n", in->disk->dev.name, found);
     return 0;
 }
 
@@ -126,22 +127,23 @@ static int check_disk(struct install *in)
     struct block_device *d = in->disk;
     char why[96], size[16];
     if (d->type == BLOCK_TYPE_PARTITION)
-        return refuse("%s is a partition; give the whole disk (%s)", d->name,
-                      block_device_disk(d)->name);
+        return refuse("%s is a partition; give the whole disk (%s)", d->dev.name,
+                      block_device_disk(d)->dev.name);
     if (holds_root(d, why, sizeof(why)))
-        return refuse("%s holds the running root (%s is mounted at /)", d->name, why);
+        return refuse("%s holds the running root (%s is mounted at /)", d->dev.name, why);
     if (block_device_busy(d, why, sizeof(why)))
-        return refuse("%s is in use (%s)", d->name, why);
+        return refuse("%s is in use (%s)", d->dev.name, why);
     /* Ours from here on: no mount or raw writer can start while we check and write. */
     block_device_claim(d, INSTALL_HOLDER);
     in->claimed = true;
     if (d->read_only)
-        return refuse("%s is read-only%s", d->name, "");
+        return refuse("%s is read-only%s", d->dev.name, "");
     block_format_size(d->block_count * d->logical_block_size, size, sizeof(size));
     if (d->logical_block_size != 512 && d->logical_block_size != 4096)
-        return refuse("%s has sectors of another size than 512 or 4096 bytes (%s)", d->name, size);
+        return refuse("%s has sectors of another size than 512 or 4096 bytes (%s)", d->dev.name,
+                      size);
     if (d->block_count * d->logical_block_size < BOOT_DISK_MIN_BYTES)
-        return refuse("%s is %s; a RayOS disk needs at least 64 MiB", d->name, size);
+        return refuse("%s is %s; a RayOS disk needs at least 64 MiB", d->dev.name, size);
     return check_blank(in);
 }
 
@@ -256,7 +258,7 @@ static int make_source(struct install_file *f, struct boot_disk_source *out)
 static void gather_entropy(const struct block_device *disk, uint8_t *out, size_t length)
 {
     uint64_t state = time_ns() ^ ((uint64_t)time_unix() << 24) ^ disk->block_count ^
-                     ((uint64_t)crc32_update(0, disk->name, strlen(disk->name)) << 32);
+                     ((uint64_t)crc32_update(0, disk->dev.name, strlen(disk->dev.name)) << 32);
     for (size_t i = 0; i < length; i += 8) {
         state += 0x9e3779b97f4a7c15ull ^ time_ns();
         uint64_t z = state;
@@ -325,7 +327,7 @@ static int run_install(struct install *in)
     gather_entropy(in->disk, entropy, sizeof(entropy));
     int error = boot_disk_plan(in->io.block_size, in->io.block_count, entropy, &in->layout);
     if (error)
-        return refuse("%s: no layout fits (%s)", in->disk->name, error_name(-error));
+        return refuse("%s: no layout fits (%s)", in->disk->dev.name, error_name(-error));
     bool bios = in->layout.bios_blocks != 0;
     if (find_files(in, bios))
         return 1;
@@ -358,8 +360,9 @@ static int run_install(struct install *in)
     char size[16];
     const struct boot_disk_layout *l = &in->layout;
     block_format_size(l->esp_blocks * l->block_size, size, sizeof(size));
-    shell_printf("install: %s: GPT; ESP %s%u (%s, PARTUUID %s) is the root; %s\n", in->disk->name,
-                 in->disk->name, BOOT_DISK_ESP_NUMBER, size, l->esp_partuuid,
+    shell_printf("install: %s: GPT; ESP %s%u (%s, PARTUUID %s) is the root; %s\n",
+                 in->disk->dev.name, in->disk->dev.name, BOOT_DISK_ESP_NUMBER, size,
+                 l->esp_partuuid,
                  bios ? "BIOS boot partition with GRUB for BIOS"
                       : "UEFI only (GRUB's BIOS boot sector needs 512-byte sectors)");
     for (unsigned i = 0; i < ARRAY_SIZE(in->files); i++)
@@ -382,14 +385,14 @@ static int run_install(struct install *in)
     if (error) {
         shell_printf("install: FAILED while %s: %s; %s has no partition table and will not "
                      "boot\n",
-                     payload.failed_step, error_name(-error), in->disk->name);
+                     payload.failed_step, error_name(-error), in->disk->dev.name);
         return 1;
     }
     uint64_t ms = (time_ns() - started) / 1000000;
     rescan_partitions(in);
     shell_printf("install: done in %llu.%03llu s; %s boots RayOS under UEFI%s\n",
-                 (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000), in->disk->name,
-                 bios ? " and BIOS" : "");
+                 (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
+                 in->disk->dev.name, bios ? " and BIOS" : "");
     return 0;
 }
 

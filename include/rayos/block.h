@@ -111,10 +111,7 @@ enum block_device_type { BLOCK_TYPE_DISK, BLOCK_TYPE_PARTITION };
  * put frees it.  device_unregister(&dev->dev) takes it away (partitions first): the block layer
  * then fails what is pending or in flight with -ENODEV, as it does all later requests. */
 struct block_device {
-    union {
-        struct device dev;
-        char name[DEVICE_NAME_MAX]; /* the device's name (struct device begins with it) */
-    };
+    struct device dev; /* dev.name is the block device's name ("vda", "vda1") */
     enum block_device_type type;
     uint32_t logical_block_size;  /* 512 or 4096 (a power of two >= 512) */
     uint32_t physical_block_size; /* >= logical_block_size */

@@ -483,7 +483,7 @@ static void test_names_and_lookup(void **state)
     second->block_count = 8;
     second->ops = &fake_ops;
     assert_int_equal(block_device_register(second, NULL, "vd"), 0);
-    assert_string_equal(second->name, "vdb");
+    assert_string_equal(second->dev.name, "vdb");
     struct block_device *found = block_device_find("vdb");
     assert_ptr_equal(found, second);
     device_put(&found->dev);
@@ -652,7 +652,7 @@ static void test_disks_and_partitions_are_device_tree_nodes(void **state)
     second->ops = &fake_ops;
     second->driver_name = "fake";
     assert_int_equal(block_device_register(second, &controller, "vd"), 0);
-    assert_string_equal(second->name, "vdb");
+    assert_string_equal(second->dev.name, "vdb");
     assert_string_equal(second->dev.name, "vdb"); /* one name */
     assert_ptr_equal(second->dev.parent, &controller);
     assert_null(block_device_find("ctrl0")); /* a device, but not a block device */
