@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""make fuzz-long: runs every fuzz target for a set time from its seeds in tests/fuzz/corpus/NAME
+"""make fuzz-long: runs every fuzz target for a set time (or a set number of executions, whichever
+ends first) from its seeds in tests/fuzz/corpus/NAME
 (committed) and the inputs earlier runs found in BUILD/fuzz-corpus/NAME (where new ones go:
 the repository is never written).  Prints one line per target and a Markdown table of runs,
 executions per second and coverage for docs/FUZZING.md; exits 1 if any target crashed, with
@@ -22,11 +23,13 @@ SEEDS = os.path.join(HERE, "corpus")
 MAX_LEN = {"fuzz_fat": 65536, "fuzz_partition": 65536}
 
 
-def options(target, seconds, build):
+def options(target, seconds, runs, build):
     artifacts = os.path.join(build, "fuzz-artifacts")
     os.makedirs(artifacts, exist_ok=True)
     opts = [f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048",
             "-print_final_stats=1", f"-artifact_prefix={artifacts}/{target}-"]
+    if runs:
+        opts.append(f"-runs={runs}")
     if target in MAX_LEN:
         opts.append(f"-max_len={MAX_LEN[target]}")
     return opts
@@ -57,7 +60,9 @@ def summarize(log):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default="build")
-    parser.add_argument("--seconds", type=int, default=600, help="per target")
+    parser.add_argument("--seconds", type=int, default=600, help="per target, at most")
+    parser.add_argument("--runs", type=int, default=0,
+                        help="stop a target after this many executions (0: only --seconds)")
     parser.add_argument("targets", nargs="+")
     args = parser.parse_args()
     logs = os.path.join(args.build, "fuzz-logs")
@@ -67,7 +72,7 @@ def main():
         binary = os.path.join(args.build, "fuzz", target)
         start = time.monotonic()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run([binary, *options(target, args.seconds, args.build),
+        proc = subprocess.run([binary, *options(target, args.seconds, args.runs, args.build),
                                *corpus_dirs(target, args.build)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         log = proc.stdout.decode(errors="replace")
