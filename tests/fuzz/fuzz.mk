@@ -32,8 +32,9 @@ fuzz_loop_map_SRCS := tests/fuzz/fuzz_loop_map.c fs/loop_map.c
 
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS ?= 0
+FUZZ_TIMEOUT ?= 10
 FUZZ_LONG_TARGETS ?= $(FUZZ_TARGETS)
 fuzz-long: fuzz
 	@$(PYTHON) tests/fuzz/fuzz_long.py --build $(BUILD) --seconds $(FUZZ_SECONDS) \
-		--runs $(FUZZ_RUNS) $(FUZZ_LONG_TARGETS)
+		--runs $(FUZZ_RUNS) --timeout $(FUZZ_TIMEOUT) $(FUZZ_LONG_TARGETS)
 .PHONY: fuzz-long

@@ -23,10 +23,10 @@ SEEDS = os.path.join(HERE, "corpus")
 MAX_LEN = {"fuzz_fat": 65536, "fuzz_partition": 65536}
 
 
-def options(target, seconds, runs, build):
+def options(target, seconds, runs, timeout, build):
     artifacts = os.path.join(build, "fuzz-artifacts")
     os.makedirs(artifacts, exist_ok=True)
-    opts = [f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048",
+    opts = [f"-max_total_time={seconds}", f"-timeout={timeout}", "-rss_limit_mb=2048",
             "-print_final_stats=1", f"-artifact_prefix={artifacts}/{target}-"]
     if runs:
         opts.append(f"-runs={runs}")
@@ -57,12 +57,28 @@ def summarize(log):
             "corpus": int(corp.group(1)) if corp else 0}
 
 
+def timeout_status(binary, log, timeout):
+    """libFuzzer's timeout is wall-clock time: a fuzzer starved of CPU (low priority, busy
+    machine) reports one for an input that is fast.  Runs the input again to tell them apart."""
+    found = re.search(r"Test unit written to (\S+)", log)
+    if not found:
+        return "TIMEOUT"
+    again = subprocess.run([binary, f"-timeout={timeout}", found.group(1)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if again.returncode == 0:
+        return f"TIMEOUT, not reproduced: {found.group(1)} runs in time alone (starved?)"
+    return f"TIMEOUT, reproduced: {found.group(1)}"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default="build")
     parser.add_argument("--seconds", type=int, default=600, help="per target, at most")
     parser.add_argument("--runs", type=int, default=0,
                         help="stop a target after this many executions (0: only --seconds)")
+    parser.add_argument("--timeout", type=int, default=10,
+                        help="seconds of wall-clock time one input may take (libFuzzer -timeout); "
+                        "raise it when the fuzzers run at a low priority on a busy machine")
     parser.add_argument("targets", nargs="+")
     args = parser.parse_args()
     logs = os.path.join(args.build, "fuzz-logs")
@@ -72,7 +88,7 @@ def main():
         binary = os.path.join(args.build, "fuzz", target)
         start = time.monotonic()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run([binary, *options(target, args.seconds, args.runs, args.build),
+        proc = subprocess.run([binary, *options(target, args.seconds, args.runs, args.timeout, args.build),
                                *corpus_dirs(target, args.build)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         log = proc.stdout.decode(errors="replace")
@@ -81,9 +97,11 @@ def main():
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         row = summarize(log)
+        status = "ok" if proc.returncode == 0 else f"CRASH (exit {proc.returncode})"
+        if proc.returncode != 0 and "ERROR: libFuzzer: timeout" in log:
+            status = timeout_status(binary, log, args.timeout)
         row.update(target=target, seconds=round(time.monotonic() - start), cpu=round(cpu),
-                   per_cpu=round(row["runs"] / cpu) if cpu > 0 else 0,
-                   status="ok" if proc.returncode == 0 else f"CRASH (exit {proc.returncode})")
+                   per_cpu=round(row["runs"] / cpu) if cpu > 0 else 0, status=status)
         if proc.returncode != 0:
             crashed.append(target)
         rows.append(row)
