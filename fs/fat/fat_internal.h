@@ -247,6 +247,11 @@ bool fat_cluster_valid(const struct fat_volume *vol, uint32_t cluster);
 /* Next cluster of a well-formed chain: 1 with *next, 0 at the end, -EUCLEAN on damage. */
 int fat_next_cluster(struct fat_volume *vol, uint32_t cluster, uint32_t *next);
 int fat_count_free(struct fat_volume *vol);
+/* Calls visit for the entry of every cluster of the volume, in order, reading the FAT a sector
+ * at a time (whole-FAT passes: the free count, check); visit must not use the volume.  Returns
+ * 0, or the error of the first entry that cannot be read (those before it were visited). */
+typedef void (*fat_entry_visit)(void *context, uint32_t cluster, uint32_t value);
+int fat_for_each_entry(struct fat_volume *vol, fat_entry_visit visit, void *context);
 int fat_allocate(struct fat_volume *vol, uint32_t after, uint32_t count, bool contiguous,
                  uint32_t *first);
 int fat_free_chain(struct fat_volume *vol, uint32_t first);
