@@ -6,6 +6,7 @@
 #include <rayos/types.h>
 
 #define FAT_CACHE_SLOTS     128
+#define FAT_CACHE_BUCKETS   64 /* hash chains over the cached sectors */
 #define FAT_READ_AHEAD      16 /* sectors per cache fill at most */
 #define FAT_DIR_ENTRY_SIZE  32
 #define FAT_DIR_MAX_ENTRIES 65536 /* the specification's limit: 2 MiB per directory */
@@ -35,6 +36,7 @@ struct fat_cache_slot {
     uint64_t sector; /* filesystem sector */
     uint8_t *data;
     uint32_t last_use;
+    uint16_t next_in_bucket; /* slot number + 1 of the next valid slot in its bucket, 0: none */
     bool valid;
     bool is_fat; /* a FAT sector: written to every FAT copy */
     uint8_t phase;
@@ -162,6 +164,7 @@ struct fat_volume {
     uint8_t *read_ahead;  /* FAT_READ_AHEAD sectors */
     unsigned recent_slot; /* the last slot found: sequential FAT scans hit it */
     struct fat_cache_slot cache[FAT_CACHE_SLOTS];
+    uint16_t cache_buckets[FAT_CACHE_BUCKETS]; /* first valid slot (number + 1) by sector */
     unsigned open_count;
     struct fat_file *open_files;
 };
