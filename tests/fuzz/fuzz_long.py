@@ -42,6 +42,14 @@ def corpus_dirs(target, build):
     return [found] + ([seeds] if os.path.isdir(seeds) else [])
 
 
+def log_tail(path, size=1 << 16):
+    """The end of a log: libFuzzer's last status lines, final statistics and crash report are
+    there, and a whole log may be gigabytes (a target that prints per execution)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - size))
+        return f.read().decode(errors="replace")
+
+
 def summarize(log):
     """runs, exec/s, cov, ft and corpus size from libFuzzer's last status line and stats."""
     lines = [line for line in log.splitlines() if re.match(r"#\d+\s+(DONE|pulse|NEW|REDUCE)", line)]
@@ -88,12 +96,13 @@ def main():
         binary = os.path.join(args.build, "fuzz", target)
         start = time.monotonic()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run([binary, *options(target, args.seconds, args.runs, args.timeout, args.build),
-                               *corpus_dirs(target, args.build)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        log = proc.stdout.decode(errors="replace")
-        with open(os.path.join(logs, target + ".log"), "w") as f:
-            f.write(log)
+        log_path = os.path.join(logs, target + ".log")
+        with open(log_path, "wb") as f:  # streamed: never held in memory
+            proc = subprocess.run([binary, *options(target, args.seconds, args.runs,
+                                                    args.timeout, args.build),
+                                   *corpus_dirs(target, args.build)],
+                                  stdout=f, stderr=subprocess.STDOUT)
+        log = log_tail(log_path)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         row = summarize(log)
