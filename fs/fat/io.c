@@ -115,9 +115,10 @@ static void cache_invalidate(struct fat_volume *vol, struct fat_cache_slot *slot
         return;
     uint16_t number = (uint16_t)(slot - vol->cache + 1);
     uint16_t *link = bucket_of(vol, slot->sector);
-    while (*link != number)
+    while (*link && *link != number)
         link = &vol->cache[*link - 1].next_in_bucket;
-    *link = slot->next_in_bucket;
+    if (*link) /* always: a valid slot is in its sector's bucket */
+        *link = slot->next_in_bucket;
     slot->valid = false;
 }
 
