@@ -211,6 +211,8 @@ static int check_structure(struct fdt *fdt)
     return reject(fdt, "structure block (%u bytes) has no end token", size);
 }
 
+static void note_phandles(struct fdt *fdt);
+
 int fdt_open(struct fdt *fdt, const void *blob, size_t size)
 {
     memset(fdt, 0, sizeof(*fdt));
@@ -224,6 +226,8 @@ int fdt_open(struct fdt *fdt, const void *blob, size_t size)
     if (error) {
         fdt->structure_size = 0; /* every walk of a rejected tree finds nothing */
         fdt->root = FDT_NONE;
+    } else {
+        note_phandles(fdt);
     }
     return error;
 }
@@ -409,16 +413,65 @@ int fdt_find_compatible(const struct fdt *fdt, int after, const char *compat)
     return FDT_NONE;
 }
 
+/* A node's phandle: its first "phandle" property if that is one cell, else its first
+ * "linux,phandle" if that is.  One pass over the node's properties (finding each name with
+ * fdt_read_u32 took two, and every interrupt parent is looked up through here). */
+static bool node_phandle(const struct fdt *fdt, int node, uint32_t *phandle)
+{
+    const void *modern = NULL, *old = NULL;
+    uint32_t modern_len = 0, old_len = 0;
+    const char *name;
+    const void *value;
+    uint32_t len;
+    for (int p = fdt_next_property(fdt, node, FDT_NONE, &name, &value, &len); p != FDT_NONE;
+         p = fdt_next_property(fdt, node, p, &name, &value, &len)) {
+        if (!modern && strcmp(name, "phandle") == 0) {
+            modern = value;
+            modern_len = len;
+        } else if (!old && strcmp(name, "linux,phandle") == 0) {
+            old = value;
+            old_len = len;
+        }
+    }
+    if (modern && modern_len == 4)
+        *phandle = get_be32(modern);
+    else if (old && old_len == 4)
+        *phandle = get_be32(old);
+    else
+        return false;
+    return true;
+}
+
+static void note_phandles(struct fdt *fdt)
+{
+    fdt->phandle_count = 0;
+    fdt->phandles_complete = false;
+    for (int node = fdt_next_node(fdt, FDT_NONE); node != FDT_NONE;
+         node = fdt_next_node(fdt, node)) {
+        uint32_t value;
+        if (!node_phandle(fdt, node, &value))
+            continue;
+        if (fdt->phandle_count == FDT_PHANDLES_NOTED)
+            return;
+        fdt->phandles[fdt->phandle_count].phandle = value;
+        fdt->phandles[fdt->phandle_count++].node = node;
+    }
+    fdt->phandles_complete = true;
+}
+
 int fdt_find_phandle(const struct fdt *fdt, uint32_t phandle)
 {
     if (phandle == 0 || phandle == 0xffffffffu)
         return FDT_NONE;
+    for (unsigned i = 0; i < fdt->phandle_count; i++)
+        if (fdt->phandles[i].phandle == phandle)
+            return fdt->phandles[i].node; /* the first in document order, as a pass finds */
+    if (fdt->phandles_complete)
+        return FDT_NONE;
     for (int node = fdt_next_node(fdt, FDT_NONE); node != FDT_NONE;
          node = fdt_next_node(fdt, node)) {
         uint32_t value;
-        if ((fdt_read_u32(fdt, node, "phandle", &value) ||
-             fdt_read_u32(fdt, node, "linux,phandle", &value)) &&
-            value == phandle)
+        if (node_phandle(fdt, node, &value) && value == phandle)
             return node;
     }
     return FDT_NONE;
@@ -718,12 +771,24 @@ unsigned fdt_interrupt_cells(const struct fdt *fdt, int controller)
 
 int fdt_interrupt_parent(const struct fdt *fdt, int node)
 {
+    /* Up through the ancestors of current, found once (path[depth - 1] is current while depth
+     * is not 0) rather than by a pass from the root per level. */
+    int path[FDT_MAX_DEPTH];
+    unsigned depth = 0;
     int current = node;
     for (unsigned hops = 0; hops < FDT_INTERRUPT_WALK && current != FDT_NONE; hops++) {
         uint32_t phandle;
-        int next = fdt_read_u32(fdt, current, "interrupt-parent", &phandle)
-                       ? fdt_find_phandle(fdt, phandle)
-                       : fdt_parent(fdt, current);
+        int next;
+        if (fdt_read_u32(fdt, current, "interrupt-parent", &phandle)) {
+            next = fdt_find_phandle(fdt, phandle);
+            depth = 0;
+        } else {
+            if (depth == 0)
+                depth = node_ancestry(fdt, current, path);
+            next = depth >= 2 ? path[depth - 2] : FDT_NONE;
+            if (depth)
+                depth--;
+        }
         if (next == FDT_NONE || fdt_property(fdt, next, "#interrupt-cells", NULL))
             return next;
         current = next;

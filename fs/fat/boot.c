@@ -207,11 +207,6 @@ int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume
     vol->read_ahead = kmalloc((size_t)FAT_READ_AHEAD * vol->sector_size);
     if (!vol->read_ahead)
         goto fail;
-    for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
-        vol->cache[i].data = kmalloc(vol->sector_size);
-        if (!vol->cache[i].data)
-            goto fail;
-    }
     if (vol->truncated)
         vol->read_only = true;
     err = read_fsinfo(vol);

@@ -368,27 +368,36 @@ out:
     kfree(b);
 }
 
+struct cluster_counts {
+    struct checker *ck;
+    uint32_t free_count, lost, used;
+};
+
+static void count_cluster(void *context, uint32_t c, uint32_t value)
+{
+    struct cluster_counts *counts = context;
+    struct checker *ck = counts->ck;
+    uint32_t bit = c - FAT_CLUSTER_FIRST;
+    bool owned = ck->owned[bit / 8] & (1 << (bit % 8));
+    if (value == 0) {
+        counts->free_count++;
+        if (owned)
+            say(ck, true, "cluster %u is in use but marked free", c);
+    } else if (fat_classify(ck->vol, value) != FAT_LINK_BAD) {
+        counts->used++;
+        counts->lost += !owned;
+    }
+}
+
 static void count_clusters(struct checker *ck)
 {
     struct fat_volume *vol = ck->vol;
-    uint32_t free_count = 0, lost = 0, used = 0;
-    for (uint32_t c = FAT_CLUSTER_FIRST; c - FAT_CLUSTER_FIRST < vol->cluster_count; c++) {
-        uint32_t value;
-        if (fat_get_entry(vol, c, &value))
-            return;
-        uint32_t bit = c - FAT_CLUSTER_FIRST;
-        bool owned = ck->owned[bit / 8] & (1 << (bit % 8));
-        if (value == 0) {
-            free_count++;
-            if (owned)
-                say(ck, true, "cluster %u is in use but marked free", c);
-        } else if (fat_classify(vol, value) != FAT_LINK_BAD) {
-            used++;
-            lost += !owned;
-        }
-    }
+    struct cluster_counts counts = {.ck = ck};
+    if (fat_for_each_entry(vol, count_cluster, &counts))
+        return;
+    uint32_t free_count = counts.free_count, lost = counts.lost;
     ck->result->free_clusters = free_count;
-    ck->result->used_clusters = used;
+    ck->result->used_clusters = counts.used;
     ck->result->lost_clusters = lost;
     if (lost)
         say(ck, false, "%u lost clusters (allocated, but in no file)", lost);

@@ -6,6 +6,7 @@
 #include <rayos/types.h>
 
 #define FAT_CACHE_SLOTS     128
+#define FAT_CACHE_BUCKETS   64 /* hash chains over the cached sectors */
 #define FAT_READ_AHEAD      16 /* sectors per cache fill at most */
 #define FAT_DIR_ENTRY_SIZE  32
 #define FAT_DIR_MAX_ENTRIES 65536 /* the specification's limit: 2 MiB per directory */
@@ -35,6 +36,7 @@ struct fat_cache_slot {
     uint64_t sector; /* filesystem sector */
     uint8_t *data;
     uint32_t last_use;
+    uint16_t next_in_bucket; /* slot number + 1 of the next valid slot in its bucket, 0: none */
     bool valid;
     bool is_fat; /* a FAT sector: written to every FAT copy */
     uint8_t phase;
@@ -162,6 +164,7 @@ struct fat_volume {
     uint8_t *read_ahead;  /* FAT_READ_AHEAD sectors */
     unsigned recent_slot; /* the last slot found: sequential FAT scans hit it */
     struct fat_cache_slot cache[FAT_CACHE_SLOTS];
+    uint16_t cache_buckets[FAT_CACHE_BUCKETS]; /* first valid slot (number + 1) by sector */
     unsigned open_count;
     struct fat_file *open_files;
 };
@@ -247,6 +250,11 @@ bool fat_cluster_valid(const struct fat_volume *vol, uint32_t cluster);
 /* Next cluster of a well-formed chain: 1 with *next, 0 at the end, -EUCLEAN on damage. */
 int fat_next_cluster(struct fat_volume *vol, uint32_t cluster, uint32_t *next);
 int fat_count_free(struct fat_volume *vol);
+/* Calls visit for the entry of every cluster of the volume, in order, reading the FAT a sector
+ * at a time (whole-FAT passes: the free count, check); visit must not use the volume.  Returns
+ * 0, or the error of the first entry that cannot be read (those before it were visited). */
+typedef void (*fat_entry_visit)(void *context, uint32_t cluster, uint32_t value);
+int fat_for_each_entry(struct fat_volume *vol, fat_entry_visit visit, void *context);
 int fat_allocate(struct fat_volume *vol, uint32_t after, uint32_t count, bool contiguous,
                  uint32_t *first);
 int fat_free_chain(struct fat_volume *vol, uint32_t first);

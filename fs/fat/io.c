@@ -87,22 +87,43 @@ int fat_cache_flush(struct fat_volume *vol)
     return 0;
 }
 
+/* Valid slots are chained in buckets by sector, so a lookup (a miss above all, which the read
+ * ahead makes for every sector it considers) looks at a couple of slots, not all 128. */
+static uint16_t *bucket_of(struct fat_volume *vol, uint64_t sector)
+{
+    return &vol->cache_buckets[sector % FAT_CACHE_BUCKETS];
+}
+
 static struct fat_cache_slot *cache_lookup(struct fat_volume *vol, uint64_t sector)
 {
     struct fat_cache_slot *recent = &vol->cache[vol->recent_slot];
     if (recent->valid && recent->sector == sector)
         return recent;
-    for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
-        struct fat_cache_slot *slot = &vol->cache[i];
-        if (slot->valid && slot->sector == sector) {
-            vol->recent_slot = (unsigned)i;
+    for (uint16_t n = *bucket_of(vol, sector); n; n = vol->cache[n - 1].next_in_bucket) {
+        struct fat_cache_slot *slot = &vol->cache[n - 1];
+        if (slot->sector == sector) {
+            vol->recent_slot = n - 1u;
             return slot;
         }
     }
     return NULL;
 }
 
-/* The least recently used slot, made clean first. */
+static void cache_invalidate(struct fat_volume *vol, struct fat_cache_slot *slot)
+{
+    if (!slot->valid)
+        return;
+    uint16_t number = (uint16_t)(slot - vol->cache + 1);
+    uint16_t *link = bucket_of(vol, slot->sector);
+    while (*link && *link != number)
+        link = &vol->cache[*link - 1].next_in_bucket;
+    if (*link) /* always: a valid slot is in its sector's bucket */
+        *link = slot->next_in_bucket;
+    slot->valid = false;
+}
+
+/* The least recently used slot, made clean first.  A slot gets its buffer when first used:
+ * most mounts touch a few dozen sectors, and a mount allocates nothing it does not use. */
 static int cache_victim(struct fat_volume *vol, struct fat_cache_slot **out)
 {
     struct fat_cache_slot *victim = NULL;
@@ -121,7 +142,9 @@ static int cache_victim(struct fat_volume *vol, struct fat_cache_slot **out)
         if (err)
             return err;
     }
-    victim->valid = false;
+    cache_invalidate(vol, victim);
+    if (!victim->data && !(victim->data = kmalloc(vol->sector_size)))
+        return -ENOMEM;
     *out = victim;
     return 0;
 }
@@ -131,6 +154,9 @@ static void cache_fill(struct fat_volume *vol, struct fat_cache_slot *slot, uint
 {
     slot->valid = true;
     slot->sector = sector;
+    uint16_t *bucket = bucket_of(vol, sector);
+    slot->next_in_bucket = *bucket;
+    *bucket = (uint16_t)(slot - vol->cache + 1);
     slot->is_fat = is_fat;
     slot->phase = FAT_PHASE_CLEAN;
     slot->last_use = ++vol->use_counter;
@@ -193,11 +219,9 @@ bool fat_cache_has_phase(const struct fat_volume *vol, uint8_t phase)
 
 void fat_cache_mark(struct fat_volume *vol, uint64_t sector, uint8_t phase)
 {
-    for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
-        struct fat_cache_slot *slot = &vol->cache[i];
-        if (slot->valid && slot->sector == sector && slot->phase < phase)
-            slot->phase = phase;
-    }
+    struct fat_cache_slot *slot = cache_lookup(vol, sector);
+    if (slot && slot->phase < phase)
+        slot->phase = phase;
 }
 
 /* Forgets cached sectors of clusters being freed or rewritten directly: their contents no
@@ -207,7 +231,7 @@ void fat_cache_drop_range(struct fat_volume *vol, uint64_t sector, uint64_t coun
     for (int i = 0; i < FAT_CACHE_SLOTS; i++) {
         struct fat_cache_slot *slot = &vol->cache[i];
         if (slot->valid && !slot->is_fat && slot->sector >= sector && slot->sector - sector < count)
-            slot->valid = false;
+            cache_invalidate(vol, slot);
     }
 }
 
@@ -220,6 +244,7 @@ void fat_cache_release(struct fat_volume *vol)
         vol->cache[i].data = NULL;
         vol->cache[i].valid = false;
     }
+    memset(vol->cache_buckets, 0, sizeof(vol->cache_buckets));
 }
 
 static uint32_t fat1_clean_bit(const struct fat_volume *vol)

@@ -27,6 +27,8 @@
 #define FDT_NONE        (-1)
 #define FDT_HEADER_SIZE 40 /* version 17 header */
 
+#define FDT_PHANDLES_NOTED 32
+
 struct fdt {
     const uint8_t *blob;
     uint32_t total_size;
@@ -40,6 +42,14 @@ struct fdt {
     uint32_t reservation_count;  /* entries before the terminating (0, 0) */
     int root;                    /* the root node */
     char why[96];                /* fdt_open(): why the blob was rejected */
+    /* Phandles noted by fdt_open in document order, so that looking one up (every device's
+     * interrupt parent) is not a pass over the whole tree; complete unless there were more. */
+    unsigned phandle_count;
+    bool phandles_complete;
+    struct {
+        uint32_t phandle;
+        int node;
+    } phandles[FDT_PHANDLES_NOTED];
 };
 
 /* Checks and opens a blob of size bytes (the buffer may be larger than the tree's total size;

@@ -1,6 +1,7 @@
 # Fuzz targets for parsers of untrusted input (the older ones are declared beside their code),
-# and `make fuzz-long`: every target for FUZZ_SECONDS from the seeds in tests/fuzz/corpus/NAME,
-# new inputs kept in $(BUILD)/fuzz-corpus/NAME (docs/FUZZING.md).
+# and `make fuzz-long`: every target for FUZZ_SECONDS, or for FUZZ_RUNS executions if that ends first,
+# from the seeds in tests/fuzz/corpus/NAME, new inputs kept in $(BUILD)/fuzz-corpus/NAME
+# (docs/FUZZING.md).
 
 FUZZ_TARGETS += fuzz_partition
 fuzz_partition_SRCS := tests/fuzz/fuzz_partition.c tests/fuzz/sparse_disk.c drivers/block/partition.c \
@@ -30,8 +31,10 @@ FUZZ_TARGETS += fuzz_loop_map
 fuzz_loop_map_SRCS := tests/fuzz/fuzz_loop_map.c fs/loop_map.c
 
 FUZZ_SECONDS ?= 600
+FUZZ_RUNS ?= 0
+FUZZ_TIMEOUT ?= 10
 FUZZ_LONG_TARGETS ?= $(FUZZ_TARGETS)
 fuzz-long: fuzz
 	@$(PYTHON) tests/fuzz/fuzz_long.py --build $(BUILD) --seconds $(FUZZ_SECONDS) \
-		$(FUZZ_LONG_TARGETS)
+		--runs $(FUZZ_RUNS) --timeout $(FUZZ_TIMEOUT) $(FUZZ_LONG_TARGETS)
 .PHONY: fuzz-long

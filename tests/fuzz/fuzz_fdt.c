@@ -1,9 +1,10 @@
 /* libFuzzer: the device tree reader (lib/fdt.c) on untrusted blobs.  A blob fdt_open() accepts
  * must then be walkable by every call without leaving it: every node is reached once in
  * document order and sits in its parent's child list, depths stay within FDT_MAX_DEPTH, a
- * node's path leads back to a node of that name at that depth, property names lie in the
- * strings block and values in the structure block, and the region counts do not depend on the
- * size of the caller's array.  A refused blob leaves nothing to walk. */
+ * node's path leads back to a node of that name at that depth, its phandle finds it (or an
+ * earlier node with the same one), property names lie in the strings block and values in the
+ * structure block, and the region counts do not depend on the size of the caller's array.  A
+ * refused blob leaves nothing to walk. */
 #include <rayos/errno.h>
 #include <rayos/fdt.h>
 
@@ -91,6 +92,14 @@ static void check_node(const struct fdt *fdt, int node)
     struct fdt_range range;
     for (unsigned i = 0; i < 4 && fdt_range(fdt, node, i, &range) == 0; i++)
         ;
+    /* a node's phandle finds it, or a node before it with the same phandle */
+    uint32_t phandle;
+    if ((fdt_read_u32(fdt, node, "phandle", &phandle) ||
+         fdt_read_u32(fdt, node, "linux,phandle", &phandle)) &&
+        phandle != 0 && phandle != 0xffffffffu) {
+        int found = fdt_find_phandle(fdt, phandle);
+        check(found != FDT_NONE && found <= node);
+    }
     int controller = fdt_interrupt_parent(fdt, node);
     check(controller == FDT_NONE || fdt_property(fdt, controller, "#interrupt-cells", NULL));
     fdt_node_enabled(fdt, node);

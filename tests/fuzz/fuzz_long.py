@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""make fuzz-long: runs every fuzz target for a set time from its seeds in tests/fuzz/corpus/NAME
+"""make fuzz-long: runs every fuzz target for a set time (or a set number of executions, whichever
+ends first) from its seeds in tests/fuzz/corpus/NAME
 (committed) and the inputs earlier runs found in BUILD/fuzz-corpus/NAME (where new ones go:
 the repository is never written).  Prints one line per target and a Markdown table of runs,
 executions per second and coverage for docs/FUZZING.md; exits 1 if any target crashed, with
@@ -22,11 +23,13 @@ SEEDS = os.path.join(HERE, "corpus")
 MAX_LEN = {"fuzz_fat": 65536, "fuzz_partition": 65536}
 
 
-def options(target, seconds, build):
+def options(target, seconds, runs, timeout, build):
     artifacts = os.path.join(build, "fuzz-artifacts")
     os.makedirs(artifacts, exist_ok=True)
-    opts = [f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048",
+    opts = [f"-max_total_time={seconds}", f"-timeout={timeout}", "-rss_limit_mb=2048",
             "-print_final_stats=1", f"-artifact_prefix={artifacts}/{target}-"]
+    if runs:
+        opts.append(f"-runs={runs}")
     if target in MAX_LEN:
         opts.append(f"-max_len={MAX_LEN[target]}")
     return opts
@@ -37,6 +40,14 @@ def corpus_dirs(target, build):
     os.makedirs(found, exist_ok=True)
     seeds = os.path.join(SEEDS, target)
     return [found] + ([seeds] if os.path.isdir(seeds) else [])
+
+
+def log_tail(path, size=1 << 16):
+    """The end of a log: libFuzzer's last status lines, final statistics and crash report are
+    there, and a whole log may be gigabytes (a target that prints per execution)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - size))
+        return f.read().decode(errors="replace")
 
 
 def summarize(log):
@@ -54,10 +65,28 @@ def summarize(log):
             "corpus": int(corp.group(1)) if corp else 0}
 
 
+def timeout_status(binary, log, timeout):
+    """libFuzzer's timeout is wall-clock time: a fuzzer starved of CPU (low priority, busy
+    machine) reports one for an input that is fast.  Runs the input again to tell them apart."""
+    found = re.search(r"Test unit written to (\S+)", log)
+    if not found:
+        return "TIMEOUT"
+    again = subprocess.run([binary, f"-timeout={timeout}", found.group(1)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if again.returncode == 0:
+        return f"TIMEOUT, not reproduced: {found.group(1)} runs in time alone (starved?)"
+    return f"TIMEOUT, reproduced: {found.group(1)}"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default="build")
-    parser.add_argument("--seconds", type=int, default=600, help="per target")
+    parser.add_argument("--seconds", type=int, default=600, help="per target, at most")
+    parser.add_argument("--runs", type=int, default=0,
+                        help="stop a target after this many executions (0: only --seconds)")
+    parser.add_argument("--timeout", type=int, default=10,
+                        help="seconds of wall-clock time one input may take (libFuzzer -timeout); "
+                        "raise it when the fuzzers run at a low priority on a busy machine")
     parser.add_argument("targets", nargs="+")
     args = parser.parse_args()
     logs = os.path.join(args.build, "fuzz-logs")
@@ -67,18 +96,21 @@ def main():
         binary = os.path.join(args.build, "fuzz", target)
         start = time.monotonic()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run([binary, *options(target, args.seconds, args.build),
-                               *corpus_dirs(target, args.build)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        log = proc.stdout.decode(errors="replace")
-        with open(os.path.join(logs, target + ".log"), "w") as f:
-            f.write(log)
+        log_path = os.path.join(logs, target + ".log")
+        with open(log_path, "wb") as f:  # streamed: never held in memory
+            proc = subprocess.run([binary, *options(target, args.seconds, args.runs,
+                                                    args.timeout, args.build),
+                                   *corpus_dirs(target, args.build)],
+                                  stdout=f, stderr=subprocess.STDOUT)
+        log = log_tail(log_path)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         row = summarize(log)
+        status = "ok" if proc.returncode == 0 else f"CRASH (exit {proc.returncode})"
+        if proc.returncode != 0 and "ERROR: libFuzzer: timeout" in log:
+            status = timeout_status(binary, log, args.timeout)
         row.update(target=target, seconds=round(time.monotonic() - start), cpu=round(cpu),
-                   per_cpu=round(row["runs"] / cpu) if cpu > 0 else 0,
-                   status="ok" if proc.returncode == 0 else f"CRASH (exit {proc.returncode})")
+                   per_cpu=round(row["runs"] / cpu) if cpu > 0 else 0, status=status)
         if proc.returncode != 0:
             crashed.append(target)
         rows.append(row)

@@ -53,8 +53,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(f->config + 0x100, r + 3, 256); /* an extended list from the same bytes */
     }
     pci_scan_root_bus(&fake_access, 0, 0, NULL, NULL);
-    /* Buses no bridge reaches become peer roots (CardBus and PCI bridges behind them too). */
-    pci_scan_peer_root_buses(&fake_access, &fake_access, 0, 0, 255, NULL, NULL, NULL);
+    /* Buses no bridge reaches become peer roots (CardBus and PCI bridges behind them too).  The
+     * kernel probes buses 0-255 in one call; a bus without fake functions answers nothing to
+     * the probe, so probing just the buses that have some, in the same ascending order, finds
+     * the same roots without 32 reads of each of the other buses (8,192 reads per input made
+     * the probe two thirds of the target's time). */
+    for (unsigned bus = 0; bus < 256; bus++)
+        if (fake_bus_has_functions((uint8_t)bus))
+            pci_scan_peer_root_buses(&fake_access, &fake_access, 0, bus, bus, NULL, NULL, NULL);
     device_for_each(inspect, NULL);
     struct text_buffer text;
     text_init(&text);

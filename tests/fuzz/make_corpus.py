@@ -291,11 +291,22 @@ def fdt_seeds(tmp):
             write("fuzz_fdt", name, compact(f.read()))
 
 
+MODULES = os.environ.get("MODULES", os.path.join(HERE, "..", "..", "build", "modules"))  # make modules
+
+
+def module_seeds():
+    """Two real kernel modules (x86_64 build, `make modules`): ELF relocatable objects with
+    the sections, symbols, relocations and .modinfo the loader reads."""
+    for name in ("ide", "nvme"):
+        with open(os.path.join(MODULES, name + ".ko"), "rb") as f:
+            write("fuzz_module_elf", name + ".ko", f.read())
+
+
 # The targets whose seeds this script writes; the others' seeds are minimised corpora of fuzzing
 # runs (libFuzzer -merge=1, see docs/FUZZING.md), left alone here.
 GENERATED = ("fuzz_fat", "fuzz_partition", "fuzz_config", "fuzz_acpi", "fuzz_fat_name",
              "fuzz_path", "fuzz_line_editor", "fuzz_shell_tokenize", "fuzz_loop_map",
-             "fuzz_pci_scan", "fuzz_acpi_pci_roots", "fuzz_fdt")
+             "fuzz_pci_scan", "fuzz_acpi_pci_roots", "fuzz_fdt", "fuzz_module_elf")
 
 
 def main():
@@ -306,6 +317,7 @@ def main():
         fdt_seeds(tmp)
     text_seeds()
     pci_seeds()
+    module_seeds()
 
 
 if __name__ == "__main__":

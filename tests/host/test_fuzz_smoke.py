@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -66,3 +67,18 @@ def test_fuzz_target_smoke(tmp_path, target):
     assert "Done" in log, log[-2000:]
     if os.path.isdir(seeds):  # every committed input was run
         assert re.search(r"INITED", log), log[-2000:]
+
+
+def test_fuzz_long_stops_after_runs(tmp_path):
+    """make fuzz-long FUZZ_RUNS=N: a target stops after exactly N executions, and the table
+    reports them."""
+    if shutil.which("clang") is None:
+        pytest.skip("clang (Debian package clang) is not installed: no libFuzzer build")
+    build_fuzzers()
+    os.symlink(os.path.abspath(os.path.join(BUILD, "fuzz")), tmp_path / "fuzz")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "fuzz", "fuzz_long.py"),
+                           "--build", str(tmp_path), "--seconds", "60", "--runs", "3000",
+                           "fuzz_shell_tokenize"], capture_output=True, timeout=120)
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, out + proc.stderr.decode()
+    assert re.search(r"^\| fuzz_shell_tokenize \| \d+ \(\d+\) \| 3,000 \|.*\| ok \|$", out, re.M), out

@@ -11,6 +11,7 @@
 #define MAX_FAKE_FUNCTIONS 64
 
 static struct fake_function functions[MAX_FAKE_FUNCTIONS];
+static unsigned function_count;     /* functions[0 .. function_count - 1] are used, nothing else */
 static uint8_t buses_used[256 / 8]; /* any segment: lets whole-bus probes skip the search */
 unsigned fake_reads;
 unsigned fake_space_size = 4096;
@@ -18,14 +19,18 @@ uint8_t fake_mmio[65536];
 phys_addr_t fake_mmio_base = 0x800000000ull;
 unsigned fake_irqs_allocated, fake_irqs_released;
 
+bool fake_bus_has_functions(uint8_t bus)
+{
+    return buses_used[bus / 8] & (1u << (bus % 8));
+}
+
 static struct fake_function *lookup(uint16_t segment, uint8_t bus, uint8_t slot, uint8_t function)
 {
     if (!(buses_used[bus / 8] & (1u << (bus % 8))))
         return NULL;
-    for (unsigned i = 0; i < MAX_FAKE_FUNCTIONS; i++) {
+    for (unsigned i = 0; i < function_count; i++) {
         struct fake_function *f = &functions[i];
-        if (f->used && f->segment == segment && f->bus == bus && f->slot == slot &&
-            f->function == function)
+        if (f->segment == segment && f->bus == bus && f->slot == slot && f->function == function)
             return f;
     }
     return NULL;
@@ -106,9 +111,12 @@ struct pci_config_access fake_access = {
     .intx_spec = fake_intx_spec,
 };
 
+/* Only the functions in use were written: clearing those (not all 64 of 4 KiB each) keeps a
+ * reset cheap for fuzz_pci_scan, which resets for every input. */
 void fake_reset(void)
 {
-    memset(functions, 0, sizeof(functions));
+    memset(functions, 0, function_count * sizeof(functions[0]));
+    function_count = 0;
     memset(buses_used, 0, sizeof(buses_used));
     memset(fake_mmio, 0, sizeof(fake_mmio));
     fake_reads = 0;
@@ -120,23 +128,20 @@ void fake_reset(void)
 struct fake_function *fake_add(uint8_t bus, uint8_t slot, uint8_t function, uint16_t vendor,
                                uint16_t device, uint32_t class24, uint8_t header_type)
 {
-    for (unsigned i = 0; i < MAX_FAKE_FUNCTIONS; i++) {
-        struct fake_function *f = &functions[i];
-        if (f->used)
-            continue;
-        f->used = true;
-        buses_used[bus / 8] |= (uint8_t)(1u << (bus % 8));
-        f->bus = bus;
-        f->slot = slot;
-        f->function = function;
-        put_le16(&f->config[0x00], vendor);
-        put_le16(&f->config[0x02], device);
-        put_le16(&f->config[0x04], 0x0007); /* I/O, memory, bus master on, as firmware leaves */
-        put_le32(&f->config[0x08], class24 << 8 | 0x00);
-        f->config[0x0e] = header_type;
-        return f;
-    }
-    return NULL;
+    if (function_count == MAX_FAKE_FUNCTIONS)
+        return NULL;
+    struct fake_function *f = &functions[function_count++];
+    f->used = true;
+    buses_used[bus / 8] |= (uint8_t)(1u << (bus % 8));
+    f->bus = bus;
+    f->slot = slot;
+    f->function = function;
+    put_le16(&f->config[0x00], vendor);
+    put_le16(&f->config[0x02], device);
+    put_le16(&f->config[0x04], 0x0007); /* I/O, memory, bus master on, as firmware leaves */
+    put_le32(&f->config[0x08], class24 << 8 | 0x00);
+    f->config[0x0e] = header_type;
+    return f;
 }
 
 void fake_put8(struct fake_function *f, unsigned offset, uint8_t value)

@@ -28,6 +28,8 @@ extern unsigned fake_space_size; /* 256 (mechanism #1) or 4096 (ECAM) */
 void fake_reset(void);
 struct fake_function *fake_add(uint8_t bus, uint8_t slot, uint8_t function, uint16_t vendor,
                                uint16_t device, uint32_t class24, uint8_t header_type);
+/* Whether fake_add put any function on bus (reads of every other bus answer all ones). */
+bool fake_bus_has_functions(uint8_t bus);
 /* A raw mask for malformed BARs. */
 void fake_bar_raw(struct fake_function *f, unsigned index, uint32_t value, uint32_t mask);
 void fake_bar(struct fake_function *f, unsigned index, enum fake_bar_kind kind, uint64_t base,

@@ -711,6 +711,67 @@ static void test_damaged_chains(void **state)
     ramdisk_free(&disk);
 }
 
+/* Writes FAT entry cluster of the first FAT copy straight into the image (FAT12 packs two
+ * entries in three bytes, so some straddle two sectors). */
+static void poke_fat_entry(unsigned type, uint32_t cluster, uint32_t value)
+{
+    uint8_t *fat = disk.bytes + 512 * get_le16(disk.bytes + 14);
+    if (type == 12) {
+        uint8_t *p = fat + cluster + cluster / 2;
+        uint16_t pair = get_le16(p);
+        pair = cluster & 1 ? (uint16_t)((pair & 0x000f) | value << 4)
+                           : (uint16_t)((pair & 0xf000) | (value & 0xfff));
+        put_le16(p, pair);
+    } else if (type == 16) {
+        put_le16(fat + 2 * cluster, (uint16_t)value);
+    } else {
+        put_le32(fat + 4 * cluster, value);
+    }
+}
+
+/* The whole-FAT passes (the free count, check's cluster count) read the FAT a sector at a
+ * time: every entry must still count, the FAT12 ones across sector boundaries included. */
+static void test_counts_see_every_fat_entry(void **state)
+{
+    static const struct {
+        unsigned type;
+        uint64_t bytes;
+        uint32_t cluster;
+    } volumes[] = {
+        {12, 2 * 1024 * 1024, 512}, {16, 8 * 1024 * 1024, 512}, {32, 64 * 1024 * 1024, 512}};
+    for (size_t v = 0; v < 3; v++) {
+        unsigned type = volumes[v].type;
+        setup_volume(volumes[v].bytes, type, 0, volumes[v].cluster);
+        struct fat_statfs fs;
+        assert_int_equal(fat_statfs(vol, &fs), 0);
+        assert_int_equal(fat_unmount(vol), 0);
+        vol = NULL;
+        uint32_t end = type == 12 ? 0xfff : type == 16 ? 0xffff : 0x0fffffff;
+        uint32_t bad = end - 8, free_count = 0, used = 0;
+        for (uint32_t c = 2; c < fs.cluster_count + 2; c++) {
+            uint32_t value = c % 3 == 0 ? end : c % 7 == 0 ? bad : c % 5 == 0 ? c + 1 : 0;
+            if (type == 32 && c == 2)
+                value = end; /* the root directory */
+            poke_fat_entry(type, c, value);
+            free_count += value == 0;
+            used += value != 0 && value != bad;
+        }
+        if (type == 32)
+            put_le32(disk.bytes + 512 + 488, 0xffffffff); /* FSInfo: count unknown */
+        struct fat_check_result result;
+        assert_int_equal(fat_check(&disk.io, NULL, NULL, &result), 0);
+        assert_int_equal(result.free_clusters, free_count);
+        assert_int_equal(result.used_clusters, used);
+        assert_int_equal(result.lost_clusters, used - (type == 32));
+        assert_int_equal(fat_mount(&disk.io, FAT_MOUNT_READ_ONLY, NULL, &vol), 0);
+        assert_int_equal(fat_statfs(vol, &fs), 0);
+        assert_int_equal(fs.free_clusters, free_count);
+        assert_int_equal(fat_unmount(vol), 0);
+        vol = NULL;
+        ramdisk_free(&disk);
+    }
+}
+
 static void test_append_and_overwrite(void **state)
 {
     setup_volume(8 * 1024 * 1024, 12, 4096, 0);
@@ -777,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_fat32_fsinfo),
         cmocka_unit_test(test_fat32_fsinfo_bad_signatures),
         cmocka_unit_test(test_damaged_chains),
+        cmocka_unit_test(test_counts_see_every_fat_entry),
         cmocka_unit_test(test_append_and_overwrite),
         cmocka_unit_test(test_reserve_and_commit),
     };

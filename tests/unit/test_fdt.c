@@ -542,6 +542,127 @@ static void test_interrupt_parent_loop(void **state)
     free(blob);
 }
 
+/* Without interrupt-parent properties the walk goes up the tree to the nearest interrupt
+ * controller; a property on the way jumps to its phandle, and the walk goes on from there. */
+static void test_interrupt_parent_up_the_tree(void **state)
+{
+    struct fdt_builder b;
+    fdt_builder_init(&b);
+    fdt_builder_begin(&b, "");
+    fdt_builder_begin(&b, "intc");
+    fdt_builder_cells(&b, "phandle", 1, 5);
+    fdt_builder_cells(&b, "#interrupt-cells", 1, 1);
+    fdt_builder_end(&b);
+    fdt_builder_begin(&b, "bus");
+    fdt_builder_cells(&b, "#interrupt-cells", 1, 2);
+    fdt_builder_begin(&b, "a");
+    fdt_builder_cells(&b, "interrupt-parent", 1, 6);
+    fdt_builder_begin(&b, "b");
+    fdt_builder_begin(&b, "c");
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    fdt_builder_begin(&b, "x");
+    fdt_builder_cells(&b, "phandle", 1, 6);
+    fdt_builder_begin(&b, "y");
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    size_t size;
+    uint8_t *blob = fdt_builder_finish(&b, &size);
+    fdt_builder_free(&b);
+    struct fdt fdt;
+    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    /* c and b go up to a, whose interrupt-parent is x: no controller, and x's parent is the
+     * root, which has none either */
+    assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/bus/a/b/c")), FDT_NONE);
+    assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/x/y")), FDT_NONE);
+    assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/bus")), FDT_NONE);
+    free(blob);
+    /* the same with the jump going to the controller, and a node under the bus */
+    fdt_builder_init(&b);
+    fdt_builder_begin(&b, "");
+    fdt_builder_begin(&b, "intc");
+    fdt_builder_cells(&b, "phandle", 1, 5);
+    fdt_builder_cells(&b, "#interrupt-cells", 1, 1);
+    fdt_builder_end(&b);
+    fdt_builder_begin(&b, "bus");
+    fdt_builder_cells(&b, "#interrupt-cells", 1, 2);
+    fdt_builder_begin(&b, "a");
+    fdt_builder_cells(&b, "interrupt-parent", 1, 5);
+    fdt_builder_begin(&b, "b");
+    fdt_builder_begin(&b, "c");
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    fdt_builder_begin(&b, "d");
+    fdt_builder_begin(&b, "e");
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    blob = fdt_builder_finish(&b, &size);
+    fdt_builder_free(&b);
+    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    int bus = fdt_find_path(&fdt, "/bus");
+    int intc = fdt_find_path(&fdt, "/intc");
+    assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/bus/a/b/c")), intc);
+    assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/bus/a")), intc);
+    assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/bus/d/e")), bus);
+    assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/bus/d")), bus);
+    free(blob);
+}
+
+/* Phandle lookups: the first node in document order that has it ("phandle" before
+ * "linux,phandle", a property of the wrong size is none), beyond the ones fdt_open notes too. */
+static void test_phandles(void **state)
+{
+    struct fdt_builder b;
+    fdt_builder_init(&b);
+    fdt_builder_begin(&b, "");
+    char name[16];
+    for (unsigned i = 1; i <= FDT_PHANDLES_NOTED + 8; i++) {
+        snprintf(name, sizeof(name), "n%u", i);
+        fdt_builder_begin(&b, name);
+        fdt_builder_cells(&b, "phandle", 1, 100 + i);
+        fdt_builder_end(&b);
+    }
+    fdt_builder_begin(&b, "old");
+    fdt_builder_cells(&b, "linux,phandle", 1, 7);
+    fdt_builder_end(&b);
+    fdt_builder_begin(&b, "both");
+    fdt_builder_cells(&b, "phandle", 2, 0, 8); /* two cells: not a phandle */
+    fdt_builder_cells(&b, "linux,phandle", 1, 8);
+    fdt_builder_end(&b);
+    fdt_builder_begin(&b, "again");
+    fdt_builder_cells(&b, "phandle", 1, 101); /* a duplicate: the first one wins */
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    size_t size;
+    uint8_t *blob = fdt_builder_finish(&b, &size);
+    fdt_builder_free(&b);
+    struct fdt fdt;
+    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    assert_false(fdt.phandles_complete);
+    assert_int_equal(fdt_find_phandle(&fdt, 101), fdt_find_path(&fdt, "/n1"));
+    assert_int_equal(fdt_find_phandle(&fdt, 100 + FDT_PHANDLES_NOTED), fdt_find_path(&fdt, "/n32"));
+    assert_int_equal(fdt_find_phandle(&fdt, 100 + FDT_PHANDLES_NOTED + 8),
+                     fdt_find_path(&fdt, "/n40"));
+    assert_int_equal(fdt_find_phandle(&fdt, 7), fdt_find_path(&fdt, "/old"));
+    assert_int_equal(fdt_find_phandle(&fdt, 8), fdt_find_path(&fdt, "/both"));
+    assert_int_equal(fdt_find_phandle(&fdt, 99), FDT_NONE);
+    assert_int_equal(fdt_find_phandle(&fdt, 0), FDT_NONE);
+    free(blob);
+    /* QEMU's virt tree has a few: all noted */
+    open_virt(&fdt);
+    assert_true(fdt.phandles_complete);
+    assert_true(fdt.phandle_count > 0);
+    assert_int_equal(fdt_find_phandle(&fdt, 0x12345), FDT_NONE);
+    int gic = fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/pl011@9000000"));
+    assert_true(fdt_is_compatible(&fdt, gic, "arm,gic-v3"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +679,8 @@ int main(void)
         cmocka_unit_test(test_unterminated_names),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_bogus_node_offsets),
+        cmocka_unit_test(test_phandles),
+        cmocka_unit_test(test_interrupt_parent_up_the_tree),
         cmocka_unit_test(test_interrupt_parent_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

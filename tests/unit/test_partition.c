@@ -302,6 +302,25 @@ static void test_slice(void **state)
     assert_int_equal(block_io_flush(&io), 0);
 }
 
+/* GPT checksums: the standard check value, and a CRC continued over a split buffer. */
+static void test_crc32(void **state)
+{
+    (void)state;
+    assert_int_equal(crc32_update(0, "123456789", 9), 0xcbf43926u);
+    assert_int_equal(crc32_update(0, "", 0), 0);
+    assert_int_equal(crc32_update(crc32_update(0, "1234", 4), "56789", 5), 0xcbf43926u);
+    static const uint8_t ones[4] = {0xff, 0xff, 0xff, 0xff};
+    assert_int_equal(crc32_update(0, ones, 4), 0xffffffffu);
+    /* long enough for every table entry to be used (values from another implementation) */
+    static uint8_t bytes[4096];
+    for (unsigned i = 0; i < sizeof(bytes); i++)
+        bytes[i] = (uint8_t)(i * 7 + 3);
+    assert_int_equal(crc32_update(0, bytes, sizeof(bytes)), 0x5e4e1995u);
+    for (unsigned i = 0; i < 256; i++)
+        bytes[i] = (uint8_t)i;
+    assert_int_equal(crc32_update(0, bytes, 256), 0x29058c73u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +333,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gpt_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpt_backup_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slice, setup, teardown),
+        cmocka_unit_test(test_crc32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
