@@ -43,6 +43,11 @@ static int vfat_mount(const struct block_io *io, unsigned flags, void **volume)
                      (struct fat_volume **)volume);
 }
 
+static int vfat_make_writable(void *volume)
+{
+    return fat_make_writable(volume);
+}
+
 static int vfat_unmount(void *volume)
 {
     return fat_unmount(volume);
@@ -244,6 +249,7 @@ static int vfat_allocate(void *file, uint64_t size, bool contiguous)
 static const struct filesystem_type fat_type = {
     .name = "fat",
     .mount = vfat_mount,
+    .make_writable = vfat_make_writable,
     .unmount = vfat_unmount,
     .sync = vfat_sync,
     .statfs = vfat_statfs,

@@ -16,8 +16,6 @@
 #include <rayos/vfs.h>
 #include "root.h"
 
-#define PROBE_PATH "/.probe"
-
 /* Block devices under mounted filesystems stay referenced (block_device_io's rule). */
 #define HELD_MAX 16
 static struct block_device *held[HELD_MAX];
@@ -44,14 +42,28 @@ static void release(const char *name)
     }
 }
 
+/* A second writable filesystem over bytes another user keeps its own structure of would corrupt
+ * both: refused, as raw writes are refused (block_device_busy). */
+static bool busy_for(struct block_device *dev, unsigned flags)
+{
+    return !(flags & VFS_MOUNT_READ_ONLY) && !dev->read_only && block_device_busy(dev, NULL, 0);
+}
+
+/* A filesystem is mounted from dev at path: the device is claimed and its reference held. */
+static void mounted(struct block_device *dev, const char *path)
+{
+    char holder[sizeof(dev->claim_holders[0])];
+    snprintf(holder, sizeof(holder), "is mounted at %s", path);
+    block_device_claim(dev, holder);
+    hold(dev);
+}
+
 int fs_mount_device(const char *name, const char *path, unsigned flags)
 {
     struct block_device *dev = block_device_find(name);
     if (!dev)
         return -ENODEV;
-    /* A second writable filesystem over bytes another user keeps its own structure of would
-     * corrupt both: refuse, as raw writes are refused (block_device_busy). */
-    if (!(flags & VFS_MOUNT_READ_ONLY) && !dev->read_only && block_device_busy(dev, NULL, 0)) {
+    if (busy_for(dev, flags)) {
         device_put(&dev->dev);
         return -EBUSY;
     }
@@ -60,14 +72,10 @@ int fs_mount_device(const char *name, const char *path, unsigned flags)
     if (dev->read_only)
         flags |= VFS_MOUNT_READ_ONLY;
     int error = vfs_mount(NULL, &io, dev->dev.name, path, flags);
-    if (error) {
+    if (error)
         device_put(&dev->dev);
-    } else {
-        char holder[sizeof(dev->claim_holders[0])];
-        snprintf(holder, sizeof(holder), "is mounted at %s", path);
-        block_device_claim(dev, holder);
-        hold(dev);
-    }
+    else
+        mounted(dev, path);
     return error;
 }
 
@@ -97,24 +105,45 @@ int fs_unmount_path(const char *path)
     return error;
 }
 
-/* Does this device hold a FAT volume with the boot configuration?  Probed read-only, so disks
- * that are not ours are never written to. */
+/* Does this device hold a FAT volume with the boot configuration?  Looked at through a quiet,
+ * read-only mount at "/", so that disks which are not ours are never written to.  The volume
+ * found stays mounted there, with a reference to its device in *found, and root_init makes it
+ * the root proper (keep_probed_root) instead of mounting it a second time. */
 static int probe(struct block_device *dev, void *context)
 {
-    char *found = context;
-    if (found[0])
+    struct block_device **found = context;
+    if (*found)
         return 1;
     struct block_io io;
     block_device_io(dev, &io);
-    if (vfs_mount(vfs_find_type("fat"), &io, dev->dev.name, PROBE_PATH,
+    if (vfs_mount(vfs_find_type("fat"), &io, dev->dev.name, "/",
                   VFS_MOUNT_READ_ONLY | VFS_MOUNT_QUIET) != 0)
         return 0;
     struct vfs_stat st;
-    if ((vfs_stat(PROBE_PATH CONFIG_PATH, &st) == 0 && !st.is_directory) ||
-        vfs_stat(PROBE_PATH CONFIG_NEW_PATH, &st) == 0)
-        strlcpy(found, dev->dev.name, BLOCK_NAME_MAX);
-    vfs_unmount(PROBE_PATH);
-    return found[0] != 0;
+    if ((vfs_stat(CONFIG_PATH, &st) == 0 && !st.is_directory) ||
+        vfs_stat(CONFIG_NEW_PATH, &st) == 0) {
+        device_get(&dev->dev);
+        *found = dev;
+        return 1;
+    }
+    vfs_unmount("/");
+    return 0;
+}
+
+/* The probe's mount of dev at "/" becomes the root: writable unless flags (or the device) say
+ * read-only, logged like any mount, the device claimed.  On failure nothing is left mounted. */
+static int keep_probed_root(struct block_device *dev, unsigned flags)
+{
+    if (dev->read_only)
+        flags |= VFS_MOUNT_READ_ONLY;
+    int error = busy_for(dev, flags) ? -EBUSY : vfs_remount("/", flags);
+    if (error) {
+        vfs_unmount("/");
+        device_put(&dev->dev);
+        return error;
+    }
+    mounted(dev, "/");
+    return 0;
 }
 
 #define PARTUUID_PREFIX "PARTUUID="
@@ -254,12 +283,17 @@ static int root_init(void)
     char spec[64];
     bool asked = cmdline_get("root", spec, sizeof(spec));
     bool resolved = asked && resolve_root(spec, name, "the command line");
-    if (!asked)
-        block_device_for_each(probe, name);
+    struct block_device *probed = NULL;
+    if (!asked) {
+        block_device_for_each(probe, &probed);
+        if (probed)
+            strlcpy(name, probed->dev.name, sizeof(name));
+    }
+    unsigned flags = cmdline_has("ro") ? VFS_MOUNT_READ_ONLY : 0;
     if (asked && !resolved) {
         ramfs_root("root= on the command line names no device");
     } else if (name[0]) {
-        int error = fs_mount_device(name, "/", cmdline_has("ro") ? VFS_MOUNT_READ_ONLY : 0);
+        int error = probed ? keep_probed_root(probed, flags) : fs_mount_device(name, "/", flags);
         if (error == 0) {
             char shown[96];
             if (asked && strcmp(spec, name) != 0)

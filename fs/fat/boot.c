@@ -160,10 +160,51 @@ static int read_fsinfo(struct fat_volume *vol)
     return 0;
 }
 
+/* What every mount reads next, in one device request instead of four (each a round trip to the
+ * device, about 0.35 ms under QEMU): FSInfo, the reserved sectors a rename record may be in
+ * (kept as the mount area until the mount has looked for one, intent.c) and the FAT's first
+ * sectors (FSInfo and the FAT sectors go into the cache).  Nothing here is an error: without
+ * it, each of those reads makes its own request and reports its own failure. */
+#define MOUNT_AREA_BYTES (64 * 1024)
+
+static void read_mount_area(struct fat_volume *vol)
+{
+    uint32_t end = MIN(vol->reserved_sectors, (uint32_t)FAT_RESERVED_SCAN);
+    if (vol->reserved_sectors <= FAT_RESERVED_SCAN) /* the FAT starts right after them */
+        end += FAT_READ_AHEAD;
+    end = (uint32_t)MIN((uint64_t)end, vol->device_sectors);
+    end = MIN(end, MOUNT_AREA_BYTES / vol->sector_size + 1);
+    if (end <= 2)
+        return;
+    uint8_t *area = kmalloc((size_t)(end - 1) * vol->sector_size);
+    if (!area)
+        return;
+    if (fat_device_read(vol, 1, end - 1, area) != 0) {
+        kfree(area);
+        return;
+    }
+    vol->mount_area = area;
+    vol->mount_area_end = end;
+    if (vol->fsinfo_sector && vol->fsinfo_sector < end)
+        fat_cache_install(vol, vol->fsinfo_sector, false,
+                          area + (size_t)(vol->fsinfo_sector - 1) * vol->sector_size);
+    uint64_t fat_end = MIN((uint64_t)end, vol->fat_start + vol->fat_sectors); /* the first copy */
+    for (uint64_t sector = vol->fat_start; sector < fat_end; sector++)
+        fat_cache_install(vol, sector, true, area + (size_t)(sector - 1) * vol->sector_size);
+}
+
+void fat_drop_mount_area(struct fat_volume *vol)
+{
+    kfree(vol->mount_area);
+    vol->mount_area = NULL;
+    vol->mount_area_end = 0;
+}
+
 void fat_free_volume(struct fat_volume *vol)
 {
     if (!vol)
         return;
+    fat_drop_mount_area(vol);
     fat_cache_release(vol);
     fat_index_drop_all(vol);
     kfree(vol->boot_sector);
@@ -209,6 +250,7 @@ int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume
         goto fail;
     if (vol->truncated)
         vol->read_only = true;
+    read_mount_area(vol);
     err = read_fsinfo(vol);
     if (err)
         goto fail;
@@ -238,12 +280,28 @@ int fat_mount(const struct block_io *io, unsigned flags, const struct fat_clock 
         pr_warn("volume was not cleanly unmounted; run a check\n");
     /* an interrupted rename is settled before anything else touches the volume */
     err = fat_intent_recover(vol);
+    fat_drop_mount_area(vol);
     if (err) {
         fat_free_volume(vol);
         return err;
     }
     *out = vol;
     return 0;
+}
+
+int fat_make_writable(struct fat_volume *vol)
+{
+    if (!vol->read_only)
+        return 0;
+    if (vol->io->read_only || vol->truncated)
+        return -EROFS;
+    vol->read_only = false;
+    /* What a writable mount does first: settle an interrupted rename, which the read-only mount
+     * has looked for already (nothing writes under a mounted volume: it cannot have appeared). */
+    int err = vol->intent_pending ? fat_intent_recover(vol) : 0;
+    if (err)
+        vol->read_only = true;
+    return err;
 }
 
 int fat_sync(struct fat_volume *vol)

@@ -446,6 +446,7 @@ int fat_check(const struct block_io *io, void (*report)(void *context, const cha
         return err;
     }
     struct fat_volume *vol = ck.vol;
+    fat_drop_mount_area(vol); /* a check does not look for rename records */
     if (vol->was_dirty)
         say(&ck, false, "the volume is marked dirty (not cleanly unmounted)");
     if (fat_intent_recover(vol) == 0 && vol->intent_pending) /* read-only: only looks */

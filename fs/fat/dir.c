@@ -64,19 +64,23 @@ int fat_dir_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t
     return 0;
 }
 
+uint32_t fat_dir_sectors_ahead(const struct fat_volume *vol, uint64_t sector)
+{
+    uint64_t end = sector < vol->data_start
+                       ? vol->data_start
+                       : sector + vol->sectors_per_cluster -
+                             (sector - vol->data_start) % vol->sectors_per_cluster;
+    return (uint32_t)MIN(end - sector, 64ull);
+}
+
 static int read_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t index,
                      uint8_t raw[32], uint64_t *sector, uint32_t *offset)
 {
     int err = fat_dir_slot(vol, cursor, index, sector, offset);
     if (err)
         return err;
-    /* the rest of the cluster (or of the fixed root) comes in the same request */
-    uint64_t end = *sector < vol->data_start
-                       ? vol->data_start
-                       : *sector + vol->sectors_per_cluster -
-                             (*sector - vol->data_start) % vol->sectors_per_cluster;
     uint8_t *data;
-    err = fat_cache_get_ahead(vol, *sector, false, (uint32_t)MIN(end - *sector, 64ull), &data);
+    err = fat_cache_get_ahead(vol, *sector, false, fat_dir_sectors_ahead(vol, *sector), &data);
     if (err)
         return err;
     memcpy(raw, data + *offset, FAT_DIR_ENTRY_SIZE);

@@ -21,6 +21,7 @@
 #define FAT_FRESH_TAILS     8
 #define FAT_INTENT_SLOTS    4
 #define FAT_INTENT_BYTES    (FAT_INTENT_SLOTS * FAT_DIR_ENTRY_SIZE)
+#define FAT_RESERVED_SCAN   64 /* reserved sectors a rename record may be in, at most */
 
 /* Write phases of cached metadata: each phase is written and flushed to the device before the
  * next starts (docs/FAT.md).  New chains, then links from existing chains into them, then
@@ -154,7 +155,11 @@ struct fat_volume {
     uint8_t intent_saved[FAT_INTENT_BYTES]; /* root slots' bytes under the record */
     bool intent_pending;                    /* found at a read-only mount */
     bool intent_stuck;                      /* a failed rename left its record: no more */
-    int move_outcome;                       /* FAT_MOVE_*: what the mount did */
+    /* Sectors [1, mount_area_end) as the mount read them in one request (boot.c), until the
+     * mount has looked for a record in them; NULL otherwise. */
+    uint8_t *mount_area;
+    uint32_t mount_area_end;
+    int move_outcome; /* FAT_MOVE_*: what the mount did */
     /* The last clusters of the latest allocations since the last flush (0: none): nothing
      * durable reaches them yet, so extending their chains is part of the new chains (CHAIN
      * phase), not a link (table.c).  A ring: the oldest is forgotten first. */
@@ -220,6 +225,8 @@ int fat_device_write(struct fat_volume *vol, uint64_t sector, uint32_t count, co
 int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t **data);
 int fat_cache_get_ahead(struct fat_volume *vol, uint64_t sector, bool is_fat, uint32_t ahead,
                         uint8_t **data);
+/* Caches a sector read by other means (clean), unless it is cached already. */
+int fat_cache_install(struct fat_volume *vol, uint64_t sector, bool is_fat, const uint8_t *data);
 void fat_cache_mark(struct fat_volume *vol, uint64_t sector, uint8_t phase);
 bool fat_cache_has_phase(const struct fat_volume *vol, uint8_t phase);
 void fat_cache_drop_range(struct fat_volume *vol, uint64_t sector, uint64_t count);
@@ -235,6 +242,8 @@ void fat_now(struct fat_volume *vol, uint16_t *date, uint16_t *time);
 int fat_parse_boot_sector(struct fat_volume *vol, const uint8_t *boot, uint64_t device_blocks,
                           uint32_t block_size);
 int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume **out);
+/* Frees what the load read ahead for the mount's own look for a rename record. */
+void fat_drop_mount_area(struct fat_volume *vol);
 void fat_free_volume(struct fat_volume *vol);
 int fat_write_boot_label(struct fat_volume *vol, const uint8_t bytes[11]);
 
@@ -295,6 +304,9 @@ int fat_tail_number(const uint8_t basis[11], const uint8_t candidate[11]);
 /* dir.c */
 void fat_cursor_init(const struct fat_volume *vol, struct fat_dir_cursor *cursor,
                      uint32_t dir_cluster);
+/* How many sectors from this directory sector on to read in one request: the rest of its
+ * cluster, or of the fixed root. */
+uint32_t fat_dir_sectors_ahead(const struct fat_volume *vol, uint64_t sector);
 int fat_dir_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t index,
                  uint64_t *sector, uint32_t *offset);
 int fat_dir_next(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t *position,

@@ -32,7 +32,6 @@
 #define INTENT_PAYLOAD_PER_SLOT 30 /* a slot's bytes but 0 (0xE5) and 11 (attribute 0) */
 #define INTENT_PAYLOAD          (FAT_INTENT_SLOTS * INTENT_PAYLOAD_PER_SLOT)
 #define INTENT_FLAG_DIRECTORY   1
-#define RESERVED_SCAN_LIMIT     64 /* reserved sectors looked at */
 #define ROOT_SCAN_SLOTS         2048
 
 enum {
@@ -158,20 +157,29 @@ static bool all_zero(const uint8_t *bytes, size_t size)
 }
 
 /* Finds the reserved sector for records: the highest spare one that is all zeros or holds a
- * record (so a record left by a cut is found where it was written).  Read in one request. */
+ * record (so a record left by a cut is found where it was written).  Read in one request, or
+ * none when the mount has read these sectors already (its mount area). */
 static int find_reserved_place(struct fat_volume *vol)
 {
     vol->intent_sector = 0;
-    uint32_t end = MIN(vol->reserved_sectors, (uint32_t)RESERVED_SCAN_LIMIT);
+    uint32_t end = MIN(vol->reserved_sectors, (uint32_t)FAT_RESERVED_SCAN);
     if (end <= 3)
         return 0;
     uint32_t count = end - 3;
-    uint8_t *buffer = kmalloc((size_t)count * vol->sector_size);
-    if (!buffer)
-        return -ENOMEM;
-    int err = fat_device_read(vol, 3, count, buffer);
+    uint8_t *buffer = NULL;
+    const uint8_t *area;
+    int err = 0;
+    if (vol->mount_area && end <= vol->mount_area_end) {
+        area = vol->mount_area + (size_t)(3 - 1) * vol->sector_size;
+    } else {
+        buffer = kmalloc((size_t)count * vol->sector_size);
+        if (!buffer)
+            return -ENOMEM;
+        err = fat_device_read(vol, 3, count, buffer);
+        area = buffer;
+    }
     for (uint32_t sector = end - 1; !err && sector >= 3; sector--) {
-        const uint8_t *bytes = buffer + (size_t)(sector - 3) * vol->sector_size;
+        const uint8_t *bytes = area + (size_t)(sector - 3) * vol->sector_size;
         if (reserved_sector_taken(vol, sector))
             continue;
         if (looks_like_record(bytes) &&
@@ -182,6 +190,10 @@ static int find_reserved_place(struct fat_volume *vol)
         if (all_zero(bytes, vol->sector_size) && !vol->intent_sector)
             vol->intent_sector = sector; /* a record elsewhere still wins */
     }
+    /* the place is read next (for a record) and written by the next move: keep what was read */
+    if (!err && vol->intent_sector)
+        err = fat_cache_install(vol, vol->intent_sector, false,
+                                area + (size_t)(vol->intent_sector - 3) * vol->sector_size);
     kfree(buffer);
     return err;
 }
@@ -193,7 +205,7 @@ static int root_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint
     int err = fat_dir_slot(vol, cursor, index, sector, offset);
     uint8_t *data;
     if (!err)
-        err = fat_cache_get(vol, *sector, false, &data);
+        err = fat_cache_get_ahead(vol, *sector, false, fat_dir_sectors_ahead(vol, *sector), &data);
     if (!err)
         *bytes = data + *offset;
     return err;

@@ -204,6 +204,19 @@ int fat_cache_get_ahead(struct fat_volume *vol, uint64_t sector, bool is_fat, ui
     return 0;
 }
 
+int fat_cache_install(struct fat_volume *vol, uint64_t sector, bool is_fat, const uint8_t *data)
+{
+    if (cache_lookup(vol, sector))
+        return 0;
+    struct fat_cache_slot *slot;
+    int err = cache_victim(vol, &slot);
+    if (err)
+        return err;
+    memcpy(slot->data, data, vol->sector_size);
+    cache_fill(vol, slot, sector, is_fat);
+    return 0;
+}
+
 int fat_cache_get(struct fat_volume *vol, uint64_t sector, bool is_fat, uint8_t **data)
 {
     return fat_cache_get_ahead(vol, sector, is_fat, 1, data);

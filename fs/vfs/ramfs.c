@@ -64,6 +64,12 @@ static int ramfs_mount(const struct block_io *io, unsigned flags, void **volume)
     return 0;
 }
 
+/* Memory is always writable: the VFS is what keeps a read-only ramfs mount from changing. */
+static int ramfs_make_writable(void *volume)
+{
+    return 0;
+}
+
 static void free_tree(struct ramfs_volume *v, struct ramfs_node *node)
 {
     struct ramfs_node *child, *tmp;
@@ -450,6 +456,7 @@ const struct filesystem_type ramfs_type = {
     .name = "ramfs",
     .without_device = true,
     .mount = ramfs_mount,
+    .make_writable = ramfs_make_writable,
     .unmount = ramfs_unmount,
     .sync = ramfs_sync,
     .statfs = ramfs_statfs,

@@ -134,6 +134,21 @@ static void unpin(struct mount *m)
         mount_free(m);
 }
 
+/* Logs a mount (the caller keeps it pinned). */
+static void announce(struct mount *m)
+{
+    struct vfs_statfs info = {0};
+    mutex_lock(&m->lock);
+    if (!m->removed)
+        m->type->statfs(m->volume, &info);
+    mutex_unlock(&m->lock);
+    pr_info("mounted %s (%s%s) at %s", m->source, m->type->name,
+            (m->flags & VFS_MOUNT_READ_ONLY) ? ", read-only" : "", m->path);
+    if (info.was_dirty)
+        pr_warn("%s was not cleanly unmounted last time; run a check (rayfs check) if in doubt",
+                m->source);
+}
+
 int vfs_mount(const struct filesystem_type *type, const struct block_io *io, const char *source,
               const char *path, unsigned flags)
 {
@@ -183,17 +198,53 @@ int vfs_mount(const struct filesystem_type *type, const struct block_io *io, con
         return error == -EIO || error == -ENOMEM ? error : -EMEDIUMTYPE;
     }
     list_add_tail(&mounts, &m->node);
-    mutex_unlock(&table_lock);
-    if (flags & VFS_MOUNT_QUIET)
+    if (flags & VFS_MOUNT_QUIET) {
+        mutex_unlock(&table_lock);
         return 0;
-    struct vfs_statfs info = {0};
-    m->type->statfs(m->volume, &info);
-    pr_info("mounted %s (%s%s) at %s", m->source, m->type->name,
-            (flags & VFS_MOUNT_READ_ONLY) ? ", read-only" : "", m->path);
-    if (info.was_dirty)
-        pr_warn("%s was not cleanly unmounted last time; run a check (rayfs check) if in doubt",
-                m->source);
+    }
+    m->pins++;
+    mutex_unlock(&table_lock);
+    announce(m);
+    unpin(m);
     return 0;
+}
+
+int vfs_remount(const char *path, unsigned flags)
+{
+    char normal[VFS_PATH_MAX];
+    int error = vfs_normalize_path(path, normal, sizeof(normal));
+    if (error)
+        return error;
+    mutex_lock(&table_lock);
+    struct mount *m, *found = NULL;
+    list_for_each_entry(m, &mounts, node)
+    {
+        if (strcmp(m->path, normal) == 0)
+            found = m;
+    }
+    const unsigned changeable = VFS_MOUNT_READ_ONLY | VFS_MOUNT_QUIET;
+    if (!found || (flags & ~changeable) != (found->flags & ~changeable) ||
+        (flags & ~found->flags & changeable)) {
+        mutex_unlock(&table_lock);
+        return -EINVAL;
+    }
+    bool announcing = (found->flags & VFS_MOUNT_QUIET) && !(flags & VFS_MOUNT_QUIET);
+    bool writable = (found->flags & VFS_MOUNT_READ_ONLY) && !(flags & VFS_MOUNT_READ_ONLY);
+    found->pins++; /* the mount stays while its lock is taken without the table's */
+    mutex_unlock(&table_lock);
+    /* under the mount's lock: no call is inside the volume while it changes */
+    mutex_lock(&found->lock);
+    if (found->removed)
+        error = -ENODEV;
+    else if (writable)
+        error = found->type->make_writable ? found->type->make_writable(found->volume) : -EROFS;
+    if (!error)
+        found->flags = flags;
+    mutex_unlock(&found->lock);
+    if (!error && announcing)
+        announce(found);
+    unpin(found);
+    return error;
 }
 
 static bool has_child_mount(const struct mount *parent)

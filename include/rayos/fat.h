@@ -99,6 +99,10 @@ struct fat_extent {
 
 int fat_mount(const struct block_io *io, unsigned flags, const struct fat_clock *clock,
               struct fat_volume **out);
+/* Makes a volume mounted read-only writable, as if mounted writable (an interrupted rename is
+ * settled now); 0 if it was.  -EROFS when the device is read-only or the volume is larger than
+ * the device; on any error the volume stays read-only. */
+int fat_make_writable(struct fat_volume *volume);
 /* Flushes, clears the dirty bits and frees the volume (also when the flush fails).  Fails
  * with -EBUSY, and frees nothing, while files or directories are open. */
 int fat_unmount(struct fat_volume *volume);

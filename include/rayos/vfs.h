@@ -120,6 +120,9 @@ struct filesystem_type {
     /* Optional: the file's on-device extents, and contiguous preallocation. */
     int (*extents)(void *file, struct vfs_extent *out, size_t max);
     int (*allocate)(void *file, uint64_t size, bool contiguous);
+    /* Optional: a volume mounted read-only becomes writable (vfs_remount); without it, a
+     * read-only mount stays read-only. */
+    int (*make_writable)(void *volume);
 };
 
 struct vfs_file;
@@ -133,6 +136,13 @@ int vfs_normalize_path(const char *path, char *out, size_t size);
 int vfs_mount(const struct filesystem_type *type, const struct block_io *io, const char *source,
               const char *path, unsigned flags);
 int vfs_unmount(const char *path);
+/* Changes the flags of the mount at path: clearing VFS_MOUNT_READ_ONLY makes a read-only mount
+ * writable (the filesystem's make_writable; -EROFS when it has none or refuses, and the mount
+ * stays read-only); clearing VFS_MOUNT_QUIET logs the mount as vfs_mount would have.  Making a
+ * writable mount read-only, or setting QUIET, is not supported (-EINVAL); -EINVAL too when
+ * nothing is mounted at path.  The root probe keeps the volume it chose this way instead of
+ * mounting it a second time. */
+int vfs_remount(const char *path, unsigned flags);
 /* Unmounts everything (innermost first), for shutdown. */
 void vfs_unmount_all(void);
 /* The device under source went away: its mounts are dropped, open files return -ENODEV. */

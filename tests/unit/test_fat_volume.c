@@ -608,6 +608,59 @@ static void test_dirty_bits(void **state)
     ramdisk_free(&disk);
 }
 
+/* A mount reads the boot sector, then FSInfo, the reserved sectors a rename record may be in
+ * and the FAT's first sectors in one request (each request is a device round trip); what it
+ * read is what the volume then uses (a file written before reads back, statfs agrees). */
+static void test_mount_reads_in_two_requests(void **state)
+{
+    static const struct {
+        uint64_t bytes;
+        unsigned type;
+        uint64_t reads; /* FAT16: its 32-sector root is looked through for a record too, in
+                         * two requests (it was 32) */
+    } cases[] = {{64 * 1024 * 1024, 32, 2}, {16 * 1024 * 1024, 16, 4}};
+    for (size_t i = 0; i < 2; i++) {
+        setup_volume(cases[i].bytes, cases[i].type, 0, 512);
+        put_file("/f", "abc", 3);
+        assert_int_equal(fat_unmount(vol), 0);
+        uint64_t reads = disk.reads;
+        mount_volume();
+        assert_int_equal(disk.reads - reads, cases[i].reads);
+        expect_file("/f", "abc", 3);
+        struct fat_statfs fs;
+        assert_int_equal(fat_statfs(vol, &fs), 0);
+        assert_int_equal(fs.free_clusters, fs.cluster_count - (cases[i].type == 32 ? 2 : 1));
+        teardown_volume();
+    }
+}
+
+/* A read-only mount made writable works as a writable mount; a read-only device refuses. */
+static void test_make_writable(void **state)
+{
+    setup_volume(64 * 1024 * 1024, 32, 0, 512);
+    put_file("/f", "abc", 3);
+    assert_int_equal(fat_unmount(vol), 0);
+    uint64_t writes = disk.writes;
+    assert_int_equal(fat_mount(&disk.io, FAT_MOUNT_READ_ONLY, &ramdisk_test_clock, &vol), 0);
+    struct fat_file *f;
+    assert_int_equal(fat_open(vol, "/g", FAT_O_WRITE | FAT_O_CREATE, &f), -EROFS);
+    assert_int_equal(disk.writes, writes);
+    assert_int_equal(fat_make_writable(vol), 0);
+    assert_int_equal(fat_make_writable(vol), 0);
+    put_file("/g", "defg", 4);
+    expect_file("/f", "abc", 3);
+    assert_int_equal(fat_unmount(vol), 0);
+    assert_true(disk.writes > writes);
+
+    disk.io.read_only = true;
+    assert_int_equal(fat_mount(&disk.io, 0, &ramdisk_test_clock, &vol), 0);
+    assert_int_equal(fat_make_writable(vol), -EROFS);
+    assert_int_equal(fat_open(vol, "/h", FAT_O_WRITE | FAT_O_CREATE, &f), -EROFS);
+    expect_file("/g", "defg", 4);
+    disk.io.read_only = false;
+    teardown_volume();
+}
+
 static void test_fat32_fsinfo(void **state)
 {
     setup_volume(64 * 1024 * 1024, 32, 0, 512);
@@ -841,6 +894,8 @@ int main(void)
         cmocka_unit_test(test_counts_see_every_fat_entry),
         cmocka_unit_test(test_append_and_overwrite),
         cmocka_unit_test(test_reserve_and_commit),
+        cmocka_unit_test(test_mount_reads_in_two_requests),
+        cmocka_unit_test(test_make_writable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

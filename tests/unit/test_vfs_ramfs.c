@@ -221,6 +221,31 @@ static void test_open_file_is_not_truncated_by_a_second_open(void **state)
     assert_int_equal(st.size, 0);
 }
 
+/* A read-only mount made writable; what vfs_remount refuses. */
+static void test_remount(void **state)
+{
+    assert_int_equal(vfs_mkdir("/ro"), 0);
+    assert_int_equal(vfs_mount(&ramfs_type, NULL, "ram2", "/ro", VFS_MOUNT_READ_ONLY), 0);
+    assert_int_equal(vfs_write_file("/ro/f", "x", 1), -EROFS);
+    assert_int_equal(vfs_remount("/ro", VFS_MOUNT_READ_ONLY | VFS_MOUNT_QUIET), -EINVAL);
+    assert_int_equal(vfs_remount("/nothing", 0), -EINVAL);
+    assert_int_equal(vfs_remount("/ro/", 0), 0);
+    assert_int_equal(vfs_write_file("/ro/f", "x", 1), 0);
+    assert_int_equal(vfs_remount("/ro", VFS_MOUNT_READ_ONLY), -EINVAL); /* not back */
+    assert_int_equal(vfs_write_file("/ro/f", "y", 1), 0);
+    assert_int_equal(vfs_unmount("/ro"), 0);
+
+    /* a filesystem that cannot become writable stays read-only */
+    static struct filesystem_type frozen;
+    frozen = ramfs_type;
+    frozen.name = "frozen";
+    frozen.make_writable = NULL;
+    assert_int_equal(vfs_mount(&frozen, NULL, "ram3", "/ro", VFS_MOUNT_READ_ONLY), 0);
+    assert_int_equal(vfs_remount("/ro", 0), -EROFS);
+    assert_int_equal(vfs_write_file("/ro/f", "x", 1), -EROFS);
+    assert_int_equal(vfs_unmount("/ro"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +255,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dot_and_slash_corner_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_source_fails_open_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlink_while_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_file_is_not_truncated_by_a_second_open, setup,
                                         teardown),
     };
