@@ -6,7 +6,10 @@ calibrated clock and each init hook's duration.  Booting the kernels alternately
 host's slow moments over all of them, which matters on a shared machine (docs/PERFORMANCE.md).
 
     tools/bench/boot-time.py [--runs 11] [--smp 1] [--phases] [--disk build/disk.img]
-                             [--append "..."] [--aarch64] KERNEL [KERNEL...]
+                             [--append "..."] [--aarch64] KERNEL[:OPTIONS] [KERNEL...]
+
+KERNEL:OPTIONS adds kernel options for that entry only, so one kernel can be compared with
+itself under another option: build/rayos.elf build/rayos.elf:nolockdep.
 
 --aarch64 boots arm64 Images (build/aarch64/rayos.bin) on QEMU's virt machine with a GICv3 and
 `-cpu max`, the default disk then being build/aarch64/disk.img.
@@ -71,7 +74,9 @@ def main():
     results = {k: collections.OrderedDict() for k in args.kernels}
     for _ in range(args.runs):
         for kernel in args.kernels:
-            for name, value in phases(boot(kernel, disk, args.smp, append, args.aarch64)).items():
+            path, _, options = kernel.partition(":")
+            line = (append + " " + options).strip()
+            for name, value in phases(boot(path, disk, args.smp, line, args.aarch64)).items():
                 results[kernel].setdefault(name, []).append(value)
     for kernel, found in results.items():
         ready = sorted(found["READY"])
