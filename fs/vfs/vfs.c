@@ -209,6 +209,18 @@ int vfs_mount(const struct filesystem_type *type, const struct block_io *io, con
     return 0;
 }
 
+/* The mount at exactly this normalised path, or NULL (table_lock held). */
+static struct mount *mount_by_path(const char *normal)
+{
+    struct mount *m, *found = NULL;
+    list_for_each_entry(m, &mounts, node)
+    {
+        if (strcmp(m->path, normal) == 0)
+            found = m;
+    }
+    return found;
+}
+
 int vfs_remount(const char *path, unsigned flags)
 {
     char normal[VFS_PATH_MAX];
@@ -216,12 +228,7 @@ int vfs_remount(const char *path, unsigned flags)
     if (error)
         return error;
     mutex_lock(&table_lock);
-    struct mount *m, *found = NULL;
-    list_for_each_entry(m, &mounts, node)
-    {
-        if (strcmp(m->path, normal) == 0)
-            found = m;
-    }
+    struct mount *found = mount_by_path(normal);
     const unsigned changeable = VFS_MOUNT_READ_ONLY | VFS_MOUNT_QUIET;
     if (!found || (flags & ~changeable) != (found->flags & ~changeable) ||
         (flags & ~found->flags & changeable)) {
@@ -266,12 +273,7 @@ int vfs_unmount(const char *path)
     if (error)
         return error;
     mutex_lock(&table_lock);
-    struct mount *m, *found = NULL;
-    list_for_each_entry(m, &mounts, node)
-    {
-        if (strcmp(m->path, buffer) == 0)
-            found = m;
-    }
+    struct mount *found = mount_by_path(buffer);
     if (!found) {
         mutex_unlock(&table_lock);
         return -EINVAL;
