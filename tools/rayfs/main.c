@@ -179,18 +179,16 @@ out:
     return status;
 }
 
-/* The run map lets the host kernel copy the file's extents from the image straight into a
- * regular output file (copy_file_range: no copy through this process).  Returns 1 when done,
- * 0 when that is not possible here (nothing was written), -1 on an error (reported). */
-static int copy_out_extents(struct session *s, struct fat_file *file, int fd, const char *path)
+/* The host kernel copies size bytes between the file's extents in the image and the local
+ * file fd (copy_file_range: no copy through this process), out of the image into fd at its
+ * position, or into the image from fd's start.  Returns 1 when done, 0 when that is not
+ * possible here and nothing was copied, -1 on an error (reported). */
+static int copy_extents(struct session *s, struct fat_file *file, int fd, uint64_t size,
+                        bool into_image, const char *path)
 {
-    struct stat out_stat;
-    struct fat_stat st;
-    if (fstat(fd, &out_stat) != 0 || !S_ISREG(out_stat.st_mode) || fat_file_stat(file, &st))
-        return 0;
     int count = fat_file_extents(file, NULL, 0);
     if (count <= 0)
-        return count == 0 && st.size == 0 ? 1 : 0;
+        return count == 0 && size == 0 ? 1 : 0;
     struct fat_extent *extents = calloc((size_t)count, sizeof(*extents));
     if (!extents || fat_file_extents(file, extents, (size_t)count) != count) {
         free(extents);
@@ -200,12 +198,15 @@ static int copy_out_extents(struct session *s, struct fat_file *file, int fd, co
     uint64_t base = s->image.io == &s->image.part_io ? s->image.slice.start * block_size : 0;
     uint64_t done = 0;
     int result = 1;
-    for (int i = 0; i < count && done < st.size && result == 1; i++) {
-        uint64_t length = MIN(extents[i].block_count * block_size, st.size - done);
-        loff_t from = (loff_t)(base + extents[i].lba * block_size);
+    for (int i = 0; i < count && done < size && result == 1; i++) {
+        uint64_t length = MIN(extents[i].block_count * block_size, size - done);
+        loff_t image_at = (loff_t)(base + extents[i].lba * block_size);
+        loff_t local_at = (loff_t)done;
         while (length > 0) {
-            ssize_t n =
-                copy_file_range(s->image.fd, &from, fd, NULL, (size_t)MIN(length, 1u << 30), 0);
+            size_t chunk = (size_t)MIN(length, 1u << 30);
+            ssize_t n = into_image
+                            ? copy_file_range(fd, &local_at, s->image.fd, &image_at, chunk, 0)
+                            : copy_file_range(s->image.fd, &image_at, fd, NULL, chunk, 0);
             if (n <= 0) {
                 result = done == 0 && n < 0 ? 0 : (fail(path, n < 0 ? errno : EIO), -1);
                 break;
@@ -216,6 +217,16 @@ static int copy_out_extents(struct session *s, struct fat_file *file, int fd, co
     }
     free(extents);
     return result;
+}
+
+/* A regular output file gets the file's extents copied by the host kernel (copy_extents). */
+static int copy_out_extents(struct session *s, struct fat_file *file, int fd, const char *path)
+{
+    struct stat out_stat;
+    struct fat_stat st;
+    if (fstat(fd, &out_stat) != 0 || !S_ISREG(out_stat.st_mode) || fat_file_stat(file, &st))
+        return 0;
+    return copy_extents(s, file, fd, st.size, false, path);
 }
 
 /* Copies the image's file IMAGE PATH to the local file (standard output when local is NULL):
@@ -299,7 +310,7 @@ static int cmd_get(int argc, char **argv)
 }
 
 /* The file's clusters are reserved first, then the host kernel copies the local file into
- * their extents (copy_file_range), then the size is committed.  Returns 1 when done, 0 when
+ * their extents (copy_extents), then the size is committed.  Returns 1 when done, 0 when
  * that is not possible (nothing but the reservation happened; the caller writes normally), -1
  * on an error (reported). */
 static int copy_in_extents(struct session *s, struct fat_file *file, int fd, uint64_t size,
@@ -308,32 +319,7 @@ static int copy_in_extents(struct session *s, struct fat_file *file, int fd, uin
     int err = fat_file_reserve(file, size, false);
     if (err)
         return fail(path, err), -1;
-    int count = fat_file_extents(file, NULL, 0);
-    struct fat_extent *extents = count > 0 ? calloc((size_t)count, sizeof(*extents)) : NULL;
-    if (!extents || fat_file_extents(file, extents, (size_t)count) != count) {
-        free(extents);
-        return 0;
-    }
-    uint64_t block_size = s->image.io->block_size;
-    uint64_t base = s->image.io == &s->image.part_io ? s->image.slice.start * block_size : 0;
-    uint64_t done = 0;
-    int result = 1;
-    for (int i = 0; i < count && done < size && result == 1; i++) {
-        uint64_t length = MIN(extents[i].block_count * block_size, size - done);
-        loff_t to = (loff_t)(base + extents[i].lba * block_size);
-        loff_t from = (loff_t)done;
-        while (length > 0) {
-            ssize_t n =
-                copy_file_range(fd, &from, s->image.fd, &to, (size_t)MIN(length, 1u << 30), 0);
-            if (n <= 0) {
-                result = done == 0 && n < 0 ? 0 : (fail(path, n < 0 ? errno : EIO), -1);
-                break;
-            }
-            length -= (uint64_t)n;
-            done += (uint64_t)n;
-        }
-    }
-    free(extents);
+    int result = size ? copy_extents(s, file, fd, size, true, path) : 0;
     if (result == 1 && (err = fat_file_commit(file, size)) != 0)
         return fail(path, err), -1;
     return result;
