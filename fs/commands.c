@@ -35,8 +35,14 @@ static int usage(const char *text)
     return -EINVAL;
 }
 
+/* A time as ls shows it; 0 is "not known" (a mount point, a FAT entry without a creation
+ * time), shown as "-" in the same width rather than as 1970. */
 static void format_time(int64_t seconds, char *out, size_t size)
 {
+    if (seconds == 0) {
+        snprintf(out, size, "%16s", "-");
+        return;
+    }
     struct wall_time t;
     time_from_unix(seconds, &t);
     snprintf(out, size, "%04u-%02u-%02u %02u:%02u", t.year, t.month, t.day, t.hour, t.minute);
@@ -325,9 +331,11 @@ static int print_stat(const char *path)
     int error = vfs_stat(path, &st);
     if (error)
         return error;
-    char modified[24], created[24];
-    format_time(st.modified, modified, sizeof(modified));
-    format_time(st.created, created, sizeof(created));
+    char modified[24] = "unknown", created[24] = "unknown";
+    if (st.modified)
+        format_time(st.modified, modified, sizeof(modified));
+    if (st.created)
+        format_time(st.created, created, sizeof(created));
     shell_printf("  File: %s\n  Size: %llu\n  Type: %s%s\nModify: %s\nCreate: %s\n", path,
                  (unsigned long long)st.size, st.is_directory ? "directory" : "regular file",
                  st.read_only ? " (read-only)" : "", modified, created);

@@ -52,7 +52,7 @@ static int lsblk_command(int argc, char **argv)
                  "PHY-SEC", "RO", "TYPE", "DRIVER", "PARTUUID", "PARTTYPE", "LABEL");
     return block_device_for_each(list_one, NULL);
 }
-SHELL_COMMAND("lsblk", "  list block devices and partitions", lsblk_command);
+SHELL_COMMAND("lsblk", "list block devices and partitions", lsblk_command);
 
 /* LBAs, counts and byte values: decimal or 0x hex (a leading zero is decimal, not octal). */
 static bool parse_number(const char *text, uint64_t *out)

@@ -829,9 +829,20 @@ int vfs_readdir(struct vfs_dir *dir, struct vfs_dirent *out)
         if (result == 0)
             dir->filesystem_done = true;
     }
+    bool mount_point = false;
     if (dir->filesystem_done)
-        result = next_child_mount(dir, out);
+        mount_point = (result = next_child_mount(dir, out)) == 1;
     mutex_unlock(&dir->mount->lock);
+    if (mount_point) {
+        /* shown with the mounted root's times, as stat shows them (its own lock, not taken
+         * inside this one's) */
+        char path[VFS_PATH_MAX];
+        struct vfs_stat st;
+        if (snprintf(path, sizeof(path), "%s/%s", strcmp(dir->path, "/") ? dir->path : "",
+                     out->name) < (int)sizeof(path) &&
+            vfs_stat(path, &st) == 0)
+            out->stat = st;
+    }
     return result;
 }
 

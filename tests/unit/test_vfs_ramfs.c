@@ -82,14 +82,21 @@ static void test_mount_points(void **state)
     assert_int_equal(vfs_unmount("/tmp"), 0);
     assert_int_equal(vfs_stat("/tmp/scratch", &st), -ENOENT);
     assert_int_equal(vfs_mount(&ramfs_type, NULL, "ram1", "/tmp", 0), 0);
-    /* The mount point shows in its parent's listing. */
+    /* The mount point shows in its parent's listing, with its mounted root's times. */
     struct vfs_dir *dir;
     struct vfs_dirent entry;
+    struct vfs_stat mounted_root;
+    assert_int_equal(vfs_stat("/tmp", &mounted_root), 0);
+    assert_true(mounted_root.modified != 0);
     assert_int_equal(vfs_opendir("/", &dir), 0);
     bool saw_tmp = false;
     int r;
-    while ((r = vfs_readdir(dir, &entry)) == 1)
-        saw_tmp |= strcmp(entry.name, "tmp") == 0 && entry.stat.is_directory;
+    while ((r = vfs_readdir(dir, &entry)) == 1) {
+        if (strcmp(entry.name, "tmp") == 0) {
+            saw_tmp = entry.stat.is_directory;
+            assert_int_equal(entry.stat.modified, mounted_root.modified);
+        }
+    }
     assert_int_equal(r, 0);
     assert_true(saw_tmp);
     assert_int_equal(vfs_unmount("/"), -EBUSY); /* open directory and child mount */
