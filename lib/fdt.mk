@@ -21,6 +21,6 @@ fuzz_fdt_SRCS := tests/fuzz/fuzz_fdt.c lib/fdt.c
 UNIT_TESTS += test_fdt_devices
 test_fdt_devices_SRCS := tests/unit/test_fdt_devices.c tests/unit/fdt_builder.c lib/fdt.c \
                          drivers/platform/fdt_devices.c drivers/platform/fdt_pci_host.c \
-                         drivers/pci/intx.c drivers/core/platform.c drivers/core/device.c \
+                         drivers/pci/host_irq_map.c drivers/core/platform.c drivers/core/device.c \
                          drivers/core/devres.c tests/unit/devres_fakes.c \
                          $(BUILD)/generated/qemu_virt_dtb.c

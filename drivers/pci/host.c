@@ -232,6 +232,7 @@ static void ecam_setup(void)
         count = pci_fdt_ecam_windows(tree_windows, ARRAY_SIZE(tree_windows));
         windows = tree_windows;
         host_access.intx_spec = pci_fdt_intx_spec;
+        host_access.msi_device_id = pci_fdt_msi_device_id;
     } else {
         count = acpi_mcfg_windows(&windows);
     }

@@ -11,10 +11,12 @@
 
 #include "pci_core.h"
 
-/* What the function's memory writes carry as their requester ID. */
-static uint32_t pci_requester_id(const struct pci_device *pdev)
+static int msi_device_id(struct pci_device *pdev, uint32_t *out)
 {
-    return (uint32_t)pdev->bus << 8 | (uint32_t)pdev->slot << 3 | pdev->function;
+    if (pdev->access && pdev->access->msi_device_id)
+        return pdev->access->msi_device_id(pdev->access->context, pdev, out);
+    *out = pci_requester_id(pdev);
+    return 0;
 }
 
 /* ---- INTx ---- */
@@ -64,8 +66,10 @@ int pci_enable_msi(struct pci_device *pdev, irq_handler_t handler, void *context
     if (pdev->msi_irq >= 0 || pdev->msix_count)
         return -EBUSY;
     struct msi_message message;
-    int irq = irq_alloc_msi(pci_requester_id(pdev), handler, context, name ? name : pci_name(pdev),
-                            0, &message);
+    uint32_t device_id;
+    int irq = msi_device_id(pdev, &device_id);
+    if (irq == 0)
+        irq = irq_alloc_msi(device_id, handler, context, name ? name : pci_name(pdev), 0, &message);
     if (irq < 0) {
         pr_err("%s: no MSI vector: %d\n", pci_name(pdev), irq);
         return irq;
@@ -159,6 +163,10 @@ int pci_enable_msix(struct pci_device *pdev, const struct pci_msix_vector *vecto
         return -EBUSY;
     if (count == 0 || count > (unsigned)size)
         return -EINVAL;
+    uint32_t device_id;
+    int error = msi_device_id(pdev, &device_id);
+    if (error)
+        return error;
     volatile uint8_t *table = msix_map_table(pdev, (unsigned)size);
     if (!table)
         return -ENOMEM;
@@ -170,7 +178,7 @@ int pci_enable_msix(struct pci_device *pdev, const struct pci_msix_vector *vecto
     msix_set_control(pdev, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 0);
     for (unsigned i = 0; i < count; i++) {
         struct msi_message message;
-        int irq = irq_alloc_msi(pci_requester_id(pdev), vectors[i].handler, vectors[i].context,
+        int irq = irq_alloc_msi(device_id, vectors[i].handler, vectors[i].context,
                                 vectors[i].name ? vectors[i].name : pci_name(pdev), vectors[i].cpu,
                                 &message);
         if (irq < 0) {

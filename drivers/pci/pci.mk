@@ -10,7 +10,7 @@ $(BUILD)/generated/pci_ids.c: drivers/pci/gen_pci_ids.py /usr/share/misc/pci.ids
 PCI_CORE_SRCS := drivers/core/device.c drivers/core/devres.c drivers/pci/config.c drivers/pci/caps.c \
     drivers/pci/bar.c drivers/pci/scan.c drivers/pci/bus.c drivers/pci/msi.c drivers/pci/ids.c \
     drivers/pci/lspci.c drivers/pci/text.c drivers/pci/assign.c drivers/pci/hotplug.c \
-    drivers/pci/ecam.c drivers/pci/assign_all.c drivers/pci/intx.c \
+    drivers/pci/ecam.c drivers/pci/assign_all.c drivers/pci/host_irq_map.c \
     $(BUILD)/generated/pci_ids.c
 
 UNIT_TESTS += test_device_core

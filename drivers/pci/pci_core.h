@@ -29,7 +29,17 @@ struct pci_config_access {
      * machine the host bridge's interrupt-map.  0 with *out filled, or a negative error after
      * logging why (-ENODEV: not routed).  NULL: the host bridge routes no INTx. */
     int (*intx_spec)(void *context, struct pci_device *pdev, unsigned pin, struct irq_spec *out);
+    /* The device ID a function's MSIs carry to the MSI controller (an ITS's): 0 with *out, or a
+     * negative error after logging why.  NULL: the requester ID (x86's MSIs carry none that
+     * matters; a device tree's msi-map may translate it). */
+    int (*msi_device_id)(void *context, struct pci_device *pdev, uint32_t *out);
 };
+
+/* What the function's memory writes (and so its MSIs) carry as their requester ID. */
+static inline uint32_t pci_requester_id(const struct pci_device *pdev)
+{
+    return (uint32_t)pdev->bus << 8 | (uint32_t)pdev->slot << 3 | pdev->function;
+}
 
 /* Raw access by address, for enumeration before a struct pci_device exists. */
 uint32_t pci_access_read(const struct pci_config_access *access, uint16_t segment, uint8_t bus,

@@ -169,6 +169,47 @@ static void read_interrupt_map(const struct fdt *fdt, int node, struct pci_host_
     }
 }
 
+/* msi-map (PCI MSI binding): entries of (rid-base, msi-controller phandle, msi-base, length),
+ * msi-map-mask applied to the requester ID first.  A map that cannot be trusted whole leaves
+ * the bridge without MSIs rather than with device IDs that may name another device. */
+static void read_msi_map(const struct fdt *fdt, int node, struct pci_host_bridge_desc *host)
+{
+    const char *name = fdt_node_name(fdt, node);
+    uint32_t len;
+    const uint8_t *map = fdt_property(fdt, node, "msi-map", &len);
+    host->msi_map_mask = 0xffff;
+    if (!map)
+        return;
+    uint32_t mask_len;
+    const uint8_t *mask = fdt_property(fdt, node, "msi-map-mask", &mask_len);
+    if (mask && mask_len == 4)
+        host->msi_map_mask = get_be32(mask);
+    const char *why = NULL;
+    if (len == 0 || len % 16 || (mask && mask_len != 4))
+        why = "is malformed";
+    else if (len / 16 > PCI_HOST_MAX_MSI_MAPS)
+        why = "has too many entries";
+    for (uint32_t at = 0; !why && at < len; at += 16) {
+        uint32_t rid_base = get_be32(map + at), base = get_be32(map + at + 8);
+        uint32_t length = get_be32(map + at + 12), cells;
+        int controller = fdt_find_phandle(fdt, get_be32(map + at + 4));
+        if (controller == FDT_NONE || !fdt_property(fdt, controller, "msi-controller", NULL) ||
+            (fdt_read_u32(fdt, controller, "#msi-cells", &cells) && cells != 1))
+            why = "names something that is not an MSI controller with one-cell IDs";
+        else if (length == 0 || rid_base > 0xffff || length > 0x10000 - rid_base ||
+                 base > 0xffffffffu - (length - 1))
+            why = "has an entry outside the requester IDs or device IDs";
+        else
+            host->msi_map[host->msi_map_count++] =
+                (struct pci_msi_map_entry){rid_base, base, length};
+    }
+    if (why) {
+        pr_warn("%s: msi-map %s: no MSIs for its functions\n", name, why);
+        host->msi_map_count = 0;
+        host->msi_map_broken = true;
+    }
+}
+
 int fdt_pci_host_bridge(const struct fdt *fdt, int node, struct pci_host_bridge_desc *host)
 {
     memset(host, 0, sizeof(*host));
@@ -193,6 +234,7 @@ int fdt_pci_host_bridge(const struct fdt *fdt, int node, struct pci_host_bridge_
                 (unsigned long long)w->size);
     }
     read_interrupt_map(fdt, node, host);
+    read_msi_map(fdt, node, host);
     return 0;
 }
 

@@ -7,14 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 /* Grows by doubling: deep trees of 100,000 nodes are built word by word. */
 static void append_to(uint8_t **buffer, size_t *size, size_t *capacity, const void *data,
                       size_t len)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rayos/bytes.h>
 #include <rayos/errno.h>
 #include <rayos/fdt_devices.h>
 #include <rayos/pci_host_bridge.h>
@@ -147,6 +148,103 @@ static void test_virt_pci_host(void **state)
     assert_int_equal(pin, 1);
     assert_int_equal(pci_swizzle_pin(1, 2), 3);
     assert_int_equal(pci_swizzle_pin(4, 1), 1);
+    /* msi-map = <0 &its 0 0x10000>: device IDs are requester IDs. */
+    assert_int_equal(host->msi_map_count, 1);
+    assert_false(host->msi_map_broken);
+    assert_int_equal(host->msi_map_mask, 0xffff);
+    uint32_t id;
+    assert_int_equal(pci_host_msi_device_id(host, 0x0108, &id), 0);
+    assert_int_equal(id, 0x0108);
+    assert_int_equal(pci_host_msi_device_id(host, 0xffff, &id), 0);
+    assert_int_equal(id, 0xffff);
+}
+
+/* A host bridge node at ECAM 0x30000000 + index * 16 MiB with a window and the given msi-map
+ * cells (count 0: none) and msi-map-mask (0: none). */
+static void msi_host(struct fdt_builder *b, unsigned index, unsigned count, const uint32_t *map,
+                     uint32_t mask)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "pcie@%x", 0x30000000 + index * 0x1000000);
+    fdt_builder_begin(b, name);
+    fdt_builder_string(b, "compatible", "pci-host-ecam-generic");
+    fdt_builder_cells(b, "#address-cells", 1, 3);
+    fdt_builder_cells(b, "#size-cells", 1, 2);
+    fdt_builder_cells(b, "reg", 4, 0, 0x30000000 + index * 0x1000000, 0, 0x1000000);
+    fdt_builder_cells(b, "ranges", 7, 0x02000000, 0, 0x50000000 + index * 0x1000000, 0,
+                      0x50000000 + index * 0x1000000, 0, 0x1000000);
+    if (count) {
+        uint8_t bytes[64];
+        for (unsigned i = 0; i < count; i++)
+            put_be32(bytes + 4 * i, map[i]);
+        fdt_builder_prop(b, "msi-map", bytes, 4 * count);
+    }
+    if (mask)
+        fdt_builder_cells(b, "msi-map-mask", 1, mask);
+    fdt_builder_end(b);
+}
+
+/* msi-map: requester IDs translated entry by entry (through the mask), an ID outside every
+ * entry refused; a map naming something that is no MSI controller, malformed, or reaching
+ * past the 16-bit requester IDs leaves its bridge without MSIs; no map keeps requester IDs. */
+static void test_msi_map(void **state)
+{
+    struct fdt_builder b;
+    fdt_builder_init(&b);
+    fdt_builder_begin(&b, "");
+    fdt_builder_cells(&b, "#address-cells", 1, 2);
+    fdt_builder_cells(&b, "#size-cells", 1, 2);
+    fdt_builder_begin(&b, "memory@40000000");
+    fdt_builder_string(&b, "device_type", "memory");
+    fdt_builder_cells(&b, "reg", 4, 0, 0x40000000, 0, 0x8000000);
+    fdt_builder_end(&b);
+    fdt_builder_begin(&b, "its@8080000");
+    fdt_builder_string(&b, "compatible", "arm,gic-v3-its");
+    fdt_builder_cells(&b, "phandle", 1, 2);
+    fdt_builder_cells(&b, "#msi-cells", 1, 1);
+    fdt_builder_prop(&b, "msi-controller", NULL, 0);
+    fdt_builder_end(&b);
+    fdt_builder_begin(&b, "uart@9000000");
+    fdt_builder_cells(&b, "phandle", 1, 3);
+    fdt_builder_end(&b);
+    static const uint32_t two_buses[] = {0x000, 2, 0x10000, 0x100, 0x100, 2, 0x20000, 0x100};
+    static const uint32_t not_msi[] = {0, 3, 0, 0x10000};
+    static const uint32_t past_ids[] = {0xff00, 2, 0, 0x200};
+    static const uint32_t functions_only[] = {0, 2, 0x500, 0x100};
+    msi_host(&b, 0, 8, two_buses, 0);
+    msi_host(&b, 1, 4, not_msi, 0);
+    msi_host(&b, 2, 3, two_buses, 0); /* not a whole entry */
+    msi_host(&b, 3, 4, past_ids, 0);
+    msi_host(&b, 4, 4, functions_only, 0xff); /* every bus's function N is device 0x500 + N */
+    msi_host(&b, 5, 0, NULL, 0);
+    fdt_builder_end(&b);
+    size_t size;
+    uint8_t *blob = fdt_builder_finish(&b, &size);
+    fdt_builder_free(&b);
+    struct fdt fdt;
+    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    struct pci_host_bridge_desc hosts[6];
+    host_log_level = -1;
+    assert_int_equal(fdt_pci_host_bridges(&fdt, hosts, 6), 6);
+    host_log_level = 4;
+    uint32_t id;
+    assert_int_equal(hosts[0].msi_map_count, 2);
+    assert_int_equal(pci_host_msi_device_id(&hosts[0], 0x0008, &id), 0);
+    assert_int_equal(id, 0x10008);
+    assert_int_equal(pci_host_msi_device_id(&hosts[0], 0x01ff, &id), 0);
+    assert_int_equal(id, 0x200ff);
+    assert_int_equal(pci_host_msi_device_id(&hosts[0], 0x0200, &id), -ENOENT);
+    for (unsigned i = 1; i <= 3; i++) {
+        assert_true(hosts[i].msi_map_broken);
+        assert_int_equal(pci_host_msi_device_id(&hosts[i], 0, &id), -ENOENT);
+    }
+    assert_int_equal(pci_host_msi_device_id(&hosts[4], 0x0310, &id), 0);
+    assert_int_equal(id, 0x510);
+    assert_false(hosts[5].msi_map_broken);
+    assert_int_equal(hosts[5].msi_map_count, 0);
+    assert_int_equal(pci_host_msi_device_id(&hosts[5], 0x0310, &id), 0);
+    assert_int_equal(id, 0x0310);
+    free(blob);
 }
 
 /* A tree with broken nodes between good ones. */
@@ -294,6 +392,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_virt_devices, teardown),
         cmocka_unit_test(test_virt_pci_host),
+        cmocka_unit_test(test_msi_map),
         cmocka_unit_test_teardown(test_malformed_nodes_are_skipped, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* INTx routing through a host bridge's interrupt map (portable). */
+/* A host bridge's maps from its functions to interrupts (portable): INTx through its interrupt
+ * map, MSI device IDs through its msi-map. */
 #include <rayos/errno.h>
 #include <rayos/pci_host_bridge.h>
 
@@ -22,6 +23,26 @@ int pci_host_intx_route(const struct pci_host_bridge_desc *host, uint8_t slot, u
         if (route->device == device && route->pin == masked_pin) {
             *line = route->line;
             *flags = route->flags;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+int pci_host_msi_device_id(const struct pci_host_bridge_desc *host, uint32_t requester_id,
+                           uint32_t *device_id)
+{
+    if (host->msi_map_broken)
+        return -ENOENT;
+    if (host->msi_map_count == 0) {
+        *device_id = requester_id;
+        return 0;
+    }
+    uint32_t rid = requester_id & host->msi_map_mask;
+    for (unsigned i = 0; i < host->msi_map_count && i < PCI_HOST_MAX_MSI_MAPS; i++) {
+        const struct pci_msi_map_entry *e = &host->msi_map[i];
+        if (rid >= e->rid_base && rid - e->rid_base < e->length) {
+            *device_id = e->device_id_base + (rid - e->rid_base);
             return 0;
         }
     }
