@@ -16,7 +16,10 @@ test_fdt_SRCS := tests/unit/test_fdt.c tests/unit/fdt_builder.c lib/fdt.c \
                  $(BUILD)/generated/qemu_virt_dtb.c
 
 FUZZ_TARGETS += fuzz_fdt
-fuzz_fdt_SRCS := tests/fuzz/fuzz_fdt.c lib/fdt.c
+fuzz_fdt_SRCS := tests/fuzz/fuzz_fdt.c lib/fdt.c drivers/platform/fdt_devices.c \
+                 drivers/platform/fdt_pci_host.c drivers/pci/host_irq_map.c \
+                 drivers/core/platform.c drivers/core/device.c drivers/core/devres.c \
+                 tests/unit/devres_fakes.c
 
 UNIT_TESTS += test_fdt_devices
 test_fdt_devices_SRCS := tests/unit/test_fdt_devices.c tests/unit/fdt_builder.c lib/fdt.c \

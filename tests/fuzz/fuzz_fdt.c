@@ -4,10 +4,16 @@
  * node's path leads back to a node of that name at that depth, its phandle finds it (or an
  * earlier node with the same one), property names lie in the strings block and values in the
  * structure block, and the region counts do not depend on the size of the caller's array.  A
- * refused blob leaves nothing to walk. */
+ * refused blob leaves nothing to walk.  What the kernel builds from a tree is checked too: each
+ * node's resources (drivers/platform/fdt_devices.c) fit the caller's array, and the PCI host
+ * bridges (fdt_pci_host.c) are well-formed with their INTx and MSI maps answering as a model
+ * of the bindings says. */
 #include <rayos/errno.h>
 #include <rayos/fdt.h>
+#include <rayos/fdt_devices.h>
+#include <rayos/pci_host_bridge.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,10 +21,14 @@ extern int host_log_level;
 
 #define MAX_REGIONS 8
 
-static void check(bool ok)
+/* A failed check names its line, so a crash artifact tells which property broke. */
+#define check(ok) check_at((ok), __LINE__)
+static void check_at(bool ok, int line)
 {
-    if (!ok)
+    if (!ok) {
+        fprintf(stderr, "fuzz_fdt.c:%d: check failed\n", line);
         abort();
+    }
 }
 
 static bool inside(const void *p, uint32_t len, const void *block, uint32_t size)
@@ -27,7 +37,30 @@ static bool inside(const void *p, uint32_t len, const void *block, uint32_t size
     return q >= b && (size_t)(q - b) <= size && len <= size - (size_t)(q - b);
 }
 
-/* Builds the node's path from its ancestors; false if it does not fit or is ambiguous. */
+/* Would a path component naming `name` find `sibling` first?  The same name, or name without a
+ * unit address and sibling with one (fdt_find_path takes the first sibling that matches). */
+static bool shadows(const char *sibling, const char *name)
+{
+    size_t length = strlen(name);
+    return strncmp(sibling, name, length) == 0 &&
+           (sibling[length] == 0 || (sibling[length] == '@' && !strchr(name, '@')));
+}
+
+/* Does an earlier sibling of node answer to its name?  Device trees must not have such
+ * siblings, but a blob can, and a path then finds the earlier one. */
+static bool shadowed(const struct fdt *fdt, int parent, int node)
+{
+    const char *name = fdt_node_name(fdt, node);
+    unsigned guard = 0;
+    for (int s = fdt_first_child(fdt, parent); s != FDT_NONE && s != node;
+         s = fdt_next_sibling(fdt, s))
+        if (shadows(fdt_node_name(fdt, s), name) || guard++ > fdt->structure_size)
+            return true;
+    return false;
+}
+
+/* Builds the node's path from its ancestors; false if it does not fit or is ambiguous (an empty
+ * name, or a name an earlier sibling answers to). */
 static bool node_path(const struct fdt *fdt, int node, char *path, size_t size, unsigned *depth)
 {
     int chain[FDT_MAX_DEPTH];
@@ -43,7 +76,8 @@ static bool node_path(const struct fdt *fdt, int node, char *path, size_t size, 
     for (unsigned i = n - 1; i-- > 0;) {
         const char *name = fdt_node_name(fdt, chain[i]);
         size_t length = strlen(name);
-        if (strchr(name, '/') || used + length + 2 > size)
+        if (length == 0 || strchr(name, '/') || used + length + 2 > size ||
+            shadowed(fdt, chain[i + 1], chain[i]))
             return false;
         memcpy(path + used, name, length);
         used += length;
@@ -106,6 +140,72 @@ static void check_node(const struct fdt *fdt, int node)
     fdt_is_compatible(fdt, node, "virtio,mmio");
 }
 
+#define MAX_HOSTS     4
+#define MAX_RESOURCES 8
+
+static void check_resources(const struct fdt *fdt, int node)
+{
+    struct resource resources[MAX_RESOURCES];
+    unsigned count = 0;
+    char why[96];
+    if (fdt_device_resources(fdt, node, resources, MAX_RESOURCES, &count, why, sizeof(why)) == 0)
+        check(count <= MAX_RESOURCES);
+    else
+        check(why[0] != 0);
+}
+
+/* What pci_host_msi_device_id should answer, from the binding directly. */
+static int msi_model(const struct pci_host_bridge_desc *host, uint32_t rid, uint32_t *id)
+{
+    if (host->msi_map_broken)
+        return -ENOENT;
+    if (host->msi_map_count == 0)
+        return *id = rid, 0;
+    uint32_t masked = rid & host->msi_map_mask;
+    for (unsigned i = 0; i < host->msi_map_count; i++) {
+        const struct pci_msi_map_entry *e = &host->msi_map[i];
+        if (masked >= e->rid_base && (uint64_t)masked < (uint64_t)e->rid_base + e->length)
+            return *id = e->device_id_base + (masked - e->rid_base), 0;
+    }
+    return -ENOENT;
+}
+
+static void check_pci_host(const struct pci_host_bridge_desc *host)
+{
+    check(host->bus_first <= host->bus_last);
+    check(host->ecam_size >= (uint64_t)(host->bus_last - host->bus_first + 1) << 20);
+    check(host->window_count >= 1 && host->window_count <= PCI_HOST_MAX_WINDOWS);
+    for (unsigned i = 0; i < host->window_count; i++) {
+        const struct pci_host_window *w = &host->windows[i];
+        check(w->size != 0 && w->cpu_address + (w->size - 1) >= w->cpu_address);
+    }
+    check(host->route_count <= PCI_HOST_MAX_ROUTES);
+    check(host->msi_map_count <= PCI_HOST_MAX_MSI_MAPS);
+    check(!(host->msi_map_broken && host->msi_map_count));
+    uint32_t rids[2 * PCI_HOST_MAX_MSI_MAPS + 4] = {0, 0x8, 0x100, 0xffff};
+    unsigned n = 4;
+    for (unsigned i = 0; i < host->msi_map_count; i++) {
+        const struct pci_msi_map_entry *e = &host->msi_map[i];
+        check(e->length >= 1 && e->rid_base + e->length <= 0x10000);
+        check(e->device_id_base + (e->length - 1) >= e->device_id_base);
+        rids[n++] = e->rid_base;
+        rids[n++] = e->rid_base + e->length - 1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t id = 0, expect = 0;
+        int got = pci_host_msi_device_id(host, rids[i], &id);
+        check(got == msi_model(host, rids[i], &expect) && (got != 0 || id == expect));
+    }
+    for (uint8_t slot = 0; slot < 4; slot++)
+        for (uint8_t pin = 0; pin <= 5; pin++) {
+            uint32_t line;
+            unsigned flags;
+            int got = pci_host_intx_route(host, slot, 0, pin, &line, &flags);
+            check(got == 0 || got == -ENOENT);
+            check(got != 0 || (pin >= 1 && pin <= 4));
+        }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -129,6 +229,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Every node's walks cost a pass over the tree: a sample keeps the rate up. */
         if (nodes <= 8 || nodes % 8 == 0)
             check_node(&fdt, node);
+        /* finding an interrupt parent is a walk from the root: a thinner sample */
+        if (nodes <= 4 || nodes % 32 == 0)
+            check_resources(&fdt, node);
     }
     check(nodes >= 1);
     struct fdt_region regions[MAX_REGIONS];
@@ -138,6 +241,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(regions[i].size != 0);
     unsigned reserved = fdt_reserved_regions(&fdt, regions, MAX_REGIONS);
     check(fdt_reserved_regions(&fdt, NULL, 0) == reserved);
+    static struct pci_host_bridge_desc hosts[MAX_HOSTS];
+    unsigned host_count = fdt_pci_host_bridges(&fdt, hosts, MAX_HOSTS);
+    check(host_count <= MAX_HOSTS);
+    for (unsigned i = 0; i < host_count; i++)
+        check_pci_host(&hosts[i]);
     const char *options;
     fdt_stdout_node(&fdt, &options);
     const char *bootargs = fdt_bootargs(&fdt);
