@@ -98,10 +98,21 @@ static void check_statfs(struct fat_volume *vol)
 
 /* What the library does with one volume: check, read-only walk, modify and check again; bits
  * 2-3 of the first input byte pick one of these (0: all), so the fuzzer spends its time on one
- * part instead of paying for every cluster-wide pass each run. */
+ * part instead of paying for every cluster-wide pass each run.  Bit 4 makes the volume to
+ * modify writable the root probe's way: mounted read-only, then fat_make_writable. */
 enum { DO_ALL, DO_CHECK, DO_WALK, DO_MODIFY };
 
-static void exercise(const struct block_io *io, unsigned what)
+static int mount_writable(const struct block_io *io, bool made_writable, struct fat_volume **vol)
+{
+    if (!made_writable)
+        return fat_mount(io, 0, NULL, vol);
+    int err = fat_mount(io, FAT_MOUNT_READ_ONLY, NULL, vol);
+    if (err == 0 && (err = fat_make_writable(*vol)) != 0)
+        fat_unmount(*vol);
+    return err;
+}
+
+static void exercise(const struct block_io *io, unsigned what, bool made_writable)
 {
     struct fat_check_result result;
     if (what == DO_ALL || what == DO_CHECK)
@@ -115,7 +126,7 @@ static void exercise(const struct block_io *io, unsigned what)
         walk(vol, "/", 0, &budget);
         fat_unmount(vol);
     }
-    if ((what == DO_ALL || what == DO_MODIFY) && fat_mount(io, 0, NULL, &vol) == 0) {
+    if ((what == DO_ALL || what == DO_MODIFY) && mount_writable(io, made_writable, &vol) == 0) {
         modify(vol);
         check_statfs(vol);
         fat_unmount(vol);
@@ -132,7 +143,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
     if (!sparse_disk_init(&disk, input, size))
         return 0;
     unsigned what = (input[0] >> 2) & 3;
-    exercise(&disk.io, what);
+    bool made_writable = input[0] & 0x10;
+    exercise(&disk.io, what, made_writable);
     if (partition_table_read(&disk.io, &table) == 0 && table.count > 0) {
         for (unsigned i = 0; i < table.count; i++)
             partition_type_name(&table.entries[i]);
@@ -140,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
         struct block_io part;
         block_io_slice_init(&slice, &part, &disk.io, table.entries[0].start_lba,
                             table.entries[0].block_count);
-        exercise(&part, what);
+        exercise(&part, what, made_writable);
     }
     return 0;
 }
