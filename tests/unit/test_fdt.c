@@ -542,6 +542,36 @@ static void test_interrupt_parent_loop(void **state)
     free(blob);
 }
 
+/* Siblings with one name (invalid, but a blob can hold them; fuzz_fdt met one): a path takes
+ * the first, so what only the second holds is not found by path, and every node still walks. */
+static void test_duplicate_sibling_names(void **state)
+{
+    struct fdt_builder b;
+    fdt_builder_init(&b);
+    fdt_builder_begin(&b, "");
+    fdt_builder_begin(&b, "intc@8000000");
+    fdt_builder_end(&b);
+    fdt_builder_begin(&b, "intc@8000000");
+    fdt_builder_begin(&b, "v2m@8020000");
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    fdt_builder_end(&b);
+    size_t size;
+    uint8_t *blob = fdt_builder_finish(&b, &size);
+    fdt_builder_free(&b);
+    struct fdt fdt;
+    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    int first = fdt_first_child(&fdt, fdt.root), second = fdt_next_sibling(&fdt, first);
+    assert_int_not_equal(second, FDT_NONE);
+    assert_int_equal(fdt_find_path(&fdt, "/intc@8000000"), first);
+    assert_int_equal(fdt_find_path(&fdt, "/intc"), first);
+    assert_int_equal(fdt_find_path(&fdt, "/intc@8000000/v2m@8020000"), FDT_NONE);
+    int v2m = fdt_first_child(&fdt, second);
+    assert_string_equal(fdt_node_name(&fdt, v2m), "v2m@8020000");
+    assert_int_equal(fdt_parent(&fdt, v2m), second);
+    free(blob);
+}
+
 /* Without interrupt-parent properties the walk goes up the tree to the nearest interrupt
  * controller; a property on the way jumps to its phandle, and the walk goes on from there. */
 static void test_interrupt_parent_up_the_tree(void **state)
@@ -682,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_phandles),
         cmocka_unit_test(test_interrupt_parent_up_the_tree),
         cmocka_unit_test(test_interrupt_parent_loop),
+        cmocka_unit_test(test_duplicate_sibling_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
