@@ -1,14 +1,14 @@
-# The kernel: every .c and .S under the kernel's directories is part of it, except the drivers
-# only some architectures have: those are listed once here, and each arch/NAME/arch.mk names in
-# ARCH_DRIVER_SRCS the ones it builds.  Portable code (lib/, drivers/, fs/) must therefore build
-# freestanding as well as on the host.
+# The kernel: every .c and .S under the kernel's directories is part of it, except the portable
+# sources only some architectures use (PC drivers, the Multiboot reader): those are listed once
+# here, and each arch/NAME/arch.mk names in ARCH_OPTIONAL_SRCS the ones it builds.  Portable code
+# (lib/, drivers/, fs/, kernel/) must therefore build freestanding as well as on the host.
 
-ARCH_SPECIFIC_DRIVER_SRCS := drivers/platform/pc_devices.c drivers/serial/uart16550.c \
-                             drivers/acpi/power.c
+OPTIONAL_SRCS := drivers/platform/pc_devices.c drivers/serial/uart16550.c drivers/acpi/power.c \
+                 kernel/multiboot.c
 
 KERNEL_DIRS := arch/$(ARCH) kernel mm lib drivers fs
 KERNEL_SRCS := $(filter-out $(MODULE_ONLY_SRCS) \
-                 $(filter-out $(ARCH_DRIVER_SRCS),$(ARCH_SPECIFIC_DRIVER_SRCS)), \
+                 $(filter-out $(ARCH_OPTIONAL_SRCS),$(OPTIONAL_SRCS)), \
                $(sort $(shell find $(KERNEL_DIRS) -name '*.c' -o -name '*.S' 2>/dev/null))) \
                $(KERNEL_GENERATED_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(basename $(KERNEL_SRCS)))

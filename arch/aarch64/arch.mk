@@ -14,8 +14,8 @@ ARCH_ASFLAGS :=
 ARCH_LDFLAGS := -z max-page-size=0x1000
 KERNEL_LDS   := arch/aarch64/kernel.ld
 
-# No PC legacy devices on this architecture.
-ARCH_DRIVER_SRCS :=
+# No PC legacy devices on this architecture, and no Multiboot loader.
+ARCH_OPTIONAL_SRCS :=
 
 # QEMU: the virt machine with a GICv3 (and its ITS), a CPU with every feature; -kernel takes the
 # arm64 Image (build/aarch64/rayos.bin) and passes the device tree in x0.  Semihosting lets a

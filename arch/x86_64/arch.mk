@@ -12,10 +12,11 @@ ARCH_ASFLAGS :=
 ARCH_LDFLAGS := -z max-page-size=0x1000
 KERNEL_LDS   := arch/x86_64/kernel.ld
 
-# Drivers only PCs have (see ARCH_SPECIFIC_DRIVER_SRCS in mk/kernel.mk): the legacy ISA device
-# table (COM ports, legacy IDE channels, i8042, CMOS RTC), the 16550 UART at COM1, ACPI S5
-# power-off and the FADT reset register (port I/O), QEMU's isa-debug-exit port.
-ARCH_DRIVER_SRCS := drivers/platform/pc_devices.c drivers/serial/uart16550.c drivers/acpi/power.c
+# Portable code only PCs use (see OPTIONAL_SRCS in mk/kernel.mk): the legacy ISA device table
+# (COM ports, legacy IDE channels, i8042, CMOS RTC), the 16550 UART at COM1, ACPI S5 power-off
+# and the FADT reset register (port I/O), QEMU's isa-debug-exit port; the Multiboot reader.
+ARCH_OPTIONAL_SRCS := drivers/platform/pc_devices.c drivers/serial/uart16550.c \
+                      drivers/acpi/power.c kernel/multiboot.c
 
 # QEMU: the emulator, the default machine (MACHINE overrides it), the file -kernel loads (QEMU's
 # Multiboot 1 loader takes the ELF file), and the devices every run has: isa-debug-exit lets a

@@ -116,8 +116,8 @@ void timer_tick(void);
 void time_init(void);
 void rtc_init(void);
 void x86_early_console_init(void); /* early_console.c: COM1, polled */
-/* Multiboot 1 or 2 information into boot_info (multiboot.c); panics with a clear message on
- * malformed data. */
+/* Multiboot 1 or 2 information into boot_info (multiboot.c, kernel/multiboot.c); panics with a
+ * clear message when it leaves the kernel without a memory map. */
 void multiboot_parse(uint32_t magic, phys_addr_t info);
 /* Without an RSDP from the loader, the BIOS areas where ACPI places it (bios_rsdp.c). */
 void bios_find_rsdp(void);

@@ -27,6 +27,9 @@ fuzz_line_editor_SRCS := tests/fuzz/fuzz_line_editor.c kernel/line_editor.c lib/
 FUZZ_TARGETS += fuzz_shell_tokenize
 fuzz_shell_tokenize_SRCS := tests/fuzz/fuzz_shell_tokenize.c kernel/shell_tokenize.c
 
+FUZZ_TARGETS += fuzz_multiboot
+fuzz_multiboot_SRCS := tests/fuzz/fuzz_multiboot.c kernel/multiboot.c kernel/boot_info.c
+
 FUZZ_TARGETS += fuzz_loop_map
 fuzz_loop_map_SRCS := tests/fuzz/fuzz_loop_map.c fs/loop_map.c
 
