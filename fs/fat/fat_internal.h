@@ -106,7 +106,8 @@ struct fat_dir_index {
     struct fat_index_entry *entries;
     struct fat_index_table by_short; /* every entry, by its 8.3 name (as matched) */
     struct fat_index_table by_long;  /* entries with a long name, by its folded hash */
-    struct fat_dir_cursor cursor;    /* the last slot addressed: appends walk no chain */
+    bool unhashed; /* too many entries of one name or hash for the tables: none (index.c) */
+    struct fat_dir_cursor cursor; /* the last slot addressed: appends walk no chain */
     struct fat_tail_hint tail_hints[FAT_TAIL_HINTS];
     uint32_t next_hint; /* the hint to replace next */
 };

@@ -69,18 +69,41 @@ static uint32_t home_of(const struct fat_dir_index *index, const struct fat_inde
     return hash & table->mask;
 }
 
-static void table_insert(struct fat_dir_index *index, struct fat_index_table *table,
+/* Probes one insertion may take.  At most half full, a table of distinct names needs a few;
+ * only many entries of one name or one hash (a damaged directory: a cluster of one repeated
+ * entry, or names made to collide) make runs this long, and building the table would then
+ * cost the square of the entries (a directory of 65,536 copies took seconds to index, and
+ * every lookup in it as long again). */
+#define PROBE_LIMIT 64
+
+static bool table_insert(struct fat_dir_index *index, struct fat_index_table *table,
                          uint32_t position)
 {
     if (!in_table(index, table, position))
-        return;
-    uint32_t at = home_of(index, table, position);
-    while (table->slots[at])
+        return true;
+    uint32_t at = home_of(index, table, position), probes = 0;
+    while (table->slots[at]) {
+        if (++probes > PROBE_LIMIT)
+            return false;
         at = (at + 1) & table->mask;
+    }
     table->slots[at] = position + 1;
+    return true;
 }
 
-/* A table sized for the entries' capacity, refilled. */
+/* The index goes on without its tables: lookups compare the entries in memory one by one
+ * (reading back only those whose name or hash matches), as they do when a name has many
+ * candidates. */
+static void drop_tables(struct fat_dir_index *index)
+{
+    kfree(index->by_short.slots);
+    kfree(index->by_long.slots);
+    memset(&index->by_short, 0, sizeof(index->by_short));
+    memset(&index->by_long, 0, sizeof(index->by_long));
+    index->unhashed = true;
+}
+
+/* A table sized for the entries' capacity, refilled; false when a probe run grew too long. */
 static int table_resize(struct fat_dir_index *index, struct fat_index_table *table)
 {
     uint32_t size = index->capacity * 2; /* a power of two: capacities double from 64 */
@@ -91,7 +114,8 @@ static int table_resize(struct fat_dir_index *index, struct fat_index_table *tab
     table->slots = slots;
     table->mask = size - 1;
     for (uint32_t i = 0; i < index->count; i++)
-        table_insert(index, table, i);
+        if (!table_insert(index, table, i))
+            return -E2BIG;
     return 0;
 }
 
@@ -112,6 +136,8 @@ static uint32_t *table_slot_of(struct fat_dir_index *index, struct fat_index_tab
 static void table_delete(struct fat_dir_index *index, struct fat_index_table *table,
                          uint32_t position)
 {
+    if (index->unhashed)
+        return;
     uint32_t *slot = table_slot_of(index, table, position);
     if (!slot)
         return; /* not in this table */
@@ -133,6 +159,8 @@ static void table_delete(struct fat_dir_index *index, struct fat_index_table *ta
 static void table_move(struct fat_dir_index *index, struct fat_index_table *table, uint32_t from,
                        uint32_t to)
 {
+    if (index->unhashed)
+        return;
     uint32_t *slot = table_slot_of(index, table, from);
     if (slot)
         *slot = to + 1;
@@ -140,6 +168,12 @@ static void table_move(struct fat_dir_index *index, struct fat_index_table *tabl
 
 bool fat_index_has_short(const struct fat_dir_index *index, const uint8_t short_name[11])
 {
+    if (index->unhashed) {
+        for (uint32_t i = 0; i < index->count; i++)
+            if (memcmp(index->entries[i].short_name, short_name, 11) == 0)
+                return true;
+        return false;
+    }
     const struct fat_index_table *table = &index->by_short;
     if (!table->slots)
         return false;
@@ -208,8 +242,13 @@ static int index_append(struct fat_dir_index *index, const struct fat_entry_info
             return -ENOMEM;
         index->entries = entries;
         index->capacity = capacity;
-        if (table_resize(index, &index->by_short) != 0 || table_resize(index, &index->by_long) != 0)
-            return -ENOMEM;
+        int err = 0;
+        if (!index->unhashed && ((err = table_resize(index, &index->by_short)) != 0 ||
+                                 (err = table_resize(index, &index->by_long)) != 0)) {
+            if (err != -E2BIG)
+                return err;
+            drop_tables(index);
+        }
     }
     struct fat_index_entry *slot = &index->entries[index->count++];
     slot->hash = entry_hash(e);
@@ -219,8 +258,9 @@ static int index_append(struct fat_dir_index *index, const struct fat_entry_info
     fat_short_match_form(e->raw, slot->short_name);
     if (e->index + 1 > index->end_index)
         index->end_index = e->index + 1;
-    table_insert(index, &index->by_short, index->count - 1);
-    table_insert(index, &index->by_long, index->count - 1);
+    if (!index->unhashed && (!table_insert(index, &index->by_short, index->count - 1) ||
+                             !table_insert(index, &index->by_long, index->count - 1)))
+        drop_tables(index);
     return 0;
 }
 
@@ -388,7 +428,8 @@ int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fa
     if (!index)
         return -ENOENT;
     uint32_t hash = fat_key_hash(key), candidates[FIND_CANDIDATES];
-    uint32_t count = find_candidates(index, key, hash, candidates);
+    uint32_t count =
+        index->unhashed ? FIND_CANDIDATES + 1 : find_candidates(index, key, hash, candidates);
     bool by_table = count <= FIND_CANDIDATES;
     if (by_table) /* few: sorted by insertion */
         for (uint32_t i = 1; i < count; i++)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/fat/fat_internal.h" /* the directory index, for the duplicate-names test */
 #include "ramdisk.h"
 
 static struct ramdisk disk;
@@ -661,6 +662,59 @@ static void test_make_writable(void **state)
     teardown_volume();
 }
 
+/* A damaged directory of one name repeated (every entry rewritten to DUP.TXT): its index gives
+ * up its hash tables instead of probing runs as long as the directory, and lookups, creates
+ * and removes still answer as a pass over the entries would (the first DUP.TXT; a new name is
+ * new; the next DUP.TXT once the first is gone). */
+static void test_directory_of_one_repeated_name(void **state)
+{
+    setup_volume(64 * 1024 * 1024, 32, 0, 512);
+    assert_int_equal(fat_mkdir(vol, "/d"), 0);
+    char path[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(path, sizeof(path), "/d/f%07d.txt", i);
+        put_file(path, &i, sizeof(i));
+    }
+    assert_int_equal(fat_unmount(vol), 0);
+    unsigned rewritten = 0;
+    for (uint64_t at = 0; at + 32 <= disk.size; at += 32) {
+        if (memcmp(disk.bytes + at, "F", 1) == 0 && memcmp(disk.bytes + at + 8, "TXT", 3) == 0 &&
+            disk.bytes[at + 11] == 0x20) {
+            memcpy(disk.bytes + at, "DUP     TXT", 11);
+            rewritten++;
+        }
+    }
+    assert_int_equal(rewritten, 1000);
+    mount_volume();
+    struct fat_stat st;
+    assert_int_equal(fat_stat(vol, "/d/dup.txt", &st), 0);
+    int first = -1;
+    struct fat_file *file;
+    assert_int_equal(fat_open(vol, "/d/DUP.TXT", FAT_O_READ, &file), 0);
+    assert_int_equal(fat_read(file, &first, sizeof(first)), sizeof(first));
+    assert_int_equal(fat_close(file), 0);
+    assert_int_equal(first, 0);
+    bool unhashed = false;
+    for (int i = 0; i < FAT_INDEX_DIRS; i++)
+        unhashed |= vol->indexes[i].valid && vol->indexes[i].unhashed;
+    assert_true(unhashed);
+    assert_int_equal(fat_open(vol, "/d/dup.txt", FAT_O_WRITE | FAT_O_CREATE | FAT_O_EXCL, &file),
+                     -EEXIST);
+    put_file("/d/new.txt", "n", 1);
+    expect_file("/d/new.txt", "n", 1);
+    put_file("/d/a long name for an alias.txt", "l", 1);
+    expect_file("/d/a long name for an alias.txt", "l", 1);
+    assert_int_equal(fat_unlink(vol, "/d/DUP.TXT"), 0);
+    int next = -1;
+    assert_int_equal(fat_open(vol, "/d/DUP.TXT", FAT_O_READ, &file), 0);
+    assert_int_equal(fat_read(file, &next, sizeof(next)), sizeof(next));
+    assert_int_equal(fat_close(file), 0);
+    assert_int_equal(next, 1);
+    assert_int_equal(fat_unmount(vol), 0);
+    vol = NULL;
+    ramdisk_free(&disk);
+}
+
 static void test_fat32_fsinfo(void **state)
 {
     setup_volume(64 * 1024 * 1024, 32, 0, 512);
@@ -896,6 +950,7 @@ int main(void)
         cmocka_unit_test(test_reserve_and_commit),
         cmocka_unit_test(test_mount_reads_in_two_requests),
         cmocka_unit_test(test_make_writable),
+        cmocka_unit_test(test_directory_of_one_repeated_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
