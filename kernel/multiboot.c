@@ -10,16 +10,16 @@
 #include <rayos/printk.h>
 #include <rayos/string.h>
 
-#define MB1_INFO_SIZE      68 /* through boot_loader_name */
-#define MB1_MODULES_MAX    64
-#define MB1_MAP_MAX        (64 * 1024)
-#define MB2_INFO_MAX       (1024 * 1024)
-#define MB2_MAP_ENTRY_MIN  24
-#define MB1_HAS_MEMORY     (1u << 0)
-#define MB1_HAS_CMDLINE    (1u << 2)
-#define MB1_HAS_MODULES    (1u << 3)
-#define MB1_HAS_MAP        (1u << 6)
-#define MB1_HAS_LOADER     (1u << 9)
+#define MB1_INFO_SIZE     68 /* through boot_loader_name */
+#define MB1_MODULES_MAX   64
+#define MB1_MAP_MAX       (64 * 1024)
+#define MB2_INFO_MAX      (1024 * 1024)
+#define MB2_MAP_ENTRY_MIN 24
+#define MB1_HAS_MEMORY    (1u << 0)
+#define MB1_HAS_CMDLINE   (1u << 2)
+#define MB1_HAS_MODULES   (1u << 3)
+#define MB1_HAS_MAP       (1u << 6)
+#define MB1_HAS_LOADER    (1u << 9)
 
 struct reader {
     multiboot_map_fn map;
@@ -83,8 +83,8 @@ static bool mb1_memory_map(const struct reader *r, uint32_t length, uint32_t add
     for (uint64_t off = 0; off + 4 <= length;) {
         uint32_t size = get_le32(map + off);
         if (size < 20 || off + 4 + size > length) {
-            pr_warn("memory map entry at offset %u has size %u; rest of map ignored",
-                    (unsigned)off, size);
+            pr_warn("memory map entry at offset %u has size %u; rest of map ignored", (unsigned)off,
+                    size);
             break;
         }
         boot_info_add_region(get_le64(map + off + 4), get_le64(map + off + 12),
@@ -109,8 +109,8 @@ static int read_multiboot1(const struct reader *r, uint64_t info_phys, const cha
         copy_string(r, boot_info.loader_name, sizeof(boot_info.loader_name), get_le32(info + 64));
     if (flags & MB1_HAS_MODULES)
         mb1_modules(r, get_le32(info + 20), get_le32(info + 24));
-    bool mapped = (flags & MB1_HAS_MAP) && mb1_memory_map(r, get_le32(info + 44),
-                                                         get_le32(info + 48));
+    bool mapped =
+        (flags & MB1_HAS_MAP) && mb1_memory_map(r, get_le32(info + 44), get_le32(info + 48));
     if (!mapped && (flags & MB1_HAS_MEMORY)) { /* below 640 KiB and from 1 MiB on */
         boot_info_add_region(0, (uint64_t)get_le32(info + 4) * KiB, MEMORY_USABLE);
         boot_info_add_region(0x100000, (uint64_t)get_le32(info + 8) * KiB, MEMORY_USABLE);
@@ -213,7 +213,7 @@ int multiboot_read(uint32_t magic, uint64_t info, multiboot_map_fn map, void *co
         return -EINVAL;
     }
     pr_info("%s%s%s, %u memory map entries, command line \"%s\"", boot_info.protocol,
-            boot_info.loader_name[0] ? " from " : "", boot_info.loader_name,
-            boot_info.region_count, boot_info.cmdline);
+            boot_info.loader_name[0] ? " from " : "", boot_info.loader_name, boot_info.region_count,
+            boot_info.cmdline);
     return 0;
 }
