@@ -190,9 +190,10 @@ static int find_reserved_place(struct fat_volume *vol)
         if (all_zero(bytes, vol->sector_size) && !vol->intent_sector)
             vol->intent_sector = sector; /* a record elsewhere still wins */
     }
-    /* the place is read next (for a record) and written by the next move: keep what was read */
+    /* The place is read next (for a record) and written by the next move: keep what was read.
+     * Only a saving: if the cache cannot take it, the read goes to the device. */
     if (!err && vol->intent_sector)
-        err = fat_cache_install(vol, vol->intent_sector, false,
+        (void)fat_cache_install(vol, vol->intent_sector, false,
                                 area + (size_t)(vol->intent_sector - 3) * vol->sector_size);
     kfree(buffer);
     return err;
