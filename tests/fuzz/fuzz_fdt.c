@@ -227,10 +227,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         last = node;
         check(++nodes <= fdt.structure_size / 8);
         /* Every node's walks cost a pass over the tree: a sample keeps the rate up. */
-        if (nodes <= 8 || nodes % 8 == 0)
+        /* Every node's checks cost walks from the root (a node's parent, its interrupt
+         * parent, its path): a sample keeps the rate up, the first nodes and a spread. */
+        if (nodes <= 4 || nodes % 16 == 0)
             check_node(&fdt, node);
-        /* finding an interrupt parent is a walk from the root: a thinner sample */
-        if (nodes <= 4 || nodes % 32 == 0)
+        if (nodes <= 2 || nodes % 64 == 0)
             check_resources(&fdt, node);
     }
     check(nodes >= 1);
