@@ -49,21 +49,18 @@ int pci_fdt_intx_spec(void *context, struct pci_device *pdev, unsigned pin, stru
 }
 
 /* The host bridge a function is under: the one whose buses hold its root bus. */
-static const struct pci_host_bridge_desc *host_above(struct pci_device *pdev,
-                                                     struct pci_device **root_out)
+static const struct pci_host_bridge_desc *host_above(struct pci_device *pdev)
 {
     struct pci_device *root = pdev;
     while (root->dev.parent && dev_is_pci(root->dev.parent))
         root = to_pci_device(root->dev.parent);
-    if (root_out)
-        *root_out = root;
     return host_of(root->segment, root->bus);
 }
 
 int pci_fdt_msi_device_id(void *context, struct pci_device *pdev, uint32_t *out)
 {
     (void)context;
-    const struct pci_host_bridge_desc *host = host_above(pdev, NULL);
+    const struct pci_host_bridge_desc *host = host_above(pdev);
     uint32_t rid = pci_requester_id(pdev);
     if (!host || pci_host_msi_device_id(host, rid, out) != 0) {
         pr_err("%s: requester ID %#x has no device ID in the host bridge's msi-map: no MSIs\n",
