@@ -147,3 +147,15 @@ uint8_t *fdt_builder_finish(struct fdt_builder *b, size_t *size)
     *size = total;
     return blob;
 }
+
+uint8_t *fdt_builder_open(struct fdt_builder *b, struct fdt *fdt)
+{
+    size_t size;
+    uint8_t *blob = fdt_builder_finish(b, &size);
+    fdt_builder_free(b);
+    if (fdt_open(fdt, blob, size) != 0) {
+        free(blob);
+        return NULL;
+    }
+    return blob;
+}

@@ -26,6 +26,10 @@ void fdt_builder_cells(struct fdt_builder *b, const char *name, unsigned count, 
 void fdt_builder_word(struct fdt_builder *b, uint32_t word);
 /* Header, reservation block, structure (plus FDT_END), strings: a malloc'ed blob. */
 uint8_t *fdt_builder_finish(struct fdt_builder *b, size_t *size);
+struct fdt;
+/* Finishes the tree, frees the builder and opens the blob into fdt: the blob (the caller frees
+ * it), or NULL when fdt_open refuses it. */
+uint8_t *fdt_builder_open(struct fdt_builder *b, struct fdt *fdt);
 
 #define FDT_BUILDER_STRUCTURE_OFFSET(blob) get_be32((const uint8_t *)(blob) + 8)
 

@@ -533,11 +533,9 @@ static void test_interrupt_parent_loop(void **state)
     fdt_builder_cells(&b, "interrupt-parent", 1, 1);
     fdt_builder_end(&b);
     fdt_builder_end(&b);
-    size_t size;
-    uint8_t *blob = fdt_builder_finish(&b, &size);
-    fdt_builder_free(&b);
     struct fdt fdt;
-    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    uint8_t *blob = fdt_builder_open(&b, &fdt);
+    assert_non_null(blob);
     assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/a")), FDT_NONE);
     free(blob);
 }
@@ -556,11 +554,9 @@ static void test_duplicate_sibling_names(void **state)
     fdt_builder_end(&b);
     fdt_builder_end(&b);
     fdt_builder_end(&b);
-    size_t size;
-    uint8_t *blob = fdt_builder_finish(&b, &size);
-    fdt_builder_free(&b);
     struct fdt fdt;
-    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    uint8_t *blob = fdt_builder_open(&b, &fdt);
+    assert_non_null(blob);
     int first = fdt_first_child(&fdt, fdt.root), second = fdt_next_sibling(&fdt, first);
     assert_int_not_equal(second, FDT_NONE);
     assert_int_equal(fdt_find_path(&fdt, "/intc@8000000"), first);
@@ -669,11 +665,9 @@ static void test_phandles(void **state)
     fdt_builder_cells(&b, "phandle", 1, 101); /* a duplicate: the first one wins */
     fdt_builder_end(&b);
     fdt_builder_end(&b);
-    size_t size;
-    uint8_t *blob = fdt_builder_finish(&b, &size);
-    fdt_builder_free(&b);
     struct fdt fdt;
-    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    uint8_t *blob = fdt_builder_open(&b, &fdt);
+    assert_non_null(blob);
     assert_false(fdt.phandles_complete);
     assert_int_equal(fdt_find_phandle(&fdt, 101), fdt_find_path(&fdt, "/n1"));
     assert_int_equal(fdt_find_phandle(&fdt, 100 + FDT_PHANDLES_NOTED), fdt_find_path(&fdt, "/n32"));

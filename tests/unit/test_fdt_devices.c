@@ -218,11 +218,9 @@ static void test_msi_map(void **state)
     msi_host(&b, 4, 4, functions_only, 0xff); /* every bus's function N is device 0x500 + N */
     msi_host(&b, 5, 0, NULL, 0);
     fdt_builder_end(&b);
-    size_t size;
-    uint8_t *blob = fdt_builder_finish(&b, &size);
-    fdt_builder_free(&b);
     struct fdt fdt;
-    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    uint8_t *blob = fdt_builder_open(&b, &fdt);
+    assert_non_null(blob);
     struct pci_host_bridge_desc hosts[6];
     host_log_level = -1;
     assert_int_equal(fdt_pci_host_bridges(&fdt, hosts, 6), 6);
