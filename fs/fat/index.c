@@ -103,7 +103,7 @@ static void drop_tables(struct fat_dir_index *index)
     index->unhashed = true;
 }
 
-/* A table sized for the entries' capacity, refilled; false when a probe run grew too long. */
+/* A table sized for the entries' capacity, refilled; -E2BIG when a probe run grew too long. */
 static int table_resize(struct fat_dir_index *index, struct fat_index_table *table)
 {
     uint32_t size = index->capacity * 2; /* a power of two: capacities double from 64 */
