@@ -446,13 +446,13 @@ int fat_check(const struct block_io *io, void (*report)(void *context, const cha
         return err;
     }
     struct fat_volume *vol = ck.vol;
-    fat_drop_mount_area(vol); /* a check does not look for rename records */
     if (vol->was_dirty)
         say(&ck, false, "the volume is marked dirty (not cleanly unmounted)");
     if (fat_intent_recover(vol) == 0 && vol->intent_pending) /* read-only: only looks */
         say(&ck, false,
             "a rename was interrupted; the next writable mount (or rayfs recover) completes "
             "or undoes it");
+    fat_drop_mount_area(vol); /* read by the load for that look, as a mount reads it */
     ck.owned = kzalloc(vol->cluster_count / 8 + 1);
     if (!ck.owned) {
         fat_free_volume(vol);
