@@ -78,21 +78,19 @@ int fat_get_entry(struct fat_volume *vol, uint32_t cluster, uint32_t *value)
     uint64_t offset = entry_byte_offset(vol, cluster);
     uint8_t *p;
     int err;
-    if (vol->type == 12) {
-        uint8_t low, high;
-        if ((err = fat_byte_pointer(vol, offset, &p)))
-            return err;
-        low = *p;
-        if ((err = fat_byte_pointer(vol, offset + 1, &p)))
-            return err;
-        high = *p;
-        uint16_t pair = (uint16_t)(low | high << 8);
-        *value = cluster & 1 ? pair >> 4 : pair & 0xfff;
+    if (vol->type == 12) { /* the pair's two bytes may lie in two sectors */
+        uint8_t pair[2];
+        for (unsigned i = 0; i < 2; i++) {
+            if ((err = fat_byte_pointer(vol, offset + i, &p)))
+                return err;
+            pair[i] = *p;
+        }
+        *value = decode_entry(vol, cluster, pair);
         return 0;
     }
     if ((err = fat_byte_pointer(vol, offset, &p)))
         return err;
-    *value = vol->type == 16 ? get_le16(p) : get_le32(p) & 0x0fffffff;
+    *value = decode_entry(vol, cluster, p);
     return 0;
 }
 
