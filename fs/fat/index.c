@@ -428,9 +428,9 @@ int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fa
     if (!index)
         return -ENOENT;
     uint32_t hash = fat_key_hash(key), candidates[FIND_CANDIDATES];
-    uint32_t count =
-        index->unhashed ? FIND_CANDIDATES + 1 : find_candidates(index, key, hash, candidates);
-    bool by_table = count <= FIND_CANDIDATES;
+    /* without tables, or with too many candidates: a pass over the entries */
+    uint32_t count = index->unhashed ? 0 : find_candidates(index, key, hash, candidates);
+    bool by_table = !index->unhashed && count <= FIND_CANDIDATES;
     if (by_table) /* few: sorted by insertion */
         for (uint32_t i = 1; i < count; i++)
             for (uint32_t j = i; j > 0 && candidates[j - 1] > candidates[j]; j--) {
