@@ -26,7 +26,7 @@ bool fake_bus_has_functions(uint8_t bus)
 
 static struct fake_function *lookup(uint16_t segment, uint8_t bus, uint8_t slot, uint8_t function)
 {
-    if (!(buses_used[bus / 8] & (1u << (bus % 8))))
+    if (!fake_bus_has_functions(bus))
         return NULL;
     for (unsigned i = 0; i < function_count; i++) {
         struct fake_function *f = &functions[i];
@@ -131,7 +131,6 @@ struct fake_function *fake_add(uint8_t bus, uint8_t slot, uint8_t function, uint
     if (function_count == MAX_FAKE_FUNCTIONS)
         return NULL;
     struct fake_function *f = &functions[function_count++];
-    f->used = true;
     buses_used[bus / 8] |= (uint8_t)(1u << (bus % 8));
     f->bus = bus;
     f->slot = slot;

@@ -11,7 +11,6 @@
 enum fake_bar_kind { FAKE_BAR_IO, FAKE_BAR_MEM32, FAKE_BAR_MEM64, FAKE_BAR_MEM64_PREF };
 
 struct fake_function {
-    bool used;
     uint16_t segment;
     uint8_t bus, slot, function;
     uint8_t config[4096];
