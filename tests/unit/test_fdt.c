@@ -568,38 +568,43 @@ static void test_duplicate_sibling_names(void **state)
     free(blob);
 }
 
+/* The trees of the next test: intc (phandle 5, a controller), bus (#interrupt-cells, no
+ * phandle) holding a -> b -> c, a's interrupt-parent given; left open inside bus. */
+static void begin_interrupt_tree(struct fdt_builder *b, uint32_t a_interrupt_parent)
+{
+    fdt_builder_init(b);
+    fdt_builder_begin(b, "");
+    fdt_builder_begin(b, "intc");
+    fdt_builder_cells(b, "phandle", 1, 5);
+    fdt_builder_cells(b, "#interrupt-cells", 1, 1);
+    fdt_builder_end(b);
+    fdt_builder_begin(b, "bus");
+    fdt_builder_cells(b, "#interrupt-cells", 1, 2);
+    fdt_builder_begin(b, "a");
+    fdt_builder_cells(b, "interrupt-parent", 1, a_interrupt_parent);
+    fdt_builder_begin(b, "b");
+    fdt_builder_begin(b, "c");
+    fdt_builder_end(b);
+    fdt_builder_end(b);
+    fdt_builder_end(b);
+}
+
 /* Without interrupt-parent properties the walk goes up the tree to the nearest interrupt
  * controller; a property on the way jumps to its phandle, and the walk goes on from there. */
 static void test_interrupt_parent_up_the_tree(void **state)
 {
     struct fdt_builder b;
-    fdt_builder_init(&b);
-    fdt_builder_begin(&b, "");
-    fdt_builder_begin(&b, "intc");
-    fdt_builder_cells(&b, "phandle", 1, 5);
-    fdt_builder_cells(&b, "#interrupt-cells", 1, 1);
-    fdt_builder_end(&b);
-    fdt_builder_begin(&b, "bus");
-    fdt_builder_cells(&b, "#interrupt-cells", 1, 2);
-    fdt_builder_begin(&b, "a");
-    fdt_builder_cells(&b, "interrupt-parent", 1, 6);
-    fdt_builder_begin(&b, "b");
-    fdt_builder_begin(&b, "c");
-    fdt_builder_end(&b);
-    fdt_builder_end(&b);
-    fdt_builder_end(&b);
-    fdt_builder_end(&b);
+    begin_interrupt_tree(&b, 6);
+    fdt_builder_end(&b); /* bus */
     fdt_builder_begin(&b, "x");
     fdt_builder_cells(&b, "phandle", 1, 6);
     fdt_builder_begin(&b, "y");
     fdt_builder_end(&b);
     fdt_builder_end(&b);
     fdt_builder_end(&b);
-    size_t size;
-    uint8_t *blob = fdt_builder_finish(&b, &size);
-    fdt_builder_free(&b);
     struct fdt fdt;
-    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    uint8_t *blob = fdt_builder_open(&b, &fdt);
+    assert_non_null(blob);
     /* c and b go up to a, whose interrupt-parent is x: no controller, and x's parent is the
      * root, which has none either */
     assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/bus/a/b/c")), FDT_NONE);
@@ -607,30 +612,15 @@ static void test_interrupt_parent_up_the_tree(void **state)
     assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/bus")), FDT_NONE);
     free(blob);
     /* the same with the jump going to the controller, and a node under the bus */
-    fdt_builder_init(&b);
-    fdt_builder_begin(&b, "");
-    fdt_builder_begin(&b, "intc");
-    fdt_builder_cells(&b, "phandle", 1, 5);
-    fdt_builder_cells(&b, "#interrupt-cells", 1, 1);
-    fdt_builder_end(&b);
-    fdt_builder_begin(&b, "bus");
-    fdt_builder_cells(&b, "#interrupt-cells", 1, 2);
-    fdt_builder_begin(&b, "a");
-    fdt_builder_cells(&b, "interrupt-parent", 1, 5);
-    fdt_builder_begin(&b, "b");
-    fdt_builder_begin(&b, "c");
-    fdt_builder_end(&b);
-    fdt_builder_end(&b);
-    fdt_builder_end(&b);
+    begin_interrupt_tree(&b, 5);
     fdt_builder_begin(&b, "d");
     fdt_builder_begin(&b, "e");
     fdt_builder_end(&b);
     fdt_builder_end(&b);
+    fdt_builder_end(&b); /* bus */
     fdt_builder_end(&b);
-    fdt_builder_end(&b);
-    blob = fdt_builder_finish(&b, &size);
-    fdt_builder_free(&b);
-    assert_int_equal(fdt_open(&fdt, blob, size), 0);
+    blob = fdt_builder_open(&b, &fdt);
+    assert_non_null(blob);
     int bus = fdt_find_path(&fdt, "/bus");
     int intc = fdt_find_path(&fdt, "/intc");
     assert_int_equal(fdt_interrupt_parent(&fdt, fdt_find_path(&fdt, "/bus/a/b/c")), intc);
