@@ -224,6 +224,7 @@ int fat_load_volume(const struct block_io *io, bool read_only, struct fat_volume
         return -ENOMEM;
     vol->io = io;
     vol->read_only = read_only || io->read_only;
+    vol->index_entry_budget = FAT_INDEX_ENTRY_BUDGET;
     int err = -ENOMEM;
     uint8_t *first = kmalloc(io->block_size);
     if (!first)

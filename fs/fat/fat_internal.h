@@ -84,8 +84,14 @@ struct fat_dir_cursor {
     uint32_t cached_cluster;
 };
 
-#define FAT_INDEX_DIRS 4
-#define FAT_TAIL_HINTS 4
+/* Directories whose indexes are kept: every directory of a path stays indexed while a walk of a
+ * deep tree looks up its files (with fewer slots than levels, the least recently used one was
+ * always the next needed, and each lookup rebuilt them all). */
+#define FAT_INDEX_DIRS 32
+/* The entries all kept indexes may hold (a soft bound: one directory larger than it is still
+ * indexed): at worst as much memory as four of the largest directories. */
+#define FAT_INDEX_ENTRY_BUDGET (4 * FAT_DIR_MAX_ENTRIES)
+#define FAT_TAIL_HINTS         4
 
 /* Where the search for a free ~N alias of a basis starts: every tail below next was in use
  * when it was noted (adds only use more; a removal forgets the hints). */
@@ -116,7 +122,8 @@ struct fat_volume {
     const struct block_io *io;
     struct fat_dir_index indexes[FAT_INDEX_DIRS]; /* the directories used most recently */
     uint32_t index_clock;
-    struct fat_lfn_state lfn; /* scratch for directory reads (one caller at a time) */
+    uint32_t index_entry_budget; /* FAT_INDEX_ENTRY_BUDGET (smaller in a unit test) */
+    struct fat_lfn_state lfn;    /* scratch for directory reads (one caller at a time) */
     struct fat_clock clock;
     bool read_only;
     unsigned type; /* 12, 16, 32 */

@@ -286,6 +286,35 @@ static int directory_capacity(struct fat_volume *vol, uint32_t first, uint32_t *
     return 0;
 }
 
+/* An unused index for a directory of up to slots entries: the least recently used are dropped
+ * while no slot is free or the entries kept would pass the budget, but never the most recently
+ * used one (a caller may be between a lookup in one directory and an add in another). */
+static struct fat_dir_index *index_for_new(struct fat_volume *vol, uint32_t slots)
+{
+    for (;;) {
+        struct fat_dir_index *unused = NULL, *oldest = NULL, *newest = NULL;
+        uint64_t held = 0;
+        for (int i = 0; i < FAT_INDEX_DIRS; i++) {
+            struct fat_dir_index *index = &vol->indexes[i];
+            if (!index->valid) {
+                unused = unused ? unused : index;
+                continue;
+            }
+            held += index->capacity;
+            if (!oldest || index->last_use < oldest->last_use)
+                oldest = index;
+            if (!newest || index->last_use > newest->last_use)
+                newest = index;
+        }
+        bool over = held + slots > vol->index_entry_budget && oldest != newest;
+        if (unused && !over)
+            return unused;
+        if (!unused && oldest == newest)
+            return oldest; /* one index in all: it goes */
+        index_drop(oldest);
+    }
+}
+
 /* Builds the index for a directory (by its resolved first cluster) unless it is current. */
 int fat_index_prepare(struct fat_volume *vol, uint32_t dir_cluster, struct fat_entry_info *e)
 {
@@ -296,18 +325,17 @@ int fat_index_prepare(struct fat_volume *vol, uint32_t dir_cluster, struct fat_e
         index->last_use = ++vol->index_clock;
         return 0;
     }
-    index = &vol->indexes[0];
-    for (int i = 1; i < FAT_INDEX_DIRS; i++)
-        if (!vol->indexes[i].valid || (index->valid && vol->indexes[i].last_use < index->last_use))
-            index = &vol->indexes[i];
+    uint32_t slot_capacity;
+    int err = directory_capacity(vol, cursor.first_cluster, &slot_capacity);
+    index = index_for_new(vol, slot_capacity);
     index_drop(index);
     index->last_use = ++vol->index_clock;
     index->first_cluster = cursor.first_cluster;
+    index->slot_capacity = slot_capacity;
     uint32_t position = 0, live_slots = 0;
     /* A damaged or truncated directory is indexed up to the damage, which lookups of names
      * not found before it then report, as a scan would: without that, every lookup in it
      * would rescan it (found by fuzzing truncated images). */
-    int err = directory_capacity(vol, cursor.first_cluster, &index->slot_capacity);
     if (err == -EUCLEAN || err == -EIO) {
         index->damage = err;
         err = 0;

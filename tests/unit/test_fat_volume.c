@@ -722,6 +722,106 @@ static void test_directory_of_one_repeated_name(void **state)
     ramdisk_free(&disk);
 }
 
+/* Looking files up by their full paths in a tree deeper than a few levels keeps every
+ * directory of the path indexed.  With four indexes kept, a walk of a tree eight deep rebuilt
+ * each level's index at every lookup (the least recently used one was always the next needed):
+ * rayfs get -r of 4,000 files eight levels deep took 5.6 s, and put -r 11 s. */
+static void test_deep_tree_lookups_read_each_directory_once(void **state)
+{
+    enum { LEVELS = 12, FILES = 60 };
+    setup_volume(64 * 1024 * 1024, 32, 0, 512);
+    char path[512] = "", file_path[600];
+    for (int level = 0; level < LEVELS; level++) {
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "/level %d", level);
+        assert_int_equal(fat_mkdir(vol, path), 0);
+        for (int i = 0; i < FILES; i++) {
+            snprintf(file_path, sizeof(file_path), "%s/a long file name %d.txt", path, i);
+            put_file(file_path, &i, sizeof(i));
+        }
+    }
+    assert_int_equal(fat_unmount(vol), 0);
+    mount_volume();
+    uint64_t reads = disk.reads;
+    path[0] = 0;
+    struct fat_stat st;
+    for (int level = 0; level < LEVELS; level++) {
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "/level %d", level);
+        for (int i = 0; i < FILES; i++) {
+            snprintf(file_path, sizeof(file_path), "%s/a long file name %d.txt", path, i);
+            assert_int_equal(fat_stat(vol, file_path, &st), 0);
+            assert_int_equal(st.size, sizeof(i));
+        }
+    }
+    /* each level's directory is 12 sectors (183 entries) and the FAT a few more: 146 reads
+     * (four indexes kept made it 16,918) */
+    assert_in_range(disk.reads - reads, LEVELS * 12, LEVELS * 16);
+    teardown_volume();
+}
+
+static unsigned indexes_kept(uint64_t *entries)
+{
+    unsigned kept = 0;
+    *entries = 0;
+    for (int i = 0; i < FAT_INDEX_DIRS; i++) {
+        if (vol->indexes[i].valid) {
+            kept++;
+            *entries += vol->indexes[i].capacity;
+        }
+    }
+    return kept;
+}
+
+/* The indexes kept hold at most a budget of entries: older ones are dropped for a new one, but
+ * never the one used last (a rename looks up in one directory and adds in another; in a path
+ * lookup, the parent), so a budget smaller than one directory keeps two: the root's and the
+ * last directory's.  Lookups answer the same whatever is kept. */
+static void test_index_entry_budget(void **state)
+{
+    enum { DIRS = 5, FILES = 200 };
+    setup_volume(64 * 1024 * 1024, 32, 0, 512);
+    char path[64];
+    for (int d = 0; d < DIRS; d++) {
+        snprintf(path, sizeof(path), "/d%d", d);
+        assert_int_equal(fat_mkdir(vol, path), 0);
+        for (int i = 0; i < FILES; i++) {
+            snprintf(path, sizeof(path), "/d%d/f%d.bin", d, i);
+            put_file(path, &i, sizeof(i));
+        }
+    }
+    const struct {
+        uint32_t budget;
+        unsigned kept;    /* after lookups in each directory in turn */
+        uint64_t entries; /* their room: 64 the root's, 256 each directory's */
+    } cases[] = {{FAT_INDEX_ENTRY_BUDGET, DIRS + 1, 64 + DIRS * 256},
+                 {600, 3, 64 + 2 * 256},
+                 {100, 2, 64 + 256}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        assert_int_equal(fat_unmount(vol), 0);
+        mount_volume();
+        vol->index_entry_budget = cases[c].budget;
+        struct fat_stat st;
+        for (int d = 0; d < DIRS; d++) {
+            for (int i = 0; i < FILES; i += 7) {
+                snprintf(path, sizeof(path), "/D%d/F%d.BIN", d, i);
+                assert_int_equal(fat_stat(vol, path, &st), 0);
+                assert_int_equal(st.size, sizeof(i));
+            }
+            snprintf(path, sizeof(path), "/d%d/f%d.bin", d, FILES);
+            assert_int_equal(fat_stat(vol, path, &st), -ENOENT);
+        }
+        uint64_t entries;
+        assert_int_equal(indexes_kept(&entries), cases[c].kept);
+        assert_int_equal(entries, cases[c].entries);
+    }
+    /* a move between directories under the smallest budget */
+    assert_int_equal(fat_rename(vol, "/d0/f1.bin", "/d4/moved.bin"), 0);
+    assert_int_equal(fat_rename(vol, "/d3/f2.bin", "/d1/moved.bin"), 0);
+    int one = 1, two = 2;
+    expect_file("/d4/moved.bin", &one, sizeof(one));
+    expect_file("/d1/moved.bin", &two, sizeof(two));
+    teardown_volume();
+}
+
 static void test_fat32_fsinfo(void **state)
 {
     setup_volume(64 * 1024 * 1024, 32, 0, 512);
@@ -958,6 +1058,8 @@ int main(void)
         cmocka_unit_test(test_mount_reads_in_two_requests),
         cmocka_unit_test(test_make_writable),
         cmocka_unit_test(test_directory_of_one_repeated_name),
+        cmocka_unit_test(test_deep_tree_lookups_read_each_directory_once),
+        cmocka_unit_test(test_index_entry_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
