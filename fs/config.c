@@ -45,16 +45,21 @@ static const char *section_kind(const char *section)
     return strncasecmp(section, "vm ", 3) == 0 ? "vm" : section;
 }
 
+bool config_key_known(const char *section, const char *key)
+{
+    for (unsigned k = 0; k < ARRAY_SIZE(known_keys); k++)
+        if (strcasecmp(section_kind(section), known_keys[k].section) == 0 &&
+            strcasecmp(key, known_keys[k].key) == 0)
+            return true;
+    return false;
+}
+
 static void check_known_keys(const struct ini_document *doc, const char *path,
                              struct report_context *r)
 {
     struct ini_setting s;
     for (unsigned cursor = 0; ini_next(doc, &cursor, &s);) { /* one pass: no quadratic walks */
-        bool known = false;
-        for (unsigned k = 0; k < ARRAY_SIZE(known_keys) && !known; k++)
-            known = strcasecmp(section_kind(s.section), known_keys[k].section) == 0 &&
-                    strcasecmp(s.key, known_keys[k].key) == 0;
-        if (!known && r->count++ < REPORTS_MAX)
+        if (!config_key_known(s.section, s.key) && r->count++ < REPORTS_MAX)
             pr_warn("%s:%u: unknown key '%s' in [%s]; ignored", path, s.line, s.key, s.section);
     }
 }

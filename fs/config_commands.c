@@ -69,6 +69,10 @@ static int cmd_cfg(int argc, char **argv)
         else if (error)
             shell_printf("cfg: cannot save %s: %s (the old file is unchanged)\n", CONFIG_PATH,
                          error_name(-error));
+        else if (!config_key_known(section, key))
+            shell_printf("cfg: note: RayOS reads no setting %s (saved; each boot warns about "
+                         "it)\n",
+                         argv[2]);
         return error;
     }
     shell_printf("usage: cfg list | cfg get SECTION.KEY | cfg set SECTION.KEY VALUE\n");

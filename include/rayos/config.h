@@ -23,6 +23,10 @@ bool config_get_bool(const char *section, const char *key, bool fallback);
  * result would be over CONFIG_MAX_BYTES (the boot would not read it). */
 int config_set(const char *section, const char *key, const char *value);
 
+/* Whether RayOS reads section.key (sections "vm NAME" stand for every VM); the boot warns about
+ * the others. */
+bool config_key_known(const char *section, const char *key);
+
 /* Reads path (at most CONFIG_MAX_BYTES) and parses it, reporting problems as "path:line: ...". */
 struct ini_document *config_parse_file(const char *path, int *error);
 

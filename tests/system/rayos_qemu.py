@@ -37,6 +37,8 @@ ARCH_ARGS = shlex.split(os.environ.get("RAYOS_QEMU_ARGS",
 PCIE_MACHINE = "q35" if ARCH == "x86_64" else MACHINE
 MACHINES = ["q35", "pc"] if ARCH == "x86_64" else [MACHINE]
 PROMPT = "rayos> "
+# What `cfg set` adds when it saves a key RayOS does not read (format with SECTION.KEY).
+UNKNOWN_SETTING = "cfg: note: RayOS reads no setting {} (saved; each boot warns about it)\n"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LOG_LINE = re.compile(r"^\[\s*\d+\.\d{6}\] ")
 
