@@ -55,7 +55,8 @@ SECOND_ARCH  := $(if $(filter x86_64,$(ARCH)),aarch64,x86_64)
 SECOND_BUILD := $(if $(filter x86_64,$(SECOND_ARCH)),build,build/$(SECOND_ARCH))
 ARCH_PASS    := tests/system/test_boot.py tests/system/test_virtio_mmio.py tests/system/test_pci.py \
                 tests/system/test_virtio_blk.py tests/system/test_nvme.py \
-                tests/system/test_persistence.py tests/system/test_aarch64.py
+                tests/system/test_persistence.py tests/system/test_aarch64.py \
+                tests/system/test_smp.py
 
 test: all unit-tests iso disk image second-arch
 	@$(TEST_ENV) $(PYTHON) tests/run.py --build $(BUILD) --kernel $(QEMU_KERNEL) \

@@ -25,13 +25,14 @@ static const char *state_text(const struct cpu *c)
 static int cmd_cpus(int argc, char **argv)
 {
     uint64_t now = time_ns();
-    shell_printf("CPU  APIC  IDLE%%   INTERRUPTS  SWITCHES  STATE\n");
+    int width = (int)strlen(arch_cpu_hw_id_name); /* the id column as wide as its name */
+    shell_printf("CPU  %s  IDLE%%   INTERRUPTS  SWITCHES  STATE\n", arch_cpu_hw_id_name);
     for (unsigned i = 0; i < CPUS_MAX; i++) {
         const struct cpu *c = &cpus[i];
         if (c->state == CPU_ABSENT)
             continue;
         if (c->state != CPU_ONLINE) {
-            shell_printf("%3u  %4u  %5s  %11s  %8s  %s\n", c->id, c->hw_id, "-", "-", "-",
+            shell_printf("%3u  %*u  %5s  %11s  %8s  %s\n", c->id, width, c->hw_id, "-", "-", "-",
                          state_text(c));
             continue;
         }
@@ -43,13 +44,13 @@ static int cmd_cpus(int argc, char **argv)
         uint64_t tenths = idle * 1000 / online;
         if (tenths > 1000)
             tenths = 1000;
-        shell_printf("%3u  %4u  %3llu.%llu  %11llu  %8llu  online\n", c->id, c->hw_id,
+        shell_printf("%3u  %*u  %3llu.%llu  %11llu  %8llu  online\n", c->id, width, c->hw_id,
                      (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
                      (unsigned long long)c->interrupts, (unsigned long long)c->context_switches);
     }
     return 0;
 }
-SHELL_COMMAND("cpus", "list the CPUs: APIC id, idle time, interrupts, state", cmd_cpus);
+SHELL_COMMAND("cpus", "list the CPUs: hardware id, idle time, interrupts, state", cmd_cpus);
 
 #define THREADS_SHOWN_MAX 256
 

@@ -21,6 +21,8 @@ extern char secondary_entry[];
 uint64_t secondary_stack_tops[CPUS_MAX];
 uint64_t secondary_ttbr1;
 
+const char arch_cpu_hw_id_name[] = "MPIDR";
+
 void secondary_main(uint64_t id);
 
 static void set_offline(struct cpu *c, const char *why)

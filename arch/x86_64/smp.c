@@ -28,6 +28,8 @@ extern char trampoline_cr3[], trampoline_nx[], trampoline_ticket[], trampoline_c
 extern char boot_pml4[];
 extern volatile bool x86_cpus_stopping;
 
+const char arch_cpu_hw_id_name[] = "APIC";
+
 void ap_main(uint64_t ticket);
 
 static void *trampoline_field(char *symbol)

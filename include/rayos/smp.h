@@ -23,7 +23,7 @@ enum cpu_state {
 struct cpu {
     struct cpu *self; /* first: the per-CPU base register points at this structure */
     unsigned id;      /* dense number, 0 = the boot CPU */
-    uint32_t hw_id;   /* the interrupt controller's id (x86: local APIC id) */
+    uint32_t hw_id;   /* the interrupt controller's id: arch_cpu_hw_id_name */
     enum cpu_state state;
     const char *why; /* for CPU_OFFLINE */
 
@@ -90,6 +90,9 @@ void smp_wait_started(uint64_t timeout_ms);
 void arch_send_reschedule(unsigned cpu);
 void arch_send_call_function(unsigned cpu);
 void arch_cpu_stop_others(void); /* panic: park every other CPU */
+/* What cpu.hw_id is, as `cpus` heads its column: "APIC" (x86: the local APIC id), "MPIDR"
+ * (aarch64: the affinity fields, Aff3 in bits 24-31). */
+extern const char arch_cpu_hw_id_name[];
 
 /* Called by the architecture's boot and interrupt code. */
 void smp_init_cpu_struct(unsigned id, uint32_t hw_id);
