@@ -11,6 +11,7 @@
 #include <rayos/io.h>
 #include <rayos/lock.h>
 #include <rayos/mm.h>
+#include <rayos/page_table.h>
 #include <rayos/printk.h>
 #include <rayos/string.h>
 #include "aarch64.h"
@@ -26,7 +27,7 @@
 #define PTE_ADDRESS  0x0000fffffffff000ULL
 #define ATTR_DEVICE  0
 #define ATTR_NORMAL  1
-#define BLOCK_2M     (2 * MiB)
+#define BLOCK_2M     PAGE_TABLE_BLOCK
 
 #define PTE_NORMAL (PTE_ATTR(ATTR_NORMAL) | PTE_SH_INNER | PTE_AF | PTE_UXN)
 #define PTE_DEVICE (PTE_ATTR(ATTR_DEVICE) | PTE_AF | PTE_UXN | PTE_PXN)
@@ -35,9 +36,8 @@ extern char _kernel_start[], _kernel_end[];
 extern uint64_t secondary_ttbr1;
 
 phys_addr_t kernel_phys_base;
-static uint64_t *root;
-static phys_addr_t root_phys;
-static phys_addr_t table_limit; /* while the direct map is the boot one: its end */
+/* Until paging_init switches to it, tables must lie in the boot map: table_limit is its end. */
+static struct page_table kernel_table;
 static uint64_t iomap_next = IOMAP_BASE;
 static phys_addr_t direct_map_end;
 static struct spinlock paging_lock = SPINLOCK_INIT("paging");
@@ -64,75 +64,32 @@ static void tlb_flush_page(uint64_t virt)
     __asm__ volatile("dsb ishst; tlbi vaae1is, %0; dsb ish; isb" : : "r"(virt >> 12) : "memory");
 }
 
-static uint64_t *table_entry(uint64_t virt, unsigned shift, uint64_t *table)
-{
-    return &table[(virt >> shift) & 511];
-}
+/* Level 3 marks a page with the bit that marks a table at levels 0-2. */
+static const struct page_table_format arm_format = {
+    .valid = PTE_VALID,
+    .table_mask = PTE_VALID | PTE_TABLE,
+    .table_value = PTE_VALID | PTE_TABLE,
+    .table_entry = PTE_VALID | PTE_TABLE,
+    .block_entry = PTE_VALID,
+    .page_entry = PTE_VALID | PTE_TABLE,
+    .address = PTE_ADDRESS,
+    .publish = walker_sync,
+};
 
-static uint64_t *next_table(uint64_t *entry)
-{
-    if (!(*entry & PTE_VALID)) {
-        phys_addr_t page = page_alloc(1, PAGE_SIZE, table_limit);
-        if (!page)
-            return NULL;
-        memset(phys_to_virt(page), 0, PAGE_SIZE);
-        walker_sync();
-        *entry = page | PTE_VALID | PTE_TABLE;
-    }
-    if (!(*entry & PTE_TABLE))
-        return NULL; /* a block */
-    return phys_to_virt(*entry & PTE_ADDRESS);
-}
-
-static bool map_one(uint64_t virt, phys_addr_t phys, bool block, uint64_t attributes)
-{
-    uint64_t *l1 = next_table(table_entry(virt, 39, root));
-    uint64_t *l2 = l1 ? next_table(table_entry(virt, 30, l1)) : NULL;
-    if (!l2)
-        return false;
-    if (block) {
-        *table_entry(virt, 21, l2) = phys | PTE_VALID | attributes;
-        return true;
-    }
-    uint64_t *l3 = next_table(table_entry(virt, 21, l2));
-    if (!l3)
-        return false;
-    *table_entry(virt, 12, l3) = phys | PTE_VALID | PTE_TABLE | attributes;
-    return true;
-}
-
-/* Maps [phys, end) at offset + phys with 2 MiB blocks where alignment allows. */
 static void map_range(uint64_t virt, phys_addr_t phys, phys_addr_t end, uint64_t attributes)
 {
-    phys = ALIGN_DOWN(phys, PAGE_SIZE);
-    end = ALIGN_UP(end, PAGE_SIZE);
-    while (phys < end) {
-        bool block =
-            IS_ALIGNED(phys, BLOCK_2M) && IS_ALIGNED(virt, BLOCK_2M) && phys + BLOCK_2M <= end;
-        if (!map_one(virt, phys, block, attributes))
-            panic("mm: out of memory for page tables");
-        phys += block ? BLOCK_2M : PAGE_SIZE;
-        virt += block ? BLOCK_2M : PAGE_SIZE;
-    }
-}
-
-static bool is_ram(uint32_t type)
-{
-    return type == MEMORY_USABLE || type == MEMORY_ACPI_RECLAIMABLE || type == MEMORY_ACPI_NVS;
+    if (!page_table_map_range(&kernel_table, virt, phys, end, attributes))
+        panic("mm: out of memory for page tables");
 }
 
 void paging_init(void)
 {
     /* The boot tables map the direct map of the kernel's gigabyte only. */
-    table_limit = ALIGN_DOWN(kernel_phys_base, GiB) + GiB;
-    root_phys = page_alloc(1, PAGE_SIZE, table_limit);
-    if (!root_phys)
+    if (!page_table_init(&kernel_table, &arm_format, ALIGN_DOWN(kernel_phys_base, GiB) + GiB))
         panic("mm: no page for the kernel page tables");
-    root = phys_to_virt(root_phys);
-    memset(root, 0, PAGE_SIZE);
     for (unsigned i = 0; i < boot_info.region_count; i++) {
         const struct memory_region *r = &boot_info.regions[i];
-        if (!is_ram(r->type))
+        if (!memory_type_is_ram(r->type))
             continue;
         map_range(DIRECT_MAP_BASE + r->base, r->base, r->base + r->length, PTE_NORMAL | PTE_PXN);
         direct_map_end = MAX(direct_map_end, ALIGN_UP(r->base + r->length, PAGE_SIZE));
@@ -142,11 +99,11 @@ void paging_init(void)
     walker_sync();
     __asm__ volatile("msr ttbr1_el1, %0; isb; tlbi vmalle1is; dsb ish; isb"
                      :
-                     : "r"(root_phys)
+                     : "r"(kernel_table.root_phys)
                      : "memory");
-    table_limit = 0;
+    kernel_table.table_limit = 0;
     /* Secondary CPUs read this with their MMU (and so their caches) off. */
-    secondary_ttbr1 = root_phys;
+    secondary_ttbr1 = kernel_table.root_phys;
     __asm__ volatile("dc civac, %0; dsb sy" : : "r"(&secondary_ttbr1) : "memory");
     paging_disable_identity();
 }
@@ -160,18 +117,7 @@ void paging_disable_identity(void)
 
 uint64_t paging_kernel_ttbr1(void)
 {
-    return root_phys;
-}
-
-static const struct memory_region *ram_overlap(phys_addr_t start, uint64_t length)
-{
-    for (unsigned i = 0; i < boot_info.region_count; i++) {
-        const struct memory_region *r = &boot_info.regions[i];
-        if ((is_ram(r->type) || r->type == MEMORY_BAD) && start < r->base + r->length &&
-            r->base < start + length)
-            return r;
-    }
-    return NULL;
+    return kernel_table.root_phys;
 }
 
 void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
@@ -179,7 +125,8 @@ void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
     if (size == 0 || phys + size < phys)
         return NULL;
     /* Device register addresses come from firmware and devices: never map RAM as a device. */
-    const struct memory_region *ram = attr == MAP_UNCACHED ? ram_overlap(phys, size) : NULL;
+    const struct memory_region *ram =
+        attr == MAP_UNCACHED ? boot_info_ram_overlap(phys, size) : NULL;
     if (ram) {
         pr_warn("not mapping 0x%llx-0x%llx as device memory: it overlaps RAM at 0x%llx-0x%llx "
                 "in the memory map",
@@ -198,7 +145,7 @@ void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
     uint64_t virt = iomap_next;
     iomap_next += length + PAGE_SIZE; /* an unmapped guard page between windows */
     for (uint64_t off = 0; off < length; off += PAGE_SIZE) {
-        if (!map_one(virt + off, start + off, false, attributes)) {
+        if (!page_table_map(&kernel_table, virt + off, start + off, false, attributes)) {
             spin_unlock_irqrestore(&paging_lock, flags);
             return NULL;
         }
@@ -210,14 +157,7 @@ void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
 
 static uint64_t *find_pte(uint64_t virt)
 {
-    uint64_t *table = root;
-    for (unsigned shift = 39; shift > 12; shift -= 9) {
-        uint64_t entry = *table_entry(virt, shift, table);
-        if (!(entry & PTE_VALID) || !(entry & PTE_TABLE))
-            return NULL;
-        table = phys_to_virt(entry & PTE_ADDRESS);
-    }
-    return table_entry(virt, 12, table);
+    return page_table_leaf(&kernel_table, virt);
 }
 
 void unmap_phys(void *virt, size_t size)
@@ -245,7 +185,8 @@ void paging_unmap(uint64_t start, uint64_t end)
 bool paging_map_page(uint64_t virt, phys_addr_t phys, bool executable)
 {
     irqflags_t flags = spin_lock_irqsave(&paging_lock);
-    bool mapped = map_one(virt, phys, false, PTE_NORMAL | (executable ? 0 : PTE_PXN));
+    bool mapped =
+        page_table_map(&kernel_table, virt, phys, false, PTE_NORMAL | (executable ? 0 : PTE_PXN));
     walker_sync();
     spin_unlock_irqrestore(&paging_lock, flags);
     return mapped;

@@ -9,6 +9,7 @@
 #include <rayos/io.h>
 #include <rayos/lock.h>
 #include <rayos/mm.h>
+#include <rayos/page_table.h>
 #include <rayos/printk.h>
 #include <rayos/smp.h>
 #include <rayos/string.h>
@@ -25,8 +26,7 @@
 
 extern char _kernel_end[];
 
-static uint64_t *pml4;
-static phys_addr_t pml4_phys;
+static struct page_table kernel_table;
 static uint64_t iomap_next = IOMAP_BASE;
 static phys_addr_t direct_map_end; /* highest RAM address mapped in the direct map */
 static struct spinlock paging_lock = SPINLOCK_INIT("paging");
@@ -49,95 +49,46 @@ static bool nx_enabled(void)
     return (rdmsr(MSR_EFER) >> 11) & 1;
 }
 
-static uint64_t *table_entry(uint64_t virt, unsigned level_shift, uint64_t *table)
-{
-    return &table[(virt >> level_shift) & 511];
-}
+/* Entries pointing at tables are writable: the leaf decides. */
+static const struct page_table_format x86_format = {
+    .valid = PTE_PRESENT,
+    .table_mask = PTE_PRESENT | PTE_LARGE,
+    .table_value = PTE_PRESENT,
+    .table_entry = PTE_PRESENT | PTE_WRITABLE,
+    .block_entry = PTE_PRESENT | PTE_WRITABLE | PTE_LARGE,
+    .page_entry = PTE_PRESENT | PTE_WRITABLE,
+    .address = PTE_ADDRESS,
+};
 
-/* The next-level table behind an entry, allocated on first use. */
-static uint64_t *next_table(uint64_t *entry)
-{
-    if (!(*entry & PTE_PRESENT)) {
-        phys_addr_t page = page_alloc(1, PAGE_SIZE, 4 * GiB);
-        if (!page)
-            return NULL;
-        memset(phys_to_virt(page), 0, PAGE_SIZE);
-        *entry = page | PTE_PRESENT | PTE_WRITABLE;
-    }
-    if (*entry & PTE_LARGE)
-        return NULL;
-    return phys_to_virt(*entry & PTE_ADDRESS);
-}
-
-static bool map_one(uint64_t virt, phys_addr_t phys, bool large, uint64_t attributes)
-{
-    uint64_t *pdpt = next_table(table_entry(virt, 39, pml4));
-    uint64_t *pd = pdpt ? next_table(table_entry(virt, 30, pdpt)) : NULL;
-    if (!pd)
-        return false;
-    if (large) {
-        *table_entry(virt, 21, pd) = phys | PTE_PRESENT | PTE_WRITABLE | PTE_LARGE | attributes;
-        return true;
-    }
-    uint64_t *pt = next_table(table_entry(virt, 21, pd));
-    if (!pt)
-        return false;
-    *table_entry(virt, 12, pt) = phys | PTE_PRESENT | PTE_WRITABLE | attributes;
-    return true;
-}
-
-/* Maps [phys, phys + size) at offset + phys with the biggest pages alignment allows. */
+/* Maps [phys, end) at offset + phys; the tables come from below 4 GiB (the AP trampoline
+ * loads the root into CR3 while still in 32-bit mode). */
 static void map_range(uint64_t offset, phys_addr_t phys, phys_addr_t end, uint64_t attributes)
 {
-    phys = ALIGN_DOWN(phys, PAGE_SIZE);
-    end = ALIGN_UP(end, PAGE_SIZE);
-    while (phys < end) {
-        bool large = IS_ALIGNED(phys, LARGE_PAGE) && phys + LARGE_PAGE <= end;
-        if (!map_one(offset + phys, phys, large, attributes))
-            panic("mm: out of memory for page tables");
-        phys += large ? LARGE_PAGE : PAGE_SIZE;
-    }
+    if (!page_table_map_range(&kernel_table, offset + phys, phys, end, attributes))
+        panic("mm: out of memory for page tables");
 }
 
 void paging_init(void)
 {
-    pml4_phys = page_alloc(1, PAGE_SIZE, 4 * GiB);
-    if (!pml4_phys)
+    if (!page_table_init(&kernel_table, &x86_format, 4 * GiB))
         panic("mm: no page for the kernel page tables");
-    pml4 = phys_to_virt(pml4_phys);
-    memset(pml4, 0, PAGE_SIZE);
-
     map_range(DIRECT_MAP_BASE, 0, 0x100000, 0);
     direct_map_end = 0x100000;
     for (unsigned i = 0; i < boot_info.region_count; i++) {
         const struct memory_region *r = &boot_info.regions[i];
-        if (r->type == MEMORY_USABLE || r->type == MEMORY_ACPI_RECLAIMABLE ||
-            r->type == MEMORY_ACPI_NVS) {
+        if (memory_type_is_ram(r->type)) {
             map_range(DIRECT_MAP_BASE, r->base, r->base + r->length, 0);
             direct_map_end = MAX(direct_map_end, ALIGN_UP(r->base + r->length, PAGE_SIZE));
         }
     }
     phys_addr_t kernel_end_phys = (uint64_t)_kernel_end - KERNEL_VIRT_BASE;
     map_range(KERNEL_VIRT_BASE, 0, ALIGN_UP(kernel_end_phys, LARGE_PAGE), 0);
-    write_cr3(pml4_phys);
+    write_cr3(kernel_table.root_phys);
 }
 
 uint64_t paging_kernel_cr3(void)
 {
-    return pml4_phys;
-}
-
-/* The RAM region of the boot memory map that [start, start + length) overlaps, or NULL. */
-static const struct memory_region *ram_overlap(phys_addr_t start, uint64_t length)
-{
-    for (unsigned i = 0; i < boot_info.region_count; i++) {
-        const struct memory_region *r = &boot_info.regions[i];
-        bool ram = r->type == MEMORY_USABLE || r->type == MEMORY_ACPI_RECLAIMABLE ||
-                   r->type == MEMORY_ACPI_NVS || r->type == MEMORY_BAD;
-        if (ram && start < r->base + r->length && r->base < start + length)
-            return r;
-    }
-    return NULL;
+    return kernel_table.root_phys;
 }
 
 void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
@@ -147,7 +98,8 @@ void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
     /* Device registers are never in RAM.  Their addresses come from firmware tables and from
      * the devices themselves (BARs), so an uncached window over RAM is refused: the kernel's
      * MMIO writes would land in its own memory. */
-    const struct memory_region *ram = attr == MAP_UNCACHED ? ram_overlap(phys, size) : NULL;
+    const struct memory_region *ram =
+        attr == MAP_UNCACHED ? boot_info_ram_overlap(phys, size) : NULL;
     if (ram) {
         pr_warn("not mapping 0x%llx-0x%llx as device memory: it overlaps RAM at 0x%llx-0x%llx "
                 "in the memory map\n",
@@ -166,7 +118,7 @@ void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
     uint64_t virt = iomap_next;
     iomap_next += length + PAGE_SIZE; /* an unmapped guard page between windows */
     for (uint64_t off = 0; off < length; off += PAGE_SIZE) {
-        if (!map_one(virt + off, start + off, false, attributes)) {
+        if (!page_table_map(&kernel_table, virt + off, start + off, false, attributes)) {
             spin_unlock_irqrestore(&paging_lock, flags);
             return NULL;
         }
@@ -175,16 +127,10 @@ void *map_phys(phys_addr_t phys, size_t size, enum map_attr attr)
     return (void *)(virt + (phys - start));
 }
 
+/* The page entry for virt: NULL inside a large page (the direct map) or where nothing is. */
 static uint64_t *find_pte(uint64_t virt)
 {
-    uint64_t *table = pml4;
-    for (unsigned shift = 39; shift > 12; shift -= 9) {
-        uint64_t entry = *table_entry(virt, shift, table);
-        if (!(entry & PTE_PRESENT) || (entry & PTE_LARGE))
-            return NULL;
-        table = phys_to_virt(entry & PTE_ADDRESS);
-    }
-    return table_entry(virt, 12, table);
+    return page_table_leaf(&kernel_table, virt);
 }
 
 struct flush_range {
@@ -230,7 +176,7 @@ void paging_unmap(uint64_t start, uint64_t end)
 bool paging_map_page(uint64_t virt, phys_addr_t phys, uint64_t attributes)
 {
     irqflags_t flags = spin_lock_irqsave(&paging_lock);
-    bool mapped = map_one(virt, phys, false, attributes);
+    bool mapped = page_table_map(&kernel_table, virt, phys, false, attributes);
     spin_unlock_irqrestore(&paging_lock, flags);
     return mapped;
 }
