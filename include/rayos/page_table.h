@@ -9,7 +9,7 @@
 
 #include <rayos/types.h>
 
-#define PAGE_TABLE_BLOCK (2 * MiB)               /* a level-2 leaf: x86's large page, arm's block */
+#define PAGE_TABLE_BLOCK (2 * MiB) /* a level-2 leaf: x86's large page, arm's block */
 
 struct page_table_format {
     uint64_t valid; /* set in every entry in use */

@@ -155,8 +155,8 @@ static void test_range_uses_blocks_where_aligned(void **state)
         /* a page inside a block has no table to go in */
         assert_false(page_table_map(&table, virt + 0x40300000ULL, 0x1000, false, 0));
         /* a virtual address aligned differently from the physical one: pages only */
-        assert_true(page_table_map_range(&table, 0xffffa00000001000ULL, 0x200000ULL,
-                                         0x600000ULL, 0));
+        assert_true(
+            page_table_map_range(&table, 0xffffa00000001000ULL, 0x200000ULL, 0x600000ULL, 0));
         for (uint64_t off = 0; off < 0x400000ULL; off += PAGE_SIZE)
             assert_int_equal(*page_table_leaf(&table, 0xffffa00000001000ULL + off),
                              (0x200000ULL + off) | formats[f]->page_entry);
