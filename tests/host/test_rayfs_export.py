@@ -8,6 +8,7 @@ written; `get` leaves no file (and an existing one untouched).  A chain longer t
 import os
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -130,3 +131,35 @@ def test_intact_file_exports_whole(tmp_path):
         assert (status, written) == (0, data), (name, stderr)
     # a device as the target is written in place (no temporary name beside /dev/null)
     assert rayfs("get", image, "/FILE.BIN", "/dev/null").returncode == 0
+
+
+def test_pipe_output_keeps_the_image_locked_until_read(tmp_path):
+    """`rayfs cat` into a pipe hands the reader the image's own pages (sendfile), so it keeps
+    its shared lock until the reader has taken them: a writer (another rayfs, QEMU) cannot
+    change the image under bytes still in the pipe.  A file larger than a pipe arrives whole
+    and in order, and a reader that goes away early does not leave rayfs waiting."""
+    image = str(tmp_path / "pipe.img")
+    run("mkfs.fat", "-F", "32", "-C", image, str(64 * 1024))
+    small = os.urandom(32 * 1024)  # fits in any pipe: rayfs is done writing at once
+    big = os.urandom(5 * 1024 * 1024 + 123)
+    for name, data in (("SMALL.BIN", small), ("BIG.BIN", big)):
+        (tmp_path / name).write_bytes(data)
+        rayfs("put", image, tmp_path / name, "/" + name)
+    other = tmp_path / "other"
+    other.write_bytes(b"other")
+    reader = subprocess.Popen(f"sleep 2; cat > {tmp_path / 'got'}", shell=True,
+                              stdin=subprocess.PIPE)
+    cat = subprocess.Popen([RAYFS, "cat", image, "/SMALL.BIN"], stdout=reader.stdin, env=ENV)
+    reader.stdin.close()
+    time.sleep(0.5)
+    p = rayfs("--wait", "0", "put", image, other, "/SMALL.BIN", check=False)
+    assert p.returncode == 1 and b"in use by another rayfs" in p.stderr, p.stderr
+    assert cat.wait(timeout=30) == 0 and reader.wait(timeout=30) == 0
+    assert (tmp_path / "got").read_bytes() == small
+    assert rayfs("--wait", "0", "put", image, other, "/SMALL.BIN").returncode == 0
+    p = subprocess.run(f"{RAYFS} cat {image} /BIG.BIN | cat", shell=True, capture_output=True,
+                       env=ENV, timeout=60)
+    assert p.returncode == 0 and p.stdout == big
+    p = subprocess.run(f"{RAYFS} cat {image} /BIG.BIN | head -c 1000", shell=True,
+                       capture_output=True, env=ENV, timeout=60)
+    assert p.stdout == big[:1000]

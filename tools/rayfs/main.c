@@ -13,12 +13,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PUT_CHUNK  (16 * 1024 * 1024) /* fewer, larger allocations */
 #define COPY_CHUNK (1024 * 1024)      /* reading: stays in the CPU caches */
+/* A pipe as large as an unprivileged process may make it (/proc/sys/fs/pipe-max-size's
+ * default): the reader wakes once per megabyte instead of once per 64 KiB. */
+#define PIPE_BUFFER (1024 * 1024)
 
 static const char usage[] =
     "usage: rayfs COMMAND IMAGE [ARGS]\n"
@@ -179,8 +185,33 @@ out:
     return status;
 }
 
+/* One piece of an extent copied by the host kernel, from src at *src_at to dst (at *dst_at, or
+ * at its position when dst_at is NULL).  copy_file_range first: no copy at all where the file
+ * system can share or copy blocks itself, one in the kernel elsewhere.  It takes only regular
+ * files on one kind of file system; for the rest (a pipe or a terminal as standard output, an
+ * image in tmpfs and a local file on disk) sendfile, which moves page-cache pages into a pipe
+ * without copying them and copies once in the kernel to a file.  Returns what copy_file_range
+ * and sendfile return; *by_sendfile says which one is used from then on. */
+static ssize_t host_copy(int dst, loff_t *dst_at, int src, loff_t *src_at, size_t length,
+                         bool *by_sendfile)
+{
+    if (!*by_sendfile) {
+        ssize_t n = copy_file_range(src, src_at, dst, dst_at, length, 0);
+        if (n >= 0 || (errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP &&
+                       errno != ENOSYS && errno != EBADF))
+            return n;
+        *by_sendfile = true;
+    }
+    if (dst_at && lseek(dst, *dst_at, SEEK_SET) != *dst_at)
+        return -1;
+    ssize_t n = sendfile(dst, src, src_at, length);
+    if (n > 0 && dst_at)
+        *dst_at += n;
+    return n;
+}
+
 /* The host kernel copies size bytes between the file's extents in the image and the local
- * file fd (copy_file_range: no copy through this process), out of the image into fd at its
+ * file fd (host_copy: no copy through this process), out of the image into fd at its
  * position, or into the image from fd's start.  Returns 1 when done, 0 when that is not
  * possible here and nothing was copied, -1 on an error (reported). */
 static int copy_extents(struct session *s, struct fat_file *file, int fd, uint64_t size,
@@ -198,6 +229,7 @@ static int copy_extents(struct session *s, struct fat_file *file, int fd, uint64
     uint64_t base = s->image.io == &s->image.part_io ? s->image.slice.start * block_size : 0;
     uint64_t done = 0;
     int result = 1;
+    bool by_sendfile = false;
     for (int i = 0; i < count && done < size && result == 1; i++) {
         uint64_t length = MIN(extents[i].block_count * block_size, size - done);
         loff_t image_at = (loff_t)(base + extents[i].lba * block_size);
@@ -205,8 +237,8 @@ static int copy_extents(struct session *s, struct fat_file *file, int fd, uint64
         while (length > 0) {
             size_t chunk = (size_t)MIN(length, 1u << 30);
             ssize_t n = into_image
-                            ? copy_file_range(fd, &local_at, s->image.fd, &image_at, chunk, 0)
-                            : copy_file_range(s->image.fd, &image_at, fd, NULL, chunk, 0);
+                            ? host_copy(s->image.fd, &image_at, fd, &local_at, chunk, &by_sendfile)
+                            : host_copy(fd, NULL, s->image.fd, &image_at, chunk, &by_sendfile);
             if (n <= 0) {
                 result = done == 0 && n < 0 ? 0 : (fail(path, n < 0 ? errno : EIO), -1);
                 break;
@@ -219,14 +251,38 @@ static int copy_extents(struct session *s, struct fat_file *file, int fd, uint64
     return result;
 }
 
-/* A regular output file gets the file's extents copied by the host kernel (copy_extents). */
+/* sendfile puts the image's page-cache pages themselves into a pipe, not copies: a write to
+ * the image after rayfs ends would change bytes still in the pipe, and its reader would get
+ * data the file never held.  So rayfs keeps its lock on the image until the reader has taken
+ * everything (or has gone), polling the pipe's fill every millisecond. */
+static void wait_for_pipe_drained(int fd)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int queued = 0;
+        if (poll(&p, 1, 0) < 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)) ||
+            ioctl(fd, FIONREAD, &queued) != 0 || queued == 0)
+            return;
+        nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+    }
+}
+
+/* The output gets the file's extents copied by the host kernel (copy_extents): a regular file,
+ * a pipe, a terminal.  Not a socket, which may hold on to the pages it was given until they
+ * are sent; where the kernel cannot, the caller reads. */
 static int copy_out_extents(struct session *s, struct fat_file *file, int fd, const char *path)
 {
-    struct stat out_stat;
     struct fat_stat st;
-    if (fstat(fd, &out_stat) != 0 || !S_ISREG(out_stat.st_mode) || fat_file_stat(file, &st))
+    struct stat out_stat;
+    if (fat_file_stat(file, &st) || fstat(fd, &out_stat) != 0 || S_ISSOCK(out_stat.st_mode))
         return 0;
-    return copy_extents(s, file, fd, st.size, false, path);
+    bool pipe = S_ISFIFO(out_stat.st_mode);
+    if (pipe && st.size > PIPE_BUFFER)
+        fcntl(fd, F_SETPIPE_SZ, PIPE_BUFFER); /* where allowed; a smaller pipe only costs time */
+    int result = copy_extents(s, file, fd, st.size, false, path);
+    if (pipe && result == 1)
+        wait_for_pipe_drained(fd);
+    return result;
 }
 
 /* Copies the image's file IMAGE PATH to the local file (standard output when local is NULL):
