@@ -5,7 +5,9 @@
 #   cat > file:   rayfs cat IMAGE PATH > FILE      vs  mtype > FILE
 #   cat | pipe:   rayfs cat IMAGE PATH | cat       vs  mtype | cat   (cat writes to /dev/null)
 # once with the image (and the outputs) on the disk, once in tmpfs.  Every output is compared
-# with the source afterwards.  Prints each run, the medians and the ratios (mtools / rayfs).
+# with the source afterwards.  Prints each run, the medians and the ratios (mtools / rayfs),
+# and a floor: `cp` of the source into the same place followed by sync, what writing the
+# 256 MiB there costs any tool.
 # Not part of `make test` (the figures vary with the host).
 #
 #   tools/bench/fat-big-file.sh            (make build/rayfs first)
@@ -52,6 +54,8 @@ one_round() {
     mtype -i "$img" ::/rayfs.bin | cmp - "$source"
     fsck.fat -n "$img" > /dev/null
     rm -f "$img"
+    t=$(now); cp "$source" "$dir/out"; sync; record "$where floor" "$(since "$t")"
+    rm -f "$dir/out"
 }
 
 for ((r = 0; r < RUNS; r++)); do
@@ -66,5 +70,7 @@ for where in disk tmpfs; do
             "mtools${times["$where $what mtools"]} (median $mtools s);" \
             "ratio $(echo "scale=2; $mtools / $rayfs" | bc)x"
     done
+    echo "floor, cp + sync into $where:${times["$where floor"]}" \
+        "(median $(printf '%s\n' ${times["$where floor"]} | median) s)"
 done
 echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
