@@ -255,17 +255,20 @@ static uint16_t pit_channel0_count(void)
 }
 
 /* Machines without port 0x61 (QEMU's microvm) have no way to read channel 2's output: channel 0
- * free-running from 65536 is latched and read back instead, 10 ms of its ticks counted across
- * wrap-arounds.  0 if the counter does not move (no PIT). */
-static uint64_t calibrate_with_pit_readback(void)
+ * free-running from 65536 is latched and read back instead, its ticks counted across
+ * wrap-arounds.  A wrap takes 55 ms, and a loaded host can deschedule the emulator for longer
+ * than that between two reads: the wraps missed then make the TSC look several times faster
+ * than it is (the clock ran at a quarter of the host's).  So the 10 ms are counted in five
+ * rounds of 2 ms and the median rate kept, which two such rounds cannot move.  0 if the
+ * counter does not move (no PIT). */
+#define PIT_READBACK_ROUNDS 5
+
+static uint64_t pit_readback_round(uint32_t round_ticks)
 {
-    io_write8(0x43, 0x34); /* channel 0, lobyte/hibyte, mode 2 */
-    io_write8(0x40, 0);
-    io_write8(0x40, 0);
     uint16_t previous = pit_channel0_count();
     uint64_t start = rdtsc();
     uint32_t elapsed = 0;
-    for (unsigned long spins = 0; elapsed < PIT_CALIBRATE_TICKS; spins++) {
+    for (unsigned long spins = 0; elapsed < round_ticks; spins++) {
         if (spins > 10000000UL)
             return 0;
         uint16_t now = pit_channel0_count();
@@ -273,6 +276,25 @@ static uint64_t calibrate_with_pit_readback(void)
         previous = now;
     }
     return (rdtsc() - start) * PIT_HZ / elapsed;
+}
+
+static uint64_t calibrate_with_pit_readback(void)
+{
+    io_write8(0x43, 0x34); /* channel 0, lobyte/hibyte, mode 2 */
+    io_write8(0x40, 0);
+    io_write8(0x40, 0);
+    uint64_t rates[PIT_READBACK_ROUNDS];
+    for (unsigned i = 0; i < PIT_READBACK_ROUNDS; i++) {
+        rates[i] = pit_readback_round(PIT_CALIBRATE_TICKS / PIT_READBACK_ROUNDS);
+        if (!rates[i])
+            return 0;
+        for (unsigned j = i; j > 0 && rates[j - 1] > rates[j]; j--) { /* kept sorted */
+            uint64_t swap = rates[j];
+            rates[j] = rates[j - 1];
+            rates[j - 1] = swap;
+        }
+    }
+    return rates[PIT_READBACK_ROUNDS / 2];
 }
 
 static uint64_t calibrate_with_pit(void)
