@@ -42,16 +42,11 @@ struct boot_module *boot_info_add_module(uint64_t start, uint64_t end)
     return module;
 }
 
-bool memory_type_is_ram(uint32_t type)
-{
-    return type == MEMORY_USABLE || type == MEMORY_ACPI_RECLAIMABLE || type == MEMORY_ACPI_NVS;
-}
-
 const struct memory_region *boot_info_ram_overlap(phys_addr_t start, uint64_t length)
 {
     for (unsigned i = 0; i < boot_info.region_count; i++) {
         const struct memory_region *r = &boot_info.regions[i];
-        if ((memory_type_is_ram(r->type) || r->type == MEMORY_BAD) && start < r->base + r->length &&
+        if (memory_type_is_ram_or_bad(r->type) && start < r->base + r->length &&
             r->base < start + length)
             return r;
     }

@@ -14,12 +14,6 @@
 
 #define PHYS_ADDRESS_LIMIT (1ull << 52) /* the architectural maximum on x86-64 */
 
-static bool is_ram(uint32_t type)
-{
-    return type == MEMORY_USABLE || type == MEMORY_ACPI_RECLAIMABLE || type == MEMORY_ACPI_NVS ||
-           type == MEMORY_BAD;
-}
-
 static const char *type_name(uint32_t type)
 {
     switch (type) {
@@ -60,7 +54,7 @@ bool pci_ecam_window_usable(const struct acpi_mcfg_window *window, const struct 
     }
     for (unsigned i = 0; i < count; i++) {
         const struct memory_region *r = &map[i];
-        if (!is_ram(r->type) || r->length == 0)
+        if (!memory_type_is_ram_or_bad(r->type) || r->length == 0)
             continue;
         uint64_t r_end = r->base + r->length < r->base ? UINT64_MAX : r->base + r->length;
         if (start < r_end && r->base < end) {

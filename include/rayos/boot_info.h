@@ -55,8 +55,6 @@ extern struct boot_info boot_info;
 void boot_info_add_region(uint64_t base, uint64_t length, uint32_t type);
 struct boot_module *boot_info_add_module(uint64_t start, uint64_t end);
 
-/* Whether a memory-map type is RAM the kernel maps (usable and ACPI memory). */
-bool memory_type_is_ram(uint32_t type);
 /* The memory-map region of RAM (bad RAM included) that [start, start + length) overlaps, or
  * NULL: device windows must never cover it. */
 const struct memory_region *boot_info_ram_overlap(phys_addr_t start, uint64_t length);

@@ -37,6 +37,16 @@ enum memory_type {
     MEMORY_ACPI_NVS = 4,
     MEMORY_BAD = 5,
 };
+/* RAM the kernel maps: usable and ACPI memory. */
+static inline bool memory_type_is_ram(uint32_t type)
+{
+    return type == MEMORY_USABLE || type == MEMORY_ACPI_RECLAIMABLE || type == MEMORY_ACPI_NVS;
+}
+/* RAM at all, bad RAM included: what no device window may cover. */
+static inline bool memory_type_is_ram_or_bad(uint32_t type)
+{
+    return memory_type_is_ram(type) || type == MEMORY_BAD;
+}
 struct memory_region {
     phys_addr_t base;
     uint64_t length;
