@@ -137,6 +137,19 @@ static struct {
 #define CALIBRATION_ROUND_US 250
 #define REFINE_AFTER_NS      NSEC_PER_SEC
 
+/* The middle of count calibration rounds' rates (sorted in place: a handful of values), so
+ * that rounds the emulator's descheduling skewed cannot move it. */
+static uint64_t median_rate(uint64_t *rates, unsigned count)
+{
+    for (unsigned i = 1; i < count; i++)
+        for (unsigned j = i; j > 0 && rates[j - 1] > rates[j]; j--) {
+            uint64_t swap = rates[j];
+            rates[j] = rates[j - 1];
+            rates[j - 1] = swap;
+        }
+    return rates[count / 2];
+}
+
 /* TSC ticks per second against the HPET: the median of three 250 us rounds, each bracketed by
  * tight (TSC, HPET) pairs, so one interruption of the emulator cannot skew the clock; the
  * refinement later removes the rest of the error.  0 if there is no HPET. */
@@ -175,15 +188,9 @@ static uint64_t calibrate_with_hpet(void)
     }
     if (count == 0)
         return 0;
-    for (unsigned i = 1; i < count; i++) /* insertion sort: three values */
-        for (unsigned j = i; j > 0 && rates[j - 1] > rates[j]; j--) {
-            uint64_t swap = rates[j];
-            rates[j] = rates[j - 1];
-            rates[j - 1] = swap;
-        }
     hpet.regs = regs;
     hpet.period_fs = period_fs;
-    return rates[count / 2];
+    return median_rate(rates, count);
 }
 
 /* A second after boot: the rate over that whole second (an error of a few microseconds in the
@@ -284,17 +291,10 @@ static uint64_t calibrate_with_pit_readback(void)
     io_write8(0x40, 0);
     io_write8(0x40, 0);
     uint64_t rates[PIT_READBACK_ROUNDS];
-    for (unsigned i = 0; i < PIT_READBACK_ROUNDS; i++) {
-        rates[i] = pit_readback_round(PIT_CALIBRATE_TICKS / PIT_READBACK_ROUNDS);
-        if (!rates[i])
+    for (unsigned i = 0; i < PIT_READBACK_ROUNDS; i++)
+        if (!(rates[i] = pit_readback_round(PIT_CALIBRATE_TICKS / PIT_READBACK_ROUNDS)))
             return 0;
-        for (unsigned j = i; j > 0 && rates[j - 1] > rates[j]; j--) { /* kept sorted */
-            uint64_t swap = rates[j];
-            rates[j] = rates[j - 1];
-            rates[j - 1] = swap;
-        }
-    }
-    return rates[PIT_READBACK_ROUNDS / 2];
+    return median_rate(rates, PIT_READBACK_ROUNDS);
 }
 
 static uint64_t calibrate_with_pit(void)
