@@ -19,7 +19,7 @@ RAYFS=${RAYOS_BUILD:-build}/rayfs
 WORK=${WORK:-${TMPDIR:-/tmp}/fat-big-file}
 export MTOOLS_SKIP_CHECK=1
 mkdir -p "$WORK"
-SHM=$(mktemp -d /dev/shm/fat-big-file.XXXXXX)
+SHM=$(mktemp -d -p /dev/shm)
 trap 'rm -rf "$SHM" "$WORK/image" "$WORK/out"' EXIT
 source=$WORK/file256
 [ "$(stat -c %s "$source" 2>/dev/null)" = 268435456 ] ||
