@@ -62,18 +62,26 @@ struct fat_name_key {
     uint8_t short_form[11];
 };
 
+/* The keys a directory index finds entries by: the 8.3 name (as matched; every entry) and the
+ * folded long name's hash (entries with a long name). */
+enum fat_index_key { FAT_INDEX_BY_SHORT, FAT_INDEX_BY_LONG, FAT_INDEX_KEYS };
+
 struct fat_index_entry {
     uint32_t hash; /* of the folded long name */
     uint32_t index;
     uint32_t first_index;
+    uint32_t
+        next[FAT_INDEX_KEYS]; /* the next entry of its bucket per key (position + 1, 0: none) */
     bool has_long_name;
     uint8_t short_name[11]; /* as matched: fat_short_match_form() of the entry's name */
 };
 
-/* Entries of an index by a key: open addressing with linear probing, each slot an entry's
- * position + 1 (0 empty), twice as many slots as the entries' capacity. */
+/* Entries of an index by one key: hash chains, as many buckets as the entries' capacity, each
+ * the position + 1 of its newest entry (0: none).  Entries of one key share one chain, which
+ * only lookups of that key walk: a damaged directory of thousands of copies of one entry costs
+ * other lookups nothing. */
 struct fat_index_table {
-    uint32_t *slots;
+    uint32_t *buckets;
     uint32_t mask;
 };
 
@@ -110,9 +118,7 @@ struct fat_dir_index {
     int damage;             /* -EUCLEAN or -EIO where the directory could not be read on */
     uint32_t count, capacity;
     struct fat_index_entry *entries;
-    struct fat_index_table by_short; /* every entry, by its 8.3 name (as matched) */
-    struct fat_index_table by_long;  /* entries with a long name, by its folded hash */
-    bool unhashed; /* too many entries of one name or hash for the tables: none (index.c) */
+    struct fat_index_table tables[FAT_INDEX_KEYS];
     struct fat_dir_cursor cursor; /* the last slot addressed: appends walk no chain */
     struct fat_tail_hint tail_hints[FAT_TAIL_HINTS];
     uint32_t next_hint; /* the hint to replace next */

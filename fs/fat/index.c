@@ -35,8 +35,8 @@ static uint32_t entry_hash(const struct fat_entry_info *e)
 static void index_drop(struct fat_dir_index *index)
 {
     kfree(index->entries);
-    kfree(index->by_short.slots);
-    kfree(index->by_long.slots);
+    for (int key = 0; key < FAT_INDEX_KEYS; key++)
+        kfree(index->tables[key].buckets);
     memset(index, 0, sizeof(*index));
 }
 
@@ -50,136 +50,86 @@ static uint32_t short_hash(const uint8_t name[11])
     return hash;
 }
 
-static bool is_long_table(const struct fat_dir_index *index, const struct fat_index_table *table)
+static bool in_table(const struct fat_dir_index *index, int key, uint32_t position)
 {
-    return table == &index->by_long;
+    return key == FAT_INDEX_BY_SHORT || index->entries[position].has_long_name;
 }
 
-static bool in_table(const struct fat_dir_index *index, const struct fat_index_table *table,
-                     uint32_t position)
-{
-    return !is_long_table(index, table) || index->entries[position].has_long_name;
-}
-
-static uint32_t home_of(const struct fat_dir_index *index, const struct fat_index_table *table,
-                        uint32_t position)
+static uint32_t *bucket_of(const struct fat_dir_index *index, int key, uint32_t position)
 {
     const struct fat_index_entry *entry = &index->entries[position];
-    uint32_t hash = is_long_table(index, table) ? entry->hash : short_hash(entry->short_name);
-    return hash & table->mask;
+    const struct fat_index_table *table = &index->tables[key];
+    uint32_t hash = key == FAT_INDEX_BY_LONG ? entry->hash : short_hash(entry->short_name);
+    return &table->buckets[hash & table->mask];
 }
 
-/* Probes one insertion may take.  At most half full, a table of distinct names needs a few;
- * only many entries of one name or one hash (a damaged directory: a cluster of one repeated
- * entry, or names made to collide) make runs this long, and building the table would then
- * cost the square of the entries (a directory of 65,536 copies took seconds to index, and
- * every lookup in it as long again). */
-#define PROBE_LIMIT 64
-
-static bool table_insert(struct fat_dir_index *index, struct fat_index_table *table,
-                         uint32_t position)
+static void chain_insert(struct fat_dir_index *index, int key, uint32_t position)
 {
-    if (!in_table(index, table, position))
-        return true;
-    uint32_t at = home_of(index, table, position), probes = 0;
-    while (table->slots[at]) {
-        if (++probes > PROBE_LIMIT)
-            return false;
-        at = (at + 1) & table->mask;
+    if (!in_table(index, key, position))
+        return;
+    uint32_t *bucket = bucket_of(index, key, position);
+    index->entries[position].next[key] = *bucket;
+    *bucket = position + 1;
+}
+
+/* What points at the entry in its chain (its bucket or the entry before it), or NULL when it
+ * is not in that table. */
+static uint32_t *chain_link_to(struct fat_dir_index *index, int key, uint32_t position)
+{
+    if (!in_table(index, key, position))
+        return NULL;
+    uint32_t *link = bucket_of(index, key, position);
+    while (*link && *link != position + 1)
+        link = &index->entries[*link - 1].next[key];
+    return *link ? link : NULL;
+}
+
+/* Both tables sized for the entries' capacity (a power of two: capacities double from 64) and
+ * refilled. */
+static int tables_resize(struct fat_dir_index *index)
+{
+    for (int key = 0; key < FAT_INDEX_KEYS; key++) {
+        uint32_t *buckets = kzalloc(sizeof(*buckets) * index->capacity);
+        if (!buckets)
+            return -ENOMEM;
+        kfree(index->tables[key].buckets);
+        index->tables[key].buckets = buckets;
+        index->tables[key].mask = index->capacity - 1;
     }
-    table->slots[at] = position + 1;
-    return true;
-}
-
-/* The index goes on without its tables: lookups compare the entries in memory one by one
- * (reading back only those whose name or hash matches), as they do when a name has many
- * candidates. */
-static void drop_tables(struct fat_dir_index *index)
-{
-    kfree(index->by_short.slots);
-    kfree(index->by_long.slots);
-    memset(&index->by_short, 0, sizeof(index->by_short));
-    memset(&index->by_long, 0, sizeof(index->by_long));
-    index->unhashed = true;
-}
-
-/* A table sized for the entries' capacity, refilled; -E2BIG when a probe run grew too long. */
-static int table_resize(struct fat_dir_index *index, struct fat_index_table *table)
-{
-    uint32_t size = index->capacity * 2; /* a power of two: capacities double from 64 */
-    uint32_t *slots = kzalloc(sizeof(*slots) * size);
-    if (!slots)
-        return -ENOMEM;
-    kfree(table->slots);
-    table->slots = slots;
-    table->mask = size - 1;
     for (uint32_t i = 0; i < index->count; i++)
-        if (!table_insert(index, table, i))
-            return -E2BIG;
+        for (int key = 0; key < FAT_INDEX_KEYS; key++)
+            chain_insert(index, key, i);
     return 0;
 }
 
-static uint32_t *table_slot_of(struct fat_dir_index *index, struct fat_index_table *table,
-                               uint32_t position)
+/* Takes the entry at position out of its chains, and moves the last entry into its place. */
+static void entry_remove(struct fat_dir_index *index, uint32_t position)
 {
-    uint32_t at = home_of(index, table, position);
-    while (table->slots[at] != position + 1) {
-        if (!table->slots[at])
-            return NULL;
-        at = (at + 1) & table->mask;
+    uint32_t last = index->count - 1;
+    for (int key = 0; key < FAT_INDEX_KEYS; key++) {
+        uint32_t *link = chain_link_to(index, key, position);
+        if (link)
+            *link = index->entries[position].next[key];
     }
-    return &table->slots[at];
-}
-
-/* Takes an entry out and moves later slots of the same probe run back into the gap, so that
- * no lookup stops early at it (deletion without tombstones). */
-static void table_delete(struct fat_dir_index *index, struct fat_index_table *table,
-                         uint32_t position)
-{
-    if (index->unhashed)
-        return;
-    uint32_t *slot = table_slot_of(index, table, position);
-    if (!slot)
-        return; /* not in this table */
-    uint32_t mask = table->mask, gap = (uint32_t)(slot - table->slots);
-    table->slots[gap] = 0;
-    for (uint32_t at = (gap + 1) & mask; table->slots[at]; at = (at + 1) & mask) {
-        uint32_t home = home_of(index, table, table->slots[at] - 1);
-        /* the slot stays if its home lies cyclically in (gap, at] */
-        bool stays = gap <= at ? (gap < home && home <= at) : (gap < home || home <= at);
-        if (stays)
-            continue;
-        table->slots[gap] = table->slots[at];
-        table->slots[at] = 0;
-        gap = at;
+    if (position != last) {
+        for (int key = 0; key < FAT_INDEX_KEYS; key++) {
+            uint32_t *link = chain_link_to(index, key, last);
+            if (link)
+                *link = position + 1;
+        }
+        index->entries[position] = index->entries[last];
     }
-}
-
-/* The entry at from now lives at to: its table slots follow. */
-static void table_move(struct fat_dir_index *index, struct fat_index_table *table, uint32_t from,
-                       uint32_t to)
-{
-    if (index->unhashed)
-        return;
-    uint32_t *slot = table_slot_of(index, table, from);
-    if (slot)
-        *slot = to + 1;
+    index->count = last;
 }
 
 bool fat_index_has_short(const struct fat_dir_index *index, const uint8_t short_name[11])
 {
-    if (index->unhashed) {
-        for (uint32_t i = 0; i < index->count; i++)
-            if (memcmp(index->entries[i].short_name, short_name, 11) == 0)
-                return true;
+    const struct fat_index_table *table = &index->tables[FAT_INDEX_BY_SHORT];
+    if (!table->buckets)
         return false;
-    }
-    const struct fat_index_table *table = &index->by_short;
-    if (!table->slots)
-        return false;
-    for (uint32_t at = short_hash(short_name) & table->mask; table->slots[at];
-         at = (at + 1) & table->mask)
-        if (memcmp(index->entries[table->slots[at] - 1].short_name, short_name, 11) == 0)
+    for (uint32_t at = table->buckets[short_hash(short_name) & table->mask]; at;
+         at = index->entries[at - 1].next[FAT_INDEX_BY_SHORT])
+        if (memcmp(index->entries[at - 1].short_name, short_name, 11) == 0)
             return true;
     return false;
 }
@@ -242,13 +192,9 @@ static int index_append(struct fat_dir_index *index, const struct fat_entry_info
             return -ENOMEM;
         index->entries = entries;
         index->capacity = capacity;
-        int err = 0;
-        if (!index->unhashed && ((err = table_resize(index, &index->by_short)) != 0 ||
-                                 (err = table_resize(index, &index->by_long)) != 0)) {
-            if (err != -E2BIG)
-                return err;
-            drop_tables(index);
-        }
+        int err = tables_resize(index);
+        if (err)
+            return err;
     }
     struct fat_index_entry *slot = &index->entries[index->count++];
     slot->hash = entry_hash(e);
@@ -258,9 +204,8 @@ static int index_append(struct fat_dir_index *index, const struct fat_entry_info
     fat_short_match_form(e->raw, slot->short_name);
     if (e->index + 1 > index->end_index)
         index->end_index = e->index + 1;
-    if (!index->unhashed && (!table_insert(index, &index->by_short, index->count - 1) ||
-                             !table_insert(index, &index->by_long, index->count - 1)))
-        drop_tables(index);
+    for (int key = 0; key < FAT_INDEX_KEYS; key++)
+        chain_insert(index, key, index->count - 1);
     return 0;
 }
 
@@ -383,15 +328,7 @@ void fat_index_removed(struct fat_volume *vol, uint32_t dir_cluster, uint32_t sl
     for (uint32_t i = 0; i < index->count; i++) {
         if (index->entries[i].index != slot)
             continue;
-        uint32_t last = index->count - 1;
-        table_delete(index, &index->by_short, i);
-        table_delete(index, &index->by_long, i);
-        if (i != last) {
-            table_move(index, &index->by_short, last, i);
-            table_move(index, &index->by_long, last, i);
-            index->entries[i] = index->entries[last];
-        }
-        index->count = last;
+        entry_remove(index, i);
         index->has_holes = true;
         memset(index->tail_hints, 0, sizeof(index->tail_hints)); /* a tail may be free again */
         return;
@@ -419,23 +356,25 @@ static void add_candidate(uint32_t *candidates, uint32_t *count, uint32_t positi
     (*count)++; /* past FIND_CANDIDATES: too many, the caller falls back to a pass */
 }
 
-/* Positions whose 8.3 name or long-name hash could be the key's (each once). */
+/* Positions whose 8.3 name or long-name hash could be the key's (each once); past
+ * FIND_CANDIDATES it stops counting (a damaged directory's chain of one name may be long). */
 static uint32_t find_candidates(const struct fat_dir_index *index, const struct fat_name_key *key,
                                 uint32_t hash, uint32_t *candidates)
 {
     uint32_t count = 0;
-    const struct fat_index_table *table = &index->by_short;
-    if (!table->slots)
+    const struct fat_index_table *table = &index->tables[FAT_INDEX_BY_SHORT];
+    if (!table->buckets)
         return 0;
     if (key->has_short_form)
-        for (uint32_t at = short_hash(key->short_form) & table->mask; table->slots[at];
-             at = (at + 1) & table->mask)
-            if (memcmp(index->entries[table->slots[at] - 1].short_name, key->short_form, 11) == 0)
-                add_candidate(candidates, &count, table->slots[at] - 1);
-    table = &index->by_long;
-    for (uint32_t at = hash & table->mask; table->slots[at]; at = (at + 1) & table->mask)
-        if (index->entries[table->slots[at] - 1].hash == hash)
-            add_candidate(candidates, &count, table->slots[at] - 1);
+        for (uint32_t at = table->buckets[short_hash(key->short_form) & table->mask];
+             at && count <= FIND_CANDIDATES; at = index->entries[at - 1].next[FAT_INDEX_BY_SHORT])
+            if (memcmp(index->entries[at - 1].short_name, key->short_form, 11) == 0)
+                add_candidate(candidates, &count, at - 1);
+    table = &index->tables[FAT_INDEX_BY_LONG];
+    for (uint32_t at = table->buckets[hash & table->mask]; at && count <= FIND_CANDIDATES;
+         at = index->entries[at - 1].next[FAT_INDEX_BY_LONG])
+        if (index->entries[at - 1].hash == hash)
+            add_candidate(candidates, &count, at - 1);
     return count;
 }
 
@@ -456,9 +395,9 @@ int fat_index_find(struct fat_volume *vol, uint32_t dir_cluster, const struct fa
     if (!index)
         return -ENOENT;
     uint32_t hash = fat_key_hash(key), candidates[FIND_CANDIDATES];
-    /* without tables, or with too many candidates: a pass over the entries */
-    uint32_t count = index->unhashed ? 0 : find_candidates(index, key, hash, candidates);
-    bool by_table = !index->unhashed && count <= FIND_CANDIDATES;
+    /* with too many candidates (one name many times): a pass over the entries, in order */
+    uint32_t count = find_candidates(index, key, hash, candidates);
+    bool by_table = count <= FIND_CANDIDATES;
     if (by_table) /* few: sorted by insertion */
         for (uint32_t i = 1; i < count; i++)
             for (uint32_t j = i; j > 0 && candidates[j - 1] > candidates[j]; j--) {
