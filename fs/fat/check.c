@@ -152,11 +152,17 @@ static const char *shown_short(const uint8_t *raw, char *out, size_t size)
     for (int i = 0; i < 11 && n + 5 < size; i++) {
         if (i == 8)
             out[n++] = '.';
+        /* by hand: snprintf here was a third of checking a directory of many bad names */
+        static const char hex[] = "0123456789abcdef";
         uint8_t c = raw[i];
-        if (c < 0x20 || c >= 0x7f || c == '\\')
-            n += (size_t)snprintf(out + n, size - n, "\\x%02x", c);
-        else
+        if (c < 0x20 || c >= 0x7f || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        } else {
             out[n++] = (char)c;
+        }
     }
     out[n] = 0;
     return out;

@@ -303,8 +303,9 @@ static void test_label(void **state)
     ramdisk_free(&disk);
 }
 
-/* check reports what fsck.fat reports about names: invalid 8.3 names and duplicates, here a
- * long name used twice (case-folded) and an 8.3 name used twice. */
+/* check reports what fsck.fat reports about names: invalid 8.3 names (unprintable bytes shown
+ * escaped) and duplicates, here a long name used twice (case-folded) and an 8.3 name used
+ * twice. */
 static void test_check_names(void **state)
 {
     format16();
@@ -327,12 +328,16 @@ static void test_check_names(void **state)
     memcpy(root_slot(5), "TWICE   TXT", 11);
     memcpy(root_slot(6), seed, 32);
     memcpy(root_slot(6), "A*B     TXT", 11);
+    memcpy(root_slot(7), seed, 32);
+    memcpy(root_slot(7), "C\x01\\D    \xffTX", 11);
     char findings[4096] = "";
     struct fat_check_result result;
     assert_int_equal(fat_check(&disk.io, report, findings, &result), 0);
     assert_non_null(strstr(findings, "error: sAME nAME: duplicate name"));
     assert_non_null(strstr(findings, "error: TWICE.TXT: duplicate name"));
     assert_non_null(strstr(findings, "error: A*B.TXT: invalid 8.3 name \"A*B     .TXT\""));
+    /* bytes a terminal would not show, and the backslash that introduces them, as \xHH */
+    assert_non_null(strstr(findings, "invalid 8.3 name \"C\\x01\\x5cD    .\\xffTX\""));
     assert_null(strstr(findings, "Same Name: duplicate"));
     ramdisk_free(&disk);
 }
