@@ -307,7 +307,7 @@ static int check_directory(struct checker *ck, uint32_t dir)
         }
         if (r == 0)
             break;
-        if (memcmp(e->raw, ".          ", 11) == 0 || memcmp(e->raw, "..         ", 11) == 0) {
+        if (fat_is_dot_entry(e->raw)) {
             /* only the first two slots of a subdirectory may hold them */
             if (dir == 0 || dir == fat_root_cluster(vol) || e->index >= 2)
                 say(ck, true, "invalid 8.3 name \"%s\" (directory at cluster %u, entry %u)",

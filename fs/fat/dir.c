@@ -73,18 +73,37 @@ uint32_t fat_dir_sectors_ahead(const struct fat_volume *vol, uint64_t sector)
     return (uint32_t)MIN(end - sector, 64ull);
 }
 
+/* Reads slot index.  A scan passes the sector it read the previous slot (index - 1) from in
+ * *held, with *sector and *offset as that read left them: while the slot lies in the same
+ * sector it is taken from there, without the cache lookup (and the cluster arithmetic) each
+ * entry cost.  *held is valid until the next call into the cache; NULL: look the sector up. */
+static int read_slot_held(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t index,
+                          uint8_t **held, uint8_t raw[32], uint64_t *sector, uint32_t *offset)
+{
+    /* clusters and the 64 Ki-slot limit start on a sector; the fixed root may end inside one */
+    if (*held && *offset + FAT_DIR_ENTRY_SIZE < vol->sector_size && index < FAT_DIR_MAX_ENTRIES &&
+        (cursor->first_cluster != 0 || index < vol->root_entries)) {
+        *offset += FAT_DIR_ENTRY_SIZE;
+    } else {
+        *held = NULL;
+        int err = fat_dir_slot(vol, cursor, index, sector, offset);
+        if (!err)
+            err =
+                fat_cache_get_ahead(vol, *sector, false, fat_dir_sectors_ahead(vol, *sector), held);
+        if (err) {
+            *held = NULL;
+            return err;
+        }
+    }
+    memcpy(raw, *held + *offset, FAT_DIR_ENTRY_SIZE);
+    return 0;
+}
+
 static int read_slot(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint32_t index,
                      uint8_t raw[32], uint64_t *sector, uint32_t *offset)
 {
-    int err = fat_dir_slot(vol, cursor, index, sector, offset);
-    if (err)
-        return err;
-    uint8_t *data;
-    err = fat_cache_get_ahead(vol, *sector, false, fat_dir_sectors_ahead(vol, *sector), &data);
-    if (err)
-        return err;
-    memcpy(raw, data + *offset, FAT_DIR_ENTRY_SIZE);
-    return 0;
+    uint8_t *held = NULL;
+    return read_slot_held(vol, cursor, index, &held, raw, sector, offset);
 }
 
 int fat_write_entry(struct fat_volume *vol, uint64_t sector, uint32_t offset, const uint8_t raw[32])
@@ -177,11 +196,12 @@ int fat_dir_next_raw(struct fat_volume *vol, struct fat_dir_cursor *cursor, uint
 {
     struct fat_lfn_state *lfn = &vol->lfn;
     lfn->expected = -1;
+    uint8_t *held = NULL;
+    uint64_t sector = 0;
+    uint32_t offset = 0;
     for (uint32_t index = *position;; index++) {
         uint8_t raw[32];
-        uint64_t sector;
-        uint32_t offset;
-        int err = read_slot(vol, cursor, index, raw, &sector, &offset);
+        int err = read_slot_held(vol, cursor, index, &held, raw, &sector, &offset);
         if (err == -ENOENT || (!err && raw[0] == 0)) {
             *position = index;
             return 0;
@@ -287,7 +307,7 @@ int fat_dir_is_empty(struct fat_volume *vol, uint32_t dir_cluster)
         result = fat_dir_next(vol, &cursor, &position, e);
         if (result <= 0)
             break;
-        if (memcmp(e->raw, ".          ", 11) != 0 && memcmp(e->raw, "..         ", 11) != 0) {
+        if (!fat_is_dot_entry(e->raw)) {
             result = -ENOTEMPTY;
             break;
         }

@@ -3,6 +3,7 @@
 #define FS_FAT_INTERNAL_H
 
 #include <rayos/fat.h>
+#include <rayos/string.h>
 #include <rayos/types.h>
 
 #define FAT_CACHE_SLOTS     128
@@ -284,6 +285,14 @@ int fat_free_chain(struct fat_volume *vol, uint32_t first);
 /* Forgets the fresh tails (a flush made them reachable, or a chain is being freed). */
 void fat_forget_fresh(struct fat_volume *vol);
 int fat_zero_clusters(struct fat_volume *vol, uint32_t first, uint32_t count);
+
+/* The "." or ".." entry of a subdirectory (by its 8.3 name; the first byte decides almost
+ * always, and this runs for every entry a scan reads). */
+static inline bool fat_is_dot_entry(const uint8_t raw[11])
+{
+    return raw[0] == '.' &&
+           (memcmp(raw, ".          ", 11) == 0 || memcmp(raw, "..         ", 11) == 0);
+}
 
 /* name.c */
 /* strlcpy without depending on the C library having it (the host's may not). */

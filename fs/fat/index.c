@@ -298,7 +298,7 @@ int fat_index_prepare(struct fat_volume *vol, uint32_t dir_cluster, struct fat_e
         if (r <= 0)
             break;
         live_slots += e->index - e->first_index + 1;
-        if (memcmp(e->raw, ".          ", 11) == 0 || memcmp(e->raw, "..         ", 11) == 0)
+        if (fat_is_dot_entry(e->raw))
             continue;
         err = index_append(index, e);
     }

@@ -202,7 +202,7 @@ static bool short_char_valid(uint8_t c)
 
 void fat_short_to_string(const uint8_t *raw, bool apply_case, char *out, size_t size)
 {
-    if (memcmp(raw, ".          ", 11) == 0 || memcmp(raw, "..         ", 11) == 0) {
+    if (fat_is_dot_entry(raw)) {
         fat_copy_string(out, raw[1] == '.' ? ".." : ".", size);
         return;
     }

@@ -11,11 +11,6 @@
 
 #define ANCESTOR_WALK_MAX 4096
 
-static bool is_dot_entry(const uint8_t *raw)
-{
-    return memcmp(raw, ".          ", 11) == 0 || memcmp(raw, "..         ", 11) == 0;
-}
-
 static struct fat_entry_info *entry_alloc(void)
 {
     return kmalloc(sizeof(struct fat_entry_info));
@@ -71,7 +66,7 @@ int fat_readdir(struct fat_dir *dir, struct fat_dirent *out)
     int r;
     do {
         r = fat_dir_next(dir->volume, &dir->cursor, &dir->position, e);
-    } while (r == 1 && is_dot_entry(e->raw));
+    } while (r == 1 && fat_is_dot_entry(e->raw));
     if (r == 1) {
         fat_copy_string(out->name, e->name, sizeof(out->name));
         fat_short_to_string(e->raw, false, out->short_name, sizeof(out->short_name));

@@ -353,16 +353,11 @@ static int repair_subdirectory(struct repairer *rp, struct fat_dir_cursor *curso
     return err ? err : fat_cluster_list_push(&rp->queue, cluster);
 }
 
-static bool is_dot_name(const uint8_t *raw)
-{
-    return memcmp(raw, ".          ", 11) == 0 || memcmp(raw, "..         ", 11) == 0;
-}
-
 static int repair_entry(struct repairer *rp, struct fat_dir_cursor *cursor, uint32_t dir,
                         struct fat_entry_info *e)
 {
     struct fat_volume *vol = rp->vol;
-    if (is_dot_name(e->raw)) {
+    if (fat_is_dot_entry(e->raw)) {
         if (dir != 0 && dir != fat_root_cluster(vol) && e->index < 2)
             return 0;
         fixed(rp, "'%s' entry where none belongs deleted", e->raw[1] == '.' ? ".." : ".");
