@@ -71,8 +71,8 @@ struct fat_index_entry {
     uint32_t hash; /* of the folded long name */
     uint32_t index;
     uint32_t first_index;
-    uint32_t
-        next[FAT_INDEX_KEYS]; /* the next entry of its bucket per key (position + 1, 0: none) */
+    /* per key, the next entry of its bucket (position + 1, 0: none) */
+    uint32_t next[FAT_INDEX_KEYS];
     bool has_long_name;
     uint8_t short_name[11]; /* as matched: fat_short_match_form() of the entry's name */
 };
